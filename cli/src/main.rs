@@ -1,0 +1,89 @@
+//! The `pacenote` command (DESIGN §10): the names here are a contract — extend, never rename.
+//!
+//! Every user mistake ends as `error: ...` on stderr with a non-zero exit, never a backtrace.
+//! The command reads and writes files; the crates it calls do not.
+
+mod demo;
+mod plan_cmd;
+mod track_cmd;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Offline-first audio coaching for runners.
+#[derive(Debug, Parser)]
+#[command(name = "pacenote", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Replay the bundled simulated run against the bundled 5 × 1 km plan and print the timeline.
+    Demo(demo::DemoArgs),
+    /// Check and import session plans.
+    #[command(subcommand)]
+    Plan(plan_cmd::PlanCommand),
+    /// Inspect and simulate run recordings (GPX, TCX, FIT).
+    #[command(subcommand)]
+    Track(track_cmd::TrackCommand),
+}
+
+/// A failure to report to the person at the terminal: one line each, no backtrace.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Something about a named file (reading it, or what is in it).
+    #[error("{}: {message}", path.display())]
+    File { path: PathBuf, message: String },
+    /// Several problems in one file, one per line.
+    #[error("{}", problems.iter().map(|p| format!("{}: {p}", path.display())).collect::<Vec<_>>().join("\nerror: "))]
+    Problems { path: PathBuf, problems: Vec<String> },
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    pub fn file(path: &Path, message: impl ToString) -> Self {
+        Self::File { path: path.to_owned(), message: message.to_string() }
+    }
+}
+
+/// Reads a whole file, with an error that names it.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::file(path, describe_io(&e)))
+}
+
+/// Writes a whole file, creating its folder, with an error that names it.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::file(dir, describe_io(&e)))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| CliError::file(path, describe_io(&e)))
+}
+
+fn describe_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Plan(command) => plan_cmd::run(command),
+        Command::Track(command) => track_cmd::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

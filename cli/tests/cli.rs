@@ -1,0 +1,227 @@
+//! The `pacenote` command as a person uses it: exit codes, `error: FILE: ...` messages, JSON keys.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn pacenote(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pacenote"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("pacenote runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn corpus(file: &str) -> String {
+    let dir =
+        std::env::var_os("PACENOTE_CORPUS").map_or_else(|| repo().join("../shared/corpus"), PathBuf::from);
+    dir.join(file).to_string_lossy().into_owned()
+}
+
+/// A scratch folder for one test, emptied first.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// A user's mistake: non-zero exit, `error: ` lines on stderr, no panic or backtrace.
+fn assert_user_error(out: &Output, expected: &str) {
+    let err = stderr(out);
+    assert!(!out.status.success(), "should fail: {err}");
+    assert!(err.starts_with("error: "), "stderr: {err}");
+    assert!(err.contains(expected), "stderr {err:?} lacks {expected:?}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "stderr: {err}");
+}
+
+#[test]
+fn plan_check_accepts_every_bundled_plan() {
+    let plans: Vec<String> = std::fs::read_dir(repo().join("core/plans"))
+        .expect("core/plans")
+        .map(|e| e.expect("entry").path().to_string_lossy().into_owned())
+        .collect();
+    assert!(plans.len() >= 4);
+    let mut args = vec!["plan", "check"];
+    args.extend(plans.iter().map(String::as_str));
+    let out = pacenote(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), plans.len());
+    assert!(text.contains("intervals-5x1k \"5 × 1 km at 10K pace\": 12 steps"), "{text}");
+}
+
+#[test]
+fn plan_check_rejects_broken_plans_precisely() {
+    let dir = scratch("plan_check");
+    let file = dir.join("plan.json");
+    std::fs::write(
+        &file,
+        r#"{"version":1,"id":"p","name":"P","steps":[{"kind":"warmup","end":"open"},{"kind":"easy","end":"open"},
+           {"kind":"work","end":{"time_s":60},"target":{"pace":{"fastest":"5:00","slowest":"4:30"}}}]}"#,
+    )
+    .expect("write");
+    let out = pacenote(&["plan", "check", path(&file)]);
+    assert_user_error(
+        &out,
+        &format!(
+            "error: {}: steps[2].target.pace: fastest 5:00/km is slower than slowest 4:30/km",
+            file.display()
+        ),
+    );
+
+    std::fs::write(&file, "{\"version\": 1,").expect("write");
+    assert_user_error(&pacenote(&["plan", "check", path(&file)]), "ends early");
+    assert_user_error(&pacenote(&["plan", "check", "no/such/plan.json"]), "no/such/plan.json: no such file");
+}
+
+#[test]
+fn plan_import_converts_icu_and_zwo() {
+    let dir = scratch("plan_import");
+    let icu = dir.join("threshold.txt");
+    std::fs::write(
+        &icu,
+        "Warmup\n- 10m Z2 HR\n\nMain set 4x\n- 5m 4:20-4:30/km Pace\n- 90s Z1 HR\n\nCooldown\n- 10m Z1 HR\n",
+    )
+    .expect("write");
+    let out_file = dir.join("threshold.json");
+    let out = pacenote(&["plan", "import", path(&icu), "--format", "icu", "--out", path(&out_file)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let check = pacenote(&["plan", "check", path(&out_file)]);
+    assert!(stdout(&check).contains("threshold \"threshold\": 10 steps"), "{}", stdout(&check));
+
+    let zwo = dir.join("Tempo Run.zwo");
+    std::fs::write(
+        &zwo,
+        r#"<workout_file><name>Tempo</name><sportType>run</sportType><workout>
+           <Warmup Duration="600" PowerLow="0.5" PowerHigh="0.7"/><SteadyState Duration="1200" Power="0.95"/>
+           <Cooldown Duration="300" PowerLow="0.6" PowerHigh="0.5"/></workout></workout_file>"#,
+    )
+    .expect("write");
+    let out = pacenote(&["plan", "import", path(&zwo), "--threshold-pace", "4:30"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON plan on stdout");
+    assert_eq!(plan["id"], "tempo-run");
+    assert_eq!(plan["steps"][1]["target"]["pace"]["fastest"], "4:37");
+
+    std::fs::write(&zwo, "<workout_file><workout>").expect("write");
+    assert_user_error(&pacenote(&["plan", "import", path(&zwo)]), "has no steps");
+    assert_user_error(
+        &pacenote(&["plan", "import", path(&icu), "--threshold-pace", "fast"]),
+        "--threshold-pace",
+    );
+}
+
+#[test]
+fn track_info_prints_the_figures_as_text_and_json() {
+    let file = corpus("D6_tcx_pauses_dropouts_12k.tcx");
+    let out = pacenote(&["track", "info", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("pauses       2 (3:37 paused)"), "{text}");
+
+    let out = pacenote(&["track", "info", &file, "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    for key in [
+        "samples",
+        "duration_s",
+        "moving_time_s",
+        "distance_m",
+        "pauses",
+        "laps",
+        "has_hr",
+        "has_gps",
+        "has_cadence",
+    ] {
+        assert!(json.get(key).is_some(), "missing {key}: {json}");
+    }
+    assert_eq!(json["samples"], 1747);
+    assert_eq!(json["pauses"], 2);
+    assert_eq!(json["laps"], 13);
+}
+
+#[test]
+fn track_info_refuses_broken_files_with_the_file_name() {
+    let dir = scratch("track_info");
+    let real = std::fs::read(corpus("D1_fenix2_tempo_9k.fit")).expect("corpus file");
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("empty.gpx", Vec::new(), "the file is empty"),
+        ("notes.gpx", b"just some notes".to_vec(), "not a GPX, TCX or FIT recording"),
+        ("header-only.fit", real[..14].to_vec(), "the FIT file has no record messages"),
+        ("cut.gpx", b"<gpx><trk><trkseg><trkpt lat=\"1\" lon=\"2\">".to_vec(), "truncated"),
+    ];
+    for (name, bytes, expected) in cases {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).expect("write");
+        let out = pacenote(&["track", "info", path(&file)]);
+        assert_user_error(&out, &format!("error: {}: ", file.display()));
+        assert_user_error(&out, expected);
+    }
+    assert_user_error(&pacenote(&["track", "info", "missing.fit"]), "missing.fit: no such file");
+
+    // A watch that died mid-write: what was written before the damage is kept, with a warning.
+    let file = dir.join("truncated.fit");
+    std::fs::write(&file, &real[..real.len() / 2]).expect("write");
+    let out = pacenote(&["track", "info", path(&file)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("warning      FIT data is damaged"), "{}", stdout(&out));
+}
+
+#[test]
+fn track_simulate_writes_a_readable_run() {
+    let dir = scratch("track_simulate");
+    let out_file = dir.join("run.gpx");
+    let plan = repo().join("core/plans/tempo-20.json");
+    let out =
+        pacenote(&["track", "simulate", "--plan", path(&plan), "--out", path(&out_file), "--seed", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let info = pacenote(&["track", "info", path(&out_file), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&info.stdout).expect("JSON");
+    // 15 + 20 + 10 minutes.
+    assert_eq!(json["duration_s"], 2700.0);
+    assert_user_error(
+        &pacenote(&[
+            "track",
+            "simulate",
+            "--plan",
+            path(&plan),
+            "--out",
+            path(&out_file),
+            "--dropout",
+            "soon",
+        ]),
+        "START_S:LENGTH_S",
+    );
+}
+
+#[test]
+fn demo_prints_the_step_timeline_and_writes_the_run() {
+    let dir = scratch("demo");
+    let out = pacenote(&["demo", "--out", path(&dir)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("step 1/12 warmup 10:00 @ HR zone 2"), "{text}");
+    assert!(text.contains("step 12/12 cooldown until lap"), "{text}");
+    assert!(text.contains("split km 5"), "{text}");
+    assert!(text.contains("paused") && text.contains("resumed"), "{text}");
+    assert!(text.contains("session complete"), "{text}");
+    assert!(text.contains("12 of 12 steps done"), "{text}");
+    assert!(dir.join("demo-run.tcx").is_file());
+    // The same demo twice gives the same timeline.
+    assert_eq!(stdout(&pacenote(&["demo", "--out", path(&dir)])), text);
+}

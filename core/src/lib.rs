@@ -1,0 +1,18 @@
+//! Pacenote's coaching brain, pure: session plans, pace units and plan progress.
+//!
+//! Everything here is a function of its inputs: the host's run clock comes in with every call,
+//! events come out as data. This crate must never read files, open sockets, sleep or keep
+//! global state — that is what makes every run replayable (DESIGN §1, §2).
+
+pub mod plan;
+pub mod progress;
+pub mod units;
+
+/// The example plans that ship with Pacenote, as (file name, JSON text).
+pub const BUNDLED_PLANS: [(&str, &str); 5] = [
+    ("easy-hr-cap.json", include_str!("../plans/easy-hr-cap.json")),
+    ("intervals-5x1k.json", include_str!("../plans/intervals-5x1k.json")),
+    ("tempo-20.json", include_str!("../plans/tempo-20.json")),
+    ("just-ten-minutes.json", include_str!("../plans/just-ten-minutes.json")),
+    ("pyramid-hr.json", include_str!("../plans/pyramid-hr.json")),
+];

@@ -1,0 +1,7 @@
+//! TCX import must turn any bytes into a recording or an error, never a panic.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Ok(recording) = pacenote_track::tcx::parse(data) {
+        let _ = recording.summary();
+    }
+});

@@ -1,0 +1,217 @@
+//! `cargo xtask ...`: the project's own scripts, so a fresh machine needs nothing but this repo
+//! (and ../shared beside it).
+//!
+//! - `cargo xtask test` — installs what is missing, then runs every check: rustfmt, clippy with
+//!   `-D warnings`, and all tests (unit, property, corpus, CLI). This is the README's test
+//!   command and what `.ci/run` calls.
+//! - `cargo xtask bootstrap` — only the installing part.
+//! - `cargo xtask fuzz [--seconds N] [TARGET...]` — runs the cargo-fuzz targets of every parser
+//!   of outside data, seeded with the corpus recordings.
+//!
+//! Nothing is skipped silently: a step that cannot run fails the whole command with a message
+//! saying what is missing and how to get it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// Debian packages the checks need, each with the reason. `bootstrap` installs the missing ones
+/// with apt-get. (Voice packs, audio and the Kotlin tests add theirs as they land.)
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[];
+
+/// Rust components the checks run.
+const RUST_COMPONENTS: &[(&str, &[&str])] =
+    &[("rustfmt", &["fmt", "--version"]), ("clippy", &["clippy", "--version"])];
+
+/// The fuzz targets (fuzz/fuzz_targets/*.rs) and the corpus files that seed each.
+const FUZZ_TARGETS: &[(&str, &[&str])] =
+    &[("fit", &["fit"]), ("gpx", &["gpx"]), ("tcx", &["tcx"]), ("plan", &[]), ("workout_import", &[])];
+
+/// Seconds each fuzz target runs by default.
+const DEFAULT_FUZZ_SECONDS: u64 = 60;
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("bootstrap") => bootstrap(),
+        Some("fuzz") => fuzz(&args[1..]),
+        _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...]\n\
+                  \n  test       install what is missing, then fmt, clippy -D warnings and every test\
+                  \n  bootstrap  only install what is missing\
+                  \n  fuzz       run the parser fuzz targets (default: all, 60 s each)"
+            .to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn corpus_dir() -> PathBuf {
+    std::env::var_os("PACENOTE_CORPUS").map_or_else(|| root().join("../shared/corpus"), PathBuf::from)
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+/// Runs a step, printing its name and how long it took; a failure names the step.
+fn step(name: &str, command: &mut Command) -> Result {
+    println!("\n==> {name}");
+    let started = Instant::now();
+    let status = command.status().map_err(|e| format!("{name}: could not start {command:?}: {e}"))?;
+    println!(
+        "<== {name}: {} in {:.1} s",
+        if status.success() { "ok" } else { "FAILED" },
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() { Ok(()) } else { Err(format!("{name} failed ({status})")) }
+}
+
+fn test() -> Result {
+    let started = Instant::now();
+    bootstrap()?;
+    step("rustfmt", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step(
+        "clippy",
+        cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+    )?;
+    step("tests", cargo().args(["test", "--workspace", "--locked"]))?;
+    println!("\nxtask: every check passed in {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn bootstrap() -> Result {
+    println!("==> bootstrap: checking what the checks need");
+    for (component, probe) in RUST_COMPONENTS {
+        let present = cargo().args(*probe).output().is_ok_and(|o| o.status.success());
+        if present {
+            continue;
+        }
+        println!("    Rust component {component} is missing; installing it with rustup");
+        let ok =
+            Command::new("rustup").args(["component", "add", component]).status().is_ok_and(|s| s.success());
+        if !ok {
+            return Err(format!(
+                "Rust component {component} is missing and `rustup component add {component}` failed"
+            ));
+        }
+    }
+    install_debian_packages()?;
+    let corpus = corpus_dir();
+    if !corpus.join("MANIFEST.md").is_file() {
+        return Err(format!(
+            "{} has no MANIFEST.md: the corpus tests read the real recordings in ../shared/corpus \
+             beside this checkout (or set PACENOTE_CORPUS)",
+            corpus.display()
+        ));
+    }
+    println!("    toolchain, packages and corpus ({}) are in place", corpus.display());
+    Ok(())
+}
+
+/// Installs the Debian packages that are missing, saying which and why.
+fn install_debian_packages() -> Result {
+    let missing: Vec<(&str, &str)> =
+        DEBIAN_PACKAGES.iter().copied().filter(|(package, _)| !debian_package_installed(package)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for (package, why) in &missing {
+        println!("    Debian package {package} is missing ({why}); installing it");
+    }
+    let names: Vec<&str> = missing.iter().map(|(p, _)| *p).collect();
+    let as_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0"));
+    let apt = |args: &[&str]| {
+        let mut command = if as_root { Command::new("apt-get") } else { Command::new("sudo") };
+        if !as_root {
+            command.arg("apt-get");
+        }
+        command.env("DEBIAN_FRONTEND", "noninteractive").args(args);
+        command
+    };
+    step("apt-get update", &mut apt(&["update", "-q"]))?;
+    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    install.args(&names);
+    step("apt-get install", &mut install)
+        .map_err(|e| format!("{e}: install {} by hand with apt-get and run again", names.join(" ")))
+}
+
+fn debian_package_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+}
+
+fn fuzz(args: &[String]) -> Result {
+    let mut seconds = DEFAULT_FUZZ_SECONDS;
+    let mut targets: Vec<&str> = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--seconds" {
+            seconds = args
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or("--seconds takes a whole number of seconds per target")?;
+        } else if let Some((name, _)) = FUZZ_TARGETS.iter().find(|(name, _)| name == arg) {
+            targets.push(name);
+        } else {
+            let known: Vec<&str> = FUZZ_TARGETS.iter().map(|(n, _)| *n).collect();
+            return Err(format!("unknown fuzz target {arg:?}; targets are {}", known.join(", ")));
+        }
+    }
+    if targets.is_empty() {
+        targets = FUZZ_TARGETS.iter().map(|(n, _)| *n).collect();
+    }
+    let has_cargo_fuzz = cargo().args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
+    if !has_cargo_fuzz {
+        step("install cargo-fuzz", cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let fuzz_dir = root().join("fuzz");
+    for target in targets {
+        // Seed with the real recordings of the target's format (never committed: fuzz/corpus
+        // is ignored by git).
+        let seeds = fuzz_dir.join("corpus").join(target);
+        std::fs::create_dir_all(&seeds).map_err(|e| format!("{}: {e}", seeds.display()))?;
+        let extensions = FUZZ_TARGETS.iter().find(|(n, _)| *n == target).map_or(&[][..], |(_, e)| e);
+        if let Ok(entries) = std::fs::read_dir(corpus_dir()) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let matches =
+                    path.extension().and_then(|e| e.to_str()).is_some_and(|e| extensions.contains(&e));
+                if matches && let Some(name) = path.file_name() {
+                    let _ = std::fs::copy(&path, seeds.join(name));
+                }
+            }
+        }
+        // cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the stable toolchain take them.
+        step(
+            &format!("fuzz {target} for {seconds} s"),
+            cargo().current_dir(&fuzz_dir).env("RUSTC_BOOTSTRAP", "1").args([
+                "fuzz",
+                "run",
+                "-O",
+                target,
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-max_len=1000000",
+                "-rss_limit_mb=4096",
+            ]),
+        )?;
+    }
+    Ok(())
+}
