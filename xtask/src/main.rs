@@ -208,7 +208,7 @@ fn fuzz(args: &[String]) -> Result {
                 target,
                 "--",
                 &format!("-max_total_time={seconds}"),
-                "-max_len=1000000",
+                "-max_len=65536",
                 "-rss_limit_mb=4096",
             ]),
         )?;

@@ -1,1 +1,0 @@
-//! Cross-crate tests live in tests/; this library only gives them a home.
