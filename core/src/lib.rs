@@ -6,6 +6,8 @@
 
 pub mod plan;
 pub mod progress;
+pub mod sensor;
+pub mod signal;
 pub mod units;
 
 /// The example plans that ship with Pacenote, as (file name, JSON text).

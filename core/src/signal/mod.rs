@@ -1,0 +1,10 @@
+//! Turning noisy sensors into numbers a coach can trust (DESIGN §3): pace and distance from
+//! GPS, Doppler, device speed and cadence; heart rate without strap glitches; auto-pause.
+//!
+//! Every estimate carries how sure it is. Nothing here emits cues — that is the engine's job —
+//! and nothing does I/O.
+
+pub mod geo;
+pub mod heart_rate;
+pub mod motion;
+pub mod pace;
