@@ -4,10 +4,14 @@
 //! events come out as data. This crate must never read files, open sockets, sleep or keep
 //! global state — that is what makes every run replayable (DESIGN §1, §2).
 
+pub mod cue;
+pub mod engine;
 pub mod plan;
+pub mod profile;
 pub mod progress;
 pub mod sensor;
 pub mod signal;
+pub mod speech;
 pub mod units;
 
 /// The example plans that ship with Pacenote, as (file name, JSON text).

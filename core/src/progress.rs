@@ -173,6 +173,24 @@ impl PlanProgress {
         events
     }
 
+    /// The runner skipped the step: it ends now, whatever its kind.
+    pub fn skip(&mut self, at_ms: u64, distance_m: f64) -> Vec<ProgressEvent> {
+        let mut events = self.update(at_ms, distance_m);
+        if !self.is_complete() {
+            let here = Point { at_ms: self.last_ms, distance_m: self.distance_m, moving_ms: self.moving_ms };
+            self.next_step(here, &mut events);
+        }
+        events
+    }
+
+    /// Where the runner is in the current step: (moving ms, metres) since it started.
+    pub fn step_elapsed(&self) -> (u64, f64) {
+        (
+            (self.moving_ms - self.step_start_moving_ms).max(0.0) as u64,
+            (self.distance_m - self.step_start_distance_m).max(0.0),
+        )
+    }
+
     /// Follows the line from `from` to `to`, emitting step ends and splits in time order.
     fn advance(&mut self, from: Point, to: Point, events: &mut Vec<ProgressEvent>) {
         let mut from = from;

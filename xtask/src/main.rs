@@ -167,15 +167,15 @@ fn fuzz(args: &[String]) -> Result {
                 .next()
                 .and_then(|s| s.parse().ok())
                 .ok_or("--seconds takes a whole number of seconds per target")?;
-        } else if let Some((name, _)) = FUZZ_TARGETS.iter().find(|(name, _)| name == arg) {
+        } else if let Some((name, ..)) = FUZZ_TARGETS.iter().find(|(name, ..)| name == arg) {
             targets.push(name);
         } else {
-            let known: Vec<&str> = FUZZ_TARGETS.iter().map(|(n, _)| *n).collect();
+            let known: Vec<&str> = FUZZ_TARGETS.iter().map(|(n, ..)| *n).collect();
             return Err(format!("unknown fuzz target {arg:?}; targets are {}", known.join(", ")));
         }
     }
     if targets.is_empty() {
-        targets = FUZZ_TARGETS.iter().map(|(n, _)| *n).collect();
+        targets = FUZZ_TARGETS.iter().map(|(n, ..)| *n).collect();
     }
     let has_cargo_fuzz = cargo().args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
     if !has_cargo_fuzz {
@@ -208,7 +208,7 @@ fn fuzz(args: &[String]) -> Result {
                 target,
                 "--",
                 &format!("-max_total_time={seconds}"),
-                "-max_len=65536",
+                &format!("-max_len={max_len}"),
                 "-rss_limit_mb=4096",
             ]),
         )?;

@@ -6,8 +6,9 @@
 //! seconds); optical sensors lock onto cadence. Those readings are dropped, not averaged in.
 //! Pure state; no I/O.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::profile::RunnerProfile;
 use crate::sensor::HeartRateReading;
 
 /// Readings outside this range are not a heart (DESIGN §3).
@@ -23,19 +24,6 @@ const REANCHOR_AFTER_READINGS: u32 = 5;
 const REANCHOR_AFTER_MS: u64 = 5_000;
 /// Without a reading for this long, heart rate is unknown (the strap dropped out).
 pub const HR_STALE_AFTER_MS: u64 = 10_000;
-
-/// The runner's heart-rate facts, as the app's profile holds them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HeartRateProfile {
-    #[serde(default)]
-    pub max_hr_bpm: Option<f64>,
-    #[serde(default)]
-    pub resting_hr_bpm: Option<f64>,
-    /// Lactate-threshold heart rate (from a 30-minute time trial).
-    #[serde(default)]
-    pub lthr_bpm: Option<f64>,
-}
 
 /// How the zones were worked out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,7 +50,7 @@ const FRIEL_SHARES: [(f64, f64); 5] = [(0.5, 0.85), (0.85, 0.90), (0.90, 0.95), 
 /// Karvonen and %max zones: 50–60, 60–70, 70–80, 80–90, 90–100 %.
 const FIVE_ZONE_SHARES: [(f64, f64); 5] = [(0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0)];
 
-impl HeartRateProfile {
+impl RunnerProfile {
     /// The runner's zones, from the best information the profile has; `None` when it has no
     /// usable heart-rate facts (zone targets then cannot be coached).
     pub fn zones(&self) -> Option<HeartRateZones> {
@@ -238,21 +226,20 @@ mod tests {
 
     #[test]
     fn zones_from_the_best_facts_available() {
-        let friel = HeartRateProfile { lthr_bpm: Some(170.0), max_hr_bpm: Some(190.0), ..Default::default() };
+        let friel = RunnerProfile { lthr_bpm: Some(170.0), max_hr_bpm: Some(190.0), ..Default::default() };
         let zones = friel.zones().expect("zones");
         assert_eq!(zones.method, ZoneMethod::Friel);
         assert_eq!(zones.zone_of(150.0), 2); // 88 % of LTHR
         assert_eq!(zones.zone_of(172.0), 5);
-        let karvonen =
-            HeartRateProfile { max_hr_bpm: Some(190.0), resting_hr_bpm: Some(50.0), lthr_bpm: None };
+        let karvonen = RunnerProfile { max_hr_bpm: Some(190.0), resting_hr_bpm: Some(50.0), lthr_bpm: None };
         let zones = karvonen.zones().expect("zones");
         assert_eq!(zones.method, ZoneMethod::Karvonen);
         assert_eq!(zones.range(2), Some((134.0, 148.0)));
         assert_eq!(zones.zone_of(100.0), 1);
-        let max_only = HeartRateProfile { max_hr_bpm: Some(200.0), ..Default::default() };
+        let max_only = RunnerProfile { max_hr_bpm: Some(200.0), ..Default::default() };
         assert_eq!(max_only.zones().map(|z| z.method), Some(ZoneMethod::PercentOfMax));
-        assert_eq!(HeartRateProfile::default().zones(), None);
-        assert_eq!(HeartRateProfile { max_hr_bpm: Some(400.0), ..Default::default() }.zones(), None);
+        assert_eq!(RunnerProfile::default().zones(), None);
+        assert_eq!(RunnerProfile { max_hr_bpm: Some(400.0), ..Default::default() }.zones(), None);
     }
 
     proptest! {

@@ -154,6 +154,9 @@ struct Kalman {
     x: [f64; 4],
     p: [[f64; 4]; 4],
     t_ms: u64,
+    /// Direction of travel (unit east, north) when last clearly moving: a runner setting off
+    /// from a standstill usually goes on the way they were going.
+    heading: Option<(f64, f64)>,
 }
 
 impl Kalman {
@@ -163,7 +166,7 @@ impl Kalman {
         p[1][1] = position_var;
         p[2][2] = velocity_var;
         p[3][3] = velocity_var;
-        Self { x: [at.0, at.1, velocity.0, velocity.1], p, t_ms }
+        Self { x: [at.0, at.1, velocity.0, velocity.1], p, t_ms, heading: None }
     }
 
     /// Moves the state to `t_ms` with the constant-velocity model and white acceleration noise.
@@ -228,8 +231,13 @@ impl Kalman {
     /// Speed-magnitude update (Doppler, device speed); `false` when it fails the gate.
     fn update_speed(&mut self, speed: f64, var: f64) -> bool {
         let h_speed = self.speed();
-        // Along the current direction of travel; at a standstill the direction is unknown,
-        // so only "standing" readings can be used, on both velocity components.
+        if h_speed >= 1.0 {
+            self.heading = Some((self.x[2] / h_speed, self.x[3] / h_speed));
+        }
+        // Along the current direction of travel. At a standstill the direction is unknown:
+        // "standing" readings pull both components to zero; "moving" readings are taken along
+        // the last heading (with the velocity uncertainty widened, as it is a guess), or left
+        // to the positions when there is no heading yet.
         let h: [f64; 4] = if h_speed >= 0.3 {
             [0.0, 0.0, self.x[2] / h_speed, self.x[3] / h_speed]
         } else if speed < 0.5 {
@@ -240,10 +248,15 @@ impl Kalman {
                 ok &= self.scalar_update(&h, 0.0 - self.x[axis], var);
             }
             return ok;
+        } else if let Some((u, w)) = self.heading {
+            self.widen_velocity(speed * speed);
+            [0.0, 0.0, u, w]
         } else {
+            self.widen_velocity(speed * speed);
             return true;
         };
-        self.scalar_update(&h, speed - h_speed, var)
+        let along = h[2] * self.x[2] + h[3] * self.x[3];
+        self.scalar_update(&h, speed - along, var)
     }
 
     fn scalar_update(&mut self, h: &[f64; 4], innovation: f64, var: f64) -> bool {

@@ -1,0 +1,290 @@
+//! Cues as data (DESIGN §2): what the coach has to say, why, how urgent it is and until when it
+//! is still worth saying. The set of cue kinds is this one enum, shared by the engine (which
+//! decides) and the personas and audio (which speak); extend it here, never fork it.
+//!
+//! A cue carries typed slots (a pace, a distance, a heart rate...), not text: each persona puts
+//! them into its own words. [`neutral_text`] is the plain wording used by `pacenote replay`
+//! until a persona is chosen.
+
+use serde::Serialize;
+
+use crate::plan::StepKind;
+use crate::speech;
+use crate::units::SecondsPerKm;
+
+/// Everything the engine can say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CueKind {
+    RunStart,
+    RunFinish,
+    /// The last step of the plan is done; the runner may stop or keep going.
+    SessionComplete,
+    StepStart,
+    /// Seconds left before the step changes.
+    Countdown,
+    StepHalfway,
+    RunHalfway,
+    Split,
+    SpeedUp,
+    SlowDown,
+    BackOnPace,
+    HrAboveZone,
+    HrBelowZone,
+    BackInZone,
+    /// Heart rate near the runner's maximum for a while: ease off.
+    HrVeryHigh,
+    /// The runner reported pain: ease off or stop, never push through it.
+    PainCheck,
+    GpsLost,
+    GpsBack,
+    AutoPaused,
+    AutoResumed,
+    Encouragement,
+}
+
+impl CueKind {
+    pub const ALL: [CueKind; 21] = [
+        Self::RunStart,
+        Self::RunFinish,
+        Self::SessionComplete,
+        Self::StepStart,
+        Self::Countdown,
+        Self::StepHalfway,
+        Self::RunHalfway,
+        Self::Split,
+        Self::SpeedUp,
+        Self::SlowDown,
+        Self::BackOnPace,
+        Self::HrAboveZone,
+        Self::HrBelowZone,
+        Self::BackInZone,
+        Self::HrVeryHigh,
+        Self::PainCheck,
+        Self::GpsLost,
+        Self::GpsBack,
+        Self::AutoPaused,
+        Self::AutoResumed,
+        Self::Encouragement,
+    ];
+
+    /// How urgent this kind is (DESIGN §6: safety > step change > correction > stat >
+    /// encouragement).
+    pub fn priority(self) -> Priority {
+        match self {
+            Self::HrVeryHigh | Self::PainCheck => Priority::Safety,
+            Self::RunStart | Self::RunFinish | Self::SessionComplete | Self::StepStart | Self::Countdown => {
+                Priority::StepChange
+            }
+            Self::SpeedUp
+            | Self::SlowDown
+            | Self::BackOnPace
+            | Self::HrAboveZone
+            | Self::HrBelowZone
+            | Self::BackInZone => Priority::Correction,
+            Self::StepHalfway
+            | Self::RunHalfway
+            | Self::Split
+            | Self::GpsLost
+            | Self::GpsBack
+            | Self::AutoPaused
+            | Self::AutoResumed => Priority::Stat,
+            Self::Encouragement => Priority::Encouragement,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RunStart => "run_start",
+            Self::RunFinish => "run_finish",
+            Self::SessionComplete => "session_complete",
+            Self::StepStart => "step_start",
+            Self::Countdown => "countdown",
+            Self::StepHalfway => "step_halfway",
+            Self::RunHalfway => "run_halfway",
+            Self::Split => "split",
+            Self::SpeedUp => "speed_up",
+            Self::SlowDown => "slow_down",
+            Self::BackOnPace => "back_on_pace",
+            Self::HrAboveZone => "hr_above_zone",
+            Self::HrBelowZone => "hr_below_zone",
+            Self::BackInZone => "back_in_zone",
+            Self::HrVeryHigh => "hr_very_high",
+            Self::PainCheck => "pain_check",
+            Self::GpsLost => "gps_lost",
+            Self::GpsBack => "gps_back",
+            Self::AutoPaused => "auto_paused",
+            Self::AutoResumed => "auto_resumed",
+            Self::Encouragement => "encouragement",
+        }
+    }
+}
+
+/// Urgency; higher is more urgent. A higher-priority cue may interrupt a lower one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Encouragement = 0,
+    Stat = 1,
+    Correction = 2,
+    StepChange = 3,
+    Safety = 4,
+}
+
+/// The facts a cue speaks about; each kind fills the slots it needs.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct CueSlots {
+    /// The runner's current pace (or the split's pace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pace: Option<SecondsPerKm>,
+    /// The target band, fastest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_pace: Option<(SecondsPerKm, SecondsPerKm)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distance_m: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bpm: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<u8>,
+    /// The target heart-rate band.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_bpm: Option<(f64, f64)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rep: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reps: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_kind: Option<StepKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_note: Option<String>,
+    /// Kilometre number of a split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_km: Option<u32>,
+    /// How insistent a correction is: 1 the first time, then 2, 3.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<u8>,
+}
+
+impl CueSlots {
+    /// Every number in the slots, to check none is NaN or infinite.
+    pub fn numbers(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        out.extend(self.pace.map(|p| p.0));
+        if let Some((a, b)) = self.target_pace {
+            out.extend([a.0, b.0]);
+        }
+        out.extend(self.distance_m);
+        out.extend(self.duration_s);
+        out.extend(self.bpm);
+        if let Some((a, b)) = self.target_bpm {
+            out.extend([a, b]);
+        }
+        out
+    }
+}
+
+/// One thing to say.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cue {
+    /// Unique within a run, increasing.
+    pub id: u64,
+    pub kind: CueKind,
+    pub priority: Priority,
+    pub slots: CueSlots,
+    /// Index of the plan step (repeats expanded) it belongs to.
+    pub step: Option<usize>,
+    /// Run clock when it was decided.
+    pub at_ms: u64,
+    /// After this it is stale: dropped, never spoken late.
+    pub expires_at_ms: u64,
+}
+
+/// Cues spoken together as one utterance ("Kilometre three, four fifty-two, right on target").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Utterance {
+    /// Unique within a run; the audio layer reports `cue_finished` with it.
+    pub id: u64,
+    /// Run clock at which it is to be spoken.
+    pub at_ms: u64,
+    pub priority: Priority,
+    /// In speaking order, most urgent first.
+    pub cues: Vec<Cue>,
+    /// The utterance it cuts off, if a more urgent one arrived while that was speaking.
+    pub interrupts: Option<u64>,
+}
+
+impl Utterance {
+    /// The plain English text of the whole utterance.
+    pub fn neutral_text(&self) -> String {
+        self.cues.iter().map(neutral_text).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Plain English wording of a cue, for logs and `pacenote replay` (personas speak their own).
+pub fn neutral_text(cue: &Cue) -> String {
+    let s = &cue.slots;
+    let pace = |p: Option<SecondsPerKm>| p.map(speech::pace).unwrap_or_else(|| "unknown".into());
+    let band =
+        || s.target_pace.map(|(fast, slow)| format!("{} to {}", speech::pace(fast), speech::pace(slow)));
+    let bpm = |b: Option<f64>| b.map(|b| speech::number(b.round().max(0.0) as u64)).unwrap_or_default();
+    let rep = || match (s.rep, s.reps) {
+        (Some(r), Some(n)) => format!(", rep {} of {}", speech::count(r), speech::count(n)),
+        _ => String::new(),
+    };
+    match cue.kind {
+        CueKind::RunStart => "Let's go. Run started".to_owned(),
+        CueKind::RunFinish => format!(
+            "Run finished: {} in {}",
+            speech::distance(s.distance_m.unwrap_or(0.0)),
+            speech::duration(s.duration_s.unwrap_or(0.0))
+        ),
+        CueKind::SessionComplete => {
+            "Session complete. Keep going easy or stop here, it all counts".to_owned()
+        }
+        CueKind::StepStart => {
+            let kind = s.step_kind.map_or("next step", StepKind::as_str);
+            let mut text = format!("{kind}{}", rep());
+            if let Some(d) = s.distance_m {
+                text.push_str(&format!(", {}", speech::distance(d)));
+            } else if let Some(t) = s.duration_s {
+                text.push_str(&format!(", {}", speech::duration(t)));
+            }
+            if let Some(b) = band() {
+                text.push_str(&format!(" at {b}"));
+            } else if let Some(z) = s.zone {
+                text.push_str(&format!(" in zone {}", speech::number(u64::from(z))));
+            }
+            if let Some(note) = &s.step_note {
+                text.push_str(&format!(". {note}"));
+            }
+            text
+        }
+        CueKind::Countdown => format!("{} to go", speech::duration(s.duration_s.unwrap_or(0.0))),
+        CueKind::StepHalfway => "Halfway through this one".to_owned(),
+        CueKind::RunHalfway => "Halfway through the session".to_owned(),
+        CueKind::Split => {
+            let on_target = match (s.pace, s.target_pace) {
+                (Some(p), Some((fast, slow))) if p.0 >= fast.0 && p.0 <= slow.0 => ", right on target",
+                _ => "",
+            };
+            format!("Kilometre {}, {}{on_target}", speech::count(s.split_km.unwrap_or(0)), pace(s.pace))
+        }
+        CueKind::SpeedUp => format!("Pick it up: {}, target {}", pace(s.pace), band().unwrap_or_default()),
+        CueKind::SlowDown => format!("Ease off: {}, target {}", pace(s.pace), band().unwrap_or_default()),
+        CueKind::BackOnPace => "Right on target".to_owned(),
+        CueKind::HrAboveZone => format!("Heart rate {}, above your zone: ease off", bpm(s.bpm)),
+        CueKind::HrBelowZone => format!("Heart rate {}, below your zone: you can push a little", bpm(s.bpm)),
+        CueKind::BackInZone => "Back in your zone".to_owned(),
+        CueKind::HrVeryHigh => format!("Heart rate {}, very high. Slow down and recover", bpm(s.bpm)),
+        CueKind::PainCheck => {
+            "Pain is a signal, not a challenge. Ease off or walk, and stop if it persists".to_owned()
+        }
+        CueKind::GpsLost => "GPS signal lost. Keep going, I'll catch up".to_owned(),
+        CueKind::GpsBack => "GPS is back".to_owned(),
+        CueKind::AutoPaused => "Paused".to_owned(),
+        CueKind::AutoResumed => "Resumed".to_owned(),
+        CueKind::Encouragement => "Looking strong, keep it steady".to_owned(),
+    }
+}

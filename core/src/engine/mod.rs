@@ -1,0 +1,734 @@
+//! The run engine (DESIGN §2): a run session fed by inputs that carry the host's run clock —
+//! location fixes, heart rate, cadence, ticks, pause/resume, lap, skip, finish, runner
+//! feedback, `cue_finished` — that advances the plan, decides cues and schedules them into
+//! utterances.
+//!
+//! Deterministic: the same inputs give the same utterances, byte for byte. No I/O, no clock of
+//! its own, no global state. Inputs with time going backwards are ignored (the sensors' own
+//! filters reject their stale readings); nothing here panics on any input.
+
+pub mod scheduler;
+pub mod targets;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cue::{Cue, CueKind, CueSlots, Utterance};
+use crate::plan::{ExpandedStep, Plan, StepEnd, StepKind, Target};
+use crate::profile::RunnerProfile;
+use crate::progress::{PlanProgress, ProgressEvent};
+use crate::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
+use crate::signal::heart_rate::{HeartRateFilter, HeartRateZones};
+use crate::signal::motion::{AutoPause, Motion};
+use crate::signal::pace::{GpsStatus, PaceEstimate, PaceEstimator};
+use crate::units::SecondsPerKm;
+pub use scheduler::{Chattiness, SchedulerCounts};
+use scheduler::{Scheduler, lifetime_ms};
+use targets::{EARLY_REP_TOO_FAST_SHARE, HeartRateMonitor, HeartRateSafety, PACE_DWELL_MS, PaceMonitor};
+
+/// Seconds before a step change that the countdown is said.
+pub const COUNTDOWN_LEAD_S: f64 = 10.0;
+/// Steps shorter than this get no countdown: it would be half the step.
+const COUNTDOWN_MIN_STEP_S: f64 = 45.0;
+/// Steps get a "halfway" only when at least this long (time) or far (distance).
+const HALFWAY_MIN_STEP_S: f64 = 240.0;
+const HALFWAY_MIN_STEP_M: f64 = 800.0;
+/// GPS lost is said once per loss, and not again within this long.
+const GPS_LOST_REPEAT_MS: u64 = 180_000;
+/// "GPS is back" only after a loss at least this long (short losses are not news).
+const GPS_BACK_AFTER_LOSS_MS: u64 = 15_000;
+/// Encouragement only after this much silence: it never crowds out information.
+const ENCOURAGE_AFTER_SILENCE_MS: u64 = 120_000;
+/// Speed reference of a rep (for judging the next rep's start by pace): the last seconds of it.
+const REP_REFERENCE_WINDOW_MS: u64 = 60_000;
+/// Extra tolerance on pace targets after the runner says it feels too hard.
+const TOO_HARD_EXTRA_TOLERANCE_S: f64 = 10.0;
+
+/// Something the runner said about the run (voice or a button).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunnerFeedback {
+    /// This feels too hard: the coach loosens pace targets and stops pushing.
+    TooHard,
+    /// This feels easy.
+    TooEasy,
+    /// Something hurts: no more pushing for the rest of the run, and a safety cue.
+    Pain,
+}
+
+/// An input to the engine, with the host's run clock.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Input {
+    Start { t_ms: u64 },
+    Fix(LocationFix),
+    HeartRate(HeartRateReading),
+    Cadence(CadenceReading),
+    DeviceSpeed(DeviceSpeedReading),
+    Tick { t_ms: u64 },
+    Pause { t_ms: u64 },
+    Resume { t_ms: u64 },
+    Lap { t_ms: u64 },
+    SkipStep { t_ms: u64 },
+    Finish { t_ms: u64 },
+    Feedback { t_ms: u64, feedback: RunnerFeedback },
+    CueFinished { utterance_id: u64, at_ms: u64 },
+}
+
+impl Input {
+    /// The run clock the input carries.
+    pub fn t_ms(&self) -> u64 {
+        match *self {
+            Self::Fix(f) => f.t_ms,
+            Self::HeartRate(r) => r.t_ms,
+            Self::Cadence(r) => r.t_ms,
+            Self::DeviceSpeed(r) => r.t_ms,
+            Self::CueFinished { at_ms, .. } => at_ms,
+            Self::Start { t_ms }
+            | Self::Tick { t_ms }
+            | Self::Pause { t_ms }
+            | Self::Resume { t_ms }
+            | Self::Lap { t_ms }
+            | Self::SkipStep { t_ms }
+            | Self::Finish { t_ms }
+            | Self::Feedback { t_ms, .. } => t_ms,
+        }
+    }
+}
+
+/// How the engine behaves, beyond the plan and the runner.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    pub chattiness: Chattiness,
+    /// Pause the timer when the runner stops (traffic lights).
+    pub auto_pause: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self { chattiness: Chattiness::Normal, auto_pause: true }
+    }
+}
+
+/// The figures of a run so far.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub distance_m: f64,
+    pub moving_time_s: f64,
+    pub steps_completed: usize,
+    pub cues_spoken: u64,
+    pub cues_dropped: u64,
+    pub utterances: u64,
+}
+
+/// Per-step coaching state, new at every step start.
+#[derive(Debug, Clone, PartialEq)]
+struct StepCoach {
+    index: usize,
+    pace: Option<PaceMonitor>,
+    heart_rate: Option<HeartRateMonitor>,
+    countdown_said: bool,
+    halfway_said: bool,
+    early_rep_said: bool,
+    early_rep_since: Option<u64>,
+    /// (t_ms, speed) while the step runs, for the next rep's reference.
+    speeds: Vec<(u64, f64)>,
+}
+
+/// A run in progress.
+#[derive(Debug, Clone)]
+pub struct RunSession {
+    config: EngineConfig,
+    profile: RunnerProfile,
+    zones: Option<HeartRateZones>,
+    progress: PlanProgress,
+    pace: PaceEstimator,
+    heart: HeartRateFilter,
+    auto_pause: AutoPause,
+    safety: HeartRateSafety,
+    scheduler: Scheduler,
+    coach: Option<StepCoach>,
+    /// The speed each step path ran at the end of its last rep.
+    rep_reference: Vec<(String, f64)>,
+    started: bool,
+    finished: bool,
+    manually_paused: bool,
+    now_ms: u64,
+    next_cue_id: u64,
+    cadence_spm: Option<f64>,
+    gps_lost_said_ms: Option<u64>,
+    gps_lost_since: Option<u64>,
+    run_halfway_said: bool,
+    last_utterance_ms: u64,
+    last_encouragement_ms: u64,
+    no_pushing: bool,
+    extra_tolerance_s: f64,
+}
+
+impl RunSession {
+    pub fn new(plan: &Plan, profile: RunnerProfile, config: EngineConfig) -> Self {
+        Self {
+            config,
+            profile,
+            zones: profile.zones(),
+            progress: PlanProgress::new(plan),
+            pace: PaceEstimator::new(),
+            heart: HeartRateFilter::new(),
+            auto_pause: AutoPause::new(),
+            safety: HeartRateSafety::default(),
+            scheduler: Scheduler::new(config.chattiness),
+            coach: None,
+            rep_reference: Vec::new(),
+            started: false,
+            finished: false,
+            manually_paused: false,
+            now_ms: 0,
+            next_cue_id: 1,
+            cadence_spm: None,
+            gps_lost_said_ms: None,
+            gps_lost_since: None,
+            run_halfway_said: false,
+            last_utterance_ms: 0,
+            last_encouragement_ms: 0,
+            no_pushing: false,
+            extra_tolerance_s: 0.0,
+        }
+    }
+
+    /// The steps of the plan, repeats expanded.
+    pub fn steps(&self) -> &[ExpandedStep] {
+        self.progress.steps()
+    }
+
+    /// Whether the run has finished (no more cues).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// The pace estimate now.
+    pub fn pace_estimate(&self) -> PaceEstimate {
+        self.pace.estimate(self.now_ms)
+    }
+
+    /// When the engine next needs a tick to be on time (a countdown, the end of speech, a
+    /// waiting cue); the host ticks at least this soon, and anyway every second or so.
+    pub fn next_wakeup_ms(&self) -> Option<u64> {
+        let countdown = self.countdown_due_ms().filter(|t| *t > self.now_ms);
+        match (countdown, self.scheduler.next_wakeup_ms()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub fn summary(&self) -> RunSummary {
+        let counts = self.scheduler.counts();
+        let steps_completed = if self.progress.is_complete() {
+            self.progress.steps().len()
+        } else {
+            self.progress.current_step().map_or(0, |s| s.index)
+        };
+        RunSummary {
+            distance_m: self.progress.distance_m(),
+            moving_time_s: self.progress.moving_ms() as f64 / 1000.0,
+            steps_completed,
+            cues_spoken: counts.cues_spoken,
+            cues_dropped: counts.cues_dropped,
+            utterances: counts.utterances,
+        }
+    }
+
+    /// Takes one input; returns what to say now (usually nothing).
+    pub fn handle(&mut self, input: &Input) -> Vec<Utterance> {
+        if self.finished {
+            return Vec::new();
+        }
+        let t_ms = input.t_ms();
+        if let Input::CueFinished { utterance_id, at_ms } = *input {
+            self.scheduler.finished(utterance_id, at_ms);
+            return self.speak(self.now_ms.max(at_ms));
+        }
+        // Sensors judge their own time order; control inputs from the past are ignored.
+        let is_sensor =
+            matches!(input, Input::Fix(_) | Input::HeartRate(_) | Input::Cadence(_) | Input::DeviceSpeed(_));
+        if !is_sensor && self.started && t_ms < self.now_ms {
+            return Vec::new();
+        }
+        if !self.started {
+            self.start(t_ms);
+        }
+        match *input {
+            Input::Fix(fix) => {
+                self.pace.on_fix(&fix);
+            }
+            Input::HeartRate(reading) => {
+                self.heart.on_reading(&reading);
+            }
+            Input::Cadence(reading) => {
+                self.pace.on_cadence(&reading);
+                if reading.spm.is_finite() && reading.t_ms >= self.now_ms {
+                    self.cadence_spm = Some(reading.spm);
+                }
+            }
+            Input::DeviceSpeed(reading) => self.pace.on_device_speed(&reading),
+            Input::Start { .. } | Input::Tick { .. } | Input::CueFinished { .. } => {}
+            Input::Pause { t_ms } => {
+                self.manually_paused = true;
+                self.pause_timer(t_ms, None);
+            }
+            Input::Resume { t_ms } => {
+                self.manually_paused = false;
+                self.resume_timer(t_ms, None);
+            }
+            Input::Lap { t_ms } => {
+                let events = self.progress.lap(t_ms, self.pace.estimate(t_ms).distance_m);
+                self.on_progress(t_ms, events);
+            }
+            Input::SkipStep { t_ms } => {
+                let events = self.progress.skip(t_ms, self.pace.estimate(t_ms).distance_m);
+                self.on_progress(t_ms, events);
+            }
+            Input::Feedback { t_ms, feedback } => self.on_feedback(t_ms, feedback),
+            Input::Finish { t_ms } => return self.finish(t_ms),
+        }
+        let now = t_ms.max(self.now_ms);
+        self.advance(now);
+        self.speak(now)
+    }
+
+    fn start(&mut self, t_ms: u64) {
+        self.started = true;
+        self.now_ms = t_ms;
+        self.last_utterance_ms = t_ms;
+        self.last_encouragement_ms = t_ms;
+        self.queue(CueKind::RunStart, CueSlots::default(), t_ms);
+        let events = self.progress.start(t_ms);
+        self.on_progress(t_ms, events);
+    }
+
+    fn finish(&mut self, t_ms: u64) -> Vec<Utterance> {
+        let now = t_ms.max(self.now_ms);
+        self.advance(now);
+        let summary = self.summary();
+        let slots = CueSlots {
+            distance_m: Some(summary.distance_m),
+            duration_s: Some(summary.moving_time_s),
+            ..CueSlots::default()
+        };
+        self.queue(CueKind::RunFinish, slots, now);
+        let mut out = self.speak(now);
+        // The finish is said even over other speech: it is the last word.
+        if out.iter().all(|u| u.cues.iter().all(|c| c.kind != CueKind::RunFinish))
+            && let Some(u) = self.force_speak(now)
+        {
+            out.push(u);
+        }
+        self.finished = true;
+        out
+    }
+
+    fn on_feedback(&mut self, t_ms: u64, feedback: RunnerFeedback) {
+        match feedback {
+            RunnerFeedback::TooHard => {
+                self.extra_tolerance_s = TOO_HARD_EXTRA_TOLERANCE_S;
+                if let Some(coach) = self.coach.as_mut()
+                    && let Some(step) = self.progress.current_step()
+                    && let Some(Target::Pace(range)) = step.step.target
+                {
+                    coach.pace =
+                        Some(PaceMonitor::new(range.fastest.0, range.slowest.0, self.extra_tolerance_s));
+                }
+            }
+            RunnerFeedback::TooEasy => {}
+            RunnerFeedback::Pain => {
+                self.no_pushing = true;
+                self.queue(CueKind::PainCheck, CueSlots::default(), t_ms);
+            }
+        }
+    }
+
+    fn pause_timer(&mut self, t_ms: u64, say: Option<CueKind>) {
+        if self.progress.is_paused() {
+            return;
+        }
+        let events = self.progress.pause(t_ms, self.pace.estimate(t_ms).distance_m);
+        self.pace.set_paused(true);
+        self.on_progress(t_ms, events);
+        if let Some(kind) = say {
+            self.queue(kind, CueSlots::default(), t_ms);
+        }
+    }
+
+    fn resume_timer(&mut self, t_ms: u64, say: Option<CueKind>) {
+        if !self.progress.is_paused() {
+            return;
+        }
+        self.pace.set_paused(false);
+        let events = self.progress.resume(t_ms, self.pace.estimate(t_ms).distance_m);
+        self.on_progress(t_ms, events);
+        if let Some(kind) = say {
+            self.queue(kind, CueSlots::default(), t_ms);
+        }
+    }
+
+    /// Everything that follows from time passing: estimates, auto-pause, plan progress,
+    /// countdowns, halfway marks, target coaching, GPS news, encouragement.
+    fn advance(&mut self, now: u64) {
+        self.now_ms = now;
+        self.pace.on_tick(now);
+        let estimate = self.pace.estimate(now);
+        let bpm = self.heart.estimate(now).bpm;
+
+        if self.config.auto_pause && !self.manually_paused {
+            match self.auto_pause.update(now, estimate.speed_mps, self.cadence_spm) {
+                Some(Motion::Stopped) => self.pause_timer(now, Some(CueKind::AutoPaused)),
+                Some(Motion::Moving) => self.resume_timer(now, Some(CueKind::AutoResumed)),
+                None => {}
+            }
+        }
+        let events = self.progress.update(now, estimate.distance_m);
+        self.on_progress(now, events);
+        self.gps_news(now, estimate.gps);
+        if self.progress.is_paused() || self.progress.is_complete() {
+            return;
+        }
+        self.countdown_and_halfway(now, &estimate);
+        self.coach_targets(now, &estimate, bpm);
+        if self.safety.update(now, bpm, self.profile.max_hr_bpm) {
+            let slots = CueSlots { bpm, ..CueSlots::default() };
+            self.queue(CueKind::HrVeryHigh, slots, now);
+        }
+        self.encourage(now, &estimate);
+    }
+
+    fn on_progress(&mut self, _now: u64, events: Vec<ProgressEvent>) {
+        for event in events {
+            match event {
+                ProgressEvent::StepStarted { index, at_ms, .. } => self.start_step(index, at_ms),
+                ProgressEvent::Split { km, at_ms, split_ms } => {
+                    let target_pace = self.current_pace_band();
+                    let slots = CueSlots {
+                        split_km: Some(km),
+                        pace: Some(SecondsPerKm(split_ms as f64 / 1000.0)),
+                        duration_s: Some(split_ms as f64 / 1000.0),
+                        target_pace,
+                        ..CueSlots::default()
+                    };
+                    self.queue(CueKind::Split, slots, at_ms);
+                }
+                ProgressEvent::PlanComplete { at_ms, distance_m, moving_ms } => {
+                    self.end_step(at_ms);
+                    self.coach = None;
+                    let slots = CueSlots {
+                        distance_m: Some(distance_m),
+                        duration_s: Some(moving_ms as f64 / 1000.0),
+                        ..CueSlots::default()
+                    };
+                    self.queue(CueKind::SessionComplete, slots, at_ms);
+                }
+                ProgressEvent::Paused { .. } | ProgressEvent::Resumed { .. } => {}
+            }
+        }
+    }
+
+    fn current_pace_band(&self) -> Option<(SecondsPerKm, SecondsPerKm)> {
+        match self.progress.current_step()?.step.target? {
+            Target::Pace(range) => Some((range.fastest, range.slowest)),
+            _ => None,
+        }
+    }
+
+    fn end_step(&mut self, at_ms: u64) {
+        let Some(coach) = self.coach.as_ref() else { return };
+        let Some(step) = self.progress.steps().get(coach.index) else { return };
+        let recent: Vec<f64> = coach
+            .speeds
+            .iter()
+            .filter(|(t, _)| at_ms.saturating_sub(*t) <= REP_REFERENCE_WINDOW_MS)
+            .map(|(_, v)| *v)
+            .collect();
+        if recent.len() >= 10 {
+            let mean = recent.iter().sum::<f64>() / recent.len() as f64;
+            let path = step.path.clone();
+            self.rep_reference.retain(|(p, _)| *p != path);
+            self.rep_reference.push((path, mean));
+        }
+    }
+
+    fn start_step(&mut self, index: usize, at_ms: u64) {
+        self.end_step(at_ms);
+        let Some(step) = self.progress.steps().get(index).cloned() else { return };
+        let easy = matches!(
+            step.step.kind,
+            StepKind::Warmup | StepKind::Easy | StepKind::Recovery | StepKind::Cooldown | StepKind::Rest
+        );
+        let mut slots = CueSlots {
+            step_kind: Some(step.step.kind),
+            step_note: step.step.note.clone(),
+            rep: step.reps.last().map(|r| r.0),
+            reps: step.reps.last().map(|r| r.1),
+            ..CueSlots::default()
+        };
+        match step.step.end {
+            StepEnd::Time(s) => slots.duration_s = Some(s),
+            StepEnd::Distance(m) => slots.distance_m = Some(m),
+            StepEnd::Open => {}
+        }
+        let mut pace = None;
+        let mut heart_rate = None;
+        match step.step.target {
+            Some(Target::Pace(range)) => {
+                slots.target_pace = Some((range.fastest, range.slowest));
+                pace = Some(PaceMonitor::new(range.fastest.0, range.slowest.0, self.extra_tolerance_s));
+            }
+            Some(Target::HrZone(zone)) => {
+                slots.zone = Some(zone);
+                if let Some((lo, hi)) = self.zones.and_then(|z| z.range(zone)) {
+                    slots.target_bpm = Some((lo, hi));
+                    heart_rate = Some(HeartRateMonitor::new(lo, hi, !easy));
+                }
+            }
+            Some(Target::HrRange(range)) => {
+                let lo = range.min_bpm.map_or(0.0, f64::from);
+                let hi = range.max_bpm.map_or(f64::INFINITY, f64::from);
+                slots.target_bpm = Some((lo, hi.min(250.0)));
+                heart_rate = Some(HeartRateMonitor::new(lo, hi, !easy && range.min_bpm.is_some()));
+            }
+            Some(Target::Effort(_)) | None => {}
+        }
+        self.coach = Some(StepCoach {
+            index,
+            pace,
+            heart_rate,
+            countdown_said: false,
+            halfway_said: false,
+            early_rep_said: false,
+            early_rep_since: None,
+            speeds: Vec::new(),
+        });
+        self.queue(CueKind::StepStart, slots, at_ms);
+    }
+
+    /// When the countdown of the current step is due, if it has one.
+    fn countdown_due_ms(&self) -> Option<u64> {
+        let coach = self.coach.as_ref().filter(|c| !c.countdown_said)?;
+        let step = self.progress.steps().get(coach.index)?;
+        let (moving_ms, metres) = self.progress.step_elapsed();
+        match step.step.end {
+            StepEnd::Time(seconds) if seconds >= COUNTDOWN_MIN_STEP_S => {
+                let left_ms = ((seconds - COUNTDOWN_LEAD_S) * 1000.0) as i64 - moving_ms as i64;
+                Some(self.now_ms.saturating_add_signed(left_ms))
+            }
+            StepEnd::Distance(total) => {
+                let speed = self.pace.estimate(self.now_ms).speed_mps.filter(|v| *v > 0.5)?;
+                let left_s = (total - metres) / speed;
+                if total / speed < COUNTDOWN_MIN_STEP_S {
+                    return None;
+                }
+                let due_in_ms = ((left_s - COUNTDOWN_LEAD_S) * 1000.0) as i64;
+                Some(self.now_ms.saturating_add_signed(due_in_ms))
+            }
+            _ => None,
+        }
+    }
+
+    fn countdown_and_halfway(&mut self, now: u64, estimate: &PaceEstimate) {
+        if let Some(due) = self.countdown_due_ms()
+            && due <= now
+        {
+            if let Some(coach) = self.coach.as_mut() {
+                coach.countdown_said = true;
+            }
+            let slots = CueSlots { duration_s: Some(COUNTDOWN_LEAD_S), ..CueSlots::default() };
+            // A countdown is due on its second: it carries that time, not the tick's.
+            self.queue(CueKind::Countdown, slots, due.max(now.saturating_sub(1000)));
+        }
+        let Some(coach) = self.coach.as_ref() else { return };
+        let Some(step) = self.progress.steps().get(coach.index) else { return };
+        let (moving_ms, metres) = self.progress.step_elapsed();
+        let past_half = match step.step.end {
+            StepEnd::Time(s) if s >= HALFWAY_MIN_STEP_S => moving_ms as f64 / 1000.0 >= s / 2.0,
+            StepEnd::Distance(m) if m >= HALFWAY_MIN_STEP_M => metres >= m / 2.0,
+            _ => false,
+        };
+        if past_half && !coach.halfway_said {
+            if let Some(coach) = self.coach.as_mut() {
+                coach.halfway_said = true;
+            }
+            self.queue(CueKind::StepHalfway, CueSlots::default(), now);
+        }
+        if !self.run_halfway_said
+            && let Some(done) = self.plan_fraction_done(estimate)
+            && done >= 0.5
+        {
+            self.run_halfway_said = true;
+            self.queue(CueKind::RunHalfway, CueSlots::default(), now);
+        }
+    }
+
+    /// How much of the plan is done, when the plan is all time or all distance.
+    fn plan_fraction_done(&self, estimate: &PaceEstimate) -> Option<f64> {
+        let steps = self.progress.steps();
+        let all_time = steps.iter().all(|s| matches!(s.step.end, StepEnd::Time(_)));
+        let all_distance = steps.iter().all(|s| matches!(s.step.end, StepEnd::Distance(_)));
+        if all_time {
+            let total: f64 = steps
+                .iter()
+                .filter_map(|s| if let StepEnd::Time(t) = s.step.end { Some(t) } else { None })
+                .sum();
+            Some(self.progress.moving_ms() as f64 / 1000.0 / total)
+        } else if all_distance {
+            let total: f64 = steps
+                .iter()
+                .filter_map(|s| if let StepEnd::Distance(d) = s.step.end { Some(d) } else { None })
+                .sum();
+            Some(estimate.distance_m / total)
+        } else {
+            None
+        }
+    }
+
+    fn coach_targets(&mut self, now: u64, estimate: &PaceEstimate, bpm: Option<f64>) {
+        let (step_moving_ms, _) = self.progress.step_elapsed();
+        let allow_push = !self.no_pushing;
+        let reference = self
+            .coach
+            .as_ref()
+            .and_then(|c| self.progress.steps().get(c.index))
+            .and_then(|step| self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v));
+        let band = self.current_pace_band();
+        let Some(coach) = self.coach.as_mut() else { return };
+        if let Some(v) = estimate.speed_mps {
+            coach.speeds.push((now, v));
+            coach.speeds.retain(|(t, _)| now.saturating_sub(*t) <= REP_REFERENCE_WINDOW_MS);
+        }
+        let mut decisions = Vec::new();
+        if let Some(monitor) = coach.pace.as_mut()
+            && let Some(d) = monitor.update(now, step_moving_ms, estimate, allow_push)
+        {
+            decisions.push(d);
+        }
+        if let Some(monitor) = coach.heart_rate.as_mut() {
+            // Early in an HR rep, heart rate has not caught up: judge by pace against the
+            // runner's own earlier reps of this step instead.
+            if step_moving_ms < targets::HR_LAG_GRACE_MS
+                && !coach.early_rep_said
+                && let (Some(reference), Some(v)) = (reference, estimate.speed_mps)
+            {
+                if v > reference * (1.0 + EARLY_REP_TOO_FAST_SHARE) && estimate.confidence > 0.5 {
+                    let since = *coach.early_rep_since.get_or_insert(now);
+                    if now - since >= PACE_DWELL_MS {
+                        coach.early_rep_said = true;
+                        decisions.push(targets::Decision { kind: CueKind::SlowDown, escalation: 1 });
+                    }
+                } else {
+                    coach.early_rep_since = None;
+                }
+            }
+            if let Some(d) = monitor.update(now, step_moving_ms, bpm, allow_push) {
+                decisions.push(d);
+            }
+        }
+        let target_bpm = coach.heart_rate.as_ref().map(HeartRateMonitor::band_bpm);
+        for d in decisions {
+            let slots = CueSlots {
+                pace: estimate.pace(),
+                target_pace: band,
+                bpm,
+                target_bpm: target_bpm.map(|(lo, hi)| (lo, hi.min(250.0))),
+                escalation: (d.escalation > 0).then_some(d.escalation),
+                ..CueSlots::default()
+            };
+            self.queue(d.kind, slots, now);
+        }
+    }
+
+    fn gps_news(&mut self, now: u64, gps: GpsStatus) {
+        match gps {
+            GpsStatus::Lost { since_ms } => {
+                if self.gps_lost_since.is_none() {
+                    self.gps_lost_since = Some(since_ms);
+                    let repeat_ok =
+                        self.gps_lost_said_ms.is_none_or(|t| now.saturating_sub(t) >= GPS_LOST_REPEAT_MS);
+                    if repeat_ok && !self.progress.is_paused() {
+                        self.gps_lost_said_ms = Some(now);
+                        self.queue(CueKind::GpsLost, CueSlots::default(), now);
+                    }
+                }
+            }
+            GpsStatus::Good => {
+                if let Some(since) = self.gps_lost_since.take()
+                    && now.saturating_sub(since) >= GPS_BACK_AFTER_LOSS_MS
+                    && self.gps_lost_said_ms.is_some_and(|t| t >= since)
+                {
+                    self.queue(CueKind::GpsBack, CueSlots::default(), now);
+                }
+            }
+            GpsStatus::Waiting => {}
+        }
+    }
+
+    fn encourage(&mut self, now: u64, estimate: &PaceEstimate) {
+        let Some(every) = self.config.chattiness.encouragement_every_ms() else { return };
+        if now.saturating_sub(self.last_utterance_ms) < ENCOURAGE_AFTER_SILENCE_MS
+            || now.saturating_sub(self.last_encouragement_ms) < every
+            || self.scheduler.is_speaking()
+            || self.scheduler.has_pending()
+        {
+            return;
+        }
+        // Only when nothing needs correcting: praise must be true.
+        let on_target = match self.current_pace_band() {
+            Some((fast, slow)) => estimate.pace().is_some_and(|p| p.0 >= fast.0 - 5.0 && p.0 <= slow.0 + 5.0),
+            None => true,
+        };
+        if on_target {
+            self.last_encouragement_ms = now;
+            let slots = CueSlots { pace: estimate.pace(), ..CueSlots::default() };
+            self.queue(CueKind::Encouragement, slots, now);
+        }
+    }
+
+    fn queue(&mut self, kind: CueKind, slots: CueSlots, at_ms: u64) {
+        let step = self.coach.as_ref().map(|c| c.index);
+        let cue = Cue {
+            id: self.next_cue_id,
+            kind,
+            priority: kind.priority(),
+            slots,
+            step,
+            at_ms,
+            expires_at_ms: at_ms + lifetime_ms(kind),
+        };
+        self.next_cue_id += 1;
+        self.scheduler.push(cue);
+    }
+
+    fn speak(&mut self, now: u64) -> Vec<Utterance> {
+        let mut out = Vec::new();
+        while let Some(u) = self.scheduler.poll(now) {
+            self.last_utterance_ms = now;
+            let interrupting = u.interrupts.is_some();
+            out.push(u);
+            if !interrupting {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Speaks whatever is waiting now, cutting off current speech (used for the last word).
+    fn force_speak(&mut self, now: u64) -> Option<Utterance> {
+        if let Some(id) = self.scheduler_speaking_id() {
+            self.scheduler.finished(id, now);
+        }
+        let u = self.scheduler.poll(now)?;
+        self.last_utterance_ms = now;
+        Some(u)
+    }
+
+    fn scheduler_speaking_id(&self) -> Option<u64> {
+        self.scheduler.speaking_id()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,351 @@
+//! Target coaching within a step: when to tell the runner to speed up, ease off, or that they
+//! are back on target — for pace bands and heart-rate zones.
+//!
+//! The rules are the ones that keep good coaches quiet and right:
+//! - a correction only after the runner has been outside the band *plus a tolerance*, by more
+//!   than the estimate's own uncertainty, for a dwell time — noisy GPS cannot flip-flop it;
+//! - then a cooldown that grows with each repeat (escalation), and silence after three: they
+//!   heard it;
+//! - never the opposite correction soon after one ("speed up" then "slow down");
+//! - praise once when back on target;
+//! - a grace period at a step start (runners take seconds to settle; heart rate lags 45–60 s),
+//!   during which an HR rep is judged by pace against the runner's own earlier reps.
+//!
+//! Pure decisions; the scheduler decides when they are spoken.
+
+use crate::cue::CueKind;
+use crate::signal::pace::PaceEstimate;
+
+/// Beyond the band by this much before a pace correction: ±5 s/km is within what a runner can
+/// feel, and well outside what a good estimate wobbles.
+pub const PACE_TOLERANCE_S_PER_KM: f64 = 5.0;
+/// Outside (band + tolerance) this long before a pace correction.
+pub const PACE_DWELL_MS: u64 = 8_000;
+/// No pace corrections in a step's first seconds: the runner is still changing speed.
+pub const PACE_STEP_GRACE_MS: u64 = 20_000;
+/// Back inside the band this long before "right on target".
+pub const BACK_ON_TARGET_DWELL_MS: u64 = 5_000;
+/// Cooldown after the 1st, 2nd and 3rd correction in the same direction; no 4th.
+pub const CORRECTION_COOLDOWN_MS: [u64; 3] = [45_000, 60_000, 90_000];
+/// Never the opposite correction within this long of one: the classic flip-flop.
+pub const OPPOSITE_CORRECTION_GAP_MS: u64 = 45_000;
+/// Heart rate lags effort: 45–60 s to settle at a step start (phase-II HR kinetics, τ ≈ 20–40 s;
+/// DESIGN §3). No HR corrections before this.
+pub const HR_LAG_GRACE_MS: u64 = 60_000;
+/// Beyond the zone by this many bpm before an HR correction (strap and zone-edge noise).
+pub const HR_TOLERANCE_BPM: f64 = 3.0;
+/// Outside (zone + tolerance) this long before an HR correction.
+pub const HR_DWELL_MS: u64 = 15_000;
+/// In the HR grace period, a rep run this much faster than the runner's earlier reps of the
+/// same step (which reached the zone) is going out too hard.
+pub const EARLY_REP_TOO_FAST_SHARE: f64 = 0.08;
+/// Heart rate above this share of max for [`HR_VERY_HIGH_DWELL_MS`] is a safety cue.
+pub const HR_VERY_HIGH_SHARE_OF_MAX: f64 = 0.97;
+pub const HR_VERY_HIGH_DWELL_MS: u64 = 10_000;
+pub const HR_VERY_HIGH_COOLDOWN_MS: u64 = 120_000;
+
+/// Which way the runner is off target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Off {
+    /// Too fast / heart rate too high.
+    High,
+    /// Too slow / heart rate too low.
+    Low,
+}
+
+/// A correction or praise the monitor wants said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub kind: CueKind,
+    /// 1 for the first correction in a direction, then 2, 3; 0 for praise.
+    pub escalation: u8,
+}
+
+/// The dwell / cooldown / escalation machine shared by pace and HR targets.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Corrections {
+    outside_since: Option<(Off, u64)>,
+    inside_since: Option<u64>,
+    last_correction: Option<(Off, u64)>,
+    in_a_row: u8,
+    awaiting_back: bool,
+}
+
+impl Corrections {
+    /// `off`: where the reading is (None: within band + tolerance); `inside`: within the band
+    /// proper. Returns what to say, if anything.
+    fn judge(
+        &mut self,
+        t_ms: u64,
+        off: Option<Off>,
+        inside: bool,
+        dwell_ms: u64,
+        kinds: (CueKind, CueKind, CueKind),
+    ) -> Option<Decision> {
+        let (too_high, too_low, back) = kinds;
+        match off {
+            Some(direction) => {
+                self.inside_since = None;
+                let since = match self.outside_since {
+                    Some((d, since)) if d == direction => since,
+                    _ => {
+                        self.outside_since = Some((direction, t_ms));
+                        t_ms
+                    }
+                };
+                if t_ms - since < dwell_ms {
+                    return None;
+                }
+                let (repeats, flip) = match self.last_correction {
+                    Some((d, _)) if d == direction => (self.in_a_row, false),
+                    Some((_, at)) => (0, t_ms.saturating_sub(at) < OPPOSITE_CORRECTION_GAP_MS),
+                    None => (0, false),
+                };
+                if flip || usize::from(repeats) >= CORRECTION_COOLDOWN_MS.len() {
+                    return None;
+                }
+                if let Some((d, at)) = self.last_correction
+                    && d == direction
+                    && repeats > 0
+                    && t_ms.saturating_sub(at) < CORRECTION_COOLDOWN_MS[usize::from(repeats) - 1]
+                {
+                    return None;
+                }
+                self.in_a_row = repeats + 1;
+                self.last_correction = Some((direction, t_ms));
+                self.outside_since = None;
+                self.awaiting_back = true;
+                Some(Decision {
+                    kind: if direction == Off::High { too_high } else { too_low },
+                    escalation: self.in_a_row,
+                })
+            }
+            None => {
+                self.outside_since = None;
+                if !inside {
+                    self.inside_since = None;
+                    return None;
+                }
+                let since = *self.inside_since.get_or_insert(t_ms);
+                if self.awaiting_back && t_ms - since >= BACK_ON_TARGET_DWELL_MS {
+                    self.awaiting_back = false;
+                    self.in_a_row = 0;
+                    return Some(Decision { kind: back, escalation: 0 });
+                }
+                None
+            }
+        }
+    }
+
+    /// Forgets a half-counted dwell (the signal became unknown).
+    fn pause_evidence(&mut self) {
+        self.outside_since = None;
+        self.inside_since = None;
+    }
+}
+
+/// Coaching towards a pace band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaceMonitor {
+    /// Band as speeds in m/s: (slowest allowed, fastest allowed).
+    band_mps: (f64, f64),
+    /// Band widened by the tolerance.
+    outer_mps: (f64, f64),
+    corrections: Corrections,
+}
+
+impl PaceMonitor {
+    /// `fastest_s_per_km` < `slowest_s_per_km`; `extra_tolerance_s` widens the band (the runner
+    /// said it feels hard).
+    pub fn new(fastest_s_per_km: f64, slowest_s_per_km: f64, extra_tolerance_s: f64) -> Self {
+        let tolerance = PACE_TOLERANCE_S_PER_KM + extra_tolerance_s;
+        let speed = |s_per_km: f64| 1000.0 / s_per_km.max(1.0);
+        Self {
+            band_mps: (speed(slowest_s_per_km), speed(fastest_s_per_km)),
+            outer_mps: (speed(slowest_s_per_km + tolerance), speed((fastest_s_per_km - tolerance).max(60.0))),
+            corrections: Corrections::default(),
+        }
+    }
+
+    pub fn update(
+        &mut self,
+        t_ms: u64,
+        step_moving_ms: u64,
+        estimate: &PaceEstimate,
+        allow_speed_up: bool,
+    ) -> Option<Decision> {
+        let Some(speed) = estimate.speed_mps.filter(|_| step_moving_ms >= PACE_STEP_GRACE_MS) else {
+            self.corrections.pause_evidence();
+            return None;
+        };
+        // Off target only when the whole ±1σ interval of the estimate is beyond the band.
+        let sigma = estimate.speed_sigma_mps;
+        let off = if speed - sigma > self.outer_mps.1 {
+            Some(Off::High)
+        } else if speed + sigma < self.outer_mps.0 && allow_speed_up {
+            Some(Off::Low)
+        } else {
+            None
+        };
+        let inside = speed >= self.band_mps.0 && speed <= self.band_mps.1;
+        self.corrections.judge(
+            t_ms,
+            off,
+            inside,
+            PACE_DWELL_MS,
+            (CueKind::SlowDown, CueKind::SpeedUp, CueKind::BackOnPace),
+        )
+    }
+}
+
+/// Coaching towards a heart-rate band.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartRateMonitor {
+    band_bpm: (f64, f64),
+    /// Whether "below zone" is worth saying: not on easy steps (easy days run easy).
+    coach_below: bool,
+    corrections: Corrections,
+}
+
+impl HeartRateMonitor {
+    pub fn new(low_bpm: f64, high_bpm: f64, coach_below: bool) -> Self {
+        Self { band_bpm: (low_bpm, high_bpm), coach_below, corrections: Corrections::default() }
+    }
+
+    pub fn band_bpm(&self) -> (f64, f64) {
+        self.band_bpm
+    }
+
+    pub fn update(
+        &mut self,
+        t_ms: u64,
+        step_moving_ms: u64,
+        bpm: Option<f64>,
+        allow_push: bool,
+    ) -> Option<Decision> {
+        let Some(bpm) = bpm.filter(|_| step_moving_ms >= HR_LAG_GRACE_MS) else {
+            self.corrections.pause_evidence();
+            return None;
+        };
+        let (low, high) = self.band_bpm;
+        let off = if bpm > high + HR_TOLERANCE_BPM {
+            Some(Off::High)
+        } else if bpm < low - HR_TOLERANCE_BPM && self.coach_below && allow_push {
+            Some(Off::Low)
+        } else {
+            None
+        };
+        let inside = bpm >= low && bpm <= high;
+        self.corrections.judge(
+            t_ms,
+            off,
+            inside,
+            HR_DWELL_MS,
+            (CueKind::HrAboveZone, CueKind::HrBelowZone, CueKind::BackInZone),
+        )
+    }
+}
+
+/// Heart rate near max: the one cue that is about safety, not the plan.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeartRateSafety {
+    above_since: Option<u64>,
+    last_cue_ms: Option<u64>,
+}
+
+impl HeartRateSafety {
+    pub fn update(&mut self, t_ms: u64, bpm: Option<f64>, max_hr_bpm: Option<f64>) -> bool {
+        let (Some(bpm), Some(max)) = (bpm, max_hr_bpm) else {
+            self.above_since = None;
+            return false;
+        };
+        if bpm < HR_VERY_HIGH_SHARE_OF_MAX * max {
+            self.above_since = None;
+            return false;
+        }
+        let since = *self.above_since.get_or_insert(t_ms);
+        let cooled = self.last_cue_ms.is_none_or(|at| t_ms.saturating_sub(at) >= HR_VERY_HIGH_COOLDOWN_MS);
+        if t_ms - since >= HR_VERY_HIGH_DWELL_MS && cooled {
+            self.last_cue_ms = Some(t_ms);
+            self.above_since = None;
+            return true;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::pace::{GpsStatus, SpeedSource};
+
+    fn at(speed: f64) -> PaceEstimate {
+        PaceEstimate {
+            at_ms: 0,
+            speed_mps: Some(speed),
+            speed_sigma_mps: 0.05,
+            confidence: 0.9,
+            distance_m: 0.0,
+            gps: GpsStatus::Good,
+            source: SpeedSource::Gps,
+        }
+    }
+
+    /// Feeds one speed per second from second `from` to `to`; returns (second, decision).
+    fn feed(monitor: &mut PaceMonitor, from: u64, to: u64, speed: f64) -> Vec<(u64, Decision)> {
+        (from..to)
+            .filter_map(|s| monitor.update(s * 1000, s * 1000, &at(speed), true).map(|d| (s, d)))
+            .collect()
+    }
+
+    #[test]
+    fn dwell_then_escalating_cooldowns_then_silence() {
+        // Band 4:45–4:55; 5:20/km is well slow.
+        let mut m = PaceMonitor::new(285.0, 295.0, 0.0);
+        let slow = 1000.0 / 320.0;
+        let said = feed(&mut m, 0, 400, slow);
+        let times: Vec<u64> = said.iter().map(|(s, _)| *s).collect();
+        // Grace 20 s + dwell 8 s; then +45 s, +60 s; no fourth.
+        assert_eq!(times, vec![28, 73, 133]);
+        assert!(said.iter().all(|(_, d)| d.kind == CueKind::SpeedUp));
+        assert_eq!(said.iter().map(|(_, d)| d.escalation).collect::<Vec<_>>(), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn praise_once_when_back_and_no_flip_flop() {
+        let mut m = PaceMonitor::new(285.0, 295.0, 0.0);
+        let mut said = feed(&mut m, 0, 40, 1000.0 / 320.0);
+        said.extend(feed(&mut m, 40, 60, 1000.0 / 290.0));
+        // Overshoots to 4:30/km right after: no "slow down" within 45 s of "speed up".
+        said.extend(feed(&mut m, 60, 72, 1000.0 / 270.0));
+        let kinds: Vec<(u64, CueKind)> = said.iter().map(|(s, d)| (*s, d.kind)).collect();
+        assert_eq!(kinds, vec![(28, CueKind::SpeedUp), (45, CueKind::BackOnPace)]);
+        let later = feed(&mut m, 72, 100, 1000.0 / 270.0);
+        assert_eq!(later.first().map(|(s, d)| (*s, d.kind)), Some((73, CueKind::SlowDown)));
+    }
+
+    #[test]
+    fn inside_the_tolerance_is_quiet() {
+        let mut m = PaceMonitor::new(285.0, 295.0, 0.0);
+        // 4:58 and 4:42: outside the band, inside the tolerance.
+        assert!(feed(&mut m, 0, 300, 1000.0 / 298.0).is_empty());
+        assert!(feed(&mut m, 300, 600, 1000.0 / 282.0).is_empty());
+    }
+
+    #[test]
+    fn heart_rate_waits_for_the_lag_and_easy_steps_are_not_pushed() {
+        let mut m = HeartRateMonitor::new(140.0, 150.0, true);
+        let said: Vec<u64> =
+            (0..120).filter(|s| m.update(s * 1000, s * 1000, Some(160.0), true).is_some()).collect();
+        assert_eq!(said, vec![75]);
+        let mut easy = HeartRateMonitor::new(140.0, 150.0, false);
+        assert!((0..300).all(|s| easy.update(s * 1000, s * 1000, Some(120.0), true).is_none()));
+    }
+
+    #[test]
+    fn very_high_heart_rate_is_said_with_a_long_cooldown() {
+        let mut safety = HeartRateSafety::default();
+        let said: Vec<u64> = (0..300).filter(|s| safety.update(s * 1000, Some(188.0), Some(190.0))).collect();
+        assert_eq!(said, vec![10, 130, 250]);
+    }
+}

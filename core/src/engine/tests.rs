@@ -1,0 +1,229 @@
+//! The engine on synthetic runs with known truth: countdowns on the second, corrections that
+//! wait for evidence and never flip-flop, GPS loss, auto-pause, pain, determinism, and no
+//! panic or non-finite number on any input.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::cue::CueKind;
+use crate::signal::geo::EARTH_RADIUS_M;
+
+const LAT0: f64 = 48.0;
+const LON0: f64 = 11.0;
+
+/// Deterministic small noise (xorshift).
+struct Noise(u64);
+impl Noise {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    }
+}
+
+fn plan(json: &str) -> Plan {
+    Plan::from_json(json.as_bytes()).expect("valid plan")
+}
+
+/// A straight run east with 1 Hz fixes (Doppler included) and ticks every 250 ms. `speed(s)`
+/// gives the true speed in second `s`; `None` seconds have no fix (GPS lost).
+fn inputs(seconds: u64, speed: impl Fn(u64) -> Option<f64>, hr: impl Fn(u64) -> Option<f64>) -> Vec<Input> {
+    let mut noise = Noise(0x1234_5678_9abc_def1);
+    let mut east = 0.0;
+    let mut out = vec![Input::Start { t_ms: 0 }];
+    for s in 0..=seconds {
+        let t = s * 1000;
+        let v = speed(s);
+        east += v.unwrap_or(3.0);
+        if let Some(v) = v {
+            let e = east + 2.0 * noise.next();
+            let n = 2.0 * noise.next();
+            out.push(Input::Fix(LocationFix {
+                t_ms: t,
+                lat_deg: LAT0 + (n / EARTH_RADIUS_M).to_degrees(),
+                lon_deg: LON0 + (e / (EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
+                horizontal_accuracy_m: 5.0,
+                speed_mps: Some(v + 0.2 * noise.next()),
+                speed_accuracy_mps: Some(0.3),
+                altitude_m: None,
+            }));
+        }
+        if let Some(bpm) = hr(s) {
+            out.push(Input::HeartRate(HeartRateReading { t_ms: t, bpm }));
+        }
+        for q in 0..4 {
+            out.push(Input::Tick { t_ms: t + q * 250 });
+        }
+    }
+    out.push(Input::Finish { t_ms: seconds * 1000 + 1000 });
+    out
+}
+
+fn run(plan: &Plan, profile: RunnerProfile, inputs: &[Input]) -> (Vec<Utterance>, RunSummary) {
+    let mut session = RunSession::new(plan, profile, EngineConfig::default());
+    let mut out = Vec::new();
+    for input in inputs {
+        out.extend(session.handle(input));
+    }
+    (out, session.summary())
+}
+
+fn kinds(utterances: &[Utterance]) -> Vec<(u64, CueKind)> {
+    utterances.iter().flat_map(|u| u.cues.iter().map(move |c| (u.at_ms / 1000, c.kind))).collect()
+}
+
+const TEMPO: &str = r#"{"version":1,"id":"t","name":"T","steps":[
+    {"kind":"warmup","end":{"time_s":120}},
+    {"kind":"work","end":{"time_s":300},"target":{"pace":{"fastest":"4:45","slowest":"4:55"}}},
+    {"kind":"cooldown","end":{"time_s":120}}]}"#;
+
+#[test]
+fn countdown_is_said_on_its_second() {
+    let plan = plan(TEMPO);
+    let (said, summary) = run(&plan, RunnerProfile::default(), &inputs(560, |_| Some(3.45), |_| None));
+    let countdowns: Vec<&Utterance> = said.iter().filter(|u| u.cues[0].kind == CueKind::Countdown).collect();
+    // 10 s before the warm-up ends (120 s), the tempo ends (420 s) and the cool-down (540 s).
+    let at: Vec<u64> = countdowns.iter().map(|u| u.at_ms).collect();
+    assert_eq!(at, vec![110_000, 410_000, 530_000], "{:?}", kinds(&said));
+    assert_eq!(summary.steps_completed, 3);
+    let first: Vec<CueKind> = said[0].cues.iter().map(|c| c.kind).collect();
+    assert_eq!(first, vec![CueKind::RunStart, CueKind::StepStart], "start and first step in one utterance");
+}
+
+#[test]
+fn a_slow_tempo_gets_one_correction_then_praise_no_flip_flop() {
+    let plan = plan(TEMPO);
+    // 5:25/km for the first two minutes of the tempo, then on target (4:50/km).
+    let speed = |s: u64| Some(if (120..240).contains(&s) { 1000.0 / 325.0 } else { 1000.0 / 290.0 });
+    let (said, _) = run(&plan, RunnerProfile::default(), &inputs(560, speed, |_| None));
+    let corrections: Vec<(u64, CueKind)> = kinds(&said)
+        .into_iter()
+        .filter(|(_, k)| matches!(k, CueKind::SpeedUp | CueKind::SlowDown | CueKind::BackOnPace))
+        .collect();
+    assert_eq!(corrections.first().map(|c| c.1), Some(CueKind::SpeedUp), "{corrections:?}");
+    let first_at = corrections[0].0;
+    // Grace 20 s + dwell 8 s after the step start, plus the estimate's lag: under 40 s.
+    assert!((148..=165).contains(&first_at), "first correction at {first_at} s");
+    assert!(corrections.iter().any(|c| c.1 == CueKind::BackOnPace), "{corrections:?}");
+    assert!(!corrections.iter().any(|c| c.1 == CueKind::SlowDown), "{corrections:?}");
+}
+
+#[test]
+fn on_target_running_is_not_nagged() {
+    let plan = plan(TEMPO);
+    let (said, _) = run(&plan, RunnerProfile::default(), &inputs(560, |_| Some(1000.0 / 290.0), |_| None));
+    assert!(
+        !kinds(&said).iter().any(|(_, k)| matches!(k, CueKind::SpeedUp | CueKind::SlowDown)),
+        "{:?}",
+        kinds(&said)
+    );
+}
+
+#[test]
+fn gps_loss_is_said_and_pace_is_not_judged_blind() {
+    let plan = plan(TEMPO);
+    // The tunnel is in the tempo; the runner is slow only inside it.
+    let speed = |s: u64| if (200..260).contains(&s) { None } else { Some(1000.0 / 290.0) };
+    let (said, summary) = run(&plan, RunnerProfile::default(), &inputs(560, speed, |_| None));
+    let k = kinds(&said);
+    assert!(
+        k.contains(&(205, CueKind::GpsLost))
+            || k.iter().any(|(t, c)| *c == CueKind::GpsLost && (205..=207).contains(t)),
+        "{k:?}"
+    );
+    assert!(k.iter().any(|(t, c)| *c == CueKind::GpsBack && (260..=262).contains(t)), "{k:?}");
+    assert!(!k.iter().any(|(_, c)| matches!(c, CueKind::SpeedUp | CueKind::SlowDown)), "{k:?}");
+    assert!(!k.iter().any(|(_, c)| *c == CueKind::AutoPaused), "GPS loss never pauses: {k:?}");
+    assert!((summary.distance_m - 3.448 * 561.0).abs() < 0.03 * 3.448 * 561.0, "{}", summary.distance_m);
+}
+
+#[test]
+fn a_stop_pauses_the_timer_and_a_start_resumes_it() {
+    let plan = plan(TEMPO);
+    let speed = |s: u64| Some(if (60..90).contains(&s) { 0.0 } else { 3.0 });
+    let (said, summary) = run(&plan, RunnerProfile::default(), &inputs(560, speed, |_| None));
+    let k = kinds(&said);
+    let paused = k.iter().find(|(_, c)| *c == CueKind::AutoPaused).map(|(t, _)| *t).expect("paused");
+    let resumed = k.iter().find(|(_, c)| *c == CueKind::AutoResumed).map(|(t, _)| *t).expect("resumed");
+    assert!((62..=70).contains(&paused) && (90..=95).contains(&resumed), "{paused} {resumed}");
+    assert!(summary.moving_time_s < 561.0 - 20.0, "{}", summary.moving_time_s);
+}
+
+#[test]
+fn pain_stops_the_pushing() {
+    let plan = plan(TEMPO);
+    let mut inputs = inputs(560, |s| Some(if s >= 120 { 1000.0 / 340.0 } else { 3.0 }), |_| None);
+    let at = inputs.iter().position(|i| i.t_ms() >= 125_000).expect("index");
+    inputs.insert(at, Input::Feedback { t_ms: 125_000, feedback: RunnerFeedback::Pain });
+    let (said, _) = run(&plan, RunnerProfile::default(), &inputs);
+    let k = kinds(&said);
+    assert!(k.iter().any(|(_, c)| *c == CueKind::PainCheck), "{k:?}");
+    assert!(!k.iter().any(|(_, c)| *c == CueKind::SpeedUp), "{k:?}");
+}
+
+#[test]
+fn heart_rate_zone_waits_for_the_lag() {
+    let plan = plan(
+        r#"{"version":1,"id":"h","name":"H","steps":[{"kind":"work","end":{"time_s":600},"target":{"hr_zone":3}}]}"#,
+    );
+    let profile = RunnerProfile { max_hr_bpm: Some(190.0), resting_hr_bpm: Some(50.0), lthr_bpm: None };
+    // Zone 3 is 148–162 bpm; the runner sits at 172 from the start.
+    let (said, _) = run(&plan, profile, &inputs(600, |_| Some(3.3), |_| Some(172.0)));
+    let first = kinds(&said).into_iter().find(|(_, c)| *c == CueKind::HrAboveZone).map(|(t, _)| t);
+    assert_eq!(first, Some(75), "{:?}", kinds(&said));
+}
+
+#[test]
+fn same_inputs_same_cues() {
+    let plan = plan(TEMPO);
+    let inputs = inputs(560, |s| Some(3.0 + (s % 37) as f64 / 20.0), |s| Some(120.0 + (s % 50) as f64));
+    let a = run(&plan, RunnerProfile { max_hr_bpm: Some(185.0), ..Default::default() }, &inputs);
+    let b = run(&plan, RunnerProfile { max_hr_bpm: Some(185.0), ..Default::default() }, &inputs);
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+}
+
+#[test]
+fn utterances_never_overlap() {
+    let plan = plan(TEMPO);
+    let inputs = inputs(560, |s| Some(2.5 + (s % 90) as f64 / 60.0), |_| None);
+    let (said, _) = run(&plan, RunnerProfile::default(), &inputs);
+    for pair in said.windows(2) {
+        let words: usize = pair[0].neutral_text().split_whitespace().count();
+        let ends = pair[0].at_ms + (words as f64 / 2.5 * 1000.0) as u64;
+        assert!(pair[1].at_ms >= ends || pair[1].interrupts == Some(pair[0].id), "{pair:?}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_input_stream_is_safe(
+        stream in proptest::collection::vec(
+            (0u8..9, 0u64..4000, any::<bool>(),
+             prop_oneof![Just(f64::NAN), Just(f64::INFINITY), -1e6f64..1e6, 0.0f64..300.0]),
+            0..300)
+    ) {
+        let plan = plan(TEMPO);
+        let mut session = RunSession::new(&plan, RunnerProfile { max_hr_bpm: Some(190.0), resting_hr_bpm: Some(50.0), lthr_bpm: None }, EngineConfig::default());
+        let mut t = 0u64;
+        for (kind, dt, back, x) in stream {
+            t = if back { t.saturating_sub(dt) } else { t + dt };
+            let input = match kind {
+                0 => Input::Fix(LocationFix { t_ms: t, lat_deg: LAT0 + x * 1e-5, lon_deg: LON0 + x.sin() * 1e-4, horizontal_accuracy_m: x.abs() % 50.0, speed_mps: Some(x), speed_accuracy_mps: None, altitude_m: None }),
+                1 => Input::HeartRate(HeartRateReading { t_ms: t, bpm: x }),
+                2 => Input::Cadence(CadenceReading { t_ms: t, spm: x }),
+                3 => Input::DeviceSpeed(DeviceSpeedReading { t_ms: t, speed_mps: x }),
+                4 => Input::Lap { t_ms: t },
+                5 => Input::Pause { t_ms: t },
+                6 => Input::Resume { t_ms: t },
+                7 => Input::SkipStep { t_ms: t },
+                _ => Input::Tick { t_ms: t },
+            };
+            for u in session.handle(&input) {
+                for cue in &u.cues {
+                    prop_assert!(cue.slots.numbers().iter().all(|n| n.is_finite()), "{:?}", cue);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Numbers in spoken English, the way a coach says them: paces ("four fifty-eight"), distances
+//! ("three point five kilometres", "four hundred metres"), durations ("one minute thirty",
+//! "forty seconds"), counts ("rep three of five"). Personas put these into their own words;
+//! this module only says the numbers right.
+//!
+//! Rounding happens once, on whole seconds, before splitting into minutes — so 59.6 s is
+//! "one minute", never "zero sixty".
+
+use crate::units::SecondsPerKm;
+
+const ONES: [&str; 20] = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+];
+const TENS: [&str; 10] =
+    ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
+
+/// A whole number in words ("one hundred and twelve"); numbers of a million or more are
+/// read digit by digit, which no running figure needs.
+pub fn number(n: u64) -> String {
+    match n {
+        0..=19 => ONES[n as usize].to_owned(),
+        20..=99 => {
+            let tens = TENS[(n / 10) as usize];
+            if n.is_multiple_of(10) { tens.to_owned() } else { format!("{tens}-{}", ONES[(n % 10) as usize]) }
+        }
+        100..=999 => {
+            let rest = n % 100;
+            let head = format!("{} hundred", ONES[(n / 100) as usize]);
+            if rest == 0 { head } else { format!("{head} and {}", number(rest)) }
+        }
+        1000..=999_999 => {
+            let rest = n % 1000;
+            let head = format!("{} thousand", number(n / 1000));
+            match rest {
+                0 => head,
+                1..=99 => format!("{head} and {}", number(rest)),
+                _ => format!("{head} {}", number(rest)),
+            }
+        }
+        _ => n
+            .to_string()
+            .chars()
+            .map(|d| ONES[d.to_digit(10).unwrap_or(0) as usize])
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// Minutes and seconds as a runner reads a pace: "four fifty-eight", "five oh five",
+/// "six flat"; hours for very slow paces are not a thing, so minutes may exceed 59.
+pub fn pace(pace: SecondsPerKm) -> String {
+    let total = pace.0.max(0.0).round() as u64;
+    let (minutes, seconds) = (total / 60, total % 60);
+    match seconds {
+        0 => format!("{} flat", number(minutes)),
+        1..=9 => format!("{} oh {}", number(minutes), number(seconds)),
+        _ => format!("{} {}", number(minutes), number(seconds)),
+    }
+}
+
+/// A duration: "one hour five minutes", "twelve minutes", "one minute thirty", "forty seconds".
+pub fn duration(seconds: f64) -> String {
+    let total = seconds.max(0.0).round() as u64;
+    let (hours, minutes, secs) = (total / 3600, (total / 60) % 60, total % 60);
+    let unit = |n: u64, one: &str, many: &str| format!("{} {}", number(n), if n == 1 { one } else { many });
+    match (hours, minutes, secs) {
+        (0, 0, s) => unit(s, "second", "seconds"),
+        (0, m, 0) => unit(m, "minute", "minutes"),
+        (0, m, s) => format!("{} {}", unit(m, "minute", "minutes"), number(s)),
+        (h, 0, _) => unit(h, "hour", "hours"),
+        (h, m, _) => format!("{} {}", unit(h, "hour", "hours"), unit(m, "minute", "minutes")),
+    }
+}
+
+/// A distance: metres below a kilometre (to the nearest 10, or 50 above 500 m, as people say
+/// them), then kilometres to one decimal ("three point five kilometres", "ten kilometres").
+pub fn distance(metres: f64) -> String {
+    let metres = metres.max(0.0);
+    if metres.round() < 1000.0 {
+        let step = if metres > 500.0 { 50.0 } else { 10.0 };
+        let rounded = ((metres / step).round() * step) as u64;
+        if rounded >= 1000 {
+            return "one kilometre".to_owned();
+        }
+        return format!("{} metres", number(rounded));
+    }
+    let tenths = (metres / 100.0).round() as u64;
+    let (whole, tenth) = (tenths / 10, tenths % 10);
+    let unit = if tenths == 10 { "kilometre" } else { "kilometres" };
+    if tenth == 0 {
+        format!("{} {unit}", number(whole))
+    } else {
+        format!("{} point {} {unit}", number(whole), ONES[tenth as usize])
+    }
+}
+
+/// "one", "two"… for ordinal-free counts like kilometre numbers.
+pub fn count(n: u32) -> String {
+    number(u64::from(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(number(0), "zero");
+        assert_eq!(number(15), "fifteen");
+        assert_eq!(number(58), "fifty-eight");
+        assert_eq!(number(112), "one hundred and twelve");
+        assert_eq!(number(2005), "two thousand and five");
+        assert_eq!(number(21_097), "twenty-one thousand and ninety-seven");
+    }
+
+    #[test]
+    fn paces() {
+        assert_eq!(pace(SecondsPerKm(298.0)), "four fifty-eight");
+        assert_eq!(pace(SecondsPerKm(305.0)), "five oh five");
+        assert_eq!(pace(SecondsPerKm(359.6)), "six flat");
+        assert_eq!(pace(SecondsPerKm(510.0)), "eight thirty");
+    }
+
+    #[test]
+    fn durations_round_before_splitting() {
+        assert_eq!(duration(59.6), "one minute");
+        assert_eq!(duration(40.0), "forty seconds");
+        assert_eq!(duration(1.0), "one second");
+        assert_eq!(duration(0.0), "zero seconds");
+        assert_eq!(duration(90.0), "one minute thirty");
+        assert_eq!(duration(3900.0), "one hour five minutes");
+        assert_eq!(duration(7200.0), "two hours");
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(distance(400.0), "four hundred metres");
+        assert_eq!(distance(3500.0), "three point five kilometres");
+        assert_eq!(distance(1000.0), "one kilometre");
+        assert_eq!(distance(999.7), "one kilometre");
+        assert_eq!(distance(975.0), "one kilometre");
+        assert_eq!(distance(10_020.0), "ten kilometres");
+        assert_eq!(distance(42_195.0), "forty-two point two kilometres");
+    }
+
+    proptest! {
+        #[test]
+        fn spoken_numbers_are_words_only(seconds in 0.0f64..20_000.0, metres in 0.0f64..300_000.0) {
+            for text in [duration(seconds), distance(metres), pace(SecondsPerKm(seconds.min(3599.0)))] {
+                prop_assert!(!text.chars().any(|c| c.is_ascii_digit()), "{}", text);
+            }
+            // Seconds and minutes never reach sixty once rounded.
+            for text in [duration(seconds), pace(SecondsPerKm(seconds.min(3599.0)))] {
+                prop_assert!(!text.contains("sixty"), "{} for {}", text, seconds);
+            }
+        }
+    }
+}
