@@ -187,14 +187,20 @@ fn fuzz(args: &[String]) -> Result {
         // is ignored by git).
         let seeds = fuzz_dir.join("corpus").join(target);
         std::fs::create_dir_all(&seeds).map_err(|e| format!("{}: {e}", seeds.display()))?;
-        let extensions = FUZZ_TARGETS.iter().find(|(n, _)| *n == target).map_or(&[][..], |(_, e)| e);
+        let (extensions, max_len) = FUZZ_TARGETS
+            .iter()
+            .find(|(n, ..)| *n == target)
+            .map_or((&[][..], 4096), |(_, e, len)| (*e, *len));
         if let Ok(entries) = std::fs::read_dir(corpus_dir()) {
             for entry in entries.flatten() {
                 let path = entry.path();
                 let matches =
                     path.extension().and_then(|e| e.to_str()).is_some_and(|e| extensions.contains(&e));
-                if matches && let Some(name) = path.file_name() {
-                    let _ = std::fs::copy(&path, seeds.join(name));
+                if matches
+                    && let Some(name) = path.file_name()
+                    && let Ok(bytes) = std::fs::read(&path)
+                {
+                    let _ = std::fs::write(seeds.join(name), &bytes[..bytes.len().min(max_len)]);
                 }
             }
         }
