@@ -23,9 +23,17 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[];
 const RUST_COMPONENTS: &[(&str, &[&str])] =
     &[("rustfmt", &["fmt", "--version"]), ("clippy", &["clippy", "--version"])];
 
-/// The fuzz targets (fuzz/fuzz_targets/*.rs) and the corpus files that seed each.
-const FUZZ_TARGETS: &[(&str, &[&str])] =
-    &[("fit", &["fit"]), ("gpx", &["gpx"]), ("tcx", &["tcx"]), ("plan", &[]), ("workout_import", &[])];
+/// The fuzz targets (fuzz/fuzz_targets/*.rs), the corpus files that seed each, and the
+/// largest input each is given: FIT decoding is slow per byte, so its inputs stay small enough
+/// for many runs a second (seeds are cut to that size: a cut FIT file is still a good seed,
+/// since damaged files are what the importer must survive).
+const FUZZ_TARGETS: &[(&str, &[&str], usize)] = &[
+    ("fit", &["fit"], 8 * 1024),
+    ("gpx", &["gpx"], 64 * 1024),
+    ("tcx", &["tcx"], 64 * 1024),
+    ("plan", &[], 16 * 1024),
+    ("workout_import", &[], 16 * 1024),
+];
 
 /// Seconds each fuzz target runs by default.
 const DEFAULT_FUZZ_SECONDS: u64 = 60;
