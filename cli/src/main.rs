@@ -5,6 +5,7 @@
 
 mod demo;
 mod plan_cmd;
+mod replay_cmd;
 mod track_cmd;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Replay the bundled simulated run against the bundled 5 × 1 km plan and print the timeline.
     Demo(demo::DemoArgs),
+    /// Run a recording through the coaching engine as if live, and print the cue timeline.
+    Replay(replay_cmd::ReplayArgs),
     /// Check and import session plans.
     #[command(subcommand)]
     Plan(plan_cmd::PlanCommand),
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(&args),
+        Command::Replay(args) => replay_cmd::run(&args),
         Command::Plan(command) => plan_cmd::run(command),
         Command::Track(command) => track_cmd::run(command),
     };

@@ -107,6 +107,21 @@ fn print_summary(path: &Path, recording: &Recording) {
         );
     }
     println!("  laps         {}", s.laps);
+    for (i, lap) in recording.laps.iter().enumerate() {
+        let seconds = lap.end_ms.saturating_sub(lap.start_ms) as f64 / 1000.0;
+        let pace = lap
+            .distance_m
+            .filter(|d| *d > 0.0)
+            .map(|d| format!("  {}/km", pacenote_core::units::SecondsPerKm(seconds * 1000.0 / d)))
+            .unwrap_or_default();
+        println!(
+            "               {:>2}: from {} for {}{}{pace}",
+            i + 1,
+            format_clock_s(lap.start_ms as f64 / 1000.0),
+            format_clock_s(seconds),
+            lap.distance_m.map(|d| format!(", {}", format_distance_m(d))).unwrap_or_default(),
+        );
+    }
     println!(
         "  channels     GPS {} ({:.0} %, longest gap {:.0} s), HR {}, cadence {}, speed {}, altitude {}",
         yes_no(s.has_gps),

@@ -218,8 +218,22 @@ pub struct Utterance {
 impl Utterance {
     /// The plain English text of the whole utterance.
     pub fn neutral_text(&self) -> String {
-        self.cues.iter().map(neutral_text).collect::<Vec<_>>().join(", ")
+        join_sentences(self.cues.iter().map(neutral_text))
     }
+}
+
+/// Joins parts into sentences: each starts with a capital and ends with one full stop.
+pub fn join_sentences(parts: impl IntoIterator<Item = String>) -> String {
+    parts
+        .into_iter()
+        .map(|part| {
+            let part = part.trim().trim_end_matches('.');
+            let mut chars = part.chars();
+            let first: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+            format!("{first}{}.", chars.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Plain English wording of a cue, for logs and `pacenote replay` (personas speak their own).

@@ -134,8 +134,16 @@ fn from_records(records: &[FitDataRecord]) -> Result<Recording, TrackError> {
                 }
             }
             MesgNum::Lap => {
-                let Some(end) = timestamp(record) else { continue };
-                let start = field(record, "start_time").and_then(as_time).unwrap_or(end);
+                let stamp = timestamp(record);
+                let Some(start) = field(record, "start_time").and_then(as_time).or(stamp) else { continue };
+                // Some devices stamp a lap with its start; its elapsed time says where it ends.
+                let elapsed = first_number(record, &["total_elapsed_time"])
+                    .filter(|s| *s >= 0.0 && *s < 7.0 * 86_400.0)
+                    .map(|s| start + chrono::Duration::milliseconds((s * 1000.0) as i64));
+                let end = match (stamp, elapsed) {
+                    (Some(a), Some(b)) => a.max(b),
+                    (a, b) => a.or(b).unwrap_or(start),
+                };
                 laps.push((start, end, first_number(record, &["total_distance"])));
             }
             _ => {}

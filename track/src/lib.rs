@@ -8,6 +8,7 @@
 pub mod fit;
 pub mod gpx;
 pub mod recording;
+pub mod replay;
 pub mod simulate;
 pub mod tcx;
 mod xml;

@@ -7,12 +7,13 @@
 //! its own, no global state. Inputs with time going backwards are ignored (the sensors' own
 //! filters reject their stale readings); nothing here panics on any input.
 
+pub mod replay;
 pub mod scheduler;
 pub mod targets;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cue::{Cue, CueKind, CueSlots, Utterance};
+use crate::cue::{Cue, CueKind, CueSlots, Priority, Utterance};
 use crate::plan::{ExpandedStep, Plan, StepEnd, StepKind, Target};
 use crate::profile::RunnerProfile;
 use crate::progress::{PlanProgress, ProgressEvent};
@@ -32,14 +33,19 @@ const COUNTDOWN_MIN_STEP_S: f64 = 45.0;
 /// Steps get a "halfway" only when at least this long (time) or far (distance).
 const HALFWAY_MIN_STEP_S: f64 = 240.0;
 const HALFWAY_MIN_STEP_M: f64 = 800.0;
-/// GPS lost is said once per loss, and not again within this long.
-const GPS_LOST_REPEAT_MS: u64 = 180_000;
+/// GPS lost is said only once it has been gone this long (shorter losses only make the pace
+/// unknown for a moment), and not again within [`GPS_LOST_REPEAT_MS`].
+const GPS_LOST_ANNOUNCE_AFTER_MS: u64 = 15_000;
+const GPS_LOST_REPEAT_MS: u64 = 600_000;
 /// "GPS is back" only after a loss at least this long (short losses are not news).
 const GPS_BACK_AFTER_LOSS_MS: u64 = 15_000;
 /// Encouragement only after this much silence: it never crowds out information.
 const ENCOURAGE_AFTER_SILENCE_MS: u64 = 120_000;
 /// Speed reference of a rep (for judging the next rep's start by pace): the last seconds of it.
 const REP_REFERENCE_WINDOW_MS: u64 = 60_000;
+/// No corrections in a step's last seconds: the step is ending, the countdown says so, and a
+/// correction would be about a pace that no longer matters.
+const NO_CORRECTIONS_IN_LAST_S: f64 = 15.0;
 /// Extra tolerance on pace targets after the runner says it feels too hard.
 const TOO_HARD_EXTRA_TOLERANCE_S: f64 = 10.0;
 
@@ -202,6 +208,11 @@ impl RunSession {
     /// Whether the run has finished (no more cues).
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// The run clock of the latest input.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
     }
 
     /// The pace estimate now.
@@ -455,6 +466,8 @@ impl RunSession {
 
     fn start_step(&mut self, index: usize, at_ms: u64) {
         self.end_step(at_ms);
+        // Corrections decided for the step that just ended are about it, not this one.
+        self.scheduler.drop_pending(|c| c.priority == Priority::Correction);
         let Some(step) = self.progress.steps().get(index).cloned() else { return };
         let easy = matches!(
             step.step.kind,
@@ -586,9 +599,22 @@ impl RunSession {
         }
     }
 
+    /// Seconds left in the current step, when its end is known (time, or distance at the
+    /// current speed).
+    fn step_seconds_left(&self, estimate: &PaceEstimate) -> Option<f64> {
+        let step = self.progress.current_step()?;
+        let (moving_ms, metres) = self.progress.step_elapsed();
+        match step.step.end {
+            StepEnd::Time(s) => Some(s - moving_ms as f64 / 1000.0),
+            StepEnd::Distance(m) => estimate.speed_mps.filter(|v| *v > 0.5).map(|v| (m - metres) / v),
+            StepEnd::Open => None,
+        }
+    }
+
     fn coach_targets(&mut self, now: u64, estimate: &PaceEstimate, bpm: Option<f64>) {
         let (step_moving_ms, _) = self.progress.step_elapsed();
         let allow_push = !self.no_pushing;
+        let ending = self.step_seconds_left(estimate).is_some_and(|left| left < NO_CORRECTIONS_IN_LAST_S);
         let reference = self
             .coach
             .as_ref()
@@ -601,6 +627,9 @@ impl RunSession {
             coach.speeds.retain(|(t, _)| now.saturating_sub(*t) <= REP_REFERENCE_WINDOW_MS);
         }
         let mut decisions = Vec::new();
+        if ending {
+            return;
+        }
         if let Some(monitor) = coach.pace.as_mut()
             && let Some(d) = monitor.update(now, step_moving_ms, estimate, allow_push)
         {
@@ -644,14 +673,17 @@ impl RunSession {
     fn gps_news(&mut self, now: u64, gps: GpsStatus) {
         match gps {
             GpsStatus::Lost { since_ms } => {
-                if self.gps_lost_since.is_none() {
-                    self.gps_lost_since = Some(since_ms);
-                    let repeat_ok =
-                        self.gps_lost_said_ms.is_none_or(|t| now.saturating_sub(t) >= GPS_LOST_REPEAT_MS);
-                    if repeat_ok && !self.progress.is_paused() {
-                        self.gps_lost_said_ms = Some(now);
-                        self.queue(CueKind::GpsLost, CueSlots::default(), now);
-                    }
+                let since = *self.gps_lost_since.get_or_insert(since_ms);
+                let announced = self.gps_lost_said_ms.is_some_and(|t| t >= since);
+                let repeat_ok =
+                    self.gps_lost_said_ms.is_none_or(|t| now.saturating_sub(t) >= GPS_LOST_REPEAT_MS);
+                if !announced
+                    && repeat_ok
+                    && now.saturating_sub(since) >= GPS_LOST_ANNOUNCE_AFTER_MS
+                    && !self.progress.is_paused()
+                {
+                    self.gps_lost_said_ms = Some(now);
+                    self.queue(CueKind::GpsLost, CueSlots::default(), now);
                 }
             }
             GpsStatus::Good => {

@@ -52,8 +52,8 @@ impl Chattiness {
     pub fn encouragement_every_ms(self) -> Option<u64> {
         match self {
             Self::Quiet => None,
-            Self::Normal => Some(300_000),
-            Self::Chatty => Some(150_000),
+            Self::Normal => Some(480_000),
+            Self::Chatty => Some(240_000),
         }
     }
 }
@@ -126,6 +126,13 @@ impl Scheduler {
             self.counts.cues_dropped += 1;
         }
         self.pending.push(cue);
+    }
+
+    /// Drops waiting cues that no longer apply (counted as dropped).
+    pub fn drop_pending(&mut self, stale: impl Fn(&Cue) -> bool) {
+        let before = self.pending.len();
+        self.pending.retain(|c| !stale(c));
+        self.counts.cues_dropped += (before - self.pending.len()) as u64;
     }
 
     /// The audio layer finished (or gave up on) utterance `id` at `at_ms`.

@@ -25,8 +25,15 @@ pub const MAX_ACCURACY_M: f64 = 30.0;
 /// implying more is a jump.
 pub const MAX_RUNNING_SPEED_MPS: f64 = 12.0;
 /// Without an accepted fix for this long, GPS is lost: phones deliver a fix a second, so five
-/// missing in a row is not jitter.
+/// missing in a row is not jitter. Devices that record less often ("smart recording", a fix
+/// every 2–12 s) get [`LOST_AFTER_INTERVALS`] of their usual interval instead.
 pub const GPS_LOST_AFTER_MS: u64 = 6_000;
+/// GPS is lost after this many usual fix intervals without a fix.
+pub const LOST_AFTER_INTERVALS: f64 = 3.0;
+/// Weight of a new interval in the running mean of fix intervals.
+const INTERVAL_MEAN_WEIGHT: f64 = 0.05;
+/// The usual interval is learned only from gaps shorter than this (longer ones are losses).
+const MAX_USUAL_INTERVAL_MS: f64 = 15_000.0;
 /// Gaps up to this long are bridged with the straight line between the fixes either side
 /// (a tunnel, a bridge); longer ones too, but the pace over them stays unknown.
 pub const BRIDGE_MAX_GAP_MS: u64 = 300_000;
@@ -35,11 +42,16 @@ const ACCURACY_PER_AXIS_SIGMA: f64 = 1.515;
 /// Spectral density of the runner's acceleration (m²/s³) in the filter's process model:
 /// small, because a runner's speed drifts over tens of seconds (with Doppler at 0.2 m/s this
 /// averages over ~6 s); a rep start is handled by the manoeuvre rule below, not by a large q.
-const ACCELERATION_NOISE_M2_S3: f64 = 0.005;
+const ACCELERATION_NOISE_M2_S3: f64 = 0.003;
+/// Spectral density of acceleration *across* the direction of travel (m²/s³): a runner turns
+/// a street corner (≈ 3 m/s through 90° in a few seconds) without slowing.
+const TURNING_NOISE_M2_S3: f64 = 0.2;
 /// Two speed readings in a row this many standard deviations from the prediction, on the
 /// same side, mean the runner really changed speed: the filter widens its velocity
 /// uncertainty and follows at once instead of averaging the change away.
 const MANOEUVRE_SIGMAS: f64 = 2.0;
+/// Extra velocity variance when restarting along the old heading: the path may have turned.
+const HEADING_RESTART_VAR_MPS2: f64 = 0.5;
 /// Doppler speed error when the platform gives none: phones manage 0.2–0.5 m/s.
 const DEFAULT_DOPPLER_SIGMA_MPS: f64 = 0.3;
 /// Innovation gates (χ² at 99.9 %): a reading further from the prediction is an outlier.
@@ -186,12 +198,28 @@ impl Kalman {
         let mut n: [[f64; 4]; 4] = std::array::from_fn(|i| {
             std::array::from_fn(|j| fp[i][j] + if j < 2 { dt * fp[i][j + 2] } else { 0.0 })
         });
-        let q = ACCELERATION_NOISE_M2_S3;
-        for axis in 0..2 {
-            n[axis][axis] += q * dt.powi(3) / 3.0;
-            n[axis][axis + 2] += q * dt.powi(2) / 2.0;
-            n[axis + 2][axis] += q * dt.powi(2) / 2.0;
-            n[axis + 2][axis + 2] += q * dt;
+        // Runners turn far more readily than they change speed: the acceleration noise is
+        // small along the direction of travel and large across it (and large both ways at a
+        // standstill, where there is no direction yet).
+        let speed = self.speed();
+        let (u, w) = if speed >= 0.5 { (self.x[2] / speed, self.x[3] / speed) } else { (1.0, 0.0) };
+        let (along, across) = if speed >= 0.5 {
+            (ACCELERATION_NOISE_M2_S3, TURNING_NOISE_M2_S3)
+        } else {
+            (TURNING_NOISE_M2_S3, TURNING_NOISE_M2_S3)
+        };
+        // Qa = R diag(along, across) Rᵀ with R = [[u, −w], [w, u]].
+        let qa = [
+            [along * u * u + across * w * w, (along - across) * u * w],
+            [(along - across) * u * w, along * w * w + across * u * u],
+        ];
+        for i in 0..2 {
+            for j in 0..2 {
+                n[i][j] += qa[i][j] * dt.powi(3) / 3.0;
+                n[i][j + 2] += qa[i][j] * dt.powi(2) / 2.0;
+                n[i + 2][j] += qa[i][j] * dt.powi(2) / 2.0;
+                n[i + 2][j + 2] += qa[i][j] * dt;
+            }
         }
         self.p = n;
     }
@@ -287,11 +315,25 @@ impl Kalman {
         if s > 0.0 { (speed - v) / s.sqrt() } else { 0.0 }
     }
 
-    /// Adds `var` to the velocity variance on both axes: the runner changed speed more than
-    /// the model expected.
+    /// Adds `var` to the velocity variance along the direction of travel (both axes at a
+    /// standstill): the runner changed speed more than the model expected.
     fn widen_velocity(&mut self, var: f64) {
-        self.p[2][2] += var;
-        self.p[3][3] += var;
+        let v = self.speed();
+        if v < 0.3 {
+            self.p[2][2] += var;
+            self.p[3][3] += var;
+            return;
+        }
+        let (u, w) = (self.x[2] / v, self.x[3] / v);
+        // The position predicted at the old speed is off along the track too (by about the
+        // speed change times a second): let the next fix correct it there, rather than
+        // through a velocity kick backwards.
+        for base in [0, 2] {
+            self.p[base][base] += var * u * u;
+            self.p[base][base + 1] += var * u * w;
+            self.p[base + 1][base] += var * u * w;
+            self.p[base + 1][base + 1] += var * w * w;
+        }
     }
 
     fn symmetrize(&mut self) {
@@ -344,6 +386,8 @@ pub struct PaceEstimator {
     gap_bridged_by_fallback: bool,
     /// Distance does not count while the timer is stopped.
     paused: bool,
+    /// Running mean of the interval between fixes, ms.
+    usual_interval_ms: f64,
 }
 
 impl Default for PaceEstimator {
@@ -370,7 +414,13 @@ impl PaceEstimator {
             fallback_integrated_ms: None,
             gap_bridged_by_fallback: false,
             paused: false,
+            usual_interval_ms: 1000.0,
         }
+    }
+
+    /// How long without a fix before GPS counts as lost, for this device's fix rate.
+    fn lost_after_ms(&self) -> u64 {
+        (GPS_LOST_AFTER_MS as f64).max(LOST_AFTER_INTERVALS * self.usual_interval_ms) as u64
     }
 
     pub fn counts(&self) -> FixCounts {
@@ -442,7 +492,10 @@ impl PaceEstimator {
             return self.reject_or_restart(fix.t_ms, at, sigma, doppler, RejectReason::ImpossibleSpeed);
         }
         let gap_ms = fix.t_ms - last_t;
-        let was_lost = gap_ms > GPS_LOST_AFTER_MS;
+        let was_lost = gap_ms > self.lost_after_ms();
+        if (gap_ms as f64) < MAX_USUAL_INTERVAL_MS {
+            self.usual_interval_ms += INTERVAL_MEAN_WEIGHT * (gap_ms as f64 - self.usual_interval_ms);
+        }
         let Some(kalman) = self.kalman.as_mut() else {
             self.start_filter(fix.t_ms, at, sigma, doppler);
             return FixVerdict::Accepted;
@@ -492,10 +545,21 @@ impl PaceEstimator {
     }
 
     fn start_filter(&mut self, t_ms: u64, at: (f64, f64), sigma: f64, doppler: Option<(f64, f64)>) {
-        // Direction is unknown at a start: give the velocity a wide prior, then let the speed
-        // reading (if any) set its size once positions show the direction.
-        let velocity_var = doppler.map_or(9.0, |(v, s)| (v * v).max(s * s) + 1.0);
-        self.kalman = Some(Kalman::new(t_ms, at, sigma * sigma, (0.0, 0.0), velocity_var));
+        // A runner coming out of a tunnel keeps going the way they went in: start from the
+        // old heading and the new speed reading when there are both. Otherwise the direction
+        // is unknown: a wide velocity prior, and positions find the direction in seconds.
+        let heading = self.kalman.as_ref().and_then(|k| k.heading);
+        let mut kalman = match (heading, doppler) {
+            (Some((u, w)), Some((v, s))) => {
+                Kalman::new(t_ms, at, sigma * sigma, (u * v, w * v), s * s + HEADING_RESTART_VAR_MPS2)
+            }
+            _ => {
+                let velocity_var = doppler.map_or(9.0, |(v, s)| (v * v).max(s * s) + 1.0);
+                Kalman::new(t_ms, at, sigma * sigma, (0.0, 0.0), velocity_var)
+            }
+        };
+        kalman.heading = heading;
+        self.kalman = Some(kalman);
         self.last_speed_mps = doppler.map_or(self.last_speed_mps, |(v, _)| v);
         self.last_fix = Some((t_ms, at, sigma * ACCURACY_PER_AXIS_SIGMA));
         self.rejects_in_a_row = 0;
@@ -512,7 +576,14 @@ impl PaceEstimator {
     ) -> FixVerdict {
         self.rejects_in_a_row += 1;
         if self.rejects_in_a_row > RESET_AFTER_REJECTS {
-            // Several fixes agree with each other and not with us: we were the outlier.
+            // Several fixes agree with each other and not with us: we were the outlier. The
+            // runner kept running meanwhile: count that stretch at the speed they had.
+            if let Some((last_t, ..)) = self.last_fix
+                && !self.paused
+            {
+                let now_speed = doppler.map_or(self.last_speed_mps, |(v, _)| v);
+                self.distance_m += (self.last_speed_mps + now_speed) / 2.0 * (t_ms - last_t) as f64 / 1000.0;
+            }
             self.start_filter(t_ms, at, sigma, doppler);
             return FixVerdict::Accepted;
         }
@@ -556,8 +627,8 @@ impl PaceEstimator {
     pub fn gps_status(&self, t_ms: u64) -> GpsStatus {
         match self.last_fix {
             None => GpsStatus::Waiting,
-            Some((t, ..)) if t_ms.saturating_sub(t) > GPS_LOST_AFTER_MS => {
-                GpsStatus::Lost { since_ms: t + GPS_LOST_AFTER_MS }
+            Some((t, ..)) if t_ms.saturating_sub(t) > self.lost_after_ms() => {
+                GpsStatus::Lost { since_ms: t + self.lost_after_ms() }
             }
             Some(_) => GpsStatus::Good,
         }

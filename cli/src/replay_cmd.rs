@@ -1,0 +1,132 @@
+//! `pacenote replay`: any recording through the engine as if live, at full speed, printing the
+//! cue timeline (or the JSON object of DESIGN §10).
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use pacenote_core::cue::Utterance;
+use pacenote_core::engine::replay::timeline;
+use pacenote_core::engine::{Chattiness, EngineConfig, RunSummary};
+use pacenote_core::profile::RunnerProfile;
+use pacenote_core::units::format_clock_s;
+use serde::Serialize;
+
+use crate::plan_cmd::load_plan;
+use crate::track_cmd::load_recording;
+use crate::{CliError, read_file};
+
+/// The wording used until personas land: plain, factual English.
+pub const NEUTRAL_PERSONA: &str = "neutral";
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[arg(long)]
+    plan: PathBuf,
+    /// A GPX, TCX or FIT recording.
+    #[arg(long)]
+    track: PathBuf,
+    /// The runner's profile (JSON: max_hr_bpm, resting_hr_bpm, lthr_bpm).
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// How much the coach talks.
+    #[arg(long, value_enum, default_value_t = ChattinessArg::Normal)]
+    chattiness: ChattinessArg,
+    /// Print one JSON object instead of the timeline.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ChattinessArg {
+    Quiet,
+    Normal,
+    Chatty,
+}
+
+impl From<ChattinessArg> for Chattiness {
+    fn from(arg: ChattinessArg) -> Self {
+        match arg {
+            ChattinessArg::Quiet => Chattiness::Quiet,
+            ChattinessArg::Normal => Chattiness::Normal,
+            ChattinessArg::Chatty => Chattiness::Chatty,
+        }
+    }
+}
+
+/// One cue of the JSON output.
+#[derive(Debug, Serialize)]
+pub struct JsonCue {
+    pub t_s: f64,
+    pub kind: &'static str,
+    pub priority: pacenote_core::cue::Priority,
+    pub persona: &'static str,
+    pub text: String,
+    pub step: Option<usize>,
+    pub utterance: u64,
+}
+
+/// The JSON object of DESIGN §10.
+#[derive(Debug, Serialize)]
+pub struct JsonReplay {
+    pub cues: Vec<JsonCue>,
+    pub summary: RunSummary,
+}
+
+pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
+    let plan = load_plan(&args.plan)?;
+    let recording = load_recording(&args.track)?;
+    let profile = match &args.profile {
+        Some(path) => load_profile(path)?,
+        None => RunnerProfile::default(),
+    };
+    let config = EngineConfig { chattiness: args.chattiness.into(), ..EngineConfig::default() };
+    let (utterances, summary, steps) = pacenote_track::replay::replay(&plan, &recording, profile, config);
+    if args.json {
+        let json = to_json(&utterances, summary);
+        let text = serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!("{} against \"{}\" ({} steps)\n", args.track.display(), plan.name, steps.len());
+    for line in timeline(&utterances, &steps) {
+        println!("{line}");
+    }
+    println!(
+        "\n{} · {} moving · {} of {} steps · {} cues spoken, {} dropped",
+        pacenote_core::units::format_distance_m(summary.distance_m),
+        format_clock_s(summary.moving_time_s),
+        summary.steps_completed,
+        steps.len(),
+        summary.cues_spoken,
+        summary.cues_dropped
+    );
+    Ok(())
+}
+
+pub fn to_json(utterances: &[Utterance], summary: RunSummary) -> JsonReplay {
+    let cues = utterances
+        .iter()
+        .flat_map(|u| {
+            u.cues.iter().map(move |c| JsonCue {
+                t_s: u.at_ms as f64 / 1000.0,
+                kind: c.kind.as_str(),
+                priority: c.priority,
+                persona: NEUTRAL_PERSONA,
+                text: pacenote_core::cue::neutral_text(c),
+                step: c.step,
+                utterance: u.id,
+            })
+        })
+        .collect();
+    JsonReplay { cues, summary }
+}
+
+fn load_profile(path: &Path) -> Result<RunnerProfile, CliError> {
+    let bytes = read_file(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        CliError::file(
+            path,
+            format!("{e}; a profile is JSON like {{\"max_hr_bpm\": 188, \"resting_hr_bpm\": 52}}"),
+        )
+    })
+}

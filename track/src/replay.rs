@@ -1,0 +1,95 @@
+//! A recording as the engine would have seen it live: the inputs a phone or watch would have
+//! fed, in run-clock order, with a tick every second between them.
+//!
+//! Watches and files rarely say how accurate a fix was; those fixes get the accuracy a
+//! consumer GPS watch typically has in the open. The device's speed channel is fed as the
+//! fix's speed (watches smooth GPS or use a footpod), or as device speed when there is no
+//! position (a treadmill). Auto-laps (every whole kilometre or mile) are not lap presses.
+
+use pacenote_core::cue::Utterance;
+use pacenote_core::engine::{EngineConfig, Input, RunSession, RunSummary};
+use pacenote_core::plan::{ExpandedStep, Plan};
+use pacenote_core::profile::RunnerProfile;
+use pacenote_core::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
+
+use crate::recording::Recording;
+
+/// Accuracy given to fixes whose file does not say: consumer GPS in the open sky is good to
+/// about 3–5 m (68 %).
+pub const DEFAULT_FIX_ACCURACY_M: f64 = 5.0;
+/// Ticks between inputs, as a host's timer would (DESIGN §2: ~1–4 Hz).
+pub const TICK_MS: u64 = 1000;
+/// A lap whose distance is within this share of a whole kilometre or mile was set by auto-lap.
+const AUTO_LAP_TOLERANCE: f64 = 0.02;
+const METRES_PER_MILE: f64 = 1609.344;
+
+/// The inputs of a whole recording, ending with `Finish` just after the last sample.
+pub fn to_inputs(recording: &Recording) -> Vec<Input> {
+    let mut timed: Vec<(u64, u8, Input)> = Vec::new();
+    // (time, order within the same millisecond, input): pause/resume and laps after the
+    // samples of their instant, ticks last.
+    timed.push((0, 0, Input::Start { t_ms: 0 }));
+    for s in &recording.samples {
+        let t = s.t_ms;
+        if let Some(p) = s.position {
+            timed.push((
+                t,
+                1,
+                Input::Fix(LocationFix {
+                    t_ms: t,
+                    lat_deg: p.lat_deg,
+                    lon_deg: p.lon_deg,
+                    horizontal_accuracy_m: p.accuracy_m.unwrap_or(DEFAULT_FIX_ACCURACY_M),
+                    speed_mps: s.speed_mps,
+                    speed_accuracy_mps: None,
+                    altitude_m: s.altitude_m,
+                }),
+            ));
+        } else if let Some(speed_mps) = s.speed_mps {
+            timed.push((t, 1, Input::DeviceSpeed(DeviceSpeedReading { t_ms: t, speed_mps })));
+        }
+        if let Some(bpm) = s.heart_rate_bpm {
+            timed.push((t, 1, Input::HeartRate(HeartRateReading { t_ms: t, bpm })));
+        }
+        if let Some(spm) = s.cadence_spm {
+            timed.push((t, 1, Input::Cadence(CadenceReading { t_ms: t, spm })));
+        }
+    }
+    for pause in &recording.pauses {
+        timed.push((pause.start_ms, 2, Input::Pause { t_ms: pause.start_ms }));
+        timed.push((pause.end_ms, 2, Input::Resume { t_ms: pause.end_ms }));
+    }
+    for lap in &recording.laps {
+        let auto = lap.distance_m.is_some_and(|d| {
+            [1000.0, METRES_PER_MILE].iter().any(|unit| {
+                let whole = (d / unit).round();
+                whole >= 1.0 && (d - whole * unit).abs() <= AUTO_LAP_TOLERANCE * unit
+            })
+        });
+        if !auto {
+            timed.push((lap.end_ms, 3, Input::Lap { t_ms: lap.end_ms }));
+        }
+    }
+    let end = recording.duration_ms();
+    let mut t = TICK_MS;
+    while t <= end {
+        timed.push((t, 4, Input::Tick { t_ms: t }));
+        t += TICK_MS;
+    }
+    timed.push((end + 1, 5, Input::Finish { t_ms: end + 1 }));
+    timed.sort_by_key(|(t, order, _)| (*t, *order));
+    timed.into_iter().map(|(_, _, input)| input).collect()
+}
+
+/// Runs a recording through a fresh session as if live: the utterances, the summary and the
+/// plan's expanded steps (for printing).
+pub fn replay(
+    plan: &Plan,
+    recording: &Recording,
+    profile: RunnerProfile,
+    config: EngineConfig,
+) -> (Vec<Utterance>, RunSummary, Vec<ExpandedStep>) {
+    let mut session = RunSession::new(plan, profile, config);
+    let utterances = pacenote_core::engine::replay::run(&mut session, &to_inputs(recording));
+    (utterances, session.summary(), session.steps().to_vec())
+}
