@@ -285,8 +285,12 @@ pub fn neutral_text(cue: &Cue) -> String {
             };
             format!("Kilometre {}, {}{on_target}", speech::count(s.split_km.unwrap_or(0)), pace(s.pace))
         }
-        CueKind::SpeedUp => format!("Pick it up: {}, target {}", pace(s.pace), band().unwrap_or_default()),
-        CueKind::SlowDown => format!("Ease off: {}, target {}", pace(s.pace), band().unwrap_or_default()),
+        CueKind::SpeedUp | CueKind::SlowDown => {
+            let verb = if cue.kind == CueKind::SpeedUp { "Pick it up" } else { "Ease off" };
+            let now = s.pace.map(|p| format!(": {}", speech::pace(p))).unwrap_or_default();
+            let target = band().map(|b| format!(", target {b}")).unwrap_or_default();
+            format!("{verb}{now}{target}")
+        }
         CueKind::BackOnPace => "Right on target".to_owned(),
         CueKind::HrAboveZone => format!("Heart rate {}, above your zone: ease off", bpm(s.bpm)),
         CueKind::HrBelowZone => format!("Heart rate {}, below your zone: you can push a little", bpm(s.bpm)),

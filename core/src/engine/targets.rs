@@ -23,6 +23,9 @@ pub const PACE_TOLERANCE_S_PER_KM: f64 = 5.0;
 pub const PACE_DWELL_MS: u64 = 8_000;
 /// No pace corrections in a step's first seconds: the runner is still changing speed.
 pub const PACE_STEP_GRACE_MS: u64 = 20_000;
+/// Slower than this share of the band's slow end, the runner has stopped or is walking on
+/// purpose (a crossing, a hill, a drink): a coach does not shout "pick it up" at them.
+pub const SPEED_UP_MIN_SHARE_OF_BAND: f64 = 0.7;
 /// Back inside the band this long before "right on target".
 pub const BACK_ON_TARGET_DWELL_MS: u64 = 5_000;
 /// Cooldown after the 1st, 2nd and 3rd correction in the same direction; no 4th.
@@ -182,7 +185,10 @@ impl PaceMonitor {
         let sigma = estimate.speed_sigma_mps;
         let off = if speed - sigma > self.outer_mps.1 {
             Some(Off::High)
-        } else if speed + sigma < self.outer_mps.0 && allow_speed_up {
+        } else if speed + sigma < self.outer_mps.0
+            && allow_speed_up
+            && speed >= SPEED_UP_MIN_SHARE_OF_BAND * self.band_mps.0
+        {
             Some(Off::Low)
         } else {
             None
@@ -322,6 +328,13 @@ mod tests {
         assert_eq!(kinds, vec![(28, CueKind::SpeedUp), (45, CueKind::BackOnPace)]);
         let later = feed(&mut m, 72, 100, 1000.0 / 270.0);
         assert_eq!(later.first().map(|(s, d)| (*s, d.kind)), Some((73, CueKind::SlowDown)));
+    }
+
+    #[test]
+    fn walking_and_standing_are_not_pushed() {
+        let mut m = PaceMonitor::new(375.0, 410.0, 0.0);
+        assert!(feed(&mut m, 0, 300, 0.8).is_empty(), "standing at a crossing");
+        assert!(feed(&mut m, 300, 600, 1000.0 / 660.0).is_empty(), "walking at 11:00/km");
     }
 
     #[test]
