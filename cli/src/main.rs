@@ -3,6 +3,7 @@
 //! Every user mistake ends as `error: ...` on stderr with a non-zero exit, never a backtrace.
 //! The command reads and writes files; the crates it calls do not.
 
+mod bench;
 mod demo;
 mod plan_cmd;
 mod replay_cmd;
@@ -27,6 +28,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a recording through the coaching engine as if live, and print the cue timeline.
     Replay(replay_cmd::ReplayArgs),
+    /// Measure: pace estimation against the open-source baselines, engine speed.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Check and import session plans.
     #[command(subcommand)]
     Plan(plan_cmd::PlanCommand),
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Replay(args) => replay_cmd::run(&args),
         Command::Plan(command) => plan_cmd::run(command),
+        Command::Bench(command) => bench::run(command),
         Command::Track(command) => track_cmd::run(command),
     };
     match result {

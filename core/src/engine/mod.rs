@@ -136,8 +136,8 @@ struct StepCoach {
     halfway_said: bool,
     early_rep_said: bool,
     early_rep_since: Option<u64>,
-    /// (t_ms, speed) while the step runs, for the next rep's reference.
-    speeds: Vec<(u64, f64)>,
+    /// (t_ms, speed) over the last minute of the step, for the next rep's reference.
+    speeds: std::collections::VecDeque<(u64, f64)>,
 }
 
 /// A run in progress.
@@ -375,7 +375,9 @@ impl RunSession {
         self.pace.set_paused(false);
         let events = self.progress.resume(t_ms, self.pace.estimate(t_ms).distance_m);
         self.on_progress(t_ms, events);
-        if let Some(kind) = say {
+        // A pause not yet announced and over already: say neither.
+        let unsaid_pause = self.scheduler.drop_pending(|c| c.kind == CueKind::AutoPaused) > 0;
+        if let Some(kind) = say.filter(|_| !unsaid_pause) {
             self.queue(kind, CueSlots::default(), t_ms);
         }
     }
@@ -515,7 +517,7 @@ impl RunSession {
             halfway_said: false,
             early_rep_said: false,
             early_rep_since: None,
-            speeds: Vec::new(),
+            speeds: std::collections::VecDeque::new(),
         });
         self.queue(CueKind::StepStart, slots, at_ms);
     }
@@ -622,9 +624,14 @@ impl RunSession {
             .and_then(|step| self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v));
         let band = self.current_pace_band();
         let Some(coach) = self.coach.as_mut() else { return };
-        if let Some(v) = estimate.speed_mps {
-            coach.speeds.push((now, v));
-            coach.speeds.retain(|(t, _)| now.saturating_sub(*t) <= REP_REFERENCE_WINDOW_MS);
+        if let Some(v) = estimate.speed_mps
+            && coach.speeds.back().is_none_or(|(t, _)| *t < now)
+        {
+            coach.speeds.push_back((now, v));
+            while coach.speeds.front().is_some_and(|(t, _)| now.saturating_sub(*t) > REP_REFERENCE_WINDOW_MS)
+            {
+                coach.speeds.pop_front();
+            }
         }
         let mut decisions = Vec::new();
         if ending {

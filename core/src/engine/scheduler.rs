@@ -128,11 +128,13 @@ impl Scheduler {
         self.pending.push(cue);
     }
 
-    /// Drops waiting cues that no longer apply (counted as dropped).
-    pub fn drop_pending(&mut self, stale: impl Fn(&Cue) -> bool) {
+    /// Drops waiting cues that no longer apply (counted as dropped); returns how many.
+    pub fn drop_pending(&mut self, stale: impl Fn(&Cue) -> bool) -> usize {
         let before = self.pending.len();
         self.pending.retain(|c| !stale(c));
-        self.counts.cues_dropped += (before - self.pending.len()) as u64;
+        let dropped = before - self.pending.len();
+        self.counts.cues_dropped += dropped as u64;
+        dropped
     }
 
     /// The audio layer finished (or gave up on) utterance `id` at `at_ms`.

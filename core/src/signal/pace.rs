@@ -41,8 +41,9 @@ pub const BRIDGE_MAX_GAP_MS: u64 = 300_000;
 const ACCURACY_PER_AXIS_SIGMA: f64 = 1.515;
 /// Spectral density of the runner's acceleration (m²/s³) in the filter's process model:
 /// small, because a runner's speed drifts over tens of seconds (with Doppler at 0.2 m/s this
-/// averages over ~6 s); a rep start is handled by the manoeuvre rule below, not by a large q.
-const ACCELERATION_NOISE_M2_S3: f64 = 0.003;
+/// averages over ~2–3 s); a rep start is handled by the manoeuvre rule below, not by a large
+/// q. Tuned with `pacenote bench pace`: smaller gives a smoother pace but later corrections.
+const ACCELERATION_NOISE_M2_S3: f64 = 0.01;
 /// Spectral density of acceleration *across* the direction of travel (m²/s³): a runner turns
 /// a street corner (≈ 3 m/s through 90° in a few seconds) without slowing.
 const TURNING_NOISE_M2_S3: f64 = 0.2;

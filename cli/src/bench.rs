@@ -1,0 +1,578 @@
+//! `pacenote bench pace` and `pacenote bench engine`: the figures of DESIGN §11, measured on
+//! simulated runs with known truth.
+//!
+//! `bench pace` compares our estimator and cue logic with what the popular open-source apps do
+//! (a 20 s trimmed mean of speed; an EMA with α = 0.4; a 5-fix moving average of
+//! position-derived speed — each cueing whenever its estimate leaves the target band, after a
+//! 20 s start grace, at most every 30 s). Per scenario and overall it prints pace RMSE, the
+//! least-squares bound for each estimator's effective window, false target cues per hour on
+//! steady running, and seconds to detect a 10 % pace change.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use clap::Subcommand;
+use pacenote_core::cue::CueKind;
+use pacenote_core::engine::targets::PaceMonitor;
+use pacenote_core::engine::{EngineConfig, RunSession, replay};
+use pacenote_core::plan::Plan;
+use pacenote_core::profile::RunnerProfile;
+use pacenote_core::sensor::LocationFix;
+use pacenote_core::signal::pace::PaceEstimator;
+use pacenote_track::recording::haversine_m;
+use pacenote_track::simulate::{SimConfig, SimulatedRun, simulate_plan};
+use serde::Serialize;
+
+use crate::CliError;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Pace estimation and cue logic against the open-source baselines, on simulated runs.
+    Pace {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Time to replay a 4-hour 1 Hz run with heart rate through engine and scheduler.
+    Engine {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(command: BenchCommand) -> Result<(), CliError> {
+    match command {
+        BenchCommand::Pace { json } => pace(json),
+        BenchCommand::Engine { json } => engine(json),
+    }
+}
+
+/// Target band half-width around the runner's pace: ±5 s/km, as coaches set tempo bands.
+const BAND_HALF_S_PER_KM: f64 = 5.0;
+/// The baselines' cue rules (RunnerUp-style): grace after the start, cooldown after a cue.
+const BASELINE_GRACE_S: u64 = 20;
+const BASELINE_COOLDOWN_S: u64 = 30;
+/// Trimmed-mean window and how much is trimmed at each end.
+const TRIMMED_WINDOW_S: u64 = 20;
+const TRIM_SHARE: f64 = 0.1;
+const EMA_ALPHA: f64 = 0.4;
+const MOVING_AVERAGE_FIXES: usize = 5;
+/// Runners' natural speed wobble on a steady run (1 σ).
+const STEADY_WOBBLE: f64 = 0.01;
+
+/// The estimators compared.
+const ESTIMATORS: [&str; 4] = ["pacenote", "trimmed_mean_20s", "ema_0.4", "moving_average_5"];
+
+/// One simulated condition.
+#[derive(Debug, Clone, Copy)]
+struct Condition {
+    pace_s_per_km: f64,
+    sigma_m: f64,
+    correlated: bool,
+    doppler: bool,
+    seed: u64,
+}
+
+impl Condition {
+    fn config(&self) -> SimConfig {
+        let mut config = SimConfig::phone(self.seed);
+        config.runner.speed_wobble = STEADY_WOBBLE;
+        config.gps.doppler = self.doppler;
+        if self.correlated {
+            config.gps.correlated_sigma_m = self.sigma_m;
+            config.gps.white_sigma_m = 0.3;
+        } else {
+            config.gps.correlated_sigma_m = 0.0;
+            config.gps.white_sigma_m = self.sigma_m;
+        }
+        config
+    }
+
+    fn noise_name(&self) -> String {
+        format!(
+            "σ{} m {}{}",
+            self.sigma_m,
+            if self.correlated { "correlated" } else { "white" },
+            if self.doppler { " +Doppler" } else { "" }
+        )
+    }
+}
+
+/// A plan for the simulated runner: steps of (seconds, pace); the runner aims at that pace.
+fn runner_plan(steps: &[(f64, f64)]) -> Plan {
+    let steps: Vec<String> = steps
+        .iter()
+        .map(|(seconds, pace)| {
+            format!(r#"{{"kind":"work","end":{{"time_s":{seconds}}},"target":{{"pace":{{"fastest":{pace},"slowest":{pace}}}}}}}"#)
+        })
+        .collect();
+    let json = format!(r#"{{"version":1,"id":"sim","name":"sim","steps":[{}]}}"#, steps.join(","));
+    Plan::from_json(json.as_bytes()).unwrap_or_else(|_| Plan {
+        version: 1,
+        id: "sim".into(),
+        name: "sim".into(),
+        steps: Vec::new(),
+    })
+}
+
+/// What one estimator said on one run: speed per fix time, and its cues.
+struct Trace {
+    speeds: Vec<(u64, Option<f64>)>,
+    cues: Vec<(u64, CueKind)>,
+}
+
+/// A baseline's cue rule: outside the band → cue, after a grace, with a cooldown.
+struct BaselineCues {
+    band_mps: (f64, f64),
+    last_cue_s: Option<u64>,
+}
+
+impl BaselineCues {
+    fn judge(&mut self, t_s: u64, speed: Option<f64>) -> Option<CueKind> {
+        let v = speed?;
+        if t_s < BASELINE_GRACE_S || self.last_cue_s.is_some_and(|l| t_s - l < BASELINE_COOLDOWN_S) {
+            return None;
+        }
+        let kind = if v < self.band_mps.0 {
+            CueKind::SpeedUp
+        } else if v > self.band_mps.1 {
+            CueKind::SlowDown
+        } else {
+            return None;
+        };
+        self.last_cue_s = Some(t_s);
+        Some(kind)
+    }
+}
+
+/// The fixes a phone would hand over, with the speed accuracy phones report beside Doppler
+/// speed (iOS `speedAccuracy`, Android `speedAccuracyMetersPerSecond`).
+fn fixes(run: &SimulatedRun, doppler_sigma_mps: f64) -> Vec<LocationFix> {
+    run.recording
+        .samples
+        .iter()
+        .filter_map(|s| {
+            let p = s.position?;
+            Some(LocationFix {
+                t_ms: s.t_ms,
+                lat_deg: p.lat_deg,
+                lon_deg: p.lon_deg,
+                horizontal_accuracy_m: p.accuracy_m.unwrap_or(5.0),
+                speed_mps: s.speed_mps,
+                speed_accuracy_mps: s.speed_mps.map(|_| doppler_sigma_mps),
+                altitude_m: None,
+            })
+        })
+        .collect()
+}
+
+/// Runs every estimator over a run coached against `target_pace`.
+fn trace_all(run: &SimulatedRun, target_pace: f64, doppler_sigma_mps: f64) -> Vec<Trace> {
+    let fixes = fixes(run, doppler_sigma_mps);
+    let band = (target_pace - BAND_HALF_S_PER_KM, target_pace + BAND_HALF_S_PER_KM);
+    let band_mps = (1000.0 / band.1, 1000.0 / band.0);
+    let mut traces = Vec::new();
+
+    // Ours: the product's estimator and the product's pace monitor.
+    let mut estimator = PaceEstimator::new();
+    let mut monitor = PaceMonitor::new(band.0, band.1, 0.0);
+    let mut ours = Trace { speeds: Vec::new(), cues: Vec::new() };
+    for fix in &fixes {
+        estimator.on_fix(fix);
+        let e = estimator.estimate(fix.t_ms);
+        ours.speeds.push((fix.t_ms, e.speed_mps));
+        if let Some(d) = monitor.update(fix.t_ms, fix.t_ms, &e, true)
+            && matches!(d.kind, CueKind::SpeedUp | CueKind::SlowDown)
+        {
+            ours.cues.push((fix.t_ms, d.kind));
+        }
+    }
+    traces.push(ours);
+
+    // The raw speeds the baselines average: Doppler when the phone gives it, else position
+    // differences (what those apps do).
+    let mut raw: Vec<(u64, f64)> = Vec::new();
+    let mut position_speed: Vec<(u64, f64)> = Vec::new();
+    for pair in fixes.windows(2) {
+        let dt = (pair[1].t_ms - pair[0].t_ms) as f64 / 1000.0;
+        let d = haversine_m(pair[0].lat_deg, pair[0].lon_deg, pair[1].lat_deg, pair[1].lon_deg);
+        let from_positions = d / dt.max(0.001);
+        position_speed.push((pair[1].t_ms, from_positions));
+        raw.push((pair[1].t_ms, pair[1].speed_mps.unwrap_or(from_positions)));
+    }
+
+    // Trimmed mean of the last 20 s.
+    let mut cues = BaselineCues { band_mps, last_cue_s: None };
+    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new() };
+    let mut window: VecDeque<(u64, f64)> = VecDeque::new();
+    for &(t, v) in &raw {
+        window.push_back((t, v));
+        while window.front().is_some_and(|(t0, _)| t - t0 >= TRIMMED_WINDOW_S * 1000) {
+            window.pop_front();
+        }
+        let mut values: Vec<f64> = window.iter().map(|(_, v)| *v).collect();
+        values.sort_by(f64::total_cmp);
+        let cut = (values.len() as f64 * TRIM_SHARE).floor() as usize;
+        let kept = &values[cut..values.len() - cut];
+        let mean = (!kept.is_empty()).then(|| kept.iter().sum::<f64>() / kept.len() as f64);
+        trace.speeds.push((t, mean));
+        if let Some(kind) = cues.judge(t / 1000, mean) {
+            trace.cues.push((t, kind));
+        }
+    }
+    traces.push(trace);
+
+    // EMA α = 0.4.
+    let mut cues = BaselineCues { band_mps, last_cue_s: None };
+    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new() };
+    let mut ema: Option<f64> = None;
+    for &(t, v) in &raw {
+        let next = ema.map_or(v, |e| e + EMA_ALPHA * (v - e));
+        ema = Some(next);
+        trace.speeds.push((t, Some(next)));
+        if let Some(kind) = cues.judge(t / 1000, Some(next)) {
+            trace.cues.push((t, kind));
+        }
+    }
+    traces.push(trace);
+
+    // 5-fix moving average of position-derived speed.
+    let mut cues = BaselineCues { band_mps, last_cue_s: None };
+    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new() };
+    let mut last: VecDeque<f64> = VecDeque::new();
+    for &(t, v) in &position_speed {
+        last.push_back(v);
+        if last.len() > MOVING_AVERAGE_FIXES {
+            last.pop_front();
+        }
+        let mean = last.iter().sum::<f64>() / last.len() as f64;
+        trace.speeds.push((t, Some(mean)));
+        if let Some(kind) = cues.judge(t / 1000, Some(mean)) {
+            trace.cues.push((t, kind));
+        }
+    }
+    traces.push(trace);
+    traces
+}
+
+/// Squared pace errors (s/km) against the truth, while the runner runs.
+fn pace_errors(run: &SimulatedRun, trace: &Trace) -> Vec<f64> {
+    let truth: std::collections::HashMap<u64, f64> =
+        run.truth.iter().filter(|t| t.moving && t.speed_mps > 1.5).map(|t| (t.t_ms, t.speed_mps)).collect();
+    trace
+        .speeds
+        .iter()
+        .filter(|(t, _)| *t >= 30_000)
+        .filter_map(|(t, v)| {
+            let truth = truth.get(t)?;
+            let v = v.filter(|v| *v > 0.5)?;
+            Some((1000.0 / v - 1000.0 / truth).powi(2).min(1e6))
+        })
+        .collect()
+}
+
+/// Time for an estimator to reach half of a noiseless 10 % step: a moving average of N
+/// samples gets there in N/2, so 2 × this is its effective window.
+fn half_step_s(index: usize) -> f64 {
+    let condition =
+        Condition { pace_s_per_km: 330.0, sigma_m: 0.0, correlated: false, doppler: false, seed: 1 };
+    let mut config = condition.config();
+    config.runner.speed_wobble = 0.0;
+    config.gps.white_sigma_m = 0.0;
+    let run = simulate_plan(&runner_plan(&[(300.0, 330.0), (300.0, 363.0)]), &config);
+    let traces = trace_all(&run, 330.0, config.gps.doppler_sigma_mps);
+    let (v0, v1) = (1000.0 / 330.0, 1000.0 / 363.0);
+    let half = (v0 + v1) / 2.0;
+    traces[index]
+        .speeds
+        .iter()
+        .find(|(t, v)| *t > 300_000 && v.is_some_and(|v| v < half))
+        .map_or(f64::NAN, |(t, _)| (*t as f64 - 300_000.0) / 1000.0)
+}
+
+/// The least-squares bound on pace error for a window of `n` 1-s fixes with position noise
+/// σ (12σ²/(Δt²N(N²−1)) on speed), combined with Doppler (σ_d²/N) when there is one.
+fn bound_s_per_km(n: f64, sigma_m: f64, doppler_sigma: Option<f64>, speed: f64) -> f64 {
+    let n = n.max(2.0);
+    let var_positions = 12.0 * sigma_m * sigma_m / (n * (n * n - 1.0));
+    let var = match doppler_sigma {
+        Some(d) => 1.0 / (1.0 / var_positions + n / (d * d)),
+        None => var_positions,
+    };
+    var.sqrt() * 1000.0 / (speed * speed)
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+struct Row {
+    estimator: String,
+    rmse_s_per_km: f64,
+    bound_s_per_km: f64,
+    false_cues_per_hour: f64,
+    detect_latency_s: f64,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+struct Scenario {
+    name: String,
+    rows: Vec<Row>,
+}
+
+#[derive(Debug, Serialize)]
+struct PaceBench {
+    overall: Vec<Row>,
+    scenarios: Vec<Scenario>,
+}
+
+/// Running sums for one estimator in one group of runs.
+#[derive(Debug, Default, Clone)]
+struct Tally {
+    squared_errors: Vec<f64>,
+    bounds: Vec<f64>,
+    false_cues: usize,
+    steady_hours: f64,
+    latencies: Vec<f64>,
+    misses: usize,
+}
+
+impl Tally {
+    fn row(&self, estimator: &str) -> Row {
+        let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+        // A missed change counts as the whole 4 minutes it lasted.
+        let mut latencies = self.latencies.clone();
+        latencies.extend(std::iter::repeat_n(240.0, self.misses));
+        Row {
+            estimator: estimator.to_owned(),
+            rmse_s_per_km: round2(mean(&self.squared_errors).sqrt()),
+            bound_s_per_km: round2(mean(&self.bounds)),
+            false_cues_per_hour: round2(if self.steady_hours > 0.0 {
+                self.false_cues as f64 / self.steady_hours
+            } else {
+                f64::NAN
+            }),
+            detect_latency_s: round2(mean(&latencies)),
+        }
+    }
+
+    fn merge(&mut self, other: &Tally) {
+        self.squared_errors.extend(&other.squared_errors);
+        self.bounds.extend(&other.bounds);
+        self.false_cues += other.false_cues;
+        self.steady_hours += other.steady_hours;
+        self.latencies.extend(&other.latencies);
+        self.misses += other.misses;
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    if x.is_finite() { (x * 100.0).round() / 100.0 } else { x }
+}
+
+fn pace(json: bool) -> Result<(), CliError> {
+    let started = Instant::now();
+    let windows: Vec<f64> = (0..ESTIMATORS.len()).map(|i| 2.0 * half_step_s(i)).collect();
+    let mut conditions = Vec::new();
+    for sigma_m in [3.0, 5.0, 8.0] {
+        for correlated in [false, true] {
+            for doppler in [false, true] {
+                for seed in [1, 2] {
+                    for pace_s_per_km in [270.0, 330.0, 390.0] {
+                        conditions.push(Condition { pace_s_per_km, sigma_m, correlated, doppler, seed });
+                    }
+                }
+            }
+        }
+    }
+    let mut groups: Vec<(String, Vec<Tally>)> = Vec::new();
+    fn group(groups: &mut Vec<(String, Vec<Tally>)>, name: String) -> usize {
+        if let Some(i) = groups.iter().position(|(n, _)| *n == name) {
+            return i;
+        }
+        groups.push((name, vec![Tally::default(); ESTIMATORS.len()]));
+        groups.len() - 1
+    }
+    for c in &conditions {
+        let config = c.config();
+        let doppler_sigma = c.doppler.then_some(config.gps.doppler_sigma_mps);
+        let speed = 1000.0 / c.pace_s_per_km;
+        // Steady running on target: every correction is false.
+        let steady = simulate_plan(&runner_plan(&[(1200.0, c.pace_s_per_km)]), &config);
+        let g = group(&mut groups, format!("steady {}", c.noise_name()));
+        for (i, trace) in trace_all(&steady, c.pace_s_per_km, config.gps.doppler_sigma_mps).iter().enumerate()
+        {
+            let t = &mut groups[g].1[i];
+            t.squared_errors.extend(pace_errors(&steady, trace));
+            t.bounds.push(bound_s_per_km(windows[i], c.sigma_m, doppler_sigma, speed));
+            t.false_cues += trace.cues.len();
+            t.steady_hours += 1200.0 / 3600.0;
+        }
+        // A 10 % change of pace, slower and faster, after 6 minutes on target.
+        for factor in [1.1, 1.0 / 1.1] {
+            let changed = simulate_plan(
+                &runner_plan(&[(360.0, c.pace_s_per_km), (240.0, c.pace_s_per_km * factor)]),
+                &config,
+            );
+            let expected = if factor > 1.0 { CueKind::SpeedUp } else { CueKind::SlowDown };
+            let g = group(&mut groups, format!("10 % change {}", c.noise_name()));
+            for (i, trace) in
+                trace_all(&changed, c.pace_s_per_km, config.gps.doppler_sigma_mps).iter().enumerate()
+            {
+                let t = &mut groups[g].1[i];
+                t.squared_errors.extend(pace_errors(&changed, trace));
+                t.bounds.push(bound_s_per_km(windows[i], c.sigma_m, doppler_sigma, speed));
+                // Cues before the change are false (steady on target).
+                t.false_cues += trace.cues.iter().filter(|(at, _)| *at < 360_000).count();
+                t.steady_hours += 360.0 / 3600.0;
+                match trace.cues.iter().find(|(at, kind)| *at >= 360_000 && *kind == expected) {
+                    Some((at, _)) => t.latencies.push((*at as f64 - 360_000.0) / 1000.0),
+                    None => t.misses += 1,
+                }
+            }
+        }
+    }
+    // Harder conditions for RMSE: intervals, stop-and-go, GPS dropouts (σ 5 m correlated,
+    // with Doppler, as a modern phone).
+    let phone = Condition { pace_s_per_km: 330.0, sigma_m: 5.0, correlated: true, doppler: true, seed: 3 };
+    /// (name, runner's steps as (s, pace), stops as (at s, for s), dropouts as (at s, for s)).
+    type Extra = (&'static str, Vec<(f64, f64)>, Vec<(f64, f64)>, Vec<(f64, f64)>);
+    let extra: [Extra; 3] = [
+        (
+            "intervals 6 × (400 m / 200 m jog)",
+            (0..6).flat_map(|_| [(90.0, 225.0), (75.0, 400.0)]).collect(),
+            vec![],
+            vec![],
+        ),
+        (
+            "stop-and-go (20 s stops every 3 min)",
+            vec![(1200.0, 330.0)],
+            (1..6).map(|k| (180.0 * k as f64, 20.0)).collect(),
+            vec![],
+        ),
+        (
+            "GPS dropouts of 10–60 s",
+            vec![(1200.0, 330.0)],
+            vec![],
+            vec![(200.0, 10.0), (450.0, 30.0), (800.0, 60.0)],
+        ),
+    ];
+    for (name, steps, stops, dropouts) in extra {
+        let mut config = phone.config();
+        config.stops_s = stops;
+        config.gps.dropouts_s = dropouts;
+        let run = simulate_plan(&runner_plan(&steps), &config);
+        let g = group(&mut groups, name.to_owned());
+        for (i, trace) in trace_all(&run, 330.0, config.gps.doppler_sigma_mps).iter().enumerate() {
+            groups[g].1[i].squared_errors.extend(pace_errors(&run, trace));
+            groups[g].1[i].bounds.push(bound_s_per_km(windows[i], 5.0, Some(0.15), 1000.0 / 330.0));
+        }
+    }
+
+    let mut overall = vec![Tally::default(); ESTIMATORS.len()];
+    for (_, tallies) in &groups {
+        for (o, t) in overall.iter_mut().zip(tallies) {
+            o.merge(t);
+        }
+    }
+    let result = PaceBench {
+        overall: overall.iter().zip(ESTIMATORS).map(|(t, name)| t.row(name)).collect(),
+        scenarios: groups
+            .iter()
+            .map(|(name, tallies)| Scenario {
+                name: name.clone(),
+                rows: tallies.iter().zip(ESTIMATORS).map(|(t, n)| t.row(n)).collect(),
+            })
+            .collect(),
+    };
+    if json {
+        let text = serde_json::to_string_pretty(&result).map_err(|e| CliError::Usage(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let print = |rows: &[Row]| {
+        println!(
+            "  {:<18} {:>12} {:>12} {:>14} {:>14}",
+            "estimator", "RMSE s/km", "bound s/km", "false cues/h", "detect 10% s"
+        );
+        for r in rows {
+            println!(
+                "  {:<18} {:>12.2} {:>12.2} {:>14.2} {:>14.2}",
+                r.estimator, r.rmse_s_per_km, r.bound_s_per_km, r.false_cues_per_hour, r.detect_latency_s
+            );
+        }
+    };
+    for s in &result.scenarios {
+        println!("{}", s.name);
+        print(&s.rows);
+    }
+    println!(
+        "\nOVERALL ({} simulated runs, {:.1} s)",
+        conditions.len() * 3 + 3,
+        started.elapsed().as_secs_f64()
+    );
+    print(&result.overall);
+    let ours = &result.overall[0];
+    let beats_all = result.overall[1..].iter().all(|b| {
+        ours.false_cues_per_hour < b.false_cues_per_hour && ours.detect_latency_s < b.detect_latency_s
+    });
+    println!(
+        "\npacenote beats every baseline on false cues and detection latency at once: {}",
+        if beats_all { "yes" } else { "NO" }
+    );
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+struct EngineBench {
+    replay_4h_ms: f64,
+    inputs: usize,
+    per_input_ns: f64,
+    utterances: usize,
+    runs: usize,
+}
+
+fn engine(json: bool) -> Result<(), CliError> {
+    // A 4-hour easy run with a tempo block, 1 Hz fixes with Doppler and heart rate.
+    let plan_json = r#"{"version":1,"id":"long","name":"Four hours","steps":[
+        {"kind":"warmup","end":{"time_s":1200}},
+        {"repeat":6,"steps":[
+            {"kind":"work","end":{"distance_m":2000},"target":{"pace":{"fastest":"5:05","slowest":"5:20"}}},
+            {"kind":"recovery","end":{"time_s":180},"target":{"hr_zone":2}}]},
+        {"kind":"easy","end":{"time_s":14400},"target":{"hr_range":{"max_bpm":150}}}]}"#;
+    let plan = Plan::from_json(plan_json.as_bytes()).map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut config = SimConfig::phone(42);
+    config.gps.dropouts_s = vec![(3000.0, 40.0), (9000.0, 20.0)];
+    let mut sim = simulate_plan(&plan, &config);
+    sim.recording.samples.retain(|s| s.t_ms <= 4 * 3600 * 1000);
+    let inputs = pacenote_track::replay::to_inputs(&sim.recording);
+    let profile = RunnerProfile { max_hr_bpm: Some(188.0), resting_hr_bpm: Some(52.0), lthr_bpm: None };
+    let runs = 5;
+    let mut best_ms = f64::INFINITY;
+    let mut utterances = 0;
+    for _ in 0..runs {
+        let started = Instant::now();
+        let mut session = RunSession::new(&plan, profile, EngineConfig::default());
+        let said = replay::run(&mut session, &inputs);
+        best_ms = best_ms.min(started.elapsed().as_secs_f64() * 1000.0);
+        utterances = said.len();
+    }
+    let result = EngineBench {
+        replay_4h_ms: round2(best_ms),
+        inputs: inputs.len(),
+        per_input_ns: round2(best_ms * 1e6 / inputs.len() as f64),
+        utterances,
+        runs,
+    };
+    if json {
+        let text = serde_json::to_string_pretty(&result).map_err(|e| CliError::Usage(e.to_string()))?;
+        println!("{text}");
+    } else {
+        println!(
+            "4-hour 1 Hz run with HR: {} inputs through engine + scheduler in {:.2} ms (best of {runs}), {:.0} ns per input, {} utterances",
+            result.inputs, result.replay_4h_ms, result.per_input_ns, result.utterances
+        );
+        if cfg!(debug_assertions) {
+            println!(
+                "note: a debug build; run `cargo run --release -p pacenote-cli -- bench engine` for the real figure"
+            );
+        }
+    }
+    Ok(())
+}
