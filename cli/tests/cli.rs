@@ -210,16 +210,19 @@ fn track_simulate_writes_a_readable_run() {
 }
 
 #[test]
-fn demo_prints_the_step_timeline_and_writes_the_run() {
+fn demo_prints_the_cue_timeline_and_writes_the_run() {
     let dir = scratch("demo");
     let out = pacenote(&["demo", "--out", path(&dir)]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("step 1/12 warmup 10:00 @ HR zone 2"), "{text}");
+    assert!(text.contains("Let's go. Run started."), "{text}");
     assert!(text.contains("step 12/12 cooldown until lap"), "{text}");
-    assert!(text.contains("split km 5"), "{text}");
-    assert!(text.contains("paused") && text.contains("resumed"), "{text}");
-    assert!(text.contains("session complete"), "{text}");
+    assert!(text.contains("Ten seconds to go."), "{text}");
+    assert!(text.contains("Kilometre five"), "{text}");
+    assert!(text.contains("Paused.") && text.contains("Resumed."), "the traffic light: {text}");
+    assert!(text.contains("GPS signal lost"), "the tunnel: {text}");
+    assert!(text.contains("Session complete"), "{text}");
     assert!(text.contains("12 of 12 steps done"), "{text}");
     assert!(dir.join("demo-run.tcx").is_file());
     // The same demo twice gives the same timeline.

@@ -73,22 +73,24 @@ impl CueKind {
     pub fn priority(self) -> Priority {
         match self {
             Self::HrVeryHigh | Self::PainCheck => Priority::Safety,
-            Self::RunStart | Self::RunFinish | Self::SessionComplete | Self::StepStart | Self::Countdown => {
-                Priority::StepChange
-            }
+            // The timer stopping and starting is as much news as a step change: the runner
+            // must know whether the run is being recorded.
+            Self::RunStart
+            | Self::RunFinish
+            | Self::SessionComplete
+            | Self::StepStart
+            | Self::Countdown
+            | Self::AutoPaused
+            | Self::AutoResumed => Priority::StepChange,
             Self::SpeedUp
             | Self::SlowDown
             | Self::BackOnPace
             | Self::HrAboveZone
             | Self::HrBelowZone
             | Self::BackInZone => Priority::Correction,
-            Self::StepHalfway
-            | Self::RunHalfway
-            | Self::Split
-            | Self::GpsLost
-            | Self::GpsBack
-            | Self::AutoPaused
-            | Self::AutoResumed => Priority::Stat,
+            Self::StepHalfway | Self::RunHalfway | Self::Split | Self::GpsLost | Self::GpsBack => {
+                Priority::Stat
+            }
             Self::Encouragement => Priority::Encouragement,
         }
     }

@@ -100,6 +100,10 @@ pub struct SimConfig {
     pub gps: GpsModel,
     /// Stops with the timer paused: (moving time s when it starts, length s).
     pub stops_s: Vec<(f64, f64)>,
+    /// Whether the phone keeps recording through stops (an app that leaves pausing to its
+    /// own auto-pause) rather than stopping its timer (a watch's auto-pause: a gap in the
+    /// recording and a pause interval).
+    pub record_through_stops: bool,
     pub start_lat_deg: f64,
     pub start_lon_deg: f64,
     pub start_time: DateTime<Utc>,
@@ -122,6 +126,7 @@ impl SimConfig {
                 dropouts_s: Vec::new(),
             },
             stops_s: Vec::new(),
+            record_through_stops: false,
             start_lat_deg: 51.5007,
             start_lon_deg: -0.1246,
             start_time: DateTime::from_timestamp(1_780_000_000, 0).unwrap_or(DateTime::UNIX_EPOCH),
@@ -194,6 +199,16 @@ pub fn simulate_plan(plan: &Plan, config: &SimConfig) -> SimulatedRun {
             while t_ms < end_ms {
                 t_ms += dt_ms;
                 hr += (runner.resting_hr_bpm + HRR_STANDING * reserve - hr) * (1.0 - (-dt / HR_FALL_S).exp());
+                if config.record_through_stops && t_ms < end_ms {
+                    recording.samples.push(phone.observe(
+                        &mut rng,
+                        t_ms,
+                        (east_m, north_m),
+                        0.0,
+                        hr,
+                        distance_m,
+                    ));
+                }
                 truth.push(TruthSample {
                     t_ms,
                     distance_m,
@@ -204,7 +219,9 @@ pub fn simulate_plan(plan: &Plan, config: &SimConfig) -> SimulatedRun {
                 });
             }
             speed = 0.0;
-            recording.pauses.push(Pause { start_ms, end_ms: t_ms });
+            if !config.record_through_stops {
+                recording.pauses.push(Pause { start_ms, end_ms: t_ms });
+            }
             // The timer starts again with a fix where the runner stands.
             recording.samples.push(phone.observe(&mut rng, t_ms, (east_m, north_m), 0.0, hr, distance_m));
             progress.resume(t_ms, distance_m);
@@ -326,7 +343,8 @@ impl<'a> Phone<'a> {
             position,
             speed_mps,
             heart_rate_bpm: Some((hr + gauss(rng)).round()),
-            cadence_spm: Some(cadence.round()),
+            // A phone counts no steps when the runner stands still.
+            cadence_spm: (true_speed >= 0.3).then(|| cadence.round()),
             altitude_m: Some((altitude * 10.0).round() / 10.0),
             distance_m: None,
         }

@@ -46,6 +46,12 @@ const REP_REFERENCE_WINDOW_MS: u64 = 60_000;
 /// No corrections in a step's last seconds: the step is ending, the countdown says so, and a
 /// correction would be about a pace that no longer matters.
 const NO_CORRECTIONS_IN_LAST_S: f64 = 15.0;
+/// Auto-pause and resume are announced at most this often; the timer still follows the
+/// runner in between (a runner dithering at a crossing does not need a running commentary).
+const PAUSE_ANNOUNCE_GAP_MS: u64 = 20_000;
+/// A cadence reading older than this says nothing about now (the pedometer stops reporting
+/// when the runner stands still).
+const CADENCE_FRESH_MS: u64 = 3_000;
 /// Extra tolerance on pace targets after the runner says it feels too hard.
 const TOO_HARD_EXTRA_TOLERANCE_S: f64 = 10.0;
 
@@ -160,7 +166,8 @@ pub struct RunSession {
     manually_paused: bool,
     now_ms: u64,
     next_cue_id: u64,
-    cadence_spm: Option<f64>,
+    /// The latest cadence reading (t_ms, steps/min); stale after [`CADENCE_FRESH_MS`].
+    cadence: Option<(u64, f64)>,
     gps_lost_said_ms: Option<u64>,
     gps_lost_since: Option<u64>,
     run_halfway_said: bool,
@@ -168,6 +175,7 @@ pub struct RunSession {
     last_encouragement_ms: u64,
     no_pushing: bool,
     extra_tolerance_s: f64,
+    last_pause_news_ms: Option<u64>,
 }
 
 impl RunSession {
@@ -189,7 +197,7 @@ impl RunSession {
             manually_paused: false,
             now_ms: 0,
             next_cue_id: 1,
-            cadence_spm: None,
+            cadence: None,
             gps_lost_said_ms: None,
             gps_lost_since: None,
             run_halfway_said: false,
@@ -197,6 +205,7 @@ impl RunSession {
             last_encouragement_ms: 0,
             no_pushing: false,
             extra_tolerance_s: 0.0,
+            last_pause_news_ms: None,
         }
     }
 
@@ -275,8 +284,8 @@ impl RunSession {
             }
             Input::Cadence(reading) => {
                 self.pace.on_cadence(&reading);
-                if reading.spm.is_finite() && reading.t_ms >= self.now_ms {
-                    self.cadence_spm = Some(reading.spm);
+                if reading.spm.is_finite() && self.cadence.is_none_or(|(t, _)| reading.t_ms > t) {
+                    self.cadence = Some((reading.t_ms, reading.spm));
                 }
             }
             Input::DeviceSpeed(reading) => self.pace.on_device_speed(&reading),
@@ -363,7 +372,16 @@ impl RunSession {
         let events = self.progress.pause(t_ms, self.pace.estimate(t_ms).distance_m);
         self.pace.set_paused(true);
         self.on_progress(t_ms, events);
-        if let Some(kind) = say {
+        // A resume not yet announced and over already: say neither.
+        let unsaid_resume = self.scheduler.drop_pending(|c| c.kind == CueKind::AutoResumed) > 0;
+        if let Some(kind) = say.filter(|_| !unsaid_resume) {
+            self.announce_pause_news(kind, t_ms);
+        }
+    }
+
+    fn announce_pause_news(&mut self, kind: CueKind, t_ms: u64) {
+        if self.last_pause_news_ms.is_none_or(|last| t_ms.saturating_sub(last) >= PAUSE_ANNOUNCE_GAP_MS) {
+            self.last_pause_news_ms = Some(t_ms);
             self.queue(kind, CueSlots::default(), t_ms);
         }
     }
@@ -375,10 +393,13 @@ impl RunSession {
         self.pace.set_paused(false);
         let events = self.progress.resume(t_ms, self.pace.estimate(t_ms).distance_m);
         self.on_progress(t_ms, events);
+        if let Some(monitor) = self.coach.as_mut().and_then(|c| c.pace.as_mut()) {
+            monitor.restart_grace(t_ms);
+        }
         // A pause not yet announced and over already: say neither.
         let unsaid_pause = self.scheduler.drop_pending(|c| c.kind == CueKind::AutoPaused) > 0;
         if let Some(kind) = say.filter(|_| !unsaid_pause) {
-            self.queue(kind, CueSlots::default(), t_ms);
+            self.announce_pause_news(kind, t_ms);
         }
     }
 
@@ -391,7 +412,9 @@ impl RunSession {
         let bpm = self.heart.estimate(now).bpm;
 
         if self.config.auto_pause && !self.manually_paused {
-            match self.auto_pause.update(now, estimate.speed_mps, self.cadence_spm) {
+            let cadence =
+                self.cadence.filter(|(t, _)| now.saturating_sub(*t) <= CADENCE_FRESH_MS).map(|(_, spm)| spm);
+            match self.auto_pause.update(now, estimate.speed_mps, cadence) {
                 Some(Motion::Stopped) => self.pause_timer(now, Some(CueKind::AutoPaused)),
                 Some(Motion::Moving) => self.resume_timer(now, Some(CueKind::AutoResumed)),
                 None => {}

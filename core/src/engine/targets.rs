@@ -171,6 +171,8 @@ pub struct PaceMonitor {
     evidence_fast: f64,
     evidence_slow: f64,
     last_update_ms: Option<u64>,
+    /// No corrections before this (the runner is getting going again after a stop).
+    quiet_until_ms: u64,
     corrections: Corrections,
 }
 
@@ -186,6 +188,7 @@ impl PaceMonitor {
             evidence_fast: 0.0,
             evidence_slow: 0.0,
             last_update_ms: None,
+            quiet_until_ms: 0,
             corrections: Corrections::default(),
         }
     }
@@ -199,7 +202,8 @@ impl PaceMonitor {
     ) -> Option<Decision> {
         let dt_s = self.last_update_ms.map_or(0.0, |last| t_ms.saturating_sub(last) as f64 / 1000.0);
         self.last_update_ms = Some(t_ms);
-        let Some(speed) = estimate.speed_mps.filter(|_| step_moving_ms >= PACE_STEP_GRACE_MS) else {
+        let settled = step_moving_ms >= PACE_STEP_GRACE_MS && t_ms >= self.quiet_until_ms;
+        let Some(speed) = estimate.speed_mps.filter(|_| settled) else {
             self.evidence_fast = 0.0;
             self.evidence_slow = 0.0;
             self.corrections.pause_evidence();
@@ -240,6 +244,15 @@ impl PaceMonitor {
             self.evidence_slow = 0.0;
         }
         decision
+    }
+}
+
+impl PaceMonitor {
+    /// The runner starts again after a stop: like a step start, give them time to get going.
+    pub fn restart_grace(&mut self, t_ms: u64) {
+        self.quiet_until_ms = t_ms + PACE_STEP_GRACE_MS;
+        self.evidence_fast = 0.0;
+        self.evidence_slow = 0.0;
     }
 }
 
