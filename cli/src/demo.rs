@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Args;
 use pacenote_core::BUNDLED_PLANS;
 use pacenote_core::engine::EngineConfig;
-use pacenote_core::engine::replay::timeline;
+use pacenote_core::persona::Persona;
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::{format_clock_s, format_distance_m};
@@ -29,6 +29,9 @@ const DEMO_DROPOUT_S: (f64, f64) = (1300.0, 30.0);
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// The coach: stone, jakes or jenna.
+    #[arg(long, default_value = "stone")]
+    persona: String,
     /// Folder for what the demo writes (the run as TCX).
     #[arg(long, default_value = "demo-out")]
     out: PathBuf,
@@ -41,6 +44,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         .ok_or_else(|| CliError::Usage(format!("bundled plan {DEMO_PLAN} is missing from this build")))?;
     let plan = Plan::from_json(plan_json.as_bytes())
         .map_err(|e| CliError::Usage(format!("bundled plan {DEMO_PLAN} is invalid: {e}")))?;
+    let persona = Persona::bundled(&args.persona).map_err(|e| CliError::Usage(e.to_string()))?;
     let mut config = SimConfig::phone(DEMO_SEED);
     config.stops_s.push(DEMO_STOP_S);
     config.gps.dropouts_s.push(DEMO_DROPOUT_S);
@@ -55,7 +59,13 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     let bytes = crate::read_file(&run_path)?;
     let recording = pacenote_track::import(&bytes).map_err(|e| CliError::file(&run_path, e))?;
 
-    println!("Pacenote demo: \"{}\" ({}), {}", plan.name, plan.id, plan.totals());
+    println!(
+        "Pacenote demo: \"{}\" ({}), {}, coached by {}",
+        plan.name,
+        plan.id,
+        plan.totals(),
+        persona.name
+    );
     println!(
         "A simulated phone run (seed {DEMO_SEED}), written to {} and replayed as if live\n",
         run_path.display()
@@ -67,7 +77,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     };
     let (utterances, summary, steps) =
         pacenote_track::replay::replay(&plan, &recording, profile, EngineConfig::default());
-    for line in timeline(&utterances, &steps) {
+    for line in crate::replay_cmd::persona_timeline(&utterances, &steps, Some(&persona)) {
         println!("{line}");
     }
     let true_m = simulated.truth.last().map_or(0.0, |t| t.distance_m);

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use pacenote_core::cue::Utterance;
-use pacenote_core::engine::replay::timeline;
+use pacenote_core::engine::replay::timeline_with;
 use pacenote_core::engine::{Chattiness, EngineConfig, RunSummary};
+use pacenote_core::persona::{LineChooser, Persona};
+use pacenote_core::plan::ExpandedStep;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::format_clock_s;
 use serde::Serialize;
@@ -15,8 +17,10 @@ use crate::plan_cmd::load_plan;
 use crate::track_cmd::load_recording;
 use crate::{CliError, read_file};
 
-/// The wording used until personas land: plain, factual English.
+/// The plain, factual wording used when no persona is chosen.
 pub const NEUTRAL_PERSONA: &str = "neutral";
+/// Seed of the line chooser: the same run always gets the same lines.
+const LINE_SEED: u64 = 1;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -31,6 +35,9 @@ pub struct ReplayArgs {
     /// How much the coach talks.
     #[arg(long, value_enum, default_value_t = ChattinessArg::Normal)]
     chattiness: ChattinessArg,
+    /// The coach: stone, jakes or jenna (plain wording when not given).
+    #[arg(long)]
+    persona: Option<String>,
     /// Print one JSON object instead of the timeline.
     #[arg(long)]
     json: bool,
@@ -59,7 +66,7 @@ pub struct JsonCue {
     pub t_s: f64,
     pub kind: &'static str,
     pub priority: pacenote_core::cue::Priority,
-    pub persona: &'static str,
+    pub persona: String,
     pub text: String,
     pub step: Option<usize>,
     pub utterance: u64,
@@ -80,15 +87,21 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
         None => RunnerProfile::default(),
     };
     let config = EngineConfig { chattiness: args.chattiness.into(), ..EngineConfig::default() };
+    let persona = args
+        .persona
+        .as_deref()
+        .map(Persona::bundled)
+        .transpose()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let (utterances, summary, steps) = pacenote_track::replay::replay(&plan, &recording, profile, config);
     if args.json {
-        let json = to_json(&utterances, summary);
+        let json = to_json(&utterances, summary, persona.as_ref());
         let text = serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }
     println!("{} against \"{}\" ({} steps)\n", args.track.display(), plan.name, steps.len());
-    for line in timeline(&utterances, &steps) {
+    for line in persona_timeline(&utterances, &steps, persona.as_ref()) {
         println!("{line}");
     }
     println!(
@@ -103,21 +116,36 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-pub fn to_json(utterances: &[Utterance], summary: RunSummary) -> JsonReplay {
-    let cues = utterances
-        .iter()
-        .flat_map(|u| {
-            u.cues.iter().map(move |c| JsonCue {
+/// The timeline in the persona's words (plain wording without one).
+pub fn persona_timeline(
+    utterances: &[Utterance],
+    steps: &[ExpandedStep],
+    persona: Option<&Persona>,
+) -> Vec<String> {
+    let mut chooser = LineChooser::new(LINE_SEED);
+    match persona {
+        Some(p) => timeline_with(utterances, steps, |u| p.say_utterance(u, &mut chooser)),
+        None => timeline_with(utterances, steps, Utterance::neutral_text),
+    }
+}
+
+pub fn to_json(utterances: &[Utterance], summary: RunSummary, persona: Option<&Persona>) -> JsonReplay {
+    let mut chooser = LineChooser::new(LINE_SEED);
+    let name = persona.map_or(NEUTRAL_PERSONA.to_owned(), |p| p.id.clone());
+    let mut cues = Vec::new();
+    for u in utterances {
+        for c in &u.cues {
+            cues.push(JsonCue {
                 t_s: u.at_ms as f64 / 1000.0,
                 kind: c.kind.as_str(),
                 priority: c.priority,
-                persona: NEUTRAL_PERSONA,
-                text: pacenote_core::cue::neutral_text(c),
+                persona: name.clone(),
+                text: persona.map_or_else(|| pacenote_core::cue::neutral_text(c), |p| p.say(c, &mut chooser)),
                 step: c.step,
                 utterance: u.id,
-            })
-        })
-        .collect();
+            });
+        }
+    }
     JsonReplay { cues, summary }
 }
 

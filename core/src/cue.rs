@@ -232,7 +232,9 @@ pub fn join_sentences(parts: impl IntoIterator<Item = String>) -> String {
             let part = part.trim().trim_end_matches('.');
             let mut chars = part.chars();
             let first: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
-            format!("{first}{}.", chars.as_str())
+            // A question or an exclamation keeps its own mark.
+            let stop = if part.ends_with(['?', '!']) { "" } else { "." };
+            format!("{first}{}{stop}", chars.as_str())
         })
         .collect::<Vec<_>>()
         .join(" ")

@@ -6,6 +6,7 @@
 
 pub mod cue;
 pub mod engine;
+pub mod persona;
 pub mod plan;
 pub mod profile;
 pub mod progress;

@@ -30,6 +30,15 @@ pub fn run(session: &mut RunSession, inputs: &[Input]) -> Vec<Utterance> {
 /// The readable timeline: one line per utterance, with the run clock, the step and the words.
 /// `12:04  step 3/11 work 1.00 km @ 4:45–4:55/km (rep 1/5)  "Pick it up: ..."`
 pub fn timeline(utterances: &[Utterance], steps: &[ExpandedStep]) -> Vec<String> {
+    timeline_with(utterances, steps, Utterance::neutral_text)
+}
+
+/// The timeline with each utterance's words from `words` (a persona's, say).
+pub fn timeline_with(
+    utterances: &[Utterance],
+    steps: &[ExpandedStep],
+    mut words: impl FnMut(&Utterance) -> String,
+) -> Vec<String> {
     utterances
         .iter()
         .map(|u| {
@@ -37,7 +46,7 @@ pub fn timeline(utterances: &[Utterance], steps: &[ExpandedStep]) -> Vec<String>
             let place = step
                 .map(|s| format!("step {}/{} {}", s.index + 1, steps.len(), s.describe()))
                 .unwrap_or_default();
-            format!("{:>7}  {:<48}  \"{}\"", format_clock_s(u.at_ms as f64 / 1000.0), place, u.neutral_text())
+            format!("{:>7}  {:<48}  \"{}\"", format_clock_s(u.at_ms as f64 / 1000.0), place, words(u))
         })
         .collect()
 }

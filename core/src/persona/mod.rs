@@ -1,0 +1,437 @@
+//! Personas (DESIGN §5): the coach's words as data. One TOML script per persona per language
+//! (`core/personas/en/stone.toml`) holds, for every cue kind, several variants — templates
+//! with typed slots (`{pace}`, `{target_pace}`, `{distance}`, `{duration}`, `{bpm}`, `{zone}`,
+//! `{rep}`, `{reps}`, `{step}`, `{split_km}`). The personas differ in words, never in the facts
+//! they give; none of them ever tells a runner to push through pain.
+//!
+//! Loading checks a script completely — every kind present with enough variants, every slot
+//! known and available for its kind, no line that pushes through pain or shames — so an app
+//! team's own persona is held to the same bar as ours. Choosing a line is least-recently-used
+//! with a seeded tie-break: deterministic per run, and no line repeats until every variant of
+//! its kind has been said. Pure: scripts come in as text.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+
+use crate::cue::{Cue, CueKind, Utterance, join_sentences, neutral_text};
+use crate::speech;
+
+/// The personas that ship, as (id, TOML script).
+pub const BUNDLED_PERSONAS: [(&str, &str); 3] = [
+    ("stone", include_str!("../../personas/en/stone.toml")),
+    ("jakes", include_str!("../../personas/en/jakes.toml")),
+    ("jenna", include_str!("../../personas/en/jenna.toml")),
+];
+
+/// Variants every persona needs per cue kind, so a long run does not say the same line twice
+/// in a row; rare kinds (said a few times a run at most) need fewer.
+pub const MIN_VARIANTS: usize = 4;
+pub const MIN_VARIANTS_RARE: usize = 3;
+
+/// Kinds said at most a few times in a run.
+const RARE_KINDS: [CueKind; 9] = [
+    CueKind::RunFinish,
+    CueKind::SessionComplete,
+    CueKind::RunHalfway,
+    CueKind::HrVeryHigh,
+    CueKind::PainCheck,
+    CueKind::GpsLost,
+    CueKind::GpsBack,
+    CueKind::AutoPaused,
+    CueKind::AutoResumed,
+];
+
+/// Phrases no persona may say: pushing through pain, or shaming (DESIGN §9: pain is a reason
+/// to stop, never a challenge; missed runs are not failures).
+const FORBIDDEN_PHRASES: [&str; 12] = [
+    "push through",
+    "through the pain",
+    "pain is weakness",
+    "no pain",
+    "ignore the pain",
+    "ignore it",
+    "suck it up",
+    "run through it",
+    "toughen up",
+    "lazy",
+    "pathetic",
+    "no excuses",
+];
+
+/// A value a template can speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Pace,
+    TargetPace,
+    Distance,
+    Duration,
+    Bpm,
+    Zone,
+    Rep,
+    Reps,
+    /// The step in a runner's words: "work, rep two of five, one kilometre at ...".
+    Step,
+    SplitKm,
+}
+
+impl Slot {
+    const ALL: [(&'static str, Slot); 10] = [
+        ("pace", Slot::Pace),
+        ("target_pace", Slot::TargetPace),
+        ("distance", Slot::Distance),
+        ("duration", Slot::Duration),
+        ("bpm", Slot::Bpm),
+        ("zone", Slot::Zone),
+        ("rep", Slot::Rep),
+        ("reps", Slot::Reps),
+        ("step", Slot::Step),
+        ("split_km", Slot::SplitKm),
+    ];
+
+    fn parse(name: &str) -> Option<Slot> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+    }
+
+    fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, s)| *s == self).map_or("?", |(n, _)| n)
+    }
+
+    /// The words for this slot in a cue, when the cue has the value.
+    fn words(self, cue: &Cue) -> Option<String> {
+        let s = &cue.slots;
+        match self {
+            Slot::Pace => s.pace.map(speech::pace),
+            Slot::TargetPace => {
+                s.target_pace.map(|(fast, slow)| format!("{} to {}", speech::pace(fast), speech::pace(slow)))
+            }
+            Slot::Distance => s.distance_m.map(speech::distance),
+            Slot::Duration => s.duration_s.map(speech::duration),
+            Slot::Bpm => s.bpm.map(|b| speech::number(b.round().max(0.0) as u64)),
+            Slot::Zone => s.zone.map(|z| speech::number(u64::from(z))),
+            Slot::Rep => s.rep.map(speech::count),
+            Slot::Reps => s.reps.map(speech::count),
+            Slot::Step => Some(step_words(cue)),
+            Slot::SplitKm => s.split_km.map(speech::count),
+        }
+    }
+}
+
+/// The slots the engine fills for each kind (some only sometimes: a variant using one is said
+/// only when the cue has it).
+fn allowed_slots(kind: CueKind) -> &'static [Slot] {
+    use Slot::*;
+    match kind {
+        CueKind::RunFinish | CueKind::SessionComplete => &[Distance, Duration],
+        CueKind::StepStart => &[Step, Rep, Reps, Distance, Duration, TargetPace, Zone],
+        CueKind::Countdown => &[Duration],
+        CueKind::Split => &[SplitKm, Pace],
+        CueKind::SpeedUp | CueKind::SlowDown => &[Pace, TargetPace],
+        CueKind::HrAboveZone | CueKind::HrBelowZone | CueKind::HrVeryHigh => &[Bpm],
+        CueKind::Encouragement => &[Pace],
+        CueKind::RunStart
+        | CueKind::StepHalfway
+        | CueKind::RunHalfway
+        | CueKind::BackOnPace
+        | CueKind::BackInZone
+        | CueKind::PainCheck
+        | CueKind::GpsLost
+        | CueKind::GpsBack
+        | CueKind::AutoPaused
+        | CueKind::AutoResumed => &[],
+    }
+}
+
+/// "work, rep two of five, one kilometre at four forty-five to four fifty-five".
+fn step_words(cue: &Cue) -> String {
+    let s = &cue.slots;
+    let mut text = s.step_kind.map_or("next step", |k| k.as_str()).to_owned();
+    if let (Some(r), Some(n)) = (s.rep, s.reps) {
+        text.push_str(&format!(", rep {} of {}", speech::count(r), speech::count(n)));
+    }
+    if let Some(d) = s.distance_m {
+        text.push_str(&format!(", {}", speech::distance(d)));
+    } else if let Some(t) = s.duration_s {
+        text.push_str(&format!(", {}", speech::duration(t)));
+    }
+    if let Some((fast, slow)) = s.target_pace {
+        text.push_str(&format!(" at {} to {}", speech::pace(fast), speech::pace(slow)));
+    } else if let Some(z) = s.zone {
+        text.push_str(&format!(" in zone {}", speech::number(u64::from(z))));
+    }
+    text
+}
+
+/// A line with its slots found.
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Text(String),
+    Slot(Slot),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Template {
+    parts: Vec<Part>,
+}
+
+impl Template {
+    fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.parts.iter().filter_map(|p| if let Part::Slot(s) = p { Some(*s) } else { None })
+    }
+
+    fn render(&self, cue: &Cue) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Slot(s) => out.push_str(&s.words(cue)?),
+            }
+        }
+        Some(out)
+    }
+}
+
+/// One problem in a persona script, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonaProblem {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for PersonaProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Why a persona script could not be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PersonaError {
+    #[error("not a persona script: {0}")]
+    Toml(String),
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<PersonaProblem>),
+    #[error("no persona {0:?}; the bundled ones are stone, jakes and jenna")]
+    Unknown(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScript {
+    id: String,
+    name: String,
+    language: String,
+    style: String,
+    lines: BTreeMap<String, Vec<String>>,
+}
+
+/// A coach persona, checked and ready to speak.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Persona {
+    pub id: String,
+    pub name: String,
+    pub language: String,
+    pub style: String,
+    lines: BTreeMap<CueKind, Vec<(String, Template)>>,
+}
+
+impl Persona {
+    /// One of the personas that ship (stone, jakes, jenna).
+    pub fn bundled(id: &str) -> Result<Persona, PersonaError> {
+        let (_, script) = BUNDLED_PERSONAS
+            .iter()
+            .find(|(p, _)| *p == id)
+            .ok_or_else(|| PersonaError::Unknown(id.to_owned()))?;
+        Persona::from_toml(script)
+    }
+
+    /// Reads and checks a persona script.
+    pub fn from_toml(text: &str) -> Result<Persona, PersonaError> {
+        let raw: RawScript = toml::from_str(text).map_err(|e| PersonaError::Toml(e.to_string()))?;
+        let mut problems = Vec::new();
+        let mut problem = |path: String, message: String| problems.push(PersonaProblem { path, message });
+        let mut lines = BTreeMap::new();
+        for (key, variants) in &raw.lines {
+            let Some(kind) = CueKind::ALL.iter().copied().find(|k| k.as_str() == key) else {
+                let known: Vec<&str> = CueKind::ALL.iter().map(|k| k.as_str()).collect();
+                problem(
+                    format!("lines.{key}"),
+                    format!("no cue kind {key:?}; kinds are {}", known.join(", ")),
+                );
+                continue;
+            };
+            let mut parsed = Vec::new();
+            for (i, line) in variants.iter().enumerate() {
+                let path = format!("lines.{key}[{i}]");
+                match parse_template(line) {
+                    Err(message) => problem(path, message),
+                    Ok(template) => {
+                        for slot in template.slots() {
+                            if !allowed_slots(kind).contains(&slot) {
+                                let allowed: Vec<&str> =
+                                    allowed_slots(kind).iter().map(|s| s.name()).collect();
+                                problem(
+                                    path.clone(),
+                                    format!(
+                                        "slot {{{}}} is not available for {key}; available: {}",
+                                        slot.name(),
+                                        if allowed.is_empty() {
+                                            "none".to_owned()
+                                        } else {
+                                            allowed.join(", ")
+                                        }
+                                    ),
+                                );
+                            }
+                        }
+                        let lower = line.to_lowercase();
+                        if let Some(bad) = FORBIDDEN_PHRASES.iter().find(|p| lower.contains(*p)) {
+                            problem(
+                                path.clone(),
+                                format!("says {bad:?}: no persona pushes through pain or shames a runner"),
+                            );
+                        }
+                        parsed.push((line.clone(), template));
+                    }
+                }
+            }
+            lines.insert(kind, parsed);
+        }
+        for kind in CueKind::ALL {
+            let needed = if RARE_KINDS.contains(&kind) { MIN_VARIANTS_RARE } else { MIN_VARIANTS };
+            let have = lines.get(&kind).map_or(0, Vec::len);
+            if have < needed {
+                problem(
+                    format!("lines.{}", kind.as_str()),
+                    format!("has {have} variants; every persona needs at least {needed}"),
+                );
+            }
+            // At least one variant must be sayable whatever optional slots are missing.
+            let optional_free = lines.get(&kind).is_some_and(|v| {
+                v.iter().any(|(_, t)| t.slots().all(|s| matches!(s, Slot::Step) || always_filled(kind, s)))
+            });
+            if have > 0 && !optional_free {
+                problem(
+                    format!("lines.{}", kind.as_str()),
+                    "needs at least one variant whose slots the engine always fills".to_owned(),
+                );
+            }
+        }
+        if raw.id.is_empty() || raw.name.trim().is_empty() {
+            problem("id".into(), "a persona needs an id and a name".into());
+        }
+        if !problems.is_empty() {
+            return Err(PersonaError::Invalid(problems));
+        }
+        Ok(Persona { id: raw.id, name: raw.name, language: raw.language, style: raw.style, lines })
+    }
+
+    /// Every variant of a kind, as written.
+    pub fn variants(&self, kind: CueKind) -> Vec<&str> {
+        self.lines.get(&kind).map(|v| v.iter().map(|(l, _)| l.as_str()).collect()).unwrap_or_default()
+    }
+
+    /// The persona's words for one cue, chosen by `chooser`.
+    pub fn say(&self, cue: &Cue, chooser: &mut LineChooser) -> String {
+        let Some(variants) = self.lines.get(&cue.kind) else { return neutral_text(cue) };
+        let sayable: Vec<(usize, String)> = variants
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, t))| t.render(cue).map(|text| (i, text)))
+            .collect();
+        let Some(index) = chooser.choose(cue.kind, sayable.iter().map(|(i, _)| *i)) else {
+            return neutral_text(cue);
+        };
+        let mut text = sayable.into_iter().find(|(i, _)| *i == index).map(|(_, t)| t).unwrap_or_default();
+        if cue.kind == CueKind::StepStart
+            && let Some(note) = &cue.slots.step_note
+        {
+            text = join_sentences([text, note.clone()]);
+        }
+        text
+    }
+
+    /// The persona's words for a whole utterance.
+    pub fn say_utterance(&self, utterance: &Utterance, chooser: &mut LineChooser) -> String {
+        join_sentences(utterance.cues.iter().map(|c| self.say(c, chooser)))
+    }
+}
+
+/// Which slots the engine fills every time it emits a kind.
+fn always_filled(kind: CueKind, slot: Slot) -> bool {
+    use Slot::*;
+    match kind {
+        CueKind::RunFinish | CueKind::SessionComplete => matches!(slot, Distance | Duration),
+        CueKind::Countdown => slot == Duration,
+        CueKind::Split => matches!(slot, SplitKm | Pace),
+        CueKind::SpeedUp | CueKind::SlowDown => slot == TargetPace,
+        CueKind::HrVeryHigh => slot == Bpm,
+        _ => false,
+    }
+}
+
+fn parse_template(line: &str) -> Result<Template, String> {
+    let mut parts = Vec::new();
+    let mut rest = line;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            parts.push(Part::Text(rest[..open].to_owned()));
+        }
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or_else(|| format!("unclosed '{{' in {line:?}"))?;
+        let name = &after[..close];
+        let slot = Slot::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Slot::ALL.iter().map(|(n, _)| *n).collect();
+            format!("unknown slot {{{name}}}; slots are {}", known.join(", "))
+        })?;
+        parts.push(Part::Slot(slot));
+        rest = &after[close + 1..];
+    }
+    if rest.contains('}') {
+        return Err(format!("stray '}}' in {line:?}"));
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_owned()));
+    }
+    if line.trim().is_empty() {
+        return Err("empty line".into());
+    }
+    Ok(Template { parts })
+}
+
+/// Least-recently-used choice of variants with a seeded tie-break: deterministic per run, and
+/// no variant of a kind repeats before all its (sayable) variants have been used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineChooser {
+    seed: u64,
+    turn: u64,
+    last_used: BTreeMap<(CueKind, usize), u64>,
+}
+
+impl LineChooser {
+    pub fn new(seed: u64) -> Self {
+        Self { seed, turn: 0, last_used: BTreeMap::new() }
+    }
+
+    fn choose(&mut self, kind: CueKind, candidates: impl Iterator<Item = usize>) -> Option<usize> {
+        self.turn += 1;
+        let (seed, turn) = (self.seed, self.turn);
+        let chosen = candidates.min_by_key(|i| {
+            let used = self.last_used.get(&(kind, *i)).copied().unwrap_or(0);
+            (used, mix(seed ^ (*i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (kind as u64) << 32 ^ turn))
+        })?;
+        self.last_used.insert((kind, chosen), turn);
+        Some(chosen)
+    }
+}
+
+/// SplitMix64's finaliser: a well-spread hash for tie-breaks.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,171 @@
+//! Persona scripts: complete, well-formed, never pushing through pain; lines chosen without
+//! repeats; the three personas give the same facts in different words.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::cue::{CueSlots, Priority};
+use crate::plan::StepKind;
+use crate::units::SecondsPerKm;
+
+fn cue(kind: CueKind, slots: CueSlots) -> Cue {
+    Cue { id: 1, kind, priority: kind.priority(), slots, step: None, at_ms: 0, expires_at_ms: 1 }
+}
+
+/// Slots as full as the engine ever fills them, for every kind.
+fn full_slots() -> CueSlots {
+    CueSlots {
+        pace: Some(SecondsPerKm(298.0)),
+        target_pace: Some((SecondsPerKm(285.0), SecondsPerKm(295.0))),
+        distance_m: Some(1000.0),
+        duration_s: Some(10.0),
+        bpm: Some(172.0),
+        zone: Some(3),
+        target_bpm: Some((150.0, 160.0)),
+        rep: Some(2),
+        reps: Some(5),
+        step_kind: Some(StepKind::Work),
+        step_note: Some("Stay relaxed.".into()),
+        split_km: Some(3),
+        escalation: Some(1),
+    }
+}
+
+#[test]
+fn every_bundled_persona_loads_and_covers_every_kind() {
+    for (id, _) in BUNDLED_PERSONAS {
+        let persona = Persona::bundled(id).unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert_eq!(persona.id, id);
+        for kind in CueKind::ALL {
+            let needed = if RARE_KINDS.contains(&kind) { MIN_VARIANTS_RARE } else { MIN_VARIANTS };
+            assert!(persona.variants(kind).len() >= needed, "{id} {kind:?}");
+        }
+    }
+}
+
+#[test]
+fn every_line_of_every_persona_renders_with_full_slots() {
+    for (id, _) in BUNDLED_PERSONAS {
+        let persona = Persona::bundled(id).expect("loads");
+        for kind in CueKind::ALL {
+            let mut chooser = LineChooser::new(1);
+            let c = cue(kind, full_slots());
+            let n = persona.variants(kind).len();
+            let said: std::collections::BTreeSet<String> =
+                (0..n).map(|_| persona.say(&c, &mut chooser)).collect();
+            assert_eq!(said.len(), n, "{id} {kind:?}: every variant once in {n} turns: {said:?}");
+            for text in &said {
+                assert!(!text.contains('{') && !text.contains('}'), "{id}: unfilled slot in {text:?}");
+                assert!(!text.chars().any(|c| c.is_ascii_digit()), "{id}: digits in {text:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cue_without_optional_slots_still_gets_a_line() {
+    for (id, _) in BUNDLED_PERSONAS {
+        let persona = Persona::bundled(id).expect("loads");
+        let bare = cue(CueKind::HrAboveZone, CueSlots::default());
+        let mut chooser = LineChooser::new(3);
+        for _ in 0..10 {
+            let text = persona.say(&bare, &mut chooser);
+            assert!(!text.is_empty() && !text.contains('{'), "{id}: {text}");
+        }
+    }
+}
+
+#[test]
+fn personas_differ_in_words_but_give_the_same_facts() {
+    let c = cue(CueKind::SpeedUp, full_slots());
+    let mut texts = Vec::new();
+    for (id, _) in BUNDLED_PERSONAS {
+        let persona = Persona::bundled(id).expect("loads");
+        let text = persona.say(&c, &mut LineChooser::new(9));
+        assert!(text.contains("four forty-five to four fifty-five"), "{id} gives the target: {text}");
+        texts.push(text);
+    }
+    texts.dedup();
+    assert_eq!(texts.len(), 3, "three different wordings");
+    let split = cue(CueKind::Split, full_slots());
+    for (id, _) in BUNDLED_PERSONAS {
+        let text = Persona::bundled(id).expect("loads").say(&split, &mut LineChooser::new(2));
+        assert!(text.contains("three") && text.contains("four fifty-eight"), "{id}: {text}");
+    }
+}
+
+#[test]
+fn step_notes_are_spoken_after_the_step() {
+    let persona = Persona::bundled("jenna").expect("loads");
+    let text = persona.say(&cue(CueKind::StepStart, full_slots()), &mut LineChooser::new(1));
+    assert!(text.contains("work, rep two of five, one kilometre at four forty-five"), "{text}");
+    assert!(text.ends_with("Stay relaxed."), "{text}");
+}
+
+#[test]
+fn broken_scripts_are_refused_precisely() {
+    let stone = BUNDLED_PERSONAS[0].1;
+    let err = |text: &str| Persona::from_toml(text).expect_err("refused").to_string();
+
+    let lacking = stone.replace("back_in_zone = [", "back_in_zonx = [");
+    let e = err(&lacking);
+    assert!(e.contains("lines.back_in_zonx: no cue kind"), "{e}");
+    assert!(e.contains("lines.back_in_zone: has 0 variants"), "{e}");
+
+    let unknown_slot =
+        stone.replace("\"Kilometre {split_km}. {pace}.\"", "\"Kilometre {split_km}. {speed}.\"");
+    assert!(err(&unknown_slot).contains("lines.split[0]: unknown slot {speed}"), "{}", err(&unknown_slot));
+
+    let wrong_slot = stone.replace("\"Halfway. Hold form.\"", "\"Halfway. {bpm}.\"");
+    assert!(
+        err(&wrong_slot).contains("slot {bpm} is not available for step_halfway"),
+        "{}",
+        err(&wrong_slot)
+    );
+
+    let pushing = stone.replace("\"Solid. Keep going.\"", "\"Push through the pain, soldier.\"");
+    assert!(err(&pushing).contains("no persona pushes through pain"), "{}", err(&pushing));
+
+    let shaming = stone.replace("\"Solid. Keep going.\"", "\"No excuses today.\"");
+    assert!(err(&shaming).contains("\"no excuses\""), "{}", err(&shaming));
+
+    assert!(err("persona = 3").starts_with("not a persona script"));
+    assert_eq!(
+        Persona::bundled("yoda").expect_err("unknown").to_string(),
+        "no persona \"yoda\"; the bundled ones are stone, jakes and jenna"
+    );
+}
+
+#[test]
+fn utterances_join_the_persona_lines() {
+    let persona = Persona::bundled("stone").expect("loads");
+    let u = Utterance {
+        id: 1,
+        at_ms: 0,
+        priority: Priority::StepChange,
+        cues: vec![cue(CueKind::RunStart, CueSlots::default()), cue(CueKind::StepStart, full_slots())],
+        interrupts: None,
+    };
+    let text = persona.say_utterance(&u, &mut LineChooser::new(4));
+    assert!(text.contains("work, rep two of five"), "{text}");
+    assert!(text.split(". ").count() >= 2, "{text}");
+}
+
+proptest! {
+    #[test]
+    fn no_line_repeats_before_all_were_used(seed in any::<u64>(), turns in 1usize..40) {
+        let persona = Persona::bundled("jakes").expect("loads");
+        let c = cue(CueKind::Encouragement, full_slots());
+        let n = persona.variants(CueKind::Encouragement).len();
+        let mut chooser = LineChooser::new(seed);
+        let said: Vec<String> = (0..turns).map(|_| persona.say(&c, &mut chooser)).collect();
+        for window in said.chunks(n) {
+            let unique: std::collections::BTreeSet<&String> = window.iter().collect();
+            prop_assert_eq!(unique.len(), window.len());
+        }
+        // Deterministic per seed.
+        let mut again = LineChooser::new(seed);
+        let said_again: Vec<String> = (0..turns).map(|_| persona.say(&c, &mut again)).collect();
+        prop_assert_eq!(said, said_again);
+    }
+}
