@@ -5,6 +5,7 @@
 
 mod bench;
 mod demo;
+mod pack_cmd;
 mod plan_cmd;
 mod replay_cmd;
 mod track_cmd;
@@ -31,6 +32,9 @@ enum Command {
     /// Measure: pace estimation against the open-source baselines, engine speed.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Build and check voice packs.
+    #[command(subcommand)]
+    Pack(pack_cmd::PackCommand),
     /// Check and import session plans.
     #[command(subcommand)]
     Plan(plan_cmd::PlanCommand),
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay_cmd::run(&args),
         Command::Plan(command) => plan_cmd::run(command),
         Command::Bench(command) => bench::run(command),
+        Command::Pack(command) => pack_cmd::run(command),
         Command::Track(command) => track_cmd::run(command),
     };
     match result {

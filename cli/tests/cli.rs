@@ -260,3 +260,49 @@ fn demo_prints_the_cue_timeline_and_writes_the_run() {
     // The same demo twice gives the same timeline.
     assert_eq!(stdout(&pacenote(&["demo", "--out", path(&dir)])), text);
 }
+
+#[test]
+fn a_pack_built_with_espeak_matches_the_committed_one_and_verifies() {
+    let dir = scratch("pack_build");
+    let out = dir.join("jenna");
+    let built = pacenote(&["pack", "build", "--persona", "jenna", "--out", path(&out)]);
+    assert!(built.status.success(), "needs espeak-ng and oggenc (cargo xtask bootstrap): {}", stderr(&built));
+    assert!(
+        stdout(&built).contains("146 clips") || stdout(&built).contains(" clips, "),
+        "{}",
+        stdout(&built)
+    );
+    let verified = pacenote(&["pack", "verify", path(&out)]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    let manifest = |p: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(p.join("manifest.json")).expect("manifest")).expect("JSON")
+    };
+    let committed = manifest(&repo().join("audio/packs/en/jenna"));
+    let fresh = manifest(&out);
+    assert_eq!(fresh["version"], committed["version"], "the committed pack is stale: cargo xtask packs");
+    assert_eq!(fresh["clips"].as_array().map(Vec::len), committed["clips"].as_array().map(Vec::len));
+
+    // Damage: a missing clip and a wrong hash, each named.
+    let clips = fresh["clips"].as_array().expect("clips");
+    let first = clips[0]["file"].as_str().expect("file");
+    let second = clips[1]["file"].as_str().expect("file");
+    std::fs::remove_file(out.join(first)).expect("remove");
+    std::fs::write(out.join(second), b"noise").expect("write");
+    let out_v = pacenote(&["pack", "verify", path(&out)]);
+    assert_user_error(&out_v, &format!("{first}: missing clip file"));
+    assert_user_error(&out_v, &format!("{second}: wrong hash"));
+    assert_user_error(&pacenote(&["pack", "build", "--persona", "yoda", "--out", path(&dir)]), "no persona");
+    assert_user_error(
+        &pacenote(&[
+            "pack",
+            "build",
+            "--persona",
+            "stone",
+            "--tts",
+            "no-such-tts {out} {text}",
+            "--out",
+            path(&dir.join("x")),
+        ]),
+        "could not run \"no-such-tts\"",
+    );
+}

@@ -33,6 +33,58 @@ const ONES: [&str; 20] = [
 const TENS: [&str; 10] =
     ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 
+/// Every word the functions here can say (compound numbers like "fifty-eight" are "fifty" and
+/// "eight"): a voice pack records each of these once.
+pub const VOCABULARY: [&str; 47] = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "hundred",
+    "thousand",
+    "and",
+    "oh",
+    "flat",
+    "point",
+    "to",
+    "kilometre",
+    "kilometres",
+    "metres",
+    "minute",
+    "minutes",
+    "second",
+    "seconds",
+    "hour",
+    "hours",
+    "mile",
+    "miles",
+    "per",
+];
+
 /// A whole number in words ("one hundred and twelve"); numbers of a million or more are
 /// read digit by digit, which no running figure needs.
 pub fn number(n: u64) -> String {
@@ -122,6 +174,25 @@ pub fn count(n: u32) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn every_spoken_word_is_in_the_vocabulary() {
+        let texts = [
+            number(21_097),
+            pace(SecondsPerKm(305.0)),
+            pace(SecondsPerKm(360.0)),
+            duration(3930.0),
+            duration(1.0),
+            distance(3500.0),
+            distance(1000.0),
+            distance(450.0),
+        ];
+        for text in texts {
+            for word in text.split([' ', '-']).filter(|w| !w.is_empty()) {
+                assert!(VOCABULARY.contains(&word), "{word:?} of {text:?}");
+            }
+        }
+    }
 
     #[test]
     fn numbers() {

@@ -16,8 +16,14 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 /// Debian packages the checks need, each with the reason. `bootstrap` installs the missing ones
-/// with apt-get. (Voice packs, audio and the Kotlin tests add theirs as they land.)
-const DEBIAN_PACKAGES: &[(&str, &str)] = &[];
+/// with apt-get.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("espeak-ng", "the speech synthesiser the voice-pack build test renders with"),
+    ("vorbis-tools", "oggenc, which encodes voice-pack clips as Ogg Vorbis"),
+];
+
+/// The personas whose English packs are committed under audio/packs/en/.
+const PACK_PERSONAS: [&str; 3] = ["stone", "jakes", "jenna"];
 
 /// Rust components the checks run.
 const RUST_COMPONENTS: &[(&str, &[&str])] =
@@ -33,6 +39,8 @@ const FUZZ_TARGETS: &[(&str, &[&str], usize)] = &[
     ("tcx", &["tcx"], 64 * 1024),
     ("plan", &[], 16 * 1024),
     ("workout_import", &[], 16 * 1024),
+    ("pack_manifest", &[], 16 * 1024),
+    ("clip_decode", &["ogg"], 16 * 1024),
 ];
 
 /// Seconds each fuzz target runs by default.
@@ -46,10 +54,12 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bootstrap") => bootstrap(),
         Some("fuzz") => fuzz(&args[1..]),
-        _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...]\n\
+        Some("packs") => packs(),
+        _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...] | packs\n\
                   \n  test       install what is missing, then fmt, clippy -D warnings and every test\
                   \n  bootstrap  only install what is missing\
-                  \n  fuzz       run the parser fuzz targets (default: all, 60 s each)"
+                  \n  fuzz       run the parser fuzz targets (default: all, 60 s each)\
+                  \n  packs      rebuild the committed voice packs from the persona scripts"
             .to_owned()),
     };
     match result {
@@ -163,6 +173,34 @@ fn debian_package_installed(package: &str) -> bool {
         .args(["-W", "-f=${Status}", package])
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+}
+
+/// Rebuilds every committed voice pack from its persona script with espeak-ng.
+fn packs() -> Result {
+    install_debian_packages()?;
+    for persona in PACK_PERSONAS {
+        let out = root().join("audio/packs/en").join(persona);
+        let _ = std::fs::remove_dir_all(&out);
+        step(
+            &format!("pack {persona}"),
+            cargo()
+                .args([
+                    "run",
+                    "--quiet",
+                    "--release",
+                    "-p",
+                    "pacenote-cli",
+                    "--",
+                    "pack",
+                    "build",
+                    "--persona",
+                    persona,
+                    "--out",
+                ])
+                .arg(&out),
+        )?;
+    }
+    Ok(())
 }
 
 fn fuzz(args: &[String]) -> Result {

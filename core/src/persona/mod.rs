@@ -143,6 +143,10 @@ fn allowed_slots(kind: CueKind) -> &'static [Slot] {
     }
 }
 
+/// The words `{step}` is made of, besides numbers and units.
+const STEP_WORDS: [&str; 11] =
+    ["warmup", "work", "recovery", "cooldown", "easy", "rest", "next step", "rep", "of", "at", "in zone"];
+
 /// "work, rep two of five, one kilometre at four forty-five to four fifty-five".
 fn step_words(cue: &Cue) -> String {
     let s = &cue.slots;
@@ -223,7 +227,20 @@ struct RawScript {
     name: String,
     language: String,
     style: String,
+    voice: Voice,
     lines: BTreeMap<String, Vec<String>>,
+}
+
+/// How a persona sounds when its pack is rendered with a synthesiser.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Voice {
+    /// espeak-ng voice name (language and variant, e.g. "en-us+m3").
+    pub espeak: String,
+    /// espeak-ng pitch, 0–99.
+    pub pitch: u32,
+    /// Speaking rate in words per minute.
+    pub rate_wpm: u32,
 }
 
 /// A coach persona, checked and ready to speak.
@@ -233,6 +250,7 @@ pub struct Persona {
     pub name: String,
     pub language: String,
     pub style: String,
+    pub voice: Voice,
     lines: BTreeMap<CueKind, Vec<(String, Template)>>,
 }
 
@@ -324,7 +342,36 @@ impl Persona {
         if !problems.is_empty() {
             return Err(PersonaError::Invalid(problems));
         }
-        Ok(Persona { id: raw.id, name: raw.name, language: raw.language, style: raw.style, lines })
+        Ok(Persona {
+            id: raw.id,
+            name: raw.name,
+            language: raw.language,
+            style: raw.style,
+            voice: raw.voice,
+            lines,
+        })
+    }
+
+    /// Every fixed piece of text the persona can say: the text between slots of every line,
+    /// and the words slots are spoken with. A voice pack records each once; numbers and units
+    /// are stitched from them at run time (DESIGN §5).
+    pub fn fragments(&self) -> Vec<String> {
+        let mut out = std::collections::BTreeSet::new();
+        for variants in self.lines.values() {
+            for (_, template) in variants {
+                for part in &template.parts {
+                    if let Part::Text(text) = part {
+                        let text = text.trim();
+                        if text.chars().any(char::is_alphanumeric) {
+                            out.insert(text.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        out.extend(speech::VOCABULARY.iter().map(|w| (*w).to_owned()));
+        out.extend(STEP_WORDS.iter().map(|w| (*w).to_owned()));
+        out.into_iter().collect()
     }
 
     /// Every variant of a kind, as written.

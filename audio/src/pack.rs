@@ -1,0 +1,380 @@
+//! Voice packs: what preloading downloads (DESIGN §5). A pack is a folder with `manifest.json`
+//! (persona, language, version, voice, and per clip: id, text, file, sha256, duration_ms) and
+//! one mono Ogg Vorbis clip per fixed phrase fragment and vocabulary word of the persona.
+//!
+//! `build` renders every fragment with any TTS command (a template with `{text}`, `{out}`,
+//! `{voice}`, `{pitch}` and `{rate}`), encodes it with `oggenc`, and writes the manifest last,
+//! through a temporary file and a rename, so a killed build never leaves a pack that looks
+//! complete. `verify` checks a pack against its persona's script: every fragment present, every
+//! hash right, every clip decodable and as long as the manifest says.
+
+use std::collections::BTreeSet;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pacenote_core::persona::{Persona, Voice};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The pack format this build writes and reads.
+pub const PACK_FORMAT_VERSION: u32 = 1;
+/// Vorbis quality and sample rate for clips: speech at 16 kHz and q2 stays clear and keeps
+/// a persona pack well under 1.5 MB (DESIGN §13 measured ~13 KB for 2 s at q3, 22 kHz).
+pub const VORBIS_QUALITY: &str = "2";
+pub const SAMPLE_RATE_HZ: &str = "16000";
+/// A decoded clip may differ from its manifest duration by this much (encoder padding).
+const DURATION_TOLERANCE_MS: u64 = 30;
+
+/// One recorded fragment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clip {
+    /// Stable id: `f` and the first 16 hex digits of the text's sha256.
+    pub id: String,
+    pub text: String,
+    pub file: String,
+    pub sha256: String,
+    pub duration_ms: u64,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    pub persona: String,
+    pub language: String,
+    /// Content version: the sha256 of the script's fragments and the voice, so a pack built
+    /// from an older script is told apart.
+    pub version: String,
+    pub voice: Voice,
+    pub clips: Vec<Clip>,
+}
+
+/// Why a pack could not be built or read.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("the TTS command failed for {text:?}: {message}")]
+    Tts { text: String, message: String },
+    #[error("oggenc failed for {text:?}: {message} (install vorbis-tools)")]
+    Encode { text: String, message: String },
+    #[error("{path}: not a pack manifest: {message}")]
+    Manifest { path: PathBuf, message: String },
+    #[error("{0}")]
+    Persona(String),
+}
+
+/// One thing wrong with a pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackProblem(pub String);
+
+impl std::fmt::Display for PackProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Id of the clip for a text.
+pub fn clip_id(text: &str) -> String {
+    format!("f{}", &hex(&Sha256::digest(text.as_bytes()))[..16])
+}
+
+/// The pack version a persona's script gives.
+pub fn content_version(persona: &Persona) -> String {
+    let mut hasher = Sha256::new();
+    for fragment in persona.fragments() {
+        hasher.update(fragment.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update(format!("{:?}", persona.voice).as_bytes());
+    hex(&hasher.finalize())[..16].to_owned()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> PackError {
+    PackError::Io { path: path.to_owned(), message: e.to_string() }
+}
+
+/// Builds a persona's pack into `out`. `progress(done, total)` is called after every clip.
+pub fn build(
+    persona: &Persona,
+    tts_template: &str,
+    out: &Path,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Manifest, PackError> {
+    std::fs::create_dir_all(out).map_err(|e| io_err(out, e))?;
+    let fragments = persona.fragments();
+    let scratch = out.join(".build");
+    std::fs::create_dir_all(&scratch).map_err(|e| io_err(&scratch, e))?;
+    let mut clips = Vec::with_capacity(fragments.len());
+    for (i, text) in fragments.iter().enumerate() {
+        let id = clip_id(text);
+        let wav = scratch.join(format!("{id}.wav"));
+        let file = format!("{id}.ogg");
+        let ogg = out.join(&file);
+        run_tts(tts_template, text, &wav, &persona.voice)?;
+        let encoded = Command::new("oggenc")
+            .args(["-Q", "-q", VORBIS_QUALITY, "--resample", SAMPLE_RATE_HZ, "-o"])
+            .arg(&ogg)
+            .arg(&wav)
+            .output()
+            .map_err(|e| PackError::Encode { text: text.clone(), message: e.to_string() })?;
+        if !encoded.status.success() {
+            let message = String::from_utf8_lossy(&encoded.stderr).trim().to_owned();
+            return Err(PackError::Encode { text: text.clone(), message });
+        }
+        let bytes = std::fs::read(&ogg).map_err(|e| io_err(&ogg, e))?;
+        let duration_ms = decode(&bytes)
+            .map_err(|message| PackError::Encode { text: text.clone(), message })?
+            .duration_ms();
+        clips.push(Clip { id, text: text.clone(), file, sha256: hex(&Sha256::digest(&bytes)), duration_ms });
+        progress(i + 1, fragments.len());
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    let manifest = Manifest {
+        format: PACK_FORMAT_VERSION,
+        persona: persona.id.clone(),
+        language: persona.language.clone(),
+        version: content_version(persona),
+        voice: persona.voice.clone(),
+        clips,
+    };
+    // The manifest last, atomically: a pack without one is obviously unfinished.
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| PackError::Persona(e.to_string()))?;
+    let tmp = out.join("manifest.json.tmp");
+    std::fs::write(&tmp, json + "\n").map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, out.join("manifest.json")).map_err(|e| io_err(out, e))?;
+    Ok(manifest)
+}
+
+/// Runs the TTS command template for one text, writing a WAV file to `wav`.
+fn run_tts(template: &str, text: &str, wav: &Path, voice: &Voice) -> Result<(), PackError> {
+    let words: Vec<&str> = template.split_whitespace().collect();
+    let Some((program, args)) = words.split_first() else {
+        return Err(PackError::Tts { text: text.to_owned(), message: "the TTS command is empty".into() });
+    };
+    let fill = |arg: &str| {
+        arg.replace("{out}", &wav.to_string_lossy())
+            .replace("{voice}", &voice.espeak)
+            .replace("{pitch}", &voice.pitch.to_string())
+            .replace("{rate}", &voice.rate_wpm.to_string())
+            .replace("{text}", text)
+    };
+    let output = Command::new(program).args(args.iter().map(|a| fill(a))).output().map_err(|e| {
+        PackError::Tts { text: text.to_owned(), message: format!("could not run {program:?}: {e}") }
+    })?;
+    if !output.status.success() {
+        let message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        return Err(PackError::Tts { text: text.to_owned(), message });
+    }
+    if !wav.is_file() {
+        return Err(PackError::Tts {
+            text: text.to_owned(),
+            message: format!("it wrote no {}: does the command use {{out}}?", wav.display()),
+        });
+    }
+    Ok(())
+}
+
+/// A decoded clip: mono or interleaved samples and their rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub samples: Vec<i16>,
+}
+
+impl Decoded {
+    pub fn duration_ms(&self) -> u64 {
+        let frames = self.samples.len() as u64 / u64::from(self.channels.max(1));
+        frames * 1000 / u64::from(self.sample_rate.max(1))
+    }
+}
+
+/// Decodes an Ogg Vorbis clip (pure Rust); an error says what is wrong, never a panic.
+pub fn decode(bytes: &[u8]) -> Result<Decoded, String> {
+    let decoded = std::panic::catch_unwind(|| -> Result<Decoded, String> {
+        let mut reader = lewton::inside_ogg::OggStreamReader::new(Cursor::new(bytes))
+            .map_err(|e| format!("not Ogg Vorbis: {e}"))?;
+        let (sample_rate, channels) =
+            (reader.ident_hdr.audio_sample_rate, u16::from(reader.ident_hdr.audio_channels));
+        let mut samples = Vec::new();
+        while let Some(packet) = reader.read_dec_packet_itl().map_err(|e| format!("damaged audio: {e}"))? {
+            samples.extend(packet);
+        }
+        Ok(Decoded { sample_rate, channels, samples })
+    });
+    decoded.map_err(|_| "the Vorbis decoder failed on this clip (damaged data)".to_owned())?
+}
+
+/// Reads a pack's manifest.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, PackError> {
+    let path = dir.join("manifest.json");
+    let bytes = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| PackError::Manifest { path, message: e.to_string() })
+}
+
+/// Checks a pack completely; returns its manifest, or every problem found.
+pub fn verify(dir: &Path) -> Result<Manifest, Vec<PackProblem>> {
+    let manifest = read_manifest(dir).map_err(|e| vec![PackProblem(e.to_string())])?;
+    let mut problems = Vec::new();
+    let persona = match Persona::bundled(&manifest.persona) {
+        Ok(p) => p,
+        Err(e) => return Err(vec![PackProblem(format!("manifest.json: persona: {e}"))]),
+    };
+    if manifest.format != PACK_FORMAT_VERSION {
+        problems.push(PackProblem(format!(
+            "manifest.json: format {} is not supported; this build reads {PACK_FORMAT_VERSION}",
+            manifest.format
+        )));
+    }
+    let expected_version = content_version(&persona);
+    if manifest.version != expected_version {
+        problems.push(PackProblem(format!(
+            "manifest.json: version {} was built from another script (now {expected_version}): rebuild the pack",
+            manifest.version
+        )));
+    }
+    let have: BTreeSet<&str> = manifest.clips.iter().map(|c| c.text.as_str()).collect();
+    for fragment in persona.fragments() {
+        if !have.contains(fragment.as_str()) {
+            problems.push(PackProblem(format!("missing clip for {fragment:?} (id {})", clip_id(&fragment))));
+        }
+    }
+    for clip in &manifest.clips {
+        let path = dir.join(&clip.file);
+        if clip.file.contains(['/', '\\']) || clip.file.starts_with('.') {
+            problems
+                .push(PackProblem(format!("{}: clip file names may not leave the pack folder", clip.file)));
+            continue;
+        }
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(PackProblem(format!("{}: missing clip file ({e})", clip.file)));
+                continue;
+            }
+        };
+        let sha = hex(&Sha256::digest(&bytes));
+        if sha != clip.sha256 {
+            problems.push(PackProblem(format!(
+                "{}: wrong hash: manifest says {}, file has {sha}",
+                clip.file, clip.sha256
+            )));
+            continue;
+        }
+        match decode(&bytes) {
+            Err(e) => problems.push(PackProblem(format!("{}: undecodable: {e}", clip.file))),
+            Ok(d) if d.duration_ms().abs_diff(clip.duration_ms) > DURATION_TOLERANCE_MS => {
+                problems.push(PackProblem(format!(
+                    "{}: lasts {} ms, manifest says {} ms",
+                    clip.file,
+                    d.duration_ms(),
+                    clip.duration_ms
+                )));
+            }
+            Ok(_) => {}
+        }
+    }
+    if problems.is_empty() { Ok(manifest) } else { Err(problems) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed(persona: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("packs/en").join(persona)
+    }
+
+    /// A scratch copy of a committed pack, to damage.
+    fn scratch_copy(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("pacenote-pack-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch");
+        for entry in std::fs::read_dir(committed("stone")).expect("pack").flatten() {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy");
+        }
+        dir
+    }
+
+    #[test]
+    fn the_committed_packs_are_complete_and_built_from_the_current_scripts() {
+        for persona in ["stone", "jakes", "jenna"] {
+            let manifest = verify(&committed(persona)).unwrap_or_else(|p| panic!("{persona}: {p:?}"));
+            let script = Persona::bundled(persona).expect("persona");
+            assert_eq!(
+                manifest.version,
+                content_version(&script),
+                "{persona}: rebuild with `cargo xtask packs`"
+            );
+            let bytes: u64 = manifest
+                .clips
+                .iter()
+                .map(|c| std::fs::metadata(committed(persona).join(&c.file)).map_or(0, |m| m.len()))
+                .sum();
+            assert!(bytes < 1_536 * 1024, "{persona} pack is {bytes} bytes; it must stay under 1.5 MB");
+        }
+    }
+
+    #[test]
+    fn damage_is_reported_precisely() {
+        let dir = scratch_copy("damage");
+        let manifest = read_manifest(&dir).expect("manifest");
+        let (a, b, c) = (&manifest.clips[0], &manifest.clips[1], &manifest.clips[2]);
+        std::fs::remove_file(dir.join(&a.file)).expect("remove");
+        std::fs::write(dir.join(&b.file), b"not audio").expect("write");
+        let mut tampered = std::fs::read(dir.join(&c.file)).expect("read");
+        let last = tampered.len() - 1;
+        tampered[last] ^= 0xff;
+        std::fs::write(dir.join(&c.file), tampered).expect("write");
+        let problems: Vec<String> =
+            verify(&dir).expect_err("damaged").iter().map(ToString::to_string).collect();
+        assert!(
+            problems.iter().any(|p| p.starts_with(&format!("{}: missing clip file", a.file))),
+            "{problems:?}"
+        );
+        assert!(problems.iter().any(|p| p.starts_with(&format!("{}: wrong hash", b.file))), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with(&format!("{}: wrong hash", c.file))), "{problems:?}");
+
+        // A clip whose hash matches but whose audio is not Vorbis.
+        let mut m = manifest.clone();
+        std::fs::write(dir.join(&b.file), b"not audio").expect("write");
+        m.clips[1].sha256 = hex(&Sha256::digest(b"not audio"));
+        m.clips.remove(0);
+        std::fs::write(dir.join("manifest.json"), serde_json::to_string(&m).expect("json")).expect("write");
+        let problems: Vec<String> =
+            verify(&dir).expect_err("damaged").iter().map(ToString::to_string).collect();
+        assert!(problems.iter().any(|p| p.contains("undecodable")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.starts_with("missing clip for")), "{problems:?}");
+
+        m.persona = "yoda".into();
+        std::fs::write(dir.join("manifest.json"), serde_json::to_string(&m).expect("json")).expect("write");
+        let problems = verify(&dir).expect_err("unknown persona");
+        assert!(problems[0].0.contains("no persona \"yoda\""), "{problems:?}");
+
+        std::fs::write(dir.join("manifest.json"), b"{\"format\": 1,").expect("write");
+        let problems = verify(&dir).expect_err("broken manifest");
+        assert!(problems[0].0.contains("not a pack manifest"), "{problems:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn decoding_garbage_is_an_error() {
+        assert!(decode(b"").is_err());
+        assert!(decode(b"OggS garbage garbage garbage").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let _ = decode(&bytes);
+        }
+    }
+}
