@@ -85,6 +85,9 @@ pub const VOCABULARY: [&str; 47] = [
     "per",
 ];
 
+/// Words the imperial forms add.
+pub const IMPERIAL_VOCABULARY: [&str; 6] = ["a", "quarter", "quarters", "half", "of", "zero"];
+
 /// A whole number in words ("one hundred and twelve"); numbers of a million or more are
 /// read digit by digit, which no running figure needs.
 pub fn number(n: u64) -> String {
@@ -165,6 +168,49 @@ pub fn distance(metres: f64) -> String {
     }
 }
 
+/// Metres in a mile.
+pub const METRES_PER_MILE: f64 = 1609.344;
+
+/// Which units the runner hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Units {
+    #[default]
+    Metric,
+    Imperial,
+}
+
+/// A pace with its unit: "four fifty per kilometre", "eight thirty per mile".
+pub fn pace_in(pace_per_km: SecondsPerKm, units: Units) -> String {
+    match units {
+        Units::Metric => format!("{} per kilometre", pace(pace_per_km)),
+        Units::Imperial => {
+            format!("{} per mile", pace(SecondsPerKm(pace_per_km.0 * METRES_PER_MILE / 1000.0)))
+        }
+    }
+}
+
+/// A distance in the runner's units: metric as [`distance`]; imperial in miles to a tenth,
+/// with the halves and quarters people say ("half a mile", "three point one miles").
+pub fn distance_in(metres: f64, units: Units) -> String {
+    if units == Units::Metric {
+        return distance(metres);
+    }
+    let tenths = (metres.max(0.0) / METRES_PER_MILE * 10.0).round() as u64;
+    let quarters = (metres.max(0.0) / METRES_PER_MILE * 4.0).round() as u64;
+    let near_quarter = (metres / METRES_PER_MILE * 4.0 - quarters as f64).abs() < 0.1;
+    match (tenths, quarters) {
+        (0, _) => "zero miles".to_owned(),
+        (_, 1) if near_quarter => "a quarter of a mile".to_owned(),
+        (_, 2) if near_quarter => "half a mile".to_owned(),
+        (_, 3) if near_quarter => "three quarters of a mile".to_owned(),
+        (10, _) => "one mile".to_owned(),
+        (t, _) if t % 10 == 0 => format!("{} miles", number(t / 10)),
+        (t, _) if t < 10 => format!("point {} miles", ONES[t as usize]),
+        (t, _) => format!("{} point {} miles", number(t / 10), ONES[(t % 10) as usize]),
+    }
+}
+
 /// "one", "two"… for ordinal-free counts like kilometre numbers.
 pub fn count(n: u32) -> String {
     number(u64::from(n))
@@ -234,7 +280,34 @@ mod tests {
         assert_eq!(distance(42_195.0), "forty-two point two kilometres");
     }
 
+    #[test]
+    fn imperial_and_metric_paces_and_distances() {
+        assert_eq!(pace_in(SecondsPerKm(290.0), Units::Metric), "four fifty per kilometre");
+        // 5:17/km is 8:30/mile.
+        assert_eq!(pace_in(SecondsPerKm(316.9), Units::Imperial), "eight thirty per mile");
+        assert_eq!(distance_in(5000.0, Units::Imperial), "three point one miles");
+        assert_eq!(distance_in(1609.344, Units::Imperial), "one mile");
+        assert_eq!(distance_in(804.7, Units::Imperial), "half a mile");
+        assert_eq!(distance_in(402.3, Units::Imperial), "a quarter of a mile");
+        assert_eq!(distance_in(16_093.44, Units::Imperial), "ten miles");
+        assert_eq!(distance_in(300.0, Units::Imperial), "point two miles");
+        assert_eq!(distance_in(10.0, Units::Imperial), "zero miles");
+    }
+
     proptest! {
+        #[test]
+        fn imperial_words_are_words_only(metres in 0.0f64..100_000.0, pace_s in 120.0f64..1200.0) {
+            let pace_text = pace_in(SecondsPerKm(pace_s), Units::Imperial);
+            // Seconds never reach sixty once rounded.
+            prop_assert!(!pace_text.contains("sixty"), "{}", pace_text);
+            for text in [distance_in(metres, Units::Imperial), pace_text] {
+                prop_assert!(!text.chars().any(|c| c.is_ascii_digit()), "{}", text);
+                for word in text.split([' ', '-']).filter(|w| !w.is_empty()) {
+                    prop_assert!(VOCABULARY.contains(&word) || IMPERIAL_VOCABULARY.contains(&word), "{} in {}", word, text);
+                }
+            }
+        }
+
         #[test]
         fn spoken_numbers_are_words_only(seconds in 0.0f64..20_000.0, metres in 0.0f64..300_000.0) {
             for text in [duration(seconds), distance(metres), pace(SecondsPerKm(seconds.min(3599.0)))] {
