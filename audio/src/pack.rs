@@ -154,7 +154,7 @@ pub fn build(
 }
 
 /// Runs the TTS command template for one text, writing a WAV file to `wav`.
-fn run_tts(template: &str, text: &str, wav: &Path, voice: &Voice) -> Result<(), PackError> {
+pub(crate) fn run_tts(template: &str, text: &str, wav: &Path, voice: &Voice) -> Result<(), PackError> {
     let words: Vec<&str> = template.split_whitespace().collect();
     let Some((program, args)) = words.split_first() else {
         return Err(PackError::Tts { text: text.to_owned(), message: "the TTS command is empty".into() });

@@ -7,9 +7,13 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use pacenote_audio::render::{Fate, render, write_wav};
+use pacenote_audio::voice::{Stitched, TtsCommandFallback, Voice};
 use pacenote_core::BUNDLED_PLANS;
+use pacenote_core::cue::{Utterance, join_sentences};
 use pacenote_core::engine::EngineConfig;
-use pacenote_core::persona::Persona;
+use pacenote_core::engine::replay::timeline_with;
+use pacenote_core::persona::{Persona, Spoken};
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::{format_clock_s, format_distance_m};
@@ -32,9 +36,12 @@ pub struct DemoArgs {
     /// The coach: stone, jakes or jenna.
     #[arg(long, default_value = "stone")]
     persona: String,
-    /// Folder for what the demo writes (the run as TCX).
+    /// Folder for what the demo writes: the run (TCX), the coach track (WAV), the cues (JSON).
     #[arg(long, default_value = "demo-out")]
     out: PathBuf,
+    /// The persona's voice pack (default: the committed one in audio/packs/en/).
+    #[arg(long)]
+    pack: Option<PathBuf>,
 }
 
 pub fn run(args: &DemoArgs) -> Result<(), CliError> {
@@ -77,9 +84,36 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     };
     let (utterances, summary, steps) =
         pacenote_track::replay::replay(&plan, &recording, profile, EngineConfig::default());
-    for line in crate::replay_cmd::persona_timeline(&utterances, &steps, Some(&persona)) {
+    let lines = crate::replay_cmd::persona_lines(&utterances, &persona);
+    let texts: Vec<String> =
+        lines.iter().map(|l| join_sentences(l.iter().map(|line| line.text.clone()))).collect();
+    let mut text_iter = texts.iter();
+    for line in timeline_with(&utterances, &steps, |_| text_iter.next().cloned().unwrap_or_default()) {
         println!("{line}");
     }
+    // The coach track: every utterance stitched from the persona's pack, placed at its time.
+    let pack_dir = args.pack.clone().unwrap_or_else(|| crate::pack_cmd::committed_pack(&persona.id));
+    let mut voice = Voice::open(&pack_dir).map_err(|e| CliError::Usage(format!("{e} (pass --pack DIR)")))?;
+    let mut fallback = TtsCommandFallback::new(
+        crate::pack_cmd::ESPEAK_TEMPLATE,
+        persona.voice.clone(),
+        &args.out.join(".tts"),
+    );
+    let mut stitched = Vec::with_capacity(utterances.len());
+    for parts in &lines {
+        let spoken: Vec<Spoken> = parts.iter().flat_map(|l| l.parts.clone()).collect();
+        stitched.push(voice.stitch(&spoken, &mut fallback).map_err(|e| CliError::Usage(e.to_string()))?);
+    }
+    let items: Vec<(&Utterance, &Stitched)> = utterances.iter().zip(&stitched).collect();
+    let track = render(&items, recording.duration_ms() + 10_000);
+    let wav_path = args.out.join("run.wav");
+    write_wav(&wav_path, &track.samples).map_err(CliError::Usage)?;
+    let json = crate::replay_cmd::to_json(&utterances, summary, Some(&persona));
+    let json_text = serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))?;
+    write_file(&args.out.join("run.json"), json_text.as_bytes())?;
+    let dropped = track.fates.iter().filter(|(_, f)| *f == Fate::Dropped).count();
+    let fallbacks: usize = stitched.iter().map(|s| s.fallbacks).sum();
+    let unvoiced: Vec<&(String, String)> = stitched.iter().flat_map(|s| &s.unvoiced).collect();
     let true_m = simulated.truth.last().map_or(0.0, |t| t.distance_m);
     println!(
         "\n{} of {} steps done · {} moving · {} measured ({} true) · {} cues spoken, {} dropped",
@@ -91,5 +125,18 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         summary.cues_spoken,
         summary.cues_dropped,
     );
+    println!(
+        "wrote {} ({} of coach track from the {} pack, {} utterances played, {} dropped by the player, {} step notes by speech fallback) and {}",
+        wav_path.display(),
+        format_clock_s(track.samples.len() as f64 / f64::from(pacenote_audio::voice::SAMPLE_RATE_HZ)),
+        persona.name,
+        utterances.len() - dropped,
+        dropped,
+        fallbacks,
+        args.out.join("run.json").display(),
+    );
+    if let Some((text, why)) = unvoiced.first() {
+        eprintln!("warning: {} texts with no clip were not voiced ({why}), e.g. {text:?}", unvoiced.len());
+    }
     Ok(())
 }

@@ -12,6 +12,11 @@ use crate::CliError;
 /// The TTS command the README documents: espeak-ng with the persona's voice, pitch and rate.
 pub const ESPEAK_TEMPLATE: &str = "espeak-ng -v {voice} -p {pitch} -s {rate} -w {out} {text}";
 
+/// The committed pack of a persona, in this source tree.
+pub fn committed_pack(persona: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../audio/packs/en").join(persona)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PackCommand {
     /// Render a persona's phrases and number vocabulary into a voice pack.

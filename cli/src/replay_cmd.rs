@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use pacenote_core::cue::Utterance;
 use pacenote_core::engine::replay::timeline_with;
 use pacenote_core::engine::{Chattiness, EngineConfig, RunSummary};
-use pacenote_core::persona::{LineChooser, Persona};
+use pacenote_core::persona::{Line, LineChooser, Persona};
 use pacenote_core::plan::ExpandedStep;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::format_clock_s;
@@ -114,6 +114,12 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
         summary.cues_dropped
     );
     Ok(())
+}
+
+/// The persona's chosen line for every cue of every utterance, in order.
+pub fn persona_lines(utterances: &[Utterance], persona: &Persona) -> Vec<Vec<Line>> {
+    let mut chooser = LineChooser::new(LINE_SEED);
+    utterances.iter().map(|u| u.cues.iter().map(|c| persona.line(c, &mut chooser)).collect()).collect()
 }
 
 /// The timeline in the persona's words (plain wording without one).

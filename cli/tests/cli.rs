@@ -221,6 +221,16 @@ fn demo_prints_the_cue_timeline_and_writes_the_run() {
     assert!(text.contains("step 12/12 cooldown until lap"), "{text}");
     assert!(text.to_lowercase().contains("ten seconds"), "countdowns: {text}");
     assert!(text.contains("12 of 12 steps done"), "{text}");
+    // The coach track and the cues were written.
+    assert!(text.contains("of coach track from the Sergeant Stone pack"), "{text}");
+    let wav = std::fs::metadata(dir.join("run.wav")).expect("run.wav").len();
+    // 16 kHz, 16-bit mono: about 1.9 MB a minute, and the run is about fifty minutes.
+    assert!(wav > 45 * 60 * 32_000, "run.wav is {wav} bytes");
+    let cues: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).expect("run.json")).expect("JSON");
+    assert!(
+        cues["cues"].as_array().is_some_and(|c| c.len() > 20) && cues["summary"]["distance_m"].is_number()
+    );
     // The same facts in another voice.
     let jenna = stdout(&pacenote(&["demo", "--out", path(&dir), "--persona", "jenna"]));
     assert!(

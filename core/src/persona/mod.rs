@@ -167,6 +167,44 @@ fn step_words(cue: &Cue) -> String {
     text
 }
 
+/// A piece of an utterance as a voice pack speaks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spoken {
+    /// Fixed text of a persona line: one clip in the pack.
+    Fragment(String),
+    /// A vocabulary word of a slot value ("four", "fifty", "kilometres"): one clip.
+    Word(String),
+    /// Text no pack holds (a plan's step note): the platform's speech fallback says it.
+    Free(String),
+}
+
+/// A chosen line: its text and how a pack speaks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub text: String,
+    pub parts: Vec<Spoken>,
+}
+
+/// Splits slot words into vocabulary words, keeping the two-word step words whole.
+fn words_of(text: &str) -> Vec<Spoken> {
+    let tokens: Vec<&str> = text.split([' ', '-', ',']).filter(|t| !t.is_empty()).collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        if i + 1 < tokens.len() {
+            let pair = format!("{} {}", tokens[i], tokens[i + 1]);
+            if STEP_WORDS.contains(&pair.as_str()) {
+                out.push(Spoken::Word(pair));
+                i += 2;
+                continue;
+            }
+        }
+        out.push(Spoken::Word(tokens[i].to_owned()));
+        i += 1;
+    }
+    out
+}
+
 /// A line with its slots found.
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
@@ -182,6 +220,20 @@ struct Template {
 impl Template {
     fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
         self.parts.iter().filter_map(|p| if let Part::Slot(s) = p { Some(*s) } else { None })
+    }
+
+    fn render_parts(&self, cue: &Cue) -> Option<Vec<Spoken>> {
+        let mut out = Vec::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) if t.chars().any(char::is_alphanumeric) => {
+                    out.push(Spoken::Fragment(t.trim().to_owned()))
+                }
+                Part::Text(_) => {}
+                Part::Slot(s) => out.extend(words_of(&s.words(cue)?)),
+            }
+        }
+        Some(out)
     }
 
     fn render(&self, cue: &Cue) -> Option<String> {
@@ -381,28 +433,56 @@ impl Persona {
 
     /// The persona's words for one cue, chosen by `chooser`.
     pub fn say(&self, cue: &Cue, chooser: &mut LineChooser) -> String {
-        let Some(variants) = self.lines.get(&cue.kind) else { return neutral_text(cue) };
+        self.line(cue, chooser).text
+    }
+
+    /// The persona's line for one cue, chosen by `chooser`: its text and its pack parts.
+    pub fn line(&self, cue: &Cue, chooser: &mut LineChooser) -> Line {
+        let neutral = || Line { text: neutral_text(cue), parts: vec![Spoken::Free(neutral_text(cue))] };
+        let Some(variants) = self.lines.get(&cue.kind) else { return neutral() };
         let sayable: Vec<(usize, String)> = variants
             .iter()
             .enumerate()
             .filter_map(|(i, (_, t))| t.render(cue).map(|text| (i, text)))
             .collect();
-        let Some(index) = chooser.choose(cue.kind, sayable.iter().map(|(i, _)| *i)) else {
-            return neutral_text(cue);
-        };
-        let mut text = sayable.into_iter().find(|(i, _)| *i == index).map(|(_, t)| t).unwrap_or_default();
+        let Some(index) = chooser.choose(cue.kind, sayable.iter().map(|(i, _)| *i)) else { return neutral() };
+        let mut text = capitalize_sentences(
+            &sayable.into_iter().find(|(i, _)| *i == index).map(|(_, t)| t).unwrap_or_default(),
+        );
+        let mut parts = variants[index].1.render_parts(cue).unwrap_or_default();
         if cue.kind == CueKind::StepStart
             && let Some(note) = &cue.slots.step_note
         {
             text = join_sentences([text, note.clone()]);
+            parts.push(Spoken::Free(note.clone()));
         }
-        text
+        Line { text, parts }
     }
 
     /// The persona's words for a whole utterance.
     pub fn say_utterance(&self, utterance: &Utterance, chooser: &mut LineChooser) -> String {
         join_sentences(utterance.cues.iter().map(|c| self.say(c, chooser)))
     }
+}
+
+/// Capital letters where sentences start ("Done. Nine kilometres", not "Done. nine").
+fn capitalize_sentences(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut start = true;
+    for c in text.chars() {
+        if start && c.is_alphabetic() {
+            out.extend(c.to_uppercase());
+            start = false;
+        } else {
+            out.push(c);
+            if matches!(c, '.' | '!' | '?') {
+                start = true;
+            } else if !c.is_whitespace() {
+                start = false;
+            }
+        }
+    }
+    out
 }
 
 /// Which slots the engine fills every time it emits a kind.

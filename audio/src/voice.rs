@@ -1,0 +1,350 @@
+//! Stitching utterances from a pack (DESIGN §6): each clip decoded once, trimmed of its
+//! silence, brought to one loudness and faded at both ends so joins do not click; words of a
+//! number closer together than phrases; a short lead-in so Bluetooth headsets wake before the
+//! first syllable. Text no pack holds goes to the platform's speech fallback (a trait).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use pacenote_core::persona::Spoken;
+
+use crate::pack::{Manifest, PackError, decode, read_manifest};
+
+/// Sample rate of stitched speech and rendered tracks (the packs' own rate).
+pub const SAMPLE_RATE_HZ: u32 = 16_000;
+/// Silence before an utterance: Bluetooth headsets take ~100–200 ms to wake (DESIGN §6).
+pub const LEAD_IN_MS: u64 = 150;
+/// Gap between the words of one number or unit ("four" "fifty"), and between phrases.
+pub const WORD_GAP_MS: u64 = 40;
+pub const PHRASE_GAP_MS: u64 = 140;
+/// Fade at both ends of every clip: 5 ms removes the click of a cut waveform.
+const FADE_MS: u64 = 5;
+/// Every clip is brought to this RMS level (about −20 dBFS), so words recorded louder or
+/// softer sit together.
+const TARGET_RMS: f32 = 0.1;
+/// Samples below this are silence when trimming clip ends.
+const SILENCE_LEVEL: f32 = 0.01;
+
+/// Speech for text no clip holds: AVSpeechSynthesizer / TextToSpeech in the apps.
+pub trait SpeechFallback {
+    /// Mono samples at [`SAMPLE_RATE_HZ`], −1..1.
+    fn speak(&mut self, text: &str) -> Result<Vec<f32>, String>;
+}
+
+/// An opened pack with its decoded clips cached.
+#[derive(Debug)]
+pub struct Voice {
+    dir: PathBuf,
+    manifest: Manifest,
+    by_text: HashMap<String, String>,
+    cache: HashMap<String, Vec<f32>>,
+}
+
+/// A stitched utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stitched {
+    pub samples: Vec<f32>,
+    /// How many parts came from the speech fallback rather than the pack.
+    pub fallbacks: usize,
+    /// Texts neither the pack nor the fallback could voice (no synthesiser on this machine),
+    /// with why; the rest of the utterance is still spoken.
+    pub unvoiced: Vec<(String, String)>,
+}
+
+impl Stitched {
+    pub fn duration_ms(&self) -> u64 {
+        self.samples.len() as u64 * 1000 / u64::from(SAMPLE_RATE_HZ)
+    }
+}
+
+fn ms_to_samples(ms: u64) -> usize {
+    (ms * u64::from(SAMPLE_RATE_HZ) / 1000) as usize
+}
+
+impl Voice {
+    pub fn open(dir: &Path) -> Result<Voice, PackError> {
+        let manifest = read_manifest(dir)?;
+        let by_text = manifest.clips.iter().map(|c| (c.text.clone(), c.file.clone())).collect();
+        Ok(Voice { dir: dir.to_owned(), manifest, by_text, cache: HashMap::new() })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The prepared samples of the clip for `text`, if the pack has one.
+    pub fn clip(&mut self, text: &str) -> Result<Option<&[f32]>, PackError> {
+        let Some(file) = self.by_text.get(text).cloned() else { return Ok(None) };
+        if !self.cache.contains_key(&file) {
+            let path = self.dir.join(&file);
+            let bytes = std::fs::read(&path)
+                .map_err(|e| PackError::Io { path: path.clone(), message: e.to_string() })?;
+            let decoded = decode(&bytes).map_err(|message| PackError::Io { path, message })?;
+            let mono: Vec<f32> = decoded
+                .samples
+                .chunks(usize::from(decoded.channels.max(1)))
+                .map(|frame| frame.iter().map(|s| f32::from(*s) / 32768.0).sum::<f32>() / frame.len() as f32)
+                .collect();
+            let mono = resample(&mono, decoded.sample_rate, SAMPLE_RATE_HZ);
+            self.cache.insert(file.clone(), prepare(mono));
+        }
+        Ok(self.cache.get(&file).map(Vec::as_slice))
+    }
+
+    /// Stitches the parts of an utterance, lead-in first.
+    pub fn stitch(
+        &mut self,
+        parts: &[Spoken],
+        fallback: &mut dyn SpeechFallback,
+    ) -> Result<Stitched, PackError> {
+        let mut samples = vec![0.0; ms_to_samples(LEAD_IN_MS)];
+        let mut fallbacks = 0;
+        let mut unvoiced = Vec::new();
+        let mut previous_was_word = false;
+        for (i, part) in parts.iter().enumerate() {
+            let (text, is_word) = match part {
+                Spoken::Fragment(t) => (t.as_str(), false),
+                Spoken::Word(w) => (w.as_str(), true),
+                Spoken::Free(t) => (t.as_str(), false),
+            };
+            if i > 0 {
+                let gap = if is_word && previous_was_word { WORD_GAP_MS } else { PHRASE_GAP_MS };
+                samples.extend(std::iter::repeat_n(0.0, ms_to_samples(gap)));
+            }
+            previous_was_word = is_word;
+            let from_pack = match part {
+                Spoken::Free(_) => None,
+                _ => self.clip(text)?.map(<[f32]>::to_vec),
+            };
+            match from_pack {
+                Some(clip) => samples.extend(clip),
+                None => match fallback.speak(text) {
+                    Ok(spoken) => {
+                        samples.extend(prepare(spoken));
+                        fallbacks += 1;
+                    }
+                    Err(why) => unvoiced.push((text.to_owned(), why)),
+                },
+            }
+        }
+        Ok(Stitched { samples, fallbacks, unvoiced })
+    }
+}
+
+/// Trims silence, normalises loudness, fades the ends.
+fn prepare(mut samples: Vec<f32>) -> Vec<f32> {
+    let first = samples.iter().position(|s| s.abs() > SILENCE_LEVEL).unwrap_or(samples.len());
+    let last = samples.iter().rposition(|s| s.abs() > SILENCE_LEVEL).map_or(first, |i| i + 1);
+    samples = samples[first..last.max(first)].to_vec();
+    let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt();
+    if rms > 0.0 {
+        let gain = TARGET_RMS / rms;
+        for s in &mut samples {
+            *s = (*s * gain).clamp(-1.0, 1.0);
+        }
+    }
+    let fade = ms_to_samples(FADE_MS).min(samples.len() / 2);
+    let n = samples.len();
+    for i in 0..fade {
+        let k = i as f32 / fade as f32;
+        samples[i] *= k;
+        samples[n - 1 - i] *= k;
+    }
+    samples
+}
+
+/// Linear resampling; speech does not need better for coaching cues.
+pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Vec<f32> {
+    if from_hz == to_hz || samples.is_empty() || from_hz == 0 {
+        return samples.to_vec();
+    }
+    let ratio = f64::from(from_hz) / f64::from(to_hz);
+    let n = (samples.len() as f64 / ratio).floor() as usize;
+    (0..n)
+        .map(|i| {
+            let x = i as f64 * ratio;
+            let j = x.floor() as usize;
+            let frac = (x - j as f64) as f32;
+            let a = samples[j.min(samples.len() - 1)];
+            let b = samples[(j + 1).min(samples.len() - 1)];
+            a + (b - a) * frac
+        })
+        .collect()
+}
+
+/// The speech fallback of the CLI and tests: the same TTS command packs are built with.
+#[derive(Debug)]
+pub struct TtsCommandFallback {
+    template: String,
+    voice: pacenote_core::persona::Voice,
+    scratch: PathBuf,
+}
+
+impl TtsCommandFallback {
+    pub fn new(template: &str, voice: pacenote_core::persona::Voice, scratch: &Path) -> Self {
+        Self { template: template.to_owned(), voice, scratch: scratch.to_owned() }
+    }
+}
+
+impl SpeechFallback for TtsCommandFallback {
+    fn speak(&mut self, text: &str) -> Result<Vec<f32>, String> {
+        std::fs::create_dir_all(&self.scratch).map_err(|e| format!("{}: {e}", self.scratch.display()))?;
+        let wav = self.scratch.join("fallback.wav");
+        crate::pack::run_tts(&self.template, text, &wav, &self.voice).map_err(|e| e.to_string())?;
+        let (rate, samples) = crate::render::read_wav(&wav)?;
+        Ok(resample(&samples, rate, SAMPLE_RATE_HZ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{Fate, render};
+    use pacenote_core::cue::{Cue, CueKind, CueSlots, Priority, Utterance};
+    use pacenote_core::persona::{LineChooser, Persona};
+    use pacenote_core::plan::StepKind;
+    use pacenote_core::units::SecondsPerKm;
+
+    /// A platform with no synthesiser: every fallback request is refused (and shows up as
+    /// unvoiced), so these tests prove the packs alone carry every line.
+    struct NoSynthesiser;
+    impl SpeechFallback for NoSynthesiser {
+        fn speak(&mut self, _: &str) -> Result<Vec<f32>, String> {
+            Err("no synthesiser".into())
+        }
+    }
+
+    fn pack(persona: &str) -> Voice {
+        Voice::open(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("packs/en").join(persona)).expect("pack")
+    }
+
+    fn cue(kind: CueKind) -> Cue {
+        let slots = CueSlots {
+            pace: Some(SecondsPerKm(298.0)),
+            target_pace: Some((SecondsPerKm(285.0), SecondsPerKm(295.0))),
+            distance_m: Some(1000.0),
+            duration_s: Some(10.0),
+            bpm: Some(172.0),
+            zone: Some(3),
+            rep: Some(2),
+            reps: Some(5),
+            step_kind: Some(StepKind::Work),
+            split_km: Some(3),
+            ..CueSlots::default()
+        };
+        Cue { id: 1, kind, priority: kind.priority(), slots, step: None, at_ms: 0, expires_at_ms: u64::MAX }
+    }
+
+    fn utterance(id: u64, at_ms: u64, kind: CueKind) -> Utterance {
+        let mut c = cue(kind);
+        c.at_ms = at_ms;
+        c.expires_at_ms = at_ms + pacenote_core::engine::scheduler::lifetime_ms(kind);
+        Utterance { id, at_ms, priority: kind.priority(), cues: vec![c], interrupts: None }
+    }
+
+    #[test]
+    fn every_persona_says_every_kind_from_its_pack_alone() {
+        for persona_id in ["stone", "jakes", "jenna"] {
+            let persona = Persona::bundled(persona_id).expect("persona");
+            let mut voice = pack(persona_id);
+            let mut chooser = LineChooser::new(5);
+            for kind in CueKind::ALL {
+                for _ in 0..persona.variants(kind).len() {
+                    let line = persona.line(&cue(kind), &mut chooser);
+                    let stitched = voice.stitch(&line.parts, &mut NoSynthesiser).expect("stitches");
+                    assert!(
+                        stitched.unvoiced.is_empty(),
+                        "{persona_id} {kind:?} {:?}: {:?}",
+                        line.text,
+                        stitched.unvoiced
+                    );
+                    assert!(
+                        stitched.duration_ms() > LEAD_IN_MS + 200,
+                        "{persona_id} {kind:?}: {:?}",
+                        line.text
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_stitched_utterance_lasts_its_clips_plus_gaps() {
+        let mut voice = pack("stone");
+        let parts = vec![
+            Spoken::Fragment("Kilometre".into()),
+            Spoken::Word("four".into()),
+            Spoken::Word("fifty".into()),
+            Spoken::Fragment("Split".into()),
+        ];
+        let clips: usize = ["Kilometre", "four", "fifty", "Split"]
+            .iter()
+            .map(|t| voice.clip(t).expect("reads").map_or_else(|| panic!("no clip {t}"), <[f32]>::len))
+            .sum();
+        let stitched = voice.stitch(&parts, &mut NoSynthesiser).expect("stitches");
+        let gaps = ms_to_samples(PHRASE_GAP_MS) * 2 + ms_to_samples(WORD_GAP_MS);
+        assert_eq!(stitched.samples.len(), ms_to_samples(LEAD_IN_MS) + clips + gaps);
+        // No clicks: every clip starts and ends at silence after its fade.
+        assert!(stitched.samples.windows(2).all(|w| (w[1] - w[0]).abs() < 0.9));
+    }
+
+    #[test]
+    fn every_cue_starts_speaking_within_50_ms_of_its_time() {
+        let persona = Persona::bundled("jenna").expect("persona");
+        let mut voice = pack("jenna");
+        let mut chooser = LineChooser::new(1);
+        let utterances = [
+            utterance(1, 1_000, CueKind::Countdown),
+            utterance(2, 6_000, CueKind::Split),
+            utterance(3, 12_000, CueKind::BackOnPace),
+        ];
+        let stitched: Vec<Stitched> = utterances
+            .iter()
+            .map(|u| {
+                let parts: Vec<Spoken> =
+                    u.cues.iter().flat_map(|c| persona.line(c, &mut chooser).parts).collect();
+                voice.stitch(&parts, &mut NoSynthesiser).expect("stitches")
+            })
+            .collect();
+        let items: Vec<(&Utterance, &Stitched)> = utterances.iter().zip(&stitched).collect();
+        let track = render(&items, 20_000);
+        for u in &utterances {
+            let from = ms_to_samples(u.at_ms);
+            let onset = track.samples[from..].iter().position(|s| s.abs() > 0.02).expect("audible");
+            let onset_ms = onset as u64 * 1000 / u64::from(SAMPLE_RATE_HZ);
+            assert!(
+                (LEAD_IN_MS..=LEAD_IN_MS + 50).contains(&onset_ms),
+                "utterance {} speaks {onset_ms} ms after its time (lead-in {LEAD_IN_MS} ms)",
+                u.id
+            );
+        }
+    }
+
+    #[test]
+    fn the_player_interrupts_for_urgent_cues_and_drops_stale_ones() {
+        let persona = Persona::bundled("stone").expect("persona");
+        let mut voice = pack("stone");
+        let mut chooser = LineChooser::new(1);
+        let utterances = [
+            utterance(1, 0, CueKind::Split),
+            // Safety cuts the split short.
+            utterance(2, 300, CueKind::HrVeryHigh),
+            // A countdown (1.5 s lifetime) while the safety cue plays: stale by the time it ends.
+            utterance(3, 400, CueKind::Countdown),
+        ];
+        let stitched: Vec<Stitched> = utterances
+            .iter()
+            .map(|u| {
+                let parts: Vec<Spoken> =
+                    u.cues.iter().flat_map(|c| persona.line(c, &mut chooser).parts).collect();
+                voice.stitch(&parts, &mut NoSynthesiser).expect("stitches")
+            })
+            .collect();
+        let items: Vec<(&Utterance, &Stitched)> = utterances.iter().zip(&stitched).collect();
+        let track = render(&items, 10_000);
+        assert_eq!(track.fates[0], (1, Fate::Played { start_ms: 0, end_ms: 300 }));
+        assert!(matches!(track.fates[1], (2, Fate::Played { start_ms: 300, .. })));
+        assert_eq!(track.fates[2], (3, Fate::Dropped));
+        assert_eq!(utterances[2].priority, Priority::StepChange);
+    }
+}
