@@ -7,13 +7,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use pacenote_audio::render::{Fate, render, write_wav};
-use pacenote_audio::voice::{Stitched, TtsCommandFallback, Voice};
 use pacenote_core::BUNDLED_PLANS;
-use pacenote_core::cue::{Utterance, join_sentences};
 use pacenote_core::engine::EngineConfig;
 use pacenote_core::engine::replay::timeline_with;
-use pacenote_core::persona::{Persona, Spoken};
+use pacenote_core::persona::Persona;
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::{format_clock_s, format_distance_m};
@@ -84,36 +81,29 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     };
     let (utterances, summary, steps) =
         pacenote_track::replay::replay(&plan, &recording, profile, EngineConfig::default());
-    let lines = crate::replay_cmd::persona_lines(&utterances, &persona);
-    let texts: Vec<String> =
-        lines.iter().map(|l| join_sentences(l.iter().map(|line| line.text.clone()))).collect();
+    let (texts, parts) = crate::coach_audio::words(&utterances, &persona);
     let mut text_iter = texts.iter();
     for line in timeline_with(&utterances, &steps, |_| text_iter.next().cloned().unwrap_or_default()) {
         println!("{line}");
     }
-    // The coach track: every utterance stitched from the persona's pack, placed at its time.
-    let pack_dir = args.pack.clone().unwrap_or_else(|| crate::pack_cmd::committed_pack(&persona.id));
-    let mut voice = Voice::open(&pack_dir).map_err(|e| CliError::Usage(format!("{e} (pass --pack DIR)")))?;
-    let mut fallback = TtsCommandFallback::new(
-        crate::pack_cmd::ESPEAK_TEMPLATE,
-        persona.voice.clone(),
-        &args.out.join(".tts"),
-    );
-    let mut stitched = Vec::with_capacity(utterances.len());
-    for parts in &lines {
-        let spoken: Vec<Spoken> = parts.iter().flat_map(|l| l.parts.clone()).collect();
-        stitched.push(voice.stitch(&spoken, &mut fallback).map_err(|e| CliError::Usage(e.to_string()))?);
-    }
-    let items: Vec<(&Utterance, &Stitched)> = utterances.iter().zip(&stitched).collect();
-    let track = render(&items, recording.duration_ms() + 10_000);
+    // The coach track, the cues and the picture, beside the run.
     let wav_path = args.out.join("run.wav");
-    write_wav(&wav_path, &track.samples).map_err(CliError::Usage)?;
+    let report = crate::coach_audio::write_track(
+        &utterances,
+        &parts,
+        &persona,
+        args.pack.as_deref(),
+        recording.duration_ms() + 10_000,
+        &wav_path,
+    )?;
     let json = crate::replay_cmd::to_json(&utterances, summary, Some(&persona));
     let json_text = serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))?;
     write_file(&args.out.join("run.json"), json_text.as_bytes())?;
-    let dropped = track.fates.iter().filter(|(_, f)| *f == Fate::Dropped).count();
-    let fallbacks: usize = stitched.iter().map(|s| s.fallbacks).sum();
-    let unvoiced: Vec<&(String, String)> = stitched.iter().flat_map(|s| &s.unvoiced).collect();
+    let title = format!("{} — coached by {}", plan.name, persona.name);
+    write_file(
+        &args.out.join("run.svg"),
+        crate::plot::svg(&recording, &steps, &utterances, &title, &texts).as_bytes(),
+    )?;
     let true_m = simulated.truth.last().map_or(0.0, |t| t.distance_m);
     println!(
         "\n{} of {} steps done · {} moving · {} measured ({} true) · {} cues spoken, {} dropped",
@@ -125,18 +115,13 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         summary.cues_spoken,
         summary.cues_dropped,
     );
-    println!(
-        "wrote {} ({} of coach track from the {} pack, {} utterances played, {} dropped by the player, {} step notes by speech fallback) and {}",
-        wav_path.display(),
-        format_clock_s(track.samples.len() as f64 / f64::from(pacenote_audio::voice::SAMPLE_RATE_HZ)),
-        persona.name,
-        utterances.len() - dropped,
-        dropped,
-        fallbacks,
-        args.out.join("run.json").display(),
-    );
-    if let Some((text, why)) = unvoiced.first() {
-        eprintln!("warning: {} texts with no clip were not voiced ({why}), e.g. {text:?}", unvoiced.len());
+    println!("{}", report.describe(&wav_path, &persona));
+    println!("wrote {} and {}", args.out.join("run.json").display(), args.out.join("run.svg").display());
+    if let Some((text, why)) = report.unvoiced.first() {
+        eprintln!(
+            "warning: {} texts with no clip were not voiced ({why}), e.g. {text:?}",
+            report.unvoiced.len()
+        );
     }
     Ok(())
 }

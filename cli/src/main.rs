@@ -4,9 +4,11 @@
 //! The command reads and writes files; the crates it calls do not.
 
 mod bench;
+mod coach_audio;
 mod demo;
 mod pack_cmd;
 mod plan_cmd;
+mod plot;
 mod replay_cmd;
 mod track_cmd;
 

@@ -41,6 +41,15 @@ pub struct ReplayArgs {
     /// Print one JSON object instead of the timeline.
     #[arg(long)]
     json: bool,
+    /// Render the coach track (needs --persona) to this WAV file.
+    #[arg(long)]
+    wav: Option<PathBuf>,
+    /// Draw pace, heart rate, targets, steps and cues to this SVG file.
+    #[arg(long)]
+    svg: Option<PathBuf>,
+    /// The persona's voice pack (default: the committed one).
+    #[arg(long)]
+    pack: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -94,6 +103,29 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let (utterances, summary, steps) = pacenote_track::replay::replay(&plan, &recording, profile, config);
+    if args.wav.is_some() && persona.is_none() {
+        return Err(CliError::Usage("--wav needs --persona: whose voice should speak?".into()));
+    }
+    let (texts, parts) = match &persona {
+        Some(p) => crate::coach_audio::words(&utterances, p),
+        None => (utterances.iter().map(Utterance::neutral_text).collect(), Vec::new()),
+    };
+    if let (Some(wav), Some(p)) = (&args.wav, &persona) {
+        let report = crate::coach_audio::write_track(
+            &utterances,
+            &parts,
+            p,
+            args.pack.as_deref(),
+            recording.duration_ms() + 10_000,
+            wav,
+        )?;
+        eprintln!("{}", report.describe(wav, p));
+    }
+    if let Some(svg) = &args.svg {
+        let title = format!("{} — {}", plan.name, args.track.display());
+        crate::write_file(svg, crate::plot::svg(&recording, &steps, &utterances, &title, &texts).as_bytes())?;
+        eprintln!("wrote {}", svg.display());
+    }
     if args.json {
         let json = to_json(&utterances, summary, persona.as_ref());
         let text = serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))?;

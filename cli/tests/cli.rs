@@ -222,7 +222,12 @@ fn demo_prints_the_cue_timeline_and_writes_the_run() {
     assert!(text.to_lowercase().contains("ten seconds"), "countdowns: {text}");
     assert!(text.contains("12 of 12 steps done"), "{text}");
     // The coach track and the cues were written.
-    assert!(text.contains("of coach track from the Sergeant Stone pack"), "{text}");
+    assert!(text.contains("of coach track in Sergeant Stone's voice"), "{text}");
+    let svg = std::fs::read_to_string(dir.join("run.svg")).expect("run.svg");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<path d=\"M") && svg.matches("<title>").count() > 20,
+        "a plot with cue markers"
+    );
     let wav = std::fs::metadata(dir.join("run.wav")).expect("run.wav").len();
     // 16 kHz, 16-bit mono: about 1.9 MB a minute, and the run is about fifty minutes.
     assert!(wav > 45 * 60 * 32_000, "run.wav is {wav} bytes");
@@ -266,6 +271,16 @@ fn demo_prints_the_cue_timeline_and_writes_the_run() {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
     assert!(replay["cues"].as_array().expect("cues").iter().all(|c| c["persona"] == "stone"));
+    let no_voice = pacenote(&[
+        "replay",
+        "--plan",
+        path(&repo().join("core/plans/intervals-5x1k.json")),
+        "--track",
+        path(&dir.join("demo-run.tcx")),
+        "--wav",
+        path(&dir.join("x.wav")),
+    ]);
+    assert_user_error(&no_voice, "--wav needs --persona");
     assert!(dir.join("demo-run.tcx").is_file());
     // The same demo twice gives the same timeline.
     assert_eq!(stdout(&pacenote(&["demo", "--out", path(&dir)])), text);

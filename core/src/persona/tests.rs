@@ -82,7 +82,10 @@ fn personas_differ_in_words_but_give_the_same_facts() {
     for (id, _) in BUNDLED_PERSONAS {
         let persona = Persona::bundled(id).expect("loads");
         let text = persona.say(&c, &mut LineChooser::new(9));
-        assert!(text.to_lowercase().contains("four forty-five to four fifty-five"), "{id} gives the target: {text}");
+        assert!(
+            text.to_lowercase().contains("four forty-five to four fifty-five"),
+            "{id} gives the target: {text}"
+        );
         texts.push(text);
     }
     texts.dedup();
