@@ -1,16 +1,37 @@
-//! The coach's words and voice for a replayed run: the persona's lines for every utterance,
-//! the coach track rendered from the persona's pack, and the plot — shared by `demo` and
-//! `replay --wav/--svg`.
+//! The coach's words and voice for a replayed run, as the phone would do it live: each
+//! utterance voiced from the persona's pack the moment the engine decides it, and the engine
+//! told when the speech really ends (`cue_finished`), so the next cue waits for the voice, not
+//! for a guess. Then the whole coach track, rendered offline, and the plot — shared by `demo`
+//! and `replay --wav/--svg`.
 
 use std::path::{Path, PathBuf};
 
 use pacenote_audio::render::{Fate, render, write_wav};
 use pacenote_audio::voice::{SAMPLE_RATE_HZ, Stitched, TtsCommandFallback, Voice};
 use pacenote_core::cue::{Utterance, join_sentences};
-use pacenote_core::persona::{Persona, Spoken};
+use pacenote_core::engine::{EngineConfig, RunSession, RunSummary, replay};
+use pacenote_core::persona::{LineChooser, Persona, Spoken};
+use pacenote_core::plan::{ExpandedStep, Plan};
+use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::format_clock_s;
+use pacenote_track::Recording;
 
 use crate::CliError;
+
+/// Seed of the line chooser: the same run always gets the same lines.
+pub const LINE_SEED: u64 = 1;
+
+/// A run replayed with a voice.
+#[derive(Debug)]
+pub struct Voiced {
+    pub utterances: Vec<Utterance>,
+    pub summary: RunSummary,
+    pub steps: Vec<ExpandedStep>,
+    /// The persona's words for each utterance, and for each cue of it.
+    pub texts: Vec<String>,
+    pub cue_texts: Vec<Vec<String>>,
+    pub stitched: Vec<Stitched>,
+}
 
 /// What rendering the coach track did.
 #[derive(Debug)]
@@ -20,39 +41,34 @@ pub struct TrackReport {
     pub dropped: usize,
     pub fallbacks: usize,
     pub unvoiced: Vec<(String, String)>,
+    /// Utterances whose speech began after their time (the previous one still playing).
+    pub late: usize,
 }
 
 impl TrackReport {
     pub fn describe(&self, wav: &Path, persona: &Persona) -> String {
         format!(
-            "wrote {} ({} of coach track in {}'s voice: {} utterances played, {} dropped by the player, {} texts by speech fallback)",
+            "wrote {} ({} of coach track in {}'s voice: {} utterances played, {} late, {} dropped by the player, {} texts by speech fallback)",
             wav.display(),
             format_clock_s(self.duration_s),
             persona.name,
             self.played,
+            self.late,
             self.dropped,
             self.fallbacks
         )
     }
 }
 
-/// The persona's words for each utterance (one string per utterance).
-pub fn words(utterances: &[Utterance], persona: &Persona) -> (Vec<String>, Vec<Vec<Spoken>>) {
-    let lines = crate::replay_cmd::persona_lines(utterances, persona);
-    let texts = lines.iter().map(|l| join_sentences(l.iter().map(|line| line.text.clone()))).collect();
-    let parts = lines.iter().map(|l| l.iter().flat_map(|line| line.parts.clone()).collect()).collect();
-    (texts, parts)
-}
-
-/// Renders the coach track to `wav` from the persona's pack (`pack`, or the committed one).
-pub fn write_track(
-    utterances: &[Utterance],
-    parts: &[Vec<Spoken>],
+/// Replays a recording with the persona speaking from its pack (`pack`, or the committed one).
+pub fn replay_voiced(
+    plan: &Plan,
+    recording: &Recording,
+    profile: RunnerProfile,
+    config: EngineConfig,
     persona: &Persona,
     pack: Option<&Path>,
-    total_ms: u64,
-    wav: &Path,
-) -> Result<TrackReport, CliError> {
+) -> Result<Voiced, CliError> {
     let pack_dir: PathBuf =
         pack.map_or_else(|| crate::pack_cmd::committed_pack(&persona.id), Path::to_path_buf);
     let mut voice = Voice::open(&pack_dir).map_err(|e| CliError::Usage(format!("{e} (pass --pack DIR)")))?;
@@ -65,23 +81,66 @@ pub fn write_track(
     let scratch = std::env::temp_dir().join(format!("pacenote-tts-{}", std::process::id()));
     let mut fallback =
         TtsCommandFallback::new(crate::pack_cmd::ESPEAK_TEMPLATE, persona.voice.clone(), &scratch);
-    let mut stitched = Vec::with_capacity(utterances.len());
-    for spoken in parts {
-        stitched.push(voice.stitch(spoken, &mut fallback).map_err(|e| CliError::Usage(e.to_string()))?);
-    }
+    let mut chooser = LineChooser::new(LINE_SEED);
+    let mut session = RunSession::new(plan, profile, EngineConfig { audio_reports_finish: true, ..config });
+    let inputs = pacenote_track::replay::to_inputs(recording);
+    let mut texts = Vec::new();
+    let mut cue_texts = Vec::new();
+    let mut stitched = Vec::new();
+    let mut failure = None;
+    let utterances = replay::run_with_audio(&mut session, &inputs, |u| {
+        let lines: Vec<_> = u.cues.iter().map(|c| persona.line(c, &mut chooser)).collect();
+        texts.push(join_sentences(lines.iter().map(|l| l.text.clone())));
+        cue_texts.push(lines.iter().map(|l| l.text.clone()).collect());
+        let parts: Vec<Spoken> = lines.into_iter().flat_map(|l| l.parts).collect();
+        match voice.stitch(&parts, &mut fallback) {
+            Ok(s) => {
+                let duration = s.duration_ms();
+                stitched.push(s);
+                Some(duration)
+            }
+            Err(e) => {
+                failure.get_or_insert(e);
+                stitched.push(Stitched { samples: Vec::new(), fallbacks: 0, unvoiced: Vec::new() });
+                None
+            }
+        }
+    });
     let _ = std::fs::remove_dir_all(&scratch);
-    let items: Vec<(&Utterance, &Stitched)> = utterances.iter().zip(&stitched).collect();
+    if let Some(e) = failure {
+        return Err(CliError::Usage(e.to_string()));
+    }
+    Ok(Voiced {
+        utterances,
+        summary: session.summary(),
+        steps: session.steps().to_vec(),
+        texts,
+        cue_texts,
+        stitched,
+    })
+}
+
+/// Renders the voiced run's coach track to `wav`.
+pub fn write_track(voiced: &Voiced, total_ms: u64, wav: &Path) -> Result<TrackReport, CliError> {
+    let items: Vec<(&Utterance, &Stitched)> = voiced.utterances.iter().zip(&voiced.stitched).collect();
     let track = render(&items, total_ms);
     if let Some(dir) = wav.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| CliError::file(dir, e))?;
     }
     write_wav(wav, &track.samples).map_err(CliError::Usage)?;
     let dropped = track.fates.iter().filter(|(_, f)| *f == Fate::Dropped).count();
+    let late = voiced
+        .utterances
+        .iter()
+        .zip(&track.fates)
+        .filter(|(u, (_, f))| matches!(f, Fate::Played { start_ms, .. } if *start_ms > u.at_ms))
+        .count();
     Ok(TrackReport {
         duration_s: track.samples.len() as f64 / f64::from(SAMPLE_RATE_HZ),
-        played: utterances.len() - dropped,
+        played: voiced.utterances.len() - dropped,
         dropped,
-        fallbacks: stitched.iter().map(|s| s.fallbacks).sum(),
-        unvoiced: stitched.into_iter().flat_map(|s| s.unvoiced).collect(),
+        fallbacks: voiced.stitched.iter().map(|s| s.fallbacks).sum(),
+        unvoiced: voiced.stitched.iter().flat_map(|s| s.unvoiced.clone()).collect(),
+        late,
     })
 }

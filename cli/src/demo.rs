@@ -79,31 +79,35 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         resting_hr_bpm: Some(config.runner.resting_hr_bpm),
         lthr_bpm: None,
     };
-    let (utterances, summary, steps) =
-        pacenote_track::replay::replay(&plan, &recording, profile, EngineConfig::default());
-    let (texts, parts) = crate::coach_audio::words(&utterances, &persona);
-    let mut text_iter = texts.iter();
-    for line in timeline_with(&utterances, &steps, |_| text_iter.next().cloned().unwrap_or_default()) {
+    let voiced = crate::coach_audio::replay_voiced(
+        &plan,
+        &recording,
+        profile,
+        EngineConfig::default(),
+        &persona,
+        args.pack.as_deref(),
+    )?;
+    let mut texts = voiced.texts.iter();
+    for line in
+        timeline_with(&voiced.utterances, &voiced.steps, |_| texts.next().cloned().unwrap_or_default())
+    {
         println!("{line}");
     }
     // The coach track, the cues and the picture, beside the run.
     let wav_path = args.out.join("run.wav");
-    let report = crate::coach_audio::write_track(
-        &utterances,
-        &parts,
-        &persona,
-        args.pack.as_deref(),
-        recording.duration_ms() + 10_000,
-        &wav_path,
-    )?;
-    let json = crate::replay_cmd::to_json(&utterances, summary, Some(&persona));
+    let report = crate::coach_audio::write_track(&voiced, recording.duration_ms() + 10_000, &wav_path)?;
+    let json = crate::replay_cmd::to_json_with_texts(
+        &voiced.utterances,
+        voiced.summary,
+        &persona.id,
+        &voiced.cue_texts,
+    );
     let json_text = serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))?;
     write_file(&args.out.join("run.json"), json_text.as_bytes())?;
     let title = format!("{} — coached by {}", plan.name, persona.name);
-    write_file(
-        &args.out.join("run.svg"),
-        crate::plot::svg(&recording, &steps, &utterances, &title, &texts).as_bytes(),
-    )?;
+    let svg = crate::plot::svg(&recording, &voiced.steps, &voiced.utterances, &title, &voiced.texts);
+    write_file(&args.out.join("run.svg"), svg.as_bytes())?;
+    let (summary, steps) = (voiced.summary, &voiced.steps);
     let true_m = simulated.truth.last().map_or(0.0, |t| t.distance_m);
     println!(
         "\n{} of {} steps done · {} moving · {} measured ({} true) · {} cues spoken, {} dropped",

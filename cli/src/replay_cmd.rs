@@ -7,8 +7,7 @@ use clap::{Args, ValueEnum};
 use pacenote_core::cue::Utterance;
 use pacenote_core::engine::replay::timeline_with;
 use pacenote_core::engine::{Chattiness, EngineConfig, RunSummary};
-use pacenote_core::persona::{Line, LineChooser, Persona};
-use pacenote_core::plan::ExpandedStep;
+use pacenote_core::persona::Persona;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::format_clock_s;
 use serde::Serialize;
@@ -19,8 +18,6 @@ use crate::{CliError, read_file};
 
 /// The plain, factual wording used when no persona is chosen.
 pub const NEUTRAL_PERSONA: &str = "neutral";
-/// Seed of the line chooser: the same run always gets the same lines.
-const LINE_SEED: u64 = 1;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -102,23 +99,33 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
         .map(Persona::bundled)
         .transpose()
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    let (utterances, summary, steps) = pacenote_track::replay::replay(&plan, &recording, profile, config);
     if args.wav.is_some() && persona.is_none() {
         return Err(CliError::Usage("--wav needs --persona: whose voice should speak?".into()));
     }
-    let (texts, parts) = match &persona {
-        Some(p) => crate::coach_audio::words(&utterances, p),
-        None => (utterances.iter().map(Utterance::neutral_text).collect(), Vec::new()),
+    // With a persona, the run is voiced from its pack as it goes (the engine hears when each
+    // utterance really ends); without one, the plain wording.
+    let (utterances, summary, steps, texts, cue_texts, voiced) = match &persona {
+        Some(p) => {
+            let v = crate::coach_audio::replay_voiced(
+                &plan,
+                &recording,
+                profile,
+                config,
+                p,
+                args.pack.as_deref(),
+            )?;
+            (v.utterances.clone(), v.summary, v.steps.clone(), v.texts.clone(), v.cue_texts.clone(), Some(v))
+        }
+        None => {
+            let (u, s, steps) = pacenote_track::replay::replay(&plan, &recording, profile, config);
+            let texts = u.iter().map(Utterance::neutral_text).collect();
+            let cue_texts =
+                u.iter().map(|u| u.cues.iter().map(pacenote_core::cue::neutral_text).collect()).collect();
+            (u, s, steps, texts, cue_texts, None)
+        }
     };
-    if let (Some(wav), Some(p)) = (&args.wav, &persona) {
-        let report = crate::coach_audio::write_track(
-            &utterances,
-            &parts,
-            p,
-            args.pack.as_deref(),
-            recording.duration_ms() + 10_000,
-            wav,
-        )?;
+    if let (Some(wav), Some(v), Some(p)) = (&args.wav, &voiced, &persona) {
+        let report = crate::coach_audio::write_track(v, recording.duration_ms() + 10_000, wav)?;
         eprintln!("{}", report.describe(wav, p));
     }
     if let Some(svg) = &args.svg {
@@ -127,13 +134,15 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
         eprintln!("wrote {}", svg.display());
     }
     if args.json {
-        let json = to_json(&utterances, summary, persona.as_ref());
+        let name = persona.as_ref().map_or(NEUTRAL_PERSONA, |p| p.id.as_str());
+        let json = to_json_with_texts(&utterances, summary, name, &cue_texts);
         let text = serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }
     println!("{} against \"{}\" ({} steps)\n", args.track.display(), plan.name, steps.len());
-    for line in persona_timeline(&utterances, &steps, persona.as_ref()) {
+    let mut text_iter = texts.iter();
+    for line in timeline_with(&utterances, &steps, |_| text_iter.next().cloned().unwrap_or_default()) {
         println!("{line}");
     }
     println!(
@@ -148,37 +157,22 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The persona's chosen line for every cue of every utterance, in order.
-pub fn persona_lines(utterances: &[Utterance], persona: &Persona) -> Vec<Vec<Line>> {
-    let mut chooser = LineChooser::new(LINE_SEED);
-    utterances.iter().map(|u| u.cues.iter().map(|c| persona.line(c, &mut chooser)).collect()).collect()
-}
-
-/// The timeline in the persona's words (plain wording without one).
-pub fn persona_timeline(
+/// The DESIGN §10 JSON, with each cue's words as spoken.
+pub fn to_json_with_texts(
     utterances: &[Utterance],
-    steps: &[ExpandedStep],
-    persona: Option<&Persona>,
-) -> Vec<String> {
-    let mut chooser = LineChooser::new(LINE_SEED);
-    match persona {
-        Some(p) => timeline_with(utterances, steps, |u| p.say_utterance(u, &mut chooser)),
-        None => timeline_with(utterances, steps, Utterance::neutral_text),
-    }
-}
-
-pub fn to_json(utterances: &[Utterance], summary: RunSummary, persona: Option<&Persona>) -> JsonReplay {
-    let mut chooser = LineChooser::new(LINE_SEED);
-    let name = persona.map_or(NEUTRAL_PERSONA.to_owned(), |p| p.id.clone());
+    summary: RunSummary,
+    persona: &str,
+    cue_texts: &[Vec<String>],
+) -> JsonReplay {
     let mut cues = Vec::new();
-    for u in utterances {
-        for c in &u.cues {
+    for (u, texts) in utterances.iter().zip(cue_texts) {
+        for (c, text) in u.cues.iter().zip(texts) {
             cues.push(JsonCue {
                 t_s: u.at_ms as f64 / 1000.0,
                 kind: c.kind.as_str(),
                 priority: c.priority,
-                persona: name.clone(),
-                text: persona.map_or_else(|| pacenote_core::cue::neutral_text(c), |p| p.say(c, &mut chooser)),
+                persona: persona.to_owned(),
+                text: text.clone(),
                 step: c.step,
                 utterance: u.id,
             });

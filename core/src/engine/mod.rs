@@ -113,11 +113,14 @@ pub struct EngineConfig {
     pub chattiness: Chattiness,
     /// Pause the timer when the runner stops (traffic lights).
     pub auto_pause: bool,
+    /// The audio layer reports `cue_finished`: speech lasts until it does (with a generous
+    /// safety limit), not until the estimate from the words runs out.
+    pub audio_reports_finish: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { chattiness: Chattiness::Normal, auto_pause: true }
+        Self { chattiness: Chattiness::Normal, auto_pause: true, audio_reports_finish: false }
     }
 }
 
@@ -189,7 +192,7 @@ impl RunSession {
             heart: HeartRateFilter::new(),
             auto_pause: AutoPause::new(),
             safety: HeartRateSafety::default(),
-            scheduler: Scheduler::new(config.chattiness),
+            scheduler: Scheduler::with_reported_finish(config.chattiness, config.audio_reports_finish),
             coach: None,
             rep_reference: Vec::new(),
             started: false,

@@ -9,20 +9,54 @@ use crate::units::format_clock_s;
 
 /// Feeds every input; returns every utterance, in order.
 pub fn run(session: &mut RunSession, inputs: &[Input]) -> Vec<Utterance> {
-    let mut out = Vec::new();
+    run_with_audio(session, inputs, |_| None)
+}
+
+/// Like [`run`], with an audio layer: `play` is given each utterance as it is decided and
+/// returns how long it really lasts (ms); the engine then hears `cue_finished` at that moment,
+/// as it would from the phone's player.
+pub fn run_with_audio(
+    session: &mut RunSession,
+    inputs: &[Input],
+    mut play: impl FnMut(&Utterance) -> Option<u64>,
+) -> Vec<Utterance> {
+    let mut out: Vec<Utterance> = Vec::new();
+    // Finishes still to report: (at_ms, utterance id), kept sorted.
+    let mut finishes: Vec<(u64, u64)> = Vec::new();
+    let mut handle = |session: &mut RunSession,
+                      input: &Input,
+                      out: &mut Vec<Utterance>,
+                      finishes: &mut Vec<(u64, u64)>| {
+        for u in session.handle(input) {
+            if let Some(duration_ms) = play(&u) {
+                finishes.push((u.at_ms + duration_ms, u.id));
+                finishes.sort_unstable();
+            }
+            out.push(u);
+        }
+    };
     for input in inputs {
         let t = input.t_ms();
-        // At most a few wakeups between two inputs; the bound keeps a confused clock from
-        // spinning here.
-        for _ in 0..8 {
-            match session.next_wakeup_ms() {
-                Some(wake) if wake < t && wake > session.now_ms() => {
-                    out.extend(session.handle(&Input::Tick { t_ms: wake }));
+        // At most a few wakeups and finishes between two inputs; the bound keeps a confused
+        // clock from spinning here.
+        for _ in 0..16 {
+            let wake = session.next_wakeup_ms().filter(|w| *w < t && *w > session.now_ms());
+            let finish = finishes.first().copied().filter(|(at, _)| *at <= t);
+            match (wake, finish) {
+                (_, Some((at, id))) if wake.is_none_or(|w| at <= w) => {
+                    finishes.remove(0);
+                    handle(
+                        session,
+                        &Input::CueFinished { utterance_id: id, at_ms: at },
+                        &mut out,
+                        &mut finishes,
+                    );
                 }
+                (Some(w), _) => handle(session, &Input::Tick { t_ms: w }, &mut out, &mut finishes),
                 _ => break,
             }
         }
-        out.extend(session.handle(input));
+        handle(session, input, &mut out, &mut finishes);
     }
     out
 }

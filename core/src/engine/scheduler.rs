@@ -95,11 +95,25 @@ pub struct Scheduler {
     last_end_ms: Option<u64>,
     next_utterance_id: u64,
     counts: SchedulerCounts,
+    /// Whether the audio layer reports when speech ends.
+    reported_finish: bool,
 }
+
+/// When the audio layer reports finishes, speech still ends at most this many times the word
+/// estimate (plus [`FINISH_REPORT_GRACE_MS`]) after it began: a lost report must not silence
+/// the coach for the rest of the run.
+const FINISH_REPORT_SAFETY: u64 = 3;
+const FINISH_REPORT_GRACE_MS: u64 = 5_000;
 
 impl Scheduler {
     pub fn new(chattiness: Chattiness) -> Self {
+        Self::with_reported_finish(chattiness, false)
+    }
+
+    /// A scheduler whose audio layer reports `cue_finished`.
+    pub fn with_reported_finish(chattiness: Chattiness, reported_finish: bool) -> Self {
         Self {
+            reported_finish,
             chattiness,
             pending: Vec::new(),
             speaking: None,
@@ -217,7 +231,12 @@ impl Scheduler {
         self.pending = rest;
         let words: usize =
             chosen.iter().map(|c| crate::cue::neutral_text(c).split_whitespace().count()).sum();
-        let duration_ms = (words as f64 / WORDS_PER_SECOND * 1000.0) as u64 + UTTERANCE_OVERHEAD_MS;
+        let estimate_ms = (words as f64 / WORDS_PER_SECOND * 1000.0) as u64 + UTTERANCE_OVERHEAD_MS;
+        let duration_ms = if self.reported_finish {
+            estimate_ms * FINISH_REPORT_SAFETY + FINISH_REPORT_GRACE_MS
+        } else {
+            estimate_ms
+        };
         let id = self.next_utterance_id;
         self.next_utterance_id += 1;
         self.speaking = Some((id, head_priority, now_ms + duration_ms));

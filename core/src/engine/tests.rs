@@ -224,3 +224,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn with_an_audio_layer_the_next_cue_waits_for_the_voice() {
+    let plan = plan(TEMPO);
+    let config = EngineConfig { audio_reports_finish: true, ..EngineConfig::default() };
+    let mut session = RunSession::new(&plan, RunnerProfile::default(), config);
+    let inputs = inputs(
+        560,
+        |s| Some(if (120..240).contains(&s) { 1000.0 / 325.0 } else { 1000.0 / 290.0 }),
+        |_| None,
+    );
+    // A slow voice: every utterance takes 7 s, far longer than its words suggest.
+    let said = replay::run_with_audio(&mut session, &inputs, |_| Some(7_000));
+    assert!(said.len() > 5);
+    for pair in said.windows(2) {
+        assert!(
+            pair[1].at_ms >= pair[0].at_ms + 7_000 || pair[1].interrupts == Some(pair[0].id),
+            "{} at {} overlaps {} at {}",
+            pair[1].id,
+            pair[1].at_ms,
+            pair[0].id,
+            pair[0].at_ms
+        );
+    }
+}
