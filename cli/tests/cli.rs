@@ -223,6 +223,8 @@ fn demo_prints_the_cue_timeline_and_writes_the_run() {
     assert!(text.contains("12 of 12 steps done"), "{text}");
     // The coach track and the cues were written.
     assert!(text.contains("of coach track in Sergeant Stone's voice"), "{text}");
+    // The voice is in the loop: no utterance starts late, none is dropped by the player.
+    assert!(text.contains(" 0 late, 0 dropped by the player"), "{text}");
     let svg = std::fs::read_to_string(dir.join("run.svg")).expect("run.svg");
     assert!(
         svg.starts_with("<svg") && svg.contains("<path d=\"M") && svg.matches("<title>").count() > 20,

@@ -166,6 +166,8 @@ pub struct RunSession {
     rep_reference: Vec<(String, f64)>,
     started: bool,
     finished: bool,
+    /// Finish was asked for; the last word waits for current speech to end.
+    finishing: bool,
     manually_paused: bool,
     now_ms: u64,
     next_cue_id: u64,
@@ -197,6 +199,7 @@ impl RunSession {
             rep_reference: Vec::new(),
             started: false,
             finished: false,
+            finishing: false,
             manually_paused: false,
             now_ms: 0,
             next_cue_id: 1,
@@ -262,6 +265,16 @@ impl RunSession {
     /// Takes one input; returns what to say now (usually nothing).
     pub fn handle(&mut self, input: &Input) -> Vec<Utterance> {
         if self.finished {
+            return Vec::new();
+        }
+        if self.finishing {
+            // Only the audio's report matters now: the last word follows the current one.
+            if let Input::CueFinished { utterance_id, at_ms } = *input {
+                self.scheduler.finished(utterance_id, at_ms);
+                let out = self.speak(self.now_ms.max(at_ms));
+                self.finished = out.iter().any(|u| u.cues.iter().any(|c| c.kind == CueKind::RunFinish));
+                return out;
+            }
             return Vec::new();
         }
         let t_ms = input.t_ms();
@@ -338,13 +351,18 @@ impl RunSession {
         };
         self.queue(CueKind::RunFinish, slots, now);
         let mut out = self.speak(now);
-        // The finish is said even over other speech: it is the last word.
-        if out.iter().all(|u| u.cues.iter().all(|c| c.kind != CueKind::RunFinish))
-            && let Some(u) = self.force_speak(now)
-        {
-            out.push(u);
+        let said =
+            |out: &[Utterance]| out.iter().any(|u| u.cues.iter().any(|c| c.kind == CueKind::RunFinish));
+        if said(&out) {
+            self.finished = true;
+        } else if self.config.audio_reports_finish {
+            // The last word waits for the voice that is speaking (and never expires).
+            self.finishing = true;
+        } else {
+            // No one will report the end of the current speech: the finish is the last word.
+            out.extend(self.force_speak(now));
+            self.finished = true;
         }
-        self.finished = true;
         out
     }
 

@@ -58,6 +58,11 @@ pub fn run_with_audio(
         }
         handle(session, input, &mut out, &mut finishes);
     }
+    // After the last input the voice still finishes what it was saying (and the last word).
+    while !finishes.is_empty() {
+        let (at, id) = finishes.remove(0);
+        handle(session, &Input::CueFinished { utterance_id: id, at_ms: at }, &mut out, &mut finishes);
+    }
     out
 }
 

@@ -70,7 +70,8 @@ pub fn lifetime_ms(kind: CueKind) -> u64 {
         CueKind::GpsLost | CueKind::GpsBack | CueKind::StepHalfway | CueKind::RunHalfway => 20_000,
         CueKind::Split => 30_000,
         CueKind::RunStart | CueKind::SessionComplete => 15_000,
-        CueKind::RunFinish => 60_000,
+        // The last word: said whenever the voice is free.
+        CueKind::RunFinish => u64::MAX / 4,
         CueKind::Encouragement => 30_000,
     }
 }
