@@ -6,6 +6,7 @@
 //! This crate reads and writes files (packs live on disk) and runs the TTS command a pack is
 //! built with; the coaching core stays pure.
 
+pub mod live;
 pub mod pack;
 pub mod render;
 pub mod voice;

@@ -5,6 +5,7 @@
 
 use pacenote_core::cue::{Priority, Utterance};
 
+use crate::live::{cuts_in, expires_at_ms};
 use crate::voice::{SAMPLE_RATE_HZ, Stitched};
 
 /// What happened to each utterance in the track.
@@ -35,12 +36,12 @@ pub fn render(items: &[(&Utterance, &Stitched)], total_ms: u64) -> Track {
     // The utterance playing: (index into fates, start, end, priority).
     let mut playing: Option<(usize, u64, u64, Priority)> = None;
     for (utterance, audio) in items {
-        let expires = utterance.cues.iter().map(|c| c.expires_at_ms).max().unwrap_or(utterance.at_ms);
+        let expires = expires_at_ms(utterance);
         let mut start = utterance.at_ms;
         if let Some((index, p_start, p_end, p_priority)) = playing
             && start < p_end
         {
-            if utterance.priority > p_priority && utterance.priority >= Priority::StepChange {
+            if cuts_in(utterance.priority, p_priority) {
                 // Cut the current one off here.
                 let (from, to) = (sample_at(start).min(samples.len()), sample_at(p_end).min(samples.len()));
                 samples[from..to].iter_mut().for_each(|s| *s = 0.0);
