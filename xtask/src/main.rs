@@ -263,7 +263,9 @@ fn fuzz(args: &[String]) -> Result {
             .iter()
             .find(|(n, ..)| *n == target)
             .map_or((&[][..], 4096), |(_, e, len)| (*e, *len));
-        if let Ok(entries) = std::fs::read_dir(corpus_dir()) {
+        // Recordings seed the recording parsers; the committed voice packs seed the clip decoder.
+        let seed_dirs = [corpus_dir(), root().join("audio/packs/en/stone")];
+        for entries in seed_dirs.iter().filter_map(|d| std::fs::read_dir(d).ok()) {
             for entry in entries.flatten() {
                 let path = entry.path();
                 let matches =
