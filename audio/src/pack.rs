@@ -197,8 +197,79 @@ impl Decoded {
     }
 }
 
+/// Longest clip accepted: a phrase is seconds long; anything bigger is not a clip.
+const MAX_CLIP_BYTES: usize = 1024 * 1024;
+
+/// The first `count` packets of an Ogg stream, reassembled from its pages (lacing values of
+/// 255 continue a packet). Only as much as the checks below need.
+fn first_ogg_packets(bytes: &[u8], count: usize) -> Result<Vec<Vec<u8>>, String> {
+    let mut packets = Vec::new();
+    let mut current = Vec::new();
+    let mut at = 0;
+    while packets.len() < count {
+        let header = bytes.get(at..at + 27).ok_or("truncated Ogg page")?;
+        if &header[..4] != b"OggS" {
+            return Err("not an Ogg page".into());
+        }
+        let segments = usize::from(header[26]);
+        let table = bytes.get(at + 27..at + 27 + segments).ok_or("truncated Ogg page")?;
+        let mut data = at + 27 + segments;
+        for &lace in table {
+            let len = usize::from(lace);
+            current.extend_from_slice(bytes.get(data..data + len).ok_or("truncated Ogg page")?);
+            data += len;
+            if lace < 255 {
+                packets.push(std::mem::take(&mut current));
+                if packets.len() == count {
+                    break;
+                }
+            }
+        }
+        at = data;
+    }
+    Ok(packets)
+}
+
+/// Checks the Vorbis comment header before the decoder sees it: its counts and lengths come
+/// from the file, and the decoder reserves memory by them (a damaged clip claiming four billion
+/// comments asked for 200 GB under fuzzing). Every length must fit in the packet.
+fn check_comment_header(bytes: &[u8]) -> Result<(), String> {
+    let packets = first_ogg_packets(bytes, 2)?;
+    let comment = &packets[1];
+    if comment.len() < 7 || comment[0] != 3 || &comment[1..7] != b"vorbis" {
+        return Err("the second packet is not a Vorbis comment header".into());
+    }
+    let mut at = 7;
+    let read_u32 = |at: &mut usize| -> Result<usize, String> {
+        let b = comment.get(*at..*at + 4).ok_or("comment header ends early")?;
+        *at += 4;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let vendor = read_u32(&mut at)?;
+    if vendor > comment.len().saturating_sub(at) {
+        return Err(format!("comment header claims a {vendor}-byte vendor string"));
+    }
+    at += vendor;
+    let comments = read_u32(&mut at)?;
+    if comments > comment.len().saturating_sub(at) / 4 {
+        return Err(format!("comment header claims {comments} comments in {} bytes", comment.len()));
+    }
+    for _ in 0..comments {
+        let len = read_u32(&mut at)?;
+        if len > comment.len().saturating_sub(at) {
+            return Err(format!("a comment claims {len} bytes"));
+        }
+        at += len;
+    }
+    Ok(())
+}
+
 /// Decodes an Ogg Vorbis clip (pure Rust); an error says what is wrong, never a panic.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, String> {
+    if bytes.len() > MAX_CLIP_BYTES {
+        return Err(format!("{} bytes is too big for a clip (at most {MAX_CLIP_BYTES})", bytes.len()));
+    }
+    check_comment_header(bytes).map_err(|e| format!("not Ogg Vorbis: {e}"))?;
     let decoded = std::panic::catch_unwind(|| -> Result<Decoded, String> {
         let mut reader = lewton::inside_ogg::OggStreamReader::new(Cursor::new(bytes))
             .map_err(|e| format!("not Ogg Vorbis: {e}"))?;
@@ -369,6 +440,20 @@ mod tests {
     fn decoding_garbage_is_an_error() {
         assert!(decode(b"").is_err());
         assert!(decode(b"OggS garbage garbage garbage").is_err());
+    }
+
+    #[test]
+    fn a_clip_claiming_billions_of_comments_is_refused_before_decoding() {
+        let manifest = read_manifest(&committed("stone")).expect("manifest");
+        let mut bytes = std::fs::read(committed("stone").join(&manifest.clips[0].file)).expect("clip");
+        assert!(decode(&bytes).is_ok());
+        // Find the comment header and make its comment count enormous.
+        let start = bytes.windows(7).position(|w| w == b"\x03vorbis").expect("comment header");
+        let vendor = u32::from_le_bytes(bytes[start + 7..start + 11].try_into().expect("4 bytes")) as usize;
+        let count_at = start + 11 + vendor;
+        bytes[count_at..count_at + 4].copy_from_slice(&0xBFFF_FFFFu32.to_le_bytes());
+        let err = decode(&bytes).expect_err("refused");
+        assert!(err.contains("comments in"), "{err}");
     }
 
     proptest::proptest! {
