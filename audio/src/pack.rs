@@ -199,6 +199,9 @@ impl Decoded {
 
 /// Longest clip accepted: a phrase is seconds long; anything bigger is not a clip.
 const MAX_CLIP_BYTES: usize = 1024 * 1024;
+/// Most samples a clip may decode to: a minute of stereo at 48 kHz. A damaged stream can
+/// claim far more (fuzzing found 8 KB inputs that decode for seconds on end).
+const MAX_DECODED_SAMPLES: usize = 60 * 48_000 * 2;
 
 /// The first `count` packets of an Ogg stream, reassembled from its pages (lacing values of
 /// 255 continue a packet). Only as much as the checks below need.
@@ -278,6 +281,9 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, String> {
         let mut samples = Vec::new();
         while let Some(packet) = reader.read_dec_packet_itl().map_err(|e| format!("damaged audio: {e}"))? {
             samples.extend(packet);
+            if samples.len() > MAX_DECODED_SAMPLES {
+                return Err("decodes to more than a minute of audio: not a clip".into());
+            }
         }
         Ok(Decoded { sample_rate, channels, samples })
     });
