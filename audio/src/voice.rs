@@ -242,6 +242,19 @@ mod tests {
         Utterance { id, at_ms, priority: kind.priority(), cues: vec![c], interrupts: None }
     }
 
+    /// Each utterance voiced by the persona from its pack alone.
+    fn stitch_all(persona: &Persona, voice: &mut Voice, utterances: &[Utterance]) -> Vec<Stitched> {
+        let mut chooser = LineChooser::new(1);
+        utterances
+            .iter()
+            .map(|u| {
+                let parts: Vec<Spoken> =
+                    u.cues.iter().flat_map(|c| persona.line(c, &mut chooser).parts).collect();
+                voice.stitch(&parts, &mut NoSynthesiser).expect("stitches")
+            })
+            .collect()
+    }
+
     #[test]
     fn every_persona_says_every_kind_from_its_pack_alone() {
         for persona_id in ["stone", "jakes", "jenna"] {
@@ -292,20 +305,12 @@ mod tests {
     fn every_cue_starts_speaking_within_50_ms_of_its_time() {
         let persona = Persona::bundled("jenna").expect("persona");
         let mut voice = pack("jenna");
-        let mut chooser = LineChooser::new(1);
         let utterances = [
             utterance(1, 1_000, CueKind::Countdown),
             utterance(2, 6_000, CueKind::Split),
             utterance(3, 12_000, CueKind::BackOnPace),
         ];
-        let stitched: Vec<Stitched> = utterances
-            .iter()
-            .map(|u| {
-                let parts: Vec<Spoken> =
-                    u.cues.iter().flat_map(|c| persona.line(c, &mut chooser).parts).collect();
-                voice.stitch(&parts, &mut NoSynthesiser).expect("stitches")
-            })
-            .collect();
+        let stitched = stitch_all(&persona, &mut voice, &utterances);
         let items: Vec<(&Utterance, &Stitched)> = utterances.iter().zip(&stitched).collect();
         let track = render(&items, 20_000);
         for u in &utterances {
@@ -324,7 +329,6 @@ mod tests {
     fn the_player_interrupts_for_urgent_cues_and_drops_stale_ones() {
         let persona = Persona::bundled("stone").expect("persona");
         let mut voice = pack("stone");
-        let mut chooser = LineChooser::new(1);
         let utterances = [
             utterance(1, 0, CueKind::Split),
             // Safety cuts the split short.
@@ -332,14 +336,7 @@ mod tests {
             // A countdown (1.5 s lifetime) while the safety cue plays: stale by the time it ends.
             utterance(3, 400, CueKind::Countdown),
         ];
-        let stitched: Vec<Stitched> = utterances
-            .iter()
-            .map(|u| {
-                let parts: Vec<Spoken> =
-                    u.cues.iter().flat_map(|c| persona.line(c, &mut chooser).parts).collect();
-                voice.stitch(&parts, &mut NoSynthesiser).expect("stitches")
-            })
-            .collect();
+        let stitched = stitch_all(&persona, &mut voice, &utterances);
         let items: Vec<(&Utterance, &Stitched)> = utterances.iter().zip(&stitched).collect();
         let track = render(&items, 10_000);
         assert_eq!(track.fates[0], (1, Fate::Played { start_ms: 0, end_ms: 300 }));
