@@ -43,6 +43,9 @@ const GPS_BACK_AFTER_LOSS_MS: u64 = 15_000;
 const ENCOURAGE_AFTER_SILENCE_MS: u64 = 120_000;
 /// Speed reference of a rep (for judging the next rep's start by pace): the last seconds of it.
 const REP_REFERENCE_WINDOW_MS: u64 = 60_000;
+/// The pace a correction speaks is averaged over this long: the runner hears a figure that
+/// matches their watch, not one second's wobble.
+const SPOKEN_PACE_WINDOW_MS: u64 = 10_000;
 /// No corrections in a step's last seconds: the step is ending, the countdown says so, and a
 /// correction would be about a pace that no longer matters.
 const NO_CORRECTIONS_IN_LAST_S: f64 = 15.0;
@@ -708,9 +711,10 @@ impl RunSession {
             }
         }
         let target_bpm = coach.heart_rate.as_ref().map(HeartRateMonitor::band_bpm);
+        let spoken_pace = recent_pace(&coach.speeds, now).or(estimate.pace());
         for d in decisions {
             let slots = CueSlots {
-                pace: estimate.pace(),
+                pace: spoken_pace,
                 target_pace: band,
                 bpm,
                 target_bpm: target_bpm.map(|(lo, hi)| (lo, hi.min(250.0))),
@@ -811,6 +815,20 @@ impl RunSession {
     fn scheduler_speaking_id(&self) -> Option<u64> {
         self.scheduler.speaking_id()
     }
+}
+
+/// The pace to speak: the mean speed of the last [`SPOKEN_PACE_WINDOW_MS`], steadier than the
+/// instantaneous estimate the corrections are decided on.
+fn recent_pace(speeds: &std::collections::VecDeque<(u64, f64)>, now: u64) -> Option<SecondsPerKm> {
+    let recent: Vec<f64> = speeds
+        .iter()
+        .filter(|(t, _)| now.saturating_sub(*t) <= SPOKEN_PACE_WINDOW_MS)
+        .map(|(_, v)| *v)
+        .collect();
+    if recent.is_empty() {
+        return None;
+    }
+    SecondsPerKm::from_speed_mps(recent.iter().sum::<f64>() / recent.len() as f64)
 }
 
 #[cfg(test)]
