@@ -138,6 +138,33 @@ pub struct RunSummary {
     pub utterances: u64,
 }
 
+/// How long the whole plan is, when it can be said: all steps by time or all by distance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PlanLength {
+    Time(f64),
+    Distance(f64),
+    Mixed,
+}
+
+impl PlanLength {
+    fn of(steps: &[ExpandedStep]) -> Self {
+        let (mut time_s, mut distance_m) = (0.0, 0.0);
+        let (mut any_time, mut any_distance, mut any_open) = (false, false, false);
+        for s in steps {
+            match s.step.end {
+                StepEnd::Time(t) => (time_s, any_time) = (time_s + t, true),
+                StepEnd::Distance(d) => (distance_m, any_distance) = (distance_m + d, true),
+                StepEnd::Open => any_open = true,
+            }
+        }
+        match (any_time, any_distance, any_open) {
+            (true, false, false) => PlanLength::Time(time_s),
+            (false, true, false) => PlanLength::Distance(distance_m),
+            _ => PlanLength::Mixed,
+        }
+    }
+}
+
 /// Per-step coaching state, new at every step start.
 #[derive(Debug, Clone, PartialEq)]
 struct StepCoach {
@@ -159,6 +186,8 @@ pub struct RunSession {
     profile: RunnerProfile,
     zones: Option<HeartRateZones>,
     progress: PlanProgress,
+    /// Worked out once: the halfway mark is checked on every input.
+    plan_length: PlanLength,
     pace: PaceEstimator,
     heart: HeartRateFilter,
     auto_pause: AutoPause,
@@ -188,11 +217,13 @@ pub struct RunSession {
 
 impl RunSession {
     pub fn new(plan: &Plan, profile: RunnerProfile, config: EngineConfig) -> Self {
+        let progress = PlanProgress::new(plan);
         Self {
             config,
             profile,
             zones: profile.zones(),
-            progress: PlanProgress::new(plan),
+            plan_length: PlanLength::of(progress.steps()),
+            progress,
             pace: PaceEstimator::new(),
             heart: HeartRateFilter::new(),
             auto_pause: AutoPause::new(),
@@ -628,23 +659,10 @@ impl RunSession {
 
     /// How much of the plan is done, when the plan is all time or all distance.
     fn plan_fraction_done(&self, estimate: &PaceEstimate) -> Option<f64> {
-        let steps = self.progress.steps();
-        let all_time = steps.iter().all(|s| matches!(s.step.end, StepEnd::Time(_)));
-        let all_distance = steps.iter().all(|s| matches!(s.step.end, StepEnd::Distance(_)));
-        if all_time {
-            let total: f64 = steps
-                .iter()
-                .filter_map(|s| if let StepEnd::Time(t) = s.step.end { Some(t) } else { None })
-                .sum();
-            Some(self.progress.moving_ms() as f64 / 1000.0 / total)
-        } else if all_distance {
-            let total: f64 = steps
-                .iter()
-                .filter_map(|s| if let StepEnd::Distance(d) = s.step.end { Some(d) } else { None })
-                .sum();
-            Some(estimate.distance_m / total)
-        } else {
-            None
+        match self.plan_length {
+            PlanLength::Time(total_s) => Some(self.progress.moving_ms() as f64 / 1000.0 / total_s),
+            PlanLength::Distance(total_m) => Some(estimate.distance_m / total_m),
+            PlanLength::Mixed => None,
         }
     }
 
