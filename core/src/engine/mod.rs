@@ -729,6 +729,10 @@ impl RunSession {
             }
         }
         let target_bpm = coach.heart_rate.as_ref().map(HeartRateMonitor::band_bpm);
+        if decisions.is_empty() {
+            return;
+        }
+        // Only now, on the rare input that decides something: this is the per-sample path.
         let spoken_pace = recent_pace(&coach.speeds, now).or(estimate.pace());
         for d in decisions {
             let slots = CueSlots {
