@@ -248,15 +248,7 @@ mod tests {
     }
 
     fn utterance(id: u64, at_ms: u64, kind: CueKind) -> Utterance {
-        let cue = Cue {
-            id,
-            kind,
-            priority: kind.priority(),
-            slots: CueSlots::default(),
-            step: None,
-            at_ms,
-            expires_at_ms: at_ms + pacenote_core::engine::scheduler::lifetime_ms(kind),
-        };
+        let cue = Cue::new(id, kind, CueSlots::default(), None, at_ms);
         Utterance { id, at_ms, priority: kind.priority(), cues: vec![cue], interrupts: None }
     }
 

@@ -236,9 +236,7 @@ mod tests {
     }
 
     fn utterance(id: u64, at_ms: u64, kind: CueKind) -> Utterance {
-        let mut c = cue(kind);
-        c.at_ms = at_ms;
-        c.expires_at_ms = at_ms + pacenote_core::engine::scheduler::lifetime_ms(kind);
+        let c = Cue::new(id, kind, cue(kind).slots, None, at_ms);
         Utterance { id, at_ms, priority: kind.priority(), cues: vec![c], interrupts: None }
     }
 

@@ -95,6 +95,25 @@ impl CueKind {
         }
     }
 
+    /// How long a cue of this kind stays worth saying after it is decided; after that it is
+    /// dropped, never spoken late.
+    pub fn lifetime_ms(self) -> u64 {
+        match self {
+            // A countdown late by more than a second is wrong.
+            CueKind::Countdown => 1_500,
+            CueKind::StepStart | CueKind::AutoPaused | CueKind::AutoResumed => 6_000,
+            CueKind::SpeedUp | CueKind::SlowDown | CueKind::HrAboveZone | CueKind::HrBelowZone => 15_000,
+            CueKind::BackOnPace | CueKind::BackInZone => 10_000,
+            CueKind::HrVeryHigh | CueKind::PainCheck => 20_000,
+            CueKind::GpsLost | CueKind::GpsBack | CueKind::StepHalfway | CueKind::RunHalfway => 20_000,
+            CueKind::Split => 30_000,
+            CueKind::RunStart | CueKind::SessionComplete => 15_000,
+            // The last word: said whenever the voice is free.
+            CueKind::RunFinish => u64::MAX / 4,
+            CueKind::Encouragement => 30_000,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::RunStart => "run_start",
@@ -201,6 +220,21 @@ pub struct Cue {
     pub at_ms: u64,
     /// After this it is stale: dropped, never spoken late.
     pub expires_at_ms: u64,
+}
+
+impl Cue {
+    /// A cue decided at `at_ms`, with its kind's priority and lifetime.
+    pub fn new(id: u64, kind: CueKind, slots: CueSlots, step: Option<usize>, at_ms: u64) -> Self {
+        Cue {
+            id,
+            kind,
+            priority: kind.priority(),
+            slots,
+            step,
+            at_ms,
+            expires_at_ms: at_ms.saturating_add(kind.lifetime_ms()),
+        }
+    }
 }
 
 /// Cues spoken together as one utterance ("Kilometre three, four fifty-two, right on target").

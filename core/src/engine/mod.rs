@@ -22,8 +22,8 @@ use crate::signal::heart_rate::{HeartRateFilter, HeartRateZones};
 use crate::signal::motion::{AutoPause, Motion};
 use crate::signal::pace::{GpsStatus, PaceEstimate, PaceEstimator};
 use crate::units::SecondsPerKm;
+use scheduler::Scheduler;
 pub use scheduler::{Chattiness, SchedulerCounts};
-use scheduler::{Scheduler, lifetime_ms};
 use targets::{EARLY_REP_TOO_FAST_SHARE, HeartRateMonitor, HeartRateSafety, PACE_DWELL_MS, PaceMonitor};
 
 /// Seconds before a step change that the countdown is said.
@@ -175,6 +175,8 @@ struct StepCoach {
     halfway_said: bool,
     early_rep_said: bool,
     early_rep_since: Option<u64>,
+    /// The speed this step's earlier rep ended at, if there was one (looked up at the start).
+    rep_reference_mps: Option<f64>,
     /// (t_ms, speed) over the last minute of the step, for the next rep's reference.
     speeds: std::collections::VecDeque<(u64, f64)>,
 }
@@ -350,11 +352,11 @@ impl RunSession {
             }
             Input::Lap { t_ms } => {
                 let events = self.progress.lap(t_ms, self.pace.estimate(t_ms).distance_m);
-                self.on_progress(t_ms, events);
+                self.on_progress(events);
             }
             Input::SkipStep { t_ms } => {
                 let events = self.progress.skip(t_ms, self.pace.estimate(t_ms).distance_m);
-                self.on_progress(t_ms, events);
+                self.on_progress(events);
             }
             Input::Feedback { t_ms, feedback } => self.on_feedback(t_ms, feedback),
             Input::Finish { t_ms } => return self.finish(t_ms),
@@ -371,7 +373,7 @@ impl RunSession {
         self.last_encouragement_ms = t_ms;
         self.queue(CueKind::RunStart, CueSlots::default(), t_ms);
         let events = self.progress.start(t_ms);
-        self.on_progress(t_ms, events);
+        self.on_progress(events);
     }
 
     fn finish(&mut self, t_ms: u64) -> Vec<Utterance> {
@@ -426,7 +428,7 @@ impl RunSession {
         }
         let events = self.progress.pause(t_ms, self.pace.estimate(t_ms).distance_m);
         self.pace.set_paused(true);
-        self.on_progress(t_ms, events);
+        self.on_progress(events);
         // A resume not yet announced and over already: say neither.
         let unsaid_resume = self.scheduler.drop_pending(|c| c.kind == CueKind::AutoResumed) > 0;
         if let Some(kind) = say.filter(|_| !unsaid_resume) {
@@ -447,7 +449,7 @@ impl RunSession {
         }
         self.pace.set_paused(false);
         let events = self.progress.resume(t_ms, self.pace.estimate(t_ms).distance_m);
-        self.on_progress(t_ms, events);
+        self.on_progress(events);
         if let Some(monitor) = self.coach.as_mut().and_then(|c| c.pace.as_mut()) {
             monitor.restart_grace(t_ms);
         }
@@ -476,7 +478,7 @@ impl RunSession {
             }
         }
         let events = self.progress.update(now, estimate.distance_m);
-        self.on_progress(now, events);
+        self.on_progress(events);
         self.gps_news(now, estimate.gps);
         if self.progress.is_paused() || self.progress.is_complete() {
             return;
@@ -490,7 +492,7 @@ impl RunSession {
         self.encourage(now, &estimate);
     }
 
-    fn on_progress(&mut self, _now: u64, events: Vec<ProgressEvent>) {
+    fn on_progress(&mut self, events: Vec<ProgressEvent>) {
         for event in events {
             match event {
                 ProgressEvent::StepStarted { index, at_ms, .. } => self.start_step(index, at_ms),
@@ -587,7 +589,9 @@ impl RunSession {
             }
             Some(Target::Effort(_)) | None => {}
         }
+        let rep_reference_mps = self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v);
         self.coach = Some(StepCoach {
+            rep_reference_mps,
             index,
             pace,
             heart_rate,
@@ -682,11 +686,6 @@ impl RunSession {
         let (step_moving_ms, _) = self.progress.step_elapsed();
         let allow_push = !self.no_pushing;
         let ending = self.step_seconds_left(estimate).is_some_and(|left| left < NO_CORRECTIONS_IN_LAST_S);
-        let reference = self
-            .coach
-            .as_ref()
-            .and_then(|c| self.progress.steps().get(c.index))
-            .and_then(|step| self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v));
         let band = self.current_pace_band();
         let Some(coach) = self.coach.as_mut() else { return };
         if let Some(v) = estimate.speed_mps
@@ -712,7 +711,7 @@ impl RunSession {
             // runner's own earlier reps of this step instead.
             if step_moving_ms < targets::HR_LAG_GRACE_MS
                 && !coach.early_rep_said
-                && let (Some(reference), Some(v)) = (reference, estimate.speed_mps)
+                && let (Some(reference), Some(v)) = (coach.rep_reference_mps, estimate.speed_mps)
             {
                 if v > reference * (1.0 + EARLY_REP_TOO_FAST_SHARE) && estimate.confidence > 0.5 {
                     let since = *coach.early_rep_since.get_or_insert(now);
@@ -797,16 +796,7 @@ impl RunSession {
     }
 
     fn queue(&mut self, kind: CueKind, slots: CueSlots, at_ms: u64) {
-        let step = self.coach.as_ref().map(|c| c.index);
-        let cue = Cue {
-            id: self.next_cue_id,
-            kind,
-            priority: kind.priority(),
-            slots,
-            step,
-            at_ms,
-            expires_at_ms: at_ms + lifetime_ms(kind),
-        };
+        let cue = Cue::new(self.next_cue_id, kind, slots, self.coach.as_ref().map(|c| c.index), at_ms);
         self.next_cue_id += 1;
         self.scheduler.push(cue);
     }
@@ -826,16 +816,12 @@ impl RunSession {
 
     /// Speaks whatever is waiting now, cutting off current speech (used for the last word).
     fn force_speak(&mut self, now: u64) -> Option<Utterance> {
-        if let Some(id) = self.scheduler_speaking_id() {
+        if let Some(id) = self.scheduler.speaking_id() {
             self.scheduler.finished(id, now);
         }
         let u = self.scheduler.poll(now)?;
         self.last_utterance_ms = now;
         Some(u)
-    }
-
-    fn scheduler_speaking_id(&self) -> Option<u64> {
-        self.scheduler.speaking_id()
     }
 }
 

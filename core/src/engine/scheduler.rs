@@ -58,24 +58,6 @@ impl Chattiness {
     }
 }
 
-/// How long a cue of a kind stays worth saying after it is decided.
-pub fn lifetime_ms(kind: CueKind) -> u64 {
-    match kind {
-        // A countdown late by more than a second is wrong.
-        CueKind::Countdown => 1_500,
-        CueKind::StepStart | CueKind::AutoPaused | CueKind::AutoResumed => 6_000,
-        CueKind::SpeedUp | CueKind::SlowDown | CueKind::HrAboveZone | CueKind::HrBelowZone => 15_000,
-        CueKind::BackOnPace | CueKind::BackInZone => 10_000,
-        CueKind::HrVeryHigh | CueKind::PainCheck => 20_000,
-        CueKind::GpsLost | CueKind::GpsBack | CueKind::StepHalfway | CueKind::RunHalfway => 20_000,
-        CueKind::Split => 30_000,
-        CueKind::RunStart | CueKind::SessionComplete => 15_000,
-        // The last word: said whenever the voice is free.
-        CueKind::RunFinish => u64::MAX / 4,
-        CueKind::Encouragement => 30_000,
-    }
-}
-
 /// Counts for the run summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SchedulerCounts {
@@ -278,15 +260,7 @@ mod tests {
     use crate::cue::CueSlots;
 
     fn cue(id: u64, kind: CueKind, at_ms: u64) -> Cue {
-        Cue {
-            id,
-            kind,
-            priority: kind.priority(),
-            slots: CueSlots::default(),
-            step: None,
-            at_ms,
-            expires_at_ms: at_ms + lifetime_ms(kind),
-        }
+        Cue::new(id, kind, CueSlots::default(), None, at_ms)
     }
 
     #[test]
