@@ -33,37 +33,8 @@ const ONES: [&str; 20] = [
 const TENS: [&str; 10] =
     ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"];
 
-/// Every word the functions here can say (compound numbers like "fifty-eight" are "fifty" and
-/// "eight"): a voice pack records each of these once.
-pub const VOCABULARY: [&str; 47] = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
+/// Words the functions here say besides the numbers of [`ONES`] and [`TENS`].
+const UNIT_WORDS: [&str; 19] = [
     "hundred",
     "thousand",
     "and",
@@ -85,8 +56,14 @@ pub const VOCABULARY: [&str; 47] = [
     "per",
 ];
 
+/// Every word the functions here can say (compound numbers like "fifty-eight" are "fifty" and
+/// "eight"): a voice pack records each of these once.
+pub fn vocabulary() -> impl Iterator<Item = &'static str> {
+    ONES.iter().chain(&TENS[2..]).chain(&UNIT_WORDS).chain(&IMPERIAL_VOCABULARY).copied()
+}
+
 /// Words the imperial forms add.
-pub const IMPERIAL_VOCABULARY: [&str; 6] = ["a", "quarter", "quarters", "half", "of", "zero"];
+const IMPERIAL_VOCABULARY: [&str; 6] = ["a", "quarter", "quarters", "half", "of", "zero"];
 
 /// A whole number in words ("one hundred and twelve"); numbers of a million or more are
 /// read digit by digit, which no running figure needs.
@@ -235,7 +212,7 @@ mod tests {
         ];
         for text in texts {
             for word in text.split([' ', '-']).filter(|w| !w.is_empty()) {
-                assert!(VOCABULARY.contains(&word), "{word:?} of {text:?}");
+                assert!(vocabulary().any(|w| w == word), "{word:?} of {text:?}");
             }
         }
     }
@@ -303,7 +280,7 @@ mod tests {
             for text in [distance_in(metres, Units::Imperial), pace_text] {
                 prop_assert!(!text.chars().any(|c| c.is_ascii_digit()), "{}", text);
                 for word in text.split([' ', '-']).filter(|w| !w.is_empty()) {
-                    prop_assert!(VOCABULARY.contains(&word) || IMPERIAL_VOCABULARY.contains(&word), "{} in {}", word, text);
+                    prop_assert!(vocabulary().any(|w| w == word), "{} in {}", word, text);
                 }
             }
         }

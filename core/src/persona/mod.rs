@@ -421,7 +421,7 @@ impl Persona {
                 }
             }
         }
-        out.extend(speech::VOCABULARY.iter().chain(&speech::IMPERIAL_VOCABULARY).map(|w| (*w).to_owned()));
+        out.extend(speech::vocabulary().map(str::to_owned));
         out.extend(STEP_WORDS.iter().map(|w| (*w).to_owned()));
         out.into_iter().collect()
     }
