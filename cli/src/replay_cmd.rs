@@ -104,7 +104,7 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     }
     // With a persona, the run is voiced from its pack as it goes (the engine hears when each
     // utterance really ends); without one, the plain wording.
-    let (utterances, summary, steps, texts, cue_texts, voiced) = match &persona {
+    let (utterances, summary, steps, texts, cue_texts) = match &persona {
         Some(p) => {
             let v = crate::coach_audio::replay_voiced(
                 &plan,
@@ -114,20 +114,20 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
                 p,
                 args.pack.as_deref(),
             )?;
-            (v.utterances.clone(), v.summary, v.steps.clone(), v.texts.clone(), v.cue_texts.clone(), Some(v))
+            if let Some(wav) = &args.wav {
+                let report = crate::coach_audio::write_track(&v, recording.duration_ms() + 10_000, wav)?;
+                eprintln!("{}", report.describe(wav, p));
+            }
+            (v.utterances, v.summary, v.steps, v.texts, v.cue_texts)
         }
         None => {
             let (u, s, steps) = pacenote_track::replay::replay(&plan, &recording, profile, config);
             let texts = u.iter().map(Utterance::neutral_text).collect();
             let cue_texts =
                 u.iter().map(|u| u.cues.iter().map(pacenote_core::cue::neutral_text).collect()).collect();
-            (u, s, steps, texts, cue_texts, None)
+            (u, s, steps, texts, cue_texts)
         }
     };
-    if let (Some(wav), Some(v), Some(p)) = (&args.wav, &voiced, &persona) {
-        let report = crate::coach_audio::write_track(v, recording.duration_ms() + 10_000, wav)?;
-        eprintln!("{}", report.describe(wav, p));
-    }
     if let Some(svg) = &args.svg {
         let title = format!("{} — {}", plan.name, args.track.display());
         crate::write_file(svg, crate::plot::svg(&recording, &steps, &utterances, &title, &texts).as_bytes())?;
