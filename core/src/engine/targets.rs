@@ -31,6 +31,16 @@ pub const PACE_EVIDENCE_ALLOWANCE_SIGMA: f64 = 1.0;
 const PACE_SIGMA_FLOOR_MPS: f64 = 0.05;
 /// Evidence counts at most this long per update (a gap in updates is not evidence).
 const PACE_EVIDENCE_MAX_STEP_S: f64 = 2.0;
+/// The same kind of evidence taken from each raw speed reading (Doppler, treadmill) as it
+/// comes, which is far quicker than the filter's smoothed speed: σ beyond band + tolerance,
+/// less an allowance, summed until this threshold. For a runner on target the sum drifts
+/// down by at least the tolerance each reading, so noise reaches 4.5 σ about once in several
+/// hours (Siegmund's approximation; `pacenote bench pace`), while a 10 % change with phone
+/// Doppler (σ 0.15 m/s) gets there in about five readings.
+pub const READING_EVIDENCE_SIGMA: f64 = 4.5;
+pub const READING_EVIDENCE_ALLOWANCE_SIGMA: f64 = 0.5;
+/// Reported speed accuracies are floored here: phones can claim centimetres per second.
+const READING_SIGMA_FLOOR_MPS: f64 = 0.1;
 /// Outside (band + tolerance) this long before a pace correction when judged by dwell (the
 /// early part of an HR rep).
 pub const PACE_DWELL_MS: u64 = 8_000;
@@ -171,6 +181,10 @@ pub struct PaceMonitor {
     evidence_fast: f64,
     evidence_slow: f64,
     last_update_ms: Option<u64>,
+    /// The same from raw speed readings (σ), and the time of the last reading taken.
+    reading_fast: f64,
+    reading_slow: f64,
+    last_reading_ms: Option<u64>,
     /// No corrections before this (the runner is getting going again after a stop).
     quiet_until_ms: u64,
     corrections: Corrections,
@@ -188,6 +202,9 @@ impl PaceMonitor {
             evidence_fast: 0.0,
             evidence_slow: 0.0,
             last_update_ms: None,
+            reading_fast: 0.0,
+            reading_slow: 0.0,
+            last_reading_ms: None,
             quiet_until_ms: 0,
             corrections: Corrections::default(),
         }
@@ -204,29 +221,32 @@ impl PaceMonitor {
         self.last_update_ms = Some(t_ms);
         let settled = step_moving_ms >= PACE_STEP_GRACE_MS && t_ms >= self.quiet_until_ms;
         let Some(speed) = estimate.speed_mps.filter(|_| settled) else {
-            self.evidence_fast = 0.0;
-            self.evidence_slow = 0.0;
+            self.forget_evidence();
             self.corrections.pause_evidence();
             return None;
         };
-        let sigma = estimate.speed_sigma_mps.max(PACE_SIGMA_FLOOR_MPS);
-        let dt_s = dt_s.min(PACE_EVIDENCE_MAX_STEP_S);
-        let beyond_fast = (speed - self.outer_mps.1) / sigma;
-        let beyond_slow = (self.outer_mps.0 - speed) / sigma;
-        // Evidence is capped at the threshold: what is beyond it would only delay noticing
-        // that the runner is back on target.
-        let cap = PACE_EVIDENCE_SIGMA_S;
-        self.evidence_fast =
-            (self.evidence_fast + (beyond_fast - PACE_EVIDENCE_ALLOWANCE_SIGMA) * dt_s).clamp(0.0, cap);
         let walking = speed < SPEED_UP_MIN_SHARE_OF_BAND * self.band_mps.0;
-        self.evidence_slow = if allow_speed_up && !walking {
-            (self.evidence_slow + (beyond_slow - PACE_EVIDENCE_ALLOWANCE_SIGMA) * dt_s).clamp(0.0, cap)
+        let may_push = allow_speed_up && !walking;
+        // Three tests, each "beyond band + tolerance, surely": recent windows of raw GPS
+        // readings; each raw speed reading as it comes; and, when there are no speed readings
+        // (positions only, cadence), the smoothed estimate — with positions only it still
+        // catches a change under slow-wandering error sooner than the windows dare.
+        let (window_fast, window_slow) = self.window_test(t_ms, step_moving_ms, estimate, speed);
+        // Readings come in bursts of error (a watch's speed dropping to nothing under a bridge):
+        // the smoothed estimate has to agree with them too.
+        let (reading_fast, reading_slow) = self.reading_test(estimate, may_push);
+        let (reading_fast, reading_slow) =
+            (reading_fast && speed > self.outer_mps.1, reading_slow && speed < self.outer_mps.0);
+        let (smoothed_fast, smoothed_slow) = if estimate.reading.is_none() {
+            self.smoothed_test(dt_s, estimate, speed, may_push)
         } else {
-            0.0
+            self.evidence_fast = 0.0;
+            self.evidence_slow = 0.0;
+            (false, false)
         };
-        let off = if self.evidence_fast >= PACE_EVIDENCE_SIGMA_S {
+        let off = if window_fast || reading_fast || smoothed_fast {
             Some(Off::High)
-        } else if self.evidence_slow >= PACE_EVIDENCE_SIGMA_S {
+        } else if may_push && (window_slow || reading_slow || smoothed_slow) {
             Some(Off::Low)
         } else {
             None
@@ -240,10 +260,73 @@ impl PaceMonitor {
             (CueKind::SlowDown, CueKind::SpeedUp, CueKind::BackOnPace),
         );
         if decision.is_some_and(|d| d.escalation > 0) {
-            self.evidence_fast = 0.0;
-            self.evidence_slow = 0.0;
+            self.forget_evidence();
         }
         decision
+    }
+
+    /// Some recent window is surely beyond band + tolerance, and the current estimate
+    /// agrees (a window still holding a stop at a crossing is no reason to shout "pick it up"
+    /// at a runner who is back on pace). Only windows from after the runner settled count.
+    fn window_test(
+        &self,
+        t_ms: u64,
+        step_moving_ms: u64,
+        estimate: &PaceEstimate,
+        speed: f64,
+    ) -> (bool, bool) {
+        let settled_since_ms =
+            (t_ms + PACE_STEP_GRACE_MS).saturating_sub(step_moving_ms).max(self.quiet_until_ms);
+        let Some((above, below)) = estimate.recent.and_then(|r| r.sure_bounds(settled_since_ms)) else {
+            return (false, false);
+        };
+        (
+            above > self.outer_mps.1 && speed > self.outer_mps.1,
+            below < self.outer_mps.0 && speed < self.outer_mps.0,
+        )
+    }
+
+    /// CUSUM over raw speed readings (Doppler, treadmill), each taken once.
+    fn reading_test(&mut self, estimate: &PaceEstimate, may_push: bool) -> (bool, bool) {
+        if let Some(reading) = estimate.reading.filter(|r| self.last_reading_ms.is_none_or(|t| r.t_ms > t)) {
+            self.last_reading_ms = Some(reading.t_ms);
+            let sigma = reading.sigma_mps.max(READING_SIGMA_FLOOR_MPS);
+            let k = READING_EVIDENCE_ALLOWANCE_SIGMA;
+            // Capped at the threshold: more would only delay noticing the runner is back.
+            let cap = READING_EVIDENCE_SIGMA;
+            let fast = (reading.speed_mps - self.outer_mps.1) / sigma - k;
+            let slow = (self.outer_mps.0 - reading.speed_mps) / sigma - k;
+            self.reading_fast = (self.reading_fast + fast).clamp(0.0, cap);
+            self.reading_slow = if may_push { (self.reading_slow + slow).clamp(0.0, cap) } else { 0.0 };
+        }
+        (self.reading_fast >= READING_EVIDENCE_SIGMA, self.reading_slow >= READING_EVIDENCE_SIGMA)
+    }
+
+    /// CUSUM over the smoothed estimate, in units of its own σ, per second.
+    fn smoothed_test(
+        &mut self,
+        dt_s: f64,
+        estimate: &PaceEstimate,
+        speed: f64,
+        may_push: bool,
+    ) -> (bool, bool) {
+        let sigma = estimate.speed_sigma_mps.max(PACE_SIGMA_FLOOR_MPS);
+        let dt_s = dt_s.min(PACE_EVIDENCE_MAX_STEP_S);
+        let beyond_fast = (speed - self.outer_mps.1) / sigma;
+        let beyond_slow = (self.outer_mps.0 - speed) / sigma;
+        let k = PACE_EVIDENCE_ALLOWANCE_SIGMA;
+        let cap = PACE_EVIDENCE_SIGMA_S;
+        self.evidence_fast = (self.evidence_fast + (beyond_fast - k) * dt_s).clamp(0.0, cap);
+        self.evidence_slow =
+            if may_push { (self.evidence_slow + (beyond_slow - k) * dt_s).clamp(0.0, cap) } else { 0.0 };
+        (self.evidence_fast >= PACE_EVIDENCE_SIGMA_S, self.evidence_slow >= PACE_EVIDENCE_SIGMA_S)
+    }
+
+    fn forget_evidence(&mut self) {
+        self.evidence_fast = 0.0;
+        self.evidence_slow = 0.0;
+        self.reading_fast = 0.0;
+        self.reading_slow = 0.0;
     }
 }
 
@@ -251,8 +334,7 @@ impl PaceMonitor {
     /// The runner starts again after a stop: like a step start, give them time to get going.
     pub fn restart_grace(&mut self, t_ms: u64) {
         self.quiet_until_ms = t_ms + PACE_STEP_GRACE_MS;
-        self.evidence_fast = 0.0;
-        self.evidence_slow = 0.0;
+        self.forget_evidence();
     }
 }
 
@@ -346,6 +428,8 @@ mod tests {
             distance_m: 0.0,
             gps: GpsStatus::Good,
             source: SpeedSource::Gps,
+            recent: None,
+            reading: None,
         }
     }
 
@@ -354,6 +438,63 @@ mod tests {
         (from..to)
             .filter_map(|s| monitor.update(s * 1000, s * 1000, &at(speed), true).map(|d| (s, d)))
             .collect()
+    }
+
+    /// An estimate with a raw reading (as with phone Doppler) and a sluggish smoothed speed.
+    fn with_reading(t_s: u64, smoothed: f64, reading: f64) -> PaceEstimate {
+        PaceEstimate {
+            speed_sigma_mps: 0.1,
+            reading: Some(crate::signal::pace::SpeedReading {
+                t_ms: t_s * 1000,
+                speed_mps: reading,
+                sigma_mps: 0.15,
+            }),
+            ..at(smoothed)
+        }
+    }
+
+    #[test]
+    fn raw_readings_catch_a_clear_change_within_seconds() {
+        // Band 5:25–5:35; the runner drops to 6:03 (10 % slower): readings at once, the
+        // smoothed speed only slowly. Readings wobble ±0.15 m/s around the truth.
+        let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
+        let wobble = |t: u64| [0.12, -0.15, 0.05, -0.08, 0.14, -0.02][(t % 6) as usize];
+        for t in 0..120 {
+            let v = 1000.0 / 330.0;
+            assert_eq!(monitor.update(t * 1000, t * 1000, &with_reading(t, v, v + wobble(t)), true), None);
+        }
+        let slow = 1000.0 / 363.0;
+        let first = (120..200).find_map(|t| {
+            let smoothed = 1000.0 / 330.0 + (slow - 1000.0 / 330.0) * ((t - 120) as f64 / 10.0).min(1.0);
+            monitor
+                .update(t * 1000, t * 1000, &with_reading(t, smoothed, slow + wobble(t)), true)
+                .map(|d| (t, d))
+        });
+        let (t, d) = first.expect("a correction");
+        assert_eq!(d.kind, CueKind::SpeedUp);
+        assert!(t - 120 <= 10, "took {} s", t - 120);
+    }
+
+    #[test]
+    fn windows_from_before_the_runner_settled_do_not_count() {
+        use crate::signal::recent::{RecentSpeed, WindowSpeed};
+        // A long window still holding the step's slow start says "surely slow"; it reaches
+        // back before the grace ended, so it is not asked.
+        let slow_window = WindowSpeed { from_ms: 5_000, speed_mps: 2.0, sigma_mps: 0.01, low_bias_mps: 0.0 };
+        let estimate = PaceEstimate {
+            recent: Some(RecentSpeed { windows: [None, None, None, None, Some(slow_window)] }),
+            ..at(2.5)
+        };
+        let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
+        assert_eq!(monitor.update(30_000, 30_000, &estimate, true), None);
+        // The same window, started after the grace: the runner is surely slow.
+        let settled = WindowSpeed { from_ms: 21_000, ..slow_window };
+        let estimate = PaceEstimate {
+            recent: Some(RecentSpeed { windows: [None, None, None, None, Some(settled)] }),
+            ..at(2.5)
+        };
+        let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
+        assert_eq!(monitor.update(30_000, 30_000, &estimate, true).map(|d| d.kind), Some(CueKind::SpeedUp));
     }
 
     #[test]

@@ -8,3 +8,4 @@ pub mod geo;
 pub mod heart_rate;
 pub mod motion;
 pub mod pace;
+pub mod recent;

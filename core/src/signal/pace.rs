@@ -15,6 +15,7 @@
 use serde::Serialize;
 
 use super::geo::LocalFrame;
+use super::recent::{RecentFixes, RecentSpeed};
 use crate::sensor::{CadenceReading, DeviceSpeedReading, LocationFix};
 use crate::units::SecondsPerKm;
 
@@ -141,6 +142,20 @@ pub struct PaceEstimate {
     pub distance_m: f64,
     pub gps: GpsStatus,
     pub source: SpeedSource,
+    /// What the recent windows of raw GPS readings surely say (GPS only): the quick test of
+    /// whether the runner is off target.
+    pub recent: Option<RecentSpeed>,
+    /// The newest raw speed reading (Doppler or device), for tests that take each reading
+    /// as it comes rather than the filter's smoothed speed.
+    pub reading: Option<SpeedReading>,
+}
+
+/// One raw speed reading with its σ.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SpeedReading {
+    pub t_ms: u64,
+    pub speed_mps: f64,
+    pub sigma_mps: f64,
 }
 
 impl PaceEstimate {
@@ -391,6 +406,46 @@ pub struct PaceEstimator {
     paused: bool,
     /// Running mean of the interval between fixes, ms.
     usual_interval_ms: f64,
+    /// The raw readings of the last minute and a half, for [`PaceEstimate::recent`].
+    recent: RecentFixes,
+    /// The smoothed direction of travel the recent windows measure distance along.
+    direction: Direction,
+    /// The newest Doppler reading of an accepted fix.
+    doppler_reading: Option<SpeedReading>,
+}
+
+/// The direction of travel for [`RecentFixes`]: a vector average of the filter's velocity over
+/// a few seconds, used two fixes late. A direction that has seen a fix's error would bend
+/// towards it and turn that error into distance (a positive bias of the order of the position
+/// variance over a second's travel); two fixes late, it is independent of both ends of the step
+/// it measures.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Direction {
+    average: (f64, f64),
+    /// The average after the fix before last, and after the last fix.
+    lagged: [Option<(f64, f64)>; 2],
+}
+
+/// Weight of each new velocity in the direction average (≈ 10 s of smoothing: with 8 m of
+/// white noise the filter's own heading wobbles by ±10°, and the average's lag on a winding
+/// path costs less than that wobble).
+const DIRECTION_AVERAGE_WEIGHT: f64 = 0.1;
+/// Below this averaged speed there is no direction of travel.
+const DIRECTION_MIN_SPEED_MPS: f64 = 0.5;
+
+impl Direction {
+    /// The direction to measure the newest step along (unit east, north).
+    fn for_step(&self) -> Option<(f64, f64)> {
+        let (e, n) = self.lagged[0]?;
+        let speed = (e * e + n * n).sqrt();
+        (speed >= DIRECTION_MIN_SPEED_MPS).then(|| (e / speed, n / speed))
+    }
+
+    fn learn(&mut self, velocity: (f64, f64)) {
+        self.average.0 += DIRECTION_AVERAGE_WEIGHT * (velocity.0 - self.average.0);
+        self.average.1 += DIRECTION_AVERAGE_WEIGHT * (velocity.1 - self.average.1);
+        self.lagged = [self.lagged[1], Some(self.average)];
+    }
 }
 
 impl Default for PaceEstimator {
@@ -418,6 +473,9 @@ impl PaceEstimator {
             gap_bridged_by_fallback: false,
             paused: false,
             usual_interval_ms: 1000.0,
+            recent: RecentFixes::default(),
+            direction: Direction::default(),
+            doppler_reading: None,
         }
     }
 
@@ -438,6 +496,9 @@ impl PaceEstimator {
     /// While paused, distance does not grow (the runner walks to the shop; the run is stopped).
     pub fn set_paused(&mut self, paused: bool) {
         self.paused = paused;
+        if paused {
+            self.recent.reset();
+        }
     }
 
     /// Takes a location fix.
@@ -535,6 +596,8 @@ impl PaceEstimator {
         }
         let speed = kalman.speed();
         let speed_sigma = kalman.speed_var().max(0.0).sqrt();
+        let velocity = (kalman.x[2], kalman.x[3]);
+        self.push_recent(fix.t_ms, at, sigma * sigma, doppler, Some(velocity));
         if !self.paused {
             self.distance_m += (self.last_speed_mps + speed) / 2.0 * dt_s;
         }
@@ -563,10 +626,32 @@ impl PaceEstimator {
         };
         kalman.heading = heading;
         self.kalman = Some(kalman);
+        self.recent.reset();
+        self.direction = Direction::default();
+        self.push_recent(t_ms, at, sigma * sigma, doppler, None);
         self.last_speed_mps = doppler.map_or(self.last_speed_mps, |(v, _)| v);
         self.last_fix = Some((t_ms, at, sigma * ACCURACY_PER_AXIS_SIGMA));
         self.rejects_in_a_row = 0;
         self.fallback_integrated_ms = None;
+    }
+
+    /// Hands an accepted fix to the recent windows; `velocity` is the filter's after it.
+    fn push_recent(
+        &mut self,
+        t_ms: u64,
+        at: (f64, f64),
+        position_var_m2: f64,
+        doppler: Option<(f64, f64)>,
+        velocity: Option<(f64, f64)>,
+    ) {
+        // A fix with no direction yet (the first after a restart) is taken along its step:
+        // noise then adds distance, but only for the first couple of seconds.
+        self.recent.push(t_ms, at, position_var_m2, self.direction.for_step(), doppler);
+        self.doppler_reading =
+            doppler.map(|(speed_mps, sigma_mps)| SpeedReading { t_ms, speed_mps, sigma_mps });
+        if let Some(velocity) = velocity {
+            self.direction.learn(velocity);
+        }
     }
 
     fn reject_or_restart(
@@ -680,6 +765,8 @@ impl PaceEstimator {
             distance_m: self.distance_m,
             gps,
             source,
+            recent: None,
+            reading: None,
         };
         let from_gps = match (gps, &self.kalman) {
             (GpsStatus::Good, Some(kalman)) => {
@@ -706,6 +793,16 @@ impl PaceEstimator {
             distance_m: self.distance_m,
             gps,
             source,
+            recent: if source == SpeedSource::Gps { self.recent.recent_speed() } else { None },
+            reading: match source {
+                SpeedSource::Gps => self.doppler_reading,
+                SpeedSource::Device => self.device_speed.map(|d| SpeedReading {
+                    t_ms: d.t_ms,
+                    speed_mps: d.speed_mps,
+                    sigma_mps: DEVICE_SPEED_SIGMA_MPS,
+                }),
+                SpeedSource::Cadence | SpeedSource::None => None,
+            },
         }
     }
 }
