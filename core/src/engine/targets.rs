@@ -2,8 +2,11 @@
 //! are back on target — for pace bands and heart-rate zones.
 //!
 //! The rules are the ones that keep good coaches quiet and right:
-//! - a correction only after the runner has been outside the band *plus a tolerance*, by more
-//!   than the estimate's own uncertainty, for a dwell time — noisy GPS cannot flip-flop it;
+//! - a correction only when the runner is *surely* outside the band *plus a tolerance*: by a
+//!   sequential test on each raw speed reading (Doppler, treadmill), by a test on windows of
+//!   raw readings from 6 s to 96 s ([`crate::signal::recent`]), or — with nothing raw — by
+//!   evidence from the smoothed estimate; the smoothed estimate must agree in every case.
+//!   Noisy GPS cannot flip-flop it, and a clear change is caught in seconds;
 //! - then a cooldown that grows with each repeat (escalation), and silence after three: they
 //!   heard it;
 //! - never the opposite correction soon after one ("speed up" then "slow down");
