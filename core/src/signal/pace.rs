@@ -415,7 +415,7 @@ pub struct PaceEstimator {
 }
 
 /// The direction of travel for [`RecentFixes`]: a vector average of the filter's velocity over
-/// a few seconds, used two fixes late. A direction that has seen a fix's error would bend
+/// about ten seconds, used two fixes late. A direction that has seen a fix's error would bend
 /// towards it and turn that error into distance (a positive bias of the order of the position
 /// variance over a second's travel); two fixes late, it is independent of both ends of the step
 /// it measures.

@@ -76,7 +76,7 @@ pub struct WindowSpeed {
     pub speed_mps: f64,
     pub sigma_mps: f64,
     /// How much lower than the truth the speed may read for want of a better direction of
-    /// travel (positions only; see [`DIRECTION_BIAS_SHARE`]).
+    /// travel (positions only: about 2 % of the speed).
     pub low_bias_mps: f64,
 }
 
