@@ -111,6 +111,8 @@ fn runner_plan(steps: &[(f64, f64)]) -> Plan {
         id: "sim".into(),
         name: "sim".into(),
         steps: Vec::new(),
+        free_to_stop_after_s: None,
+        conditions: None,
     })
 }
 

@@ -41,10 +41,20 @@ pub enum CueKind {
     AutoPaused,
     AutoResumed,
     Encouragement,
+    /// "Just ten minutes" reached: free to stop or go on; either way the run counts.
+    FreeToStop,
+    /// Heart rate over the cap on an easy or recovery step: ease off to a conversational pace.
+    EasyEaseOff,
+    /// At the start: targets eased for heat and humidity.
+    HeatAdjusted,
+    /// After the finish: how did that feel, 1 to 10?
+    CheckIn,
+    /// At the finish: planned versus done this week, the streak in weeks.
+    StreakCelebration,
 }
 
 impl CueKind {
-    pub const ALL: [CueKind; 21] = [
+    pub const ALL: [CueKind; 26] = [
         Self::RunStart,
         Self::RunFinish,
         Self::SessionComplete,
@@ -66,6 +76,11 @@ impl CueKind {
         Self::AutoPaused,
         Self::AutoResumed,
         Self::Encouragement,
+        Self::FreeToStop,
+        Self::EasyEaseOff,
+        Self::HeatAdjusted,
+        Self::CheckIn,
+        Self::StreakCelebration,
     ];
 
     /// How urgent this kind is (DESIGN §6: safety > step change > correction > stat >
@@ -78,6 +93,10 @@ impl CueKind {
             Self::RunStart
             | Self::RunFinish
             | Self::SessionComplete
+            | Self::FreeToStop
+            | Self::HeatAdjusted
+            | Self::CheckIn
+            | Self::StreakCelebration
             | Self::StepStart
             | Self::Countdown
             | Self::AutoPaused
@@ -87,7 +106,8 @@ impl CueKind {
             | Self::BackOnPace
             | Self::HrAboveZone
             | Self::HrBelowZone
-            | Self::BackInZone => Priority::Correction,
+            | Self::BackInZone
+            | Self::EasyEaseOff => Priority::Correction,
             Self::StepHalfway | Self::RunHalfway | Self::Split | Self::GpsLost | Self::GpsBack => {
                 Priority::Stat
             }
@@ -102,14 +122,19 @@ impl CueKind {
             // A countdown late by more than a second is wrong.
             CueKind::Countdown => 1_500,
             CueKind::StepStart | CueKind::AutoPaused | CueKind::AutoResumed => 6_000,
-            CueKind::SpeedUp | CueKind::SlowDown | CueKind::HrAboveZone | CueKind::HrBelowZone => 15_000,
+            CueKind::SpeedUp
+            | CueKind::SlowDown
+            | CueKind::HrAboveZone
+            | CueKind::HrBelowZone
+            | CueKind::EasyEaseOff => 15_000,
             CueKind::BackOnPace | CueKind::BackInZone => 10_000,
             CueKind::HrVeryHigh | CueKind::PainCheck => 20_000,
             CueKind::GpsLost | CueKind::GpsBack | CueKind::StepHalfway | CueKind::RunHalfway => 20_000,
             CueKind::Split => 30_000,
-            CueKind::RunStart | CueKind::SessionComplete => 15_000,
+            CueKind::RunStart | CueKind::SessionComplete | CueKind::HeatAdjusted => 15_000,
+            CueKind::FreeToStop => 20_000,
             // The last word: said whenever the voice is free.
-            CueKind::RunFinish => u64::MAX / 4,
+            CueKind::RunFinish | CueKind::CheckIn | CueKind::StreakCelebration => u64::MAX / 4,
             CueKind::Encouragement => 30_000,
         }
     }
@@ -137,6 +162,11 @@ impl CueKind {
             Self::AutoPaused => "auto_paused",
             Self::AutoResumed => "auto_resumed",
             Self::Encouragement => "encouragement",
+            Self::FreeToStop => "free_to_stop",
+            Self::EasyEaseOff => "easy_ease_off",
+            Self::HeatAdjusted => "heat_adjusted",
+            Self::CheckIn => "check_in",
+            Self::StreakCelebration => "streak_celebration",
         }
     }
 }
@@ -186,6 +216,13 @@ pub struct CueSlots {
     /// How insistent a correction is: 1 the first time, then 2, 3.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub escalation: Option<u8>,
+    /// Runs done and planned this week, and weeks in a row with a run (process goals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_done: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_planned: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streak_weeks: Option<u32>,
 }
 
 impl CueSlots {
@@ -342,5 +379,21 @@ pub fn neutral_text(cue: &Cue) -> String {
         CueKind::AutoPaused => "Paused".to_owned(),
         CueKind::AutoResumed => "Resumed".to_owned(),
         CueKind::Encouragement => "Looking strong, keep it steady".to_owned(),
+        CueKind::FreeToStop => "Ten minutes done, and it counts. Stop here or keep going".to_owned(),
+        CueKind::EasyEaseOff => {
+            format!("Heart rate {}, over your easy cap: ease off to a conversational pace", bpm(s.bpm))
+        }
+        CueKind::HeatAdjusted => "It's hot and humid: targets are eased, run by feel".to_owned(),
+        CueKind::CheckIn => "How did that feel, from one to ten?".to_owned(),
+        CueKind::StreakCelebration => {
+            let mut parts = Vec::new();
+            if let (Some(done), Some(planned)) = (s.runs_done, s.runs_planned) {
+                parts.push(format!("{} of {} this week", speech::count(done), speech::count(planned)));
+            }
+            if let Some(weeks) = s.streak_weeks.filter(|w| *w >= 2) {
+                parts.push(format!("{} weeks in a row", speech::count(weeks)));
+            }
+            if parts.is_empty() { "Another run in the bank".to_owned() } else { parts.join(", ") }
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! events come out as data. This crate must never read files, open sockets, sleep or keep
 //! global state — that is what makes every run replayable (DESIGN §1, §2).
 
+pub mod coaching;
 pub mod cue;
 pub mod engine;
 pub mod persona;

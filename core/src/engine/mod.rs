@@ -13,6 +13,8 @@ pub mod targets;
 
 use serde::{Deserialize, Serialize};
 
+use crate::coaching::goals::ProcessStatus;
+use crate::coaching::heat::{self, Conditions};
 use crate::cue::{Cue, CueKind, CueSlots, Priority, Utterance};
 use crate::plan::{ExpandedStep, Plan, StepEnd, StepKind, Target};
 use crate::profile::RunnerProfile;
@@ -74,19 +76,45 @@ pub enum RunnerFeedback {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Input {
-    Start { t_ms: u64 },
+    Start {
+        t_ms: u64,
+    },
     Fix(LocationFix),
     HeartRate(HeartRateReading),
     Cadence(CadenceReading),
     DeviceSpeed(DeviceSpeedReading),
-    Tick { t_ms: u64 },
-    Pause { t_ms: u64 },
-    Resume { t_ms: u64 },
-    Lap { t_ms: u64 },
-    SkipStep { t_ms: u64 },
-    Finish { t_ms: u64 },
-    Feedback { t_ms: u64, feedback: RunnerFeedback },
-    CueFinished { utterance_id: u64, at_ms: u64 },
+    Tick {
+        t_ms: u64,
+    },
+    Pause {
+        t_ms: u64,
+    },
+    Resume {
+        t_ms: u64,
+    },
+    Lap {
+        t_ms: u64,
+    },
+    SkipStep {
+        t_ms: u64,
+    },
+    Finish {
+        t_ms: u64,
+    },
+    Feedback {
+        t_ms: u64,
+        feedback: RunnerFeedback,
+    },
+    CueFinished {
+        utterance_id: u64,
+        at_ms: u64,
+    },
+    /// The post-run check-in's answer: how hard it felt, 1 (very easy) to 10 (maximal).
+    /// Taken after the finish too.
+    CheckIn {
+        t_ms: u64,
+        effort: u8,
+    },
 }
 
 impl Input {
@@ -105,7 +133,8 @@ impl Input {
             | Self::Lap { t_ms }
             | Self::SkipStep { t_ms }
             | Self::Finish { t_ms }
-            | Self::Feedback { t_ms, .. } => t_ms,
+            | Self::Feedback { t_ms, .. }
+            | Self::CheckIn { t_ms, .. } => t_ms,
         }
     }
 }
@@ -136,7 +165,56 @@ pub struct RunSummary {
     pub cues_spoken: u64,
     pub cues_dropped: u64,
     pub utterances: u64,
+    /// Whether the run counts as a completed session: the plan done, or the "free to stop"
+    /// point reached (stopping then or going on both count).
+    pub counts_as_completed: bool,
+    /// The check-in answer, 1–10, once given.
+    pub effort: Option<u8>,
 }
+
+/// What else the engine knows at the start of a run, beyond plan, profile and settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunContext {
+    /// The weather now (overrides conditions preloaded with the plan): pace targets are eased.
+    pub conditions: Option<Conditions>,
+    /// The runner's process goals before this run: celebrated at the finish.
+    pub process: Option<ProcessStatus>,
+}
+
+/// A record for the run's log: what the runner said and what the coach changed because of it.
+/// The host stores these with the run (and syncs them).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum LogRecord {
+    Feedback {
+        t_ms: u64,
+        feedback: RunnerFeedback,
+    },
+    /// Target coaching stopped (pain).
+    TargetsStopped {
+        t_ms: u64,
+    },
+    CheckIn {
+        t_ms: u64,
+        effort: u8,
+    },
+    FreeToStop {
+        t_ms: u64,
+    },
+    /// Pace targets eased by this much for heat, %.
+    HeatAdjusted {
+        pct: f64,
+    },
+    /// A check-in answer outside 1–10, ignored.
+    CheckInRejected {
+        t_ms: u64,
+        effort: u8,
+    },
+}
+
+/// Check-in answers are RPE on Borg's CR-10 scale as used for session RPE (Foster et al. 2001,
+/// "A new approach to monitoring exercise training", J Strength Cond Res 15:109).
+pub const CHECK_IN_RANGE: (u8, u8) = (1, 10);
 
 /// How long the whole plan is, when it can be said: all steps by time or all by distance.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -169,6 +247,8 @@ impl PlanLength {
 #[derive(Debug, Clone, PartialEq)]
 struct StepCoach {
     index: usize,
+    /// An easy or recovery step: guard the HR cap, never praise speed.
+    easy: bool,
     pace: Option<PaceMonitor>,
     heart_rate: Option<HeartRateMonitor>,
     countdown_said: bool,
@@ -215,10 +295,36 @@ pub struct RunSession {
     no_pushing: bool,
     extra_tolerance_s: f64,
     last_pause_news_ms: Option<u64>,
+    /// Pain was reported: no more target coaching this run.
+    targets_stopped: bool,
+    free_to_stop_after_ms: Option<u64>,
+    free_to_stop_said: bool,
+    process: Option<ProcessStatus>,
+    effort: Option<u8>,
+    log: Vec<LogRecord>,
 }
 
 impl RunSession {
     pub fn new(plan: &Plan, profile: RunnerProfile, config: EngineConfig) -> Self {
+        Self::with_context(plan, profile, config, RunContext::default())
+    }
+
+    /// A run with what the host knows beyond the plan: the weather, the runner's week so far.
+    pub fn with_context(
+        plan: &Plan,
+        profile: RunnerProfile,
+        config: EngineConfig,
+        context: RunContext,
+    ) -> Self {
+        let mut log = Vec::new();
+        let heat = context.conditions.or(plan.conditions).map(|c| heat::adjust_plan(plan, &c));
+        let plan = match &heat {
+            Some((hot, pct)) if *pct > 0.0 => {
+                log.push(LogRecord::HeatAdjusted { pct: *pct });
+                hot
+            }
+            _ => plan,
+        };
         let progress = PlanProgress::new(plan);
         Self {
             config,
@@ -248,7 +354,18 @@ impl RunSession {
             no_pushing: false,
             extra_tolerance_s: 0.0,
             last_pause_news_ms: None,
+            targets_stopped: false,
+            free_to_stop_after_ms: plan.free_to_stop_after_s.map(|s| (s * 1000.0) as u64),
+            free_to_stop_said: false,
+            process: context.process,
+            effort: None,
+            log,
         }
+    }
+
+    /// What the runner said and what the coach changed because of it, in order.
+    pub fn log(&self) -> &[LogRecord] {
+        &self.log
     }
 
     /// The steps of the plan, repeats expanded.
@@ -295,11 +412,18 @@ impl RunSession {
             cues_spoken: counts.cues_spoken,
             cues_dropped: counts.cues_dropped,
             utterances: counts.utterances,
+            counts_as_completed: self.progress.is_complete() || self.free_to_stop_said,
+            effort: self.effort,
         }
     }
 
     /// Takes one input; returns what to say now (usually nothing).
     pub fn handle(&mut self, input: &Input) -> Vec<Utterance> {
+        // The check-in is answered after the finish, usually.
+        if let Input::CheckIn { t_ms, effort } = *input {
+            self.check_in(t_ms, effort);
+            return Vec::new();
+        }
         if self.finished {
             return Vec::new();
         }
@@ -341,7 +465,7 @@ impl RunSession {
                 }
             }
             Input::DeviceSpeed(reading) => self.pace.on_device_speed(&reading),
-            Input::Start { .. } | Input::Tick { .. } | Input::CueFinished { .. } => {}
+            Input::Start { .. } | Input::Tick { .. } | Input::CueFinished { .. } | Input::CheckIn { .. } => {}
             Input::Pause { t_ms } => {
                 self.manually_paused = true;
                 self.pause_timer(t_ms, None);
@@ -358,7 +482,10 @@ impl RunSession {
                 let events = self.progress.skip(t_ms, self.pace.estimate(t_ms).distance_m);
                 self.on_progress(events);
             }
-            Input::Feedback { t_ms, feedback } => self.on_feedback(t_ms, feedback),
+            Input::Feedback { t_ms, feedback } => {
+                self.log.push(LogRecord::Feedback { t_ms, feedback });
+                self.on_feedback(t_ms, feedback);
+            }
             Input::Finish { t_ms } => return self.finish(t_ms),
         }
         let now = t_ms.max(self.now_ms);
@@ -372,6 +499,9 @@ impl RunSession {
         self.last_utterance_ms = t_ms;
         self.last_encouragement_ms = t_ms;
         self.queue(CueKind::RunStart, CueSlots::default(), t_ms);
+        if self.log.iter().any(|r| matches!(r, LogRecord::HeatAdjusted { .. })) {
+            self.queue(CueKind::HeatAdjusted, CueSlots::default(), t_ms);
+        }
         let events = self.progress.start(t_ms);
         self.on_progress(events);
     }
@@ -386,6 +516,17 @@ impl RunSession {
             ..CueSlots::default()
         };
         self.queue(CueKind::RunFinish, slots, now);
+        if let Some(process) = self.process {
+            let after = process.with_run(summary.moving_time_s);
+            let slots = CueSlots {
+                runs_done: Some(after.this_week.done).filter(|_| after.this_week.planned > 0),
+                runs_planned: Some(after.this_week.planned).filter(|p| *p > 0),
+                streak_weeks: Some(after.streak_weeks).filter(|w| *w >= 2),
+                ..CueSlots::default()
+            };
+            self.queue(CueKind::StreakCelebration, slots, now);
+        }
+        self.queue(CueKind::CheckIn, CueSlots::default(), now);
         let mut out = self.speak(now);
         let said =
             |out: &[Utterance]| out.iter().any(|u| u.cues.iter().any(|c| c.kind == CueKind::RunFinish));
@@ -416,9 +557,23 @@ impl RunSession {
             }
             RunnerFeedback::TooEasy => {}
             RunnerFeedback::Pain => {
+                // Stop target coaching at once: nothing about pace or heart rate is said again,
+                // and what was waiting to be said is dropped.
                 self.no_pushing = true;
+                self.targets_stopped = true;
+                self.scheduler.drop_pending(|c| c.priority == Priority::Correction);
+                self.log.push(LogRecord::TargetsStopped { t_ms });
                 self.queue(CueKind::PainCheck, CueSlots::default(), t_ms);
             }
+        }
+    }
+
+    fn check_in(&mut self, t_ms: u64, effort: u8) {
+        if (CHECK_IN_RANGE.0..=CHECK_IN_RANGE.1).contains(&effort) {
+            self.effort = Some(effort);
+            self.log.push(LogRecord::CheckIn { t_ms, effort });
+        } else {
+            self.log.push(LogRecord::CheckInRejected { t_ms, effort });
         }
     }
 
@@ -484,7 +639,10 @@ impl RunSession {
             return;
         }
         self.countdown_and_halfway(now, &estimate);
-        self.coach_targets(now, &estimate, bpm);
+        self.free_to_stop(now);
+        if !self.targets_stopped {
+            self.coach_targets(now, &estimate, bpm);
+        }
         if self.safety.update(now, bpm, self.profile.max_hr_bpm) {
             let slots = CueSlots { bpm, ..CueSlots::default() };
             self.queue(CueKind::HrVeryHigh, slots, now);
@@ -591,6 +749,7 @@ impl RunSession {
         }
         let rep_reference_mps = self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v);
         self.coach = Some(StepCoach {
+            easy: matches!(step.step.kind, StepKind::Easy | StepKind::Recovery),
             rep_reference_mps,
             index,
             pace,
@@ -661,6 +820,19 @@ impl RunSession {
         }
     }
 
+    /// "Just ten minutes": once the moving time is reached, the runner may stop.
+    fn free_to_stop(&mut self, now: u64) {
+        if let Some(at) = self.free_to_stop_after_ms
+            && !self.free_to_stop_said
+            && self.progress.moving_ms() >= at
+        {
+            self.free_to_stop_said = true;
+            self.log.push(LogRecord::FreeToStop { t_ms: now });
+            let slots = CueSlots { duration_s: Some(at as f64 / 1000.0), ..CueSlots::default() };
+            self.queue(CueKind::FreeToStop, slots, now);
+        }
+    }
+
     /// How much of the plan is done, when the plan is all time or all distance.
     fn plan_fraction_done(&self, estimate: &PaceEstimate) -> Option<f64> {
         match self.plan_length {
@@ -723,7 +895,11 @@ impl RunSession {
                     coach.early_rep_since = None;
                 }
             }
-            if let Some(d) = monitor.update(now, step_moving_ms, bpm, allow_push) {
+            if let Some(mut d) = monitor.update(now, step_moving_ms, bpm, allow_push) {
+                // Easy days run easy: over the cap on an easy step is "conversational pace".
+                if coach.easy && d.kind == CueKind::HrAboveZone {
+                    d.kind = CueKind::EasyEaseOff;
+                }
                 decisions.push(d);
             }
         }
@@ -790,7 +966,9 @@ impl RunSession {
         };
         if on_target {
             self.last_encouragement_ms = now;
-            let slots = CueSlots { pace: estimate.pace(), ..CueSlots::default() };
+            // No praise for speed on easy days: encouragement there never mentions pace.
+            let easy = self.coach.as_ref().is_some_and(|c| c.easy);
+            let slots = CueSlots { pace: estimate.pace().filter(|_| !easy), ..CueSlots::default() };
             self.queue(CueKind::Encouragement, slots, now);
         }
     }

@@ -231,22 +231,16 @@ impl PaceMonitor {
         let walking = speed < SPEED_UP_MIN_SHARE_OF_BAND * self.band_mps.0;
         let may_push = allow_speed_up && !walking;
         // Three tests, each "beyond band + tolerance, surely": recent windows of raw GPS
-        // readings; each raw speed reading as it comes; and, when there are no speed readings
-        // (positions only, cadence), the smoothed estimate — with positions only it still
-        // catches a change under slow-wandering error sooner than the windows dare.
+        // readings and each raw speed reading as it comes (quick on a clear change), and
+        // evidence from the smoothed estimate (slow, but it is what notices a small excess
+        // held for minutes, and what there is for cadence alone).
         let (window_fast, window_slow) = self.window_test(t_ms, step_moving_ms, estimate, speed);
         // Readings come in bursts of error (a watch's speed dropping to nothing under a bridge):
         // the smoothed estimate has to agree with them too.
         let (reading_fast, reading_slow) = self.reading_test(estimate, may_push);
         let (reading_fast, reading_slow) =
             (reading_fast && speed > self.outer_mps.1, reading_slow && speed < self.outer_mps.0);
-        let (smoothed_fast, smoothed_slow) = if estimate.reading.is_none() {
-            self.smoothed_test(dt_s, estimate, speed, may_push)
-        } else {
-            self.evidence_fast = 0.0;
-            self.evidence_slow = 0.0;
-            (false, false)
-        };
+        let (smoothed_fast, smoothed_slow) = self.smoothed_test(dt_s, estimate, speed, may_push);
         let off = if window_fast || reading_fast || smoothed_fast {
             Some(Off::High)
         } else if may_push && (window_slow || reading_slow || smoothed_slow) {

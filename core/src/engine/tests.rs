@@ -249,3 +249,149 @@ fn with_an_audio_layer_the_next_cue_waits_for_the_voice() {
         );
     }
 }
+
+/// Runs `inputs` with a context; returns the session too (log, summary).
+fn run_with(
+    plan: &Plan,
+    profile: RunnerProfile,
+    context: RunContext,
+    inputs: &[Input],
+) -> (Vec<Utterance>, RunSession) {
+    let mut session = RunSession::with_context(plan, profile, EngineConfig::default(), context);
+    let mut out = Vec::new();
+    for input in inputs {
+        out.extend(session.handle(input));
+    }
+    (out, session)
+}
+
+#[test]
+fn just_ten_minutes_frees_the_runner_at_ten_and_both_choices_count() {
+    let plan = Plan::from_json(crate::BUNDLED_PLANS[3].1.as_bytes()).expect("bundled");
+    // Stopping at 9 minutes: not yet a completed session (and nothing said about it).
+    let (said, summary) = run(&plan, RunnerProfile::default(), &inputs(540, |_| Some(2.6), |_| None));
+    assert!(!kinds(&said).iter().any(|(_, k)| *k == CueKind::FreeToStop));
+    assert!(!summary.counts_as_completed);
+    // Stopping right after ten minutes, and going on to twenty: both count.
+    for seconds in [605, 1200] {
+        let (said, session) = run_with(
+            &plan,
+            RunnerProfile::default(),
+            RunContext::default(),
+            &inputs(seconds, |_| Some(2.6), |_| None),
+        );
+        let free: Vec<u64> =
+            kinds(&said).iter().filter(|(_, k)| *k == CueKind::FreeToStop).map(|(t, _)| *t).collect();
+        assert_eq!(free, vec![600], "{:?}", kinds(&said));
+        assert!(session.summary().counts_as_completed);
+        assert!(session.log().iter().any(|r| matches!(r, LogRecord::FreeToStop { t_ms: 600_000 })));
+    }
+}
+
+const EASY_CAP: &str = r#"{"version":1,"id":"e","name":"E","steps":[
+    {"kind":"easy","end":{"time_s":900},"target":{"hr_range":{"max_bpm":140}}}]}"#;
+
+#[test]
+fn easy_day_guard_says_conversational_pace_never_praises_speed() {
+    let plan = plan(EASY_CAP);
+    // Heart rate creeps over the 140 cap after five minutes and stays there.
+    let hr = |s: u64| Some(if s < 300 { 132.0 } else { 150.0 });
+    let (said, _) = run(&plan, RunnerProfile::default(), &inputs(900, |_| Some(2.8), hr));
+    let k = kinds(&said);
+    assert!(k.iter().any(|(t, kind)| *kind == CueKind::EasyEaseOff && *t > 300), "{k:?}");
+    assert!(!k.iter().any(|(_, kind)| *kind == CueKind::HrAboveZone), "{k:?}");
+    // Encouragement on an easy day never carries the pace.
+    let chatty = EngineConfig { chattiness: Chattiness::Chatty, ..EngineConfig::default() };
+    let mut session = RunSession::new(&plan, RunnerProfile::default(), chatty);
+    let said: Vec<Utterance> =
+        inputs(900, |_| Some(2.8), |_| Some(130.0)).iter().flat_map(|i| session.handle(i)).collect();
+    let praise: Vec<&Cue> =
+        said.iter().flat_map(|u| &u.cues).filter(|c| c.kind == CueKind::Encouragement).collect();
+    assert!(!praise.is_empty());
+    assert!(praise.iter().all(|c| c.slots.pace.is_none()));
+}
+
+#[test]
+fn pain_stops_target_coaching_at_once_and_is_logged() {
+    let plan = plan(TEMPO);
+    // Far too fast through the whole tempo; pain reported at 150 s, before any correction.
+    let mut all = inputs(560, |_| Some(1000.0 / 250.0), |_| None);
+    let at = all.iter().position(|i| i.t_ms() >= 150_000).expect("inputs to 150 s");
+    all.insert(at, Input::Feedback { t_ms: 150_000, feedback: RunnerFeedback::Pain });
+    let (said, session) = run_with(&plan, RunnerProfile::default(), RunContext::default(), &all);
+    let k = kinds(&said);
+    assert!(k.iter().any(|(t, kind)| *kind == CueKind::PainCheck && *t == 150), "{k:?}");
+    let after: Vec<&(u64, CueKind)> = k.iter().filter(|(t, _)| *t >= 150).collect();
+    assert!(
+        !after
+            .iter()
+            .any(|(_, kind)| matches!(kind, CueKind::SpeedUp | CueKind::SlowDown | CueKind::BackOnPace)),
+        "{k:?}"
+    );
+    assert!(session.log().contains(&LogRecord::TargetsStopped { t_ms: 150_000 }));
+    assert!(session.log().contains(&LogRecord::Feedback { t_ms: 150_000, feedback: RunnerFeedback::Pain }));
+}
+
+#[test]
+fn heat_eases_the_targets_and_says_so_at_the_start() {
+    let plan = plan(TEMPO);
+    let hot = Conditions::new(35.0, 25.0).expect("weather");
+    let context = RunContext { conditions: Some(hot), ..RunContext::default() };
+    // 5:20/km: too slow for 4:45–4:55 on a cool day; within the band eased by ~8.4 %
+    // (35 °C, dew point 25 °C: 172 °F).
+    let speed = |_| Some(1000.0 / 320.0);
+    let (said, session) = run_with(&plan, RunnerProfile::default(), context, &inputs(560, speed, |_| None));
+    let k = kinds(&said);
+    assert!(k.iter().any(|(t, kind)| *kind == CueKind::HeatAdjusted && *t == 0), "{k:?}");
+    assert!(!k.iter().any(|(_, kind)| *kind == CueKind::SpeedUp), "{k:?}");
+    assert!(matches!(session.log()[0], LogRecord::HeatAdjusted { pct } if pct > 8.0));
+    let (cool, _) = run(&plan, RunnerProfile::default(), &inputs(560, speed, |_| None));
+    assert!(
+        kinds(&cool).iter().any(|(_, kind)| *kind == CueKind::SpeedUp),
+        "cool day: corrected {:?}",
+        kinds(&cool)
+    );
+    // Mild weather changes nothing and says nothing.
+    let mild = RunContext {
+        conditions: Some(Conditions::new(12.0, 5.0).expect("weather")),
+        ..RunContext::default()
+    };
+    let (said, session) = run_with(&plan, RunnerProfile::default(), mild, &inputs(60, speed, |_| None));
+    assert!(!kinds(&said).iter().any(|(_, kind)| *kind == CueKind::HeatAdjusted));
+    assert!(session.log().is_empty());
+}
+
+#[test]
+fn the_check_in_is_asked_at_the_finish_and_its_answer_kept() {
+    let plan = plan(TEMPO);
+    let mut all = inputs(200, |_| Some(3.4), |_| None);
+    all.push(Input::CheckIn { t_ms: 215_000, effort: 11 });
+    all.push(Input::CheckIn { t_ms: 220_000, effort: 6 });
+    let (said, session) = run_with(&plan, RunnerProfile::default(), RunContext::default(), &all);
+    let last: Vec<CueKind> = said.last().expect("finish").cues.iter().map(|c| c.kind).collect();
+    assert_eq!(last, vec![CueKind::RunFinish, CueKind::CheckIn]);
+    assert_eq!(session.summary().effort, Some(6));
+    assert!(session.log().contains(&LogRecord::CheckInRejected { t_ms: 215_000, effort: 11 }));
+    assert!(session.log().contains(&LogRecord::CheckIn { t_ms: 220_000, effort: 6 }));
+}
+
+#[test]
+fn process_goals_are_celebrated_at_the_finish() {
+    use crate::coaching::goals::{ProcessStatus, WeekTally};
+    let plan = plan(TEMPO);
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 16).expect("date");
+    let process = ProcessStatus {
+        this_week: WeekTally { week_start: monday, planned: 4, done: 3 },
+        streak_weeks: 5,
+        week_complete: false,
+    };
+    let context = RunContext { process: Some(process), ..RunContext::default() };
+    let (said, _) = run_with(&plan, RunnerProfile::default(), context, &inputs(700, |_| Some(3.4), |_| None));
+    let cue =
+        said.iter().flat_map(|u| &u.cues).find(|c| c.kind == CueKind::StreakCelebration).expect("celebrated");
+    assert_eq!(
+        (cue.slots.runs_done, cue.slots.runs_planned, cue.slots.streak_weeks),
+        (Some(4), Some(4), Some(5))
+    );
+    assert!(crate::cue::neutral_text(cue).contains("four of four"));
+}

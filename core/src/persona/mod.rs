@@ -31,8 +31,12 @@ pub const MIN_VARIANTS: usize = 4;
 pub const MIN_VARIANTS_RARE: usize = 3;
 
 /// Kinds said at most a few times in a run.
-const RARE_KINDS: [CueKind; 9] = [
+const RARE_KINDS: [CueKind; 13] = [
     CueKind::RunFinish,
+    CueKind::FreeToStop,
+    CueKind::HeatAdjusted,
+    CueKind::CheckIn,
+    CueKind::StreakCelebration,
     CueKind::SessionComplete,
     CueKind::RunHalfway,
     CueKind::HrVeryHigh,
@@ -74,10 +78,13 @@ pub enum Slot {
     /// The step in a runner's words: "work, rep two of five, one kilometre at ...".
     Step,
     SplitKm,
+    RunsDone,
+    RunsPlanned,
+    StreakWeeks,
 }
 
 impl Slot {
-    const ALL: [(&'static str, Slot); 10] = [
+    const ALL: [(&'static str, Slot); 13] = [
         ("pace", Slot::Pace),
         ("target_pace", Slot::TargetPace),
         ("distance", Slot::Distance),
@@ -88,6 +95,9 @@ impl Slot {
         ("reps", Slot::Reps),
         ("step", Slot::Step),
         ("split_km", Slot::SplitKm),
+        ("runs_done", Slot::RunsDone),
+        ("runs_planned", Slot::RunsPlanned),
+        ("streak_weeks", Slot::StreakWeeks),
     ];
 
     fn parse(name: &str) -> Option<Slot> {
@@ -114,6 +124,9 @@ impl Slot {
             Slot::Reps => s.reps.map(speech::count),
             Slot::Step => Some(step_words(cue)),
             Slot::SplitKm => s.split_km.map(speech::count),
+            Slot::RunsDone => s.runs_done.map(speech::count),
+            Slot::RunsPlanned => s.runs_planned.map(speech::count),
+            Slot::StreakWeeks => s.streak_weeks.map(speech::count),
         }
     }
 }
@@ -130,7 +143,12 @@ fn allowed_slots(kind: CueKind) -> &'static [Slot] {
         CueKind::SpeedUp | CueKind::SlowDown => &[Pace, TargetPace],
         CueKind::HrAboveZone | CueKind::HrBelowZone | CueKind::HrVeryHigh => &[Bpm],
         CueKind::Encouragement => &[Pace],
+        CueKind::EasyEaseOff => &[Bpm],
+        CueKind::StreakCelebration => &[RunsDone, RunsPlanned, StreakWeeks],
         CueKind::RunStart
+        | CueKind::FreeToStop
+        | CueKind::HeatAdjusted
+        | CueKind::CheckIn
         | CueKind::StepHalfway
         | CueKind::RunHalfway
         | CueKind::BackOnPace

@@ -28,6 +28,9 @@ fn full_slots() -> CueSlots {
         step_note: Some("Stay relaxed.".into()),
         split_km: Some(3),
         escalation: Some(1),
+        runs_done: Some(4),
+        runs_planned: Some(4),
+        streak_weeks: Some(6),
     }
 }
 
@@ -170,5 +173,34 @@ proptest! {
         let mut again = LineChooser::new(seed);
         let said_again: Vec<String> = (0..turns).map(|_| persona.say(&c, &mut again)).collect();
         prop_assert_eq!(said, said_again);
+    }
+}
+
+/// Words that shame a runner for a missed run or a slow day (DESIGN §9: missed runs are not
+/// failures), beyond the phrases the loader already refuses.
+const SHAMING: [&str; 9] =
+    ["you missed", "you skipped", "disappoint", "failure", "you failed", "weak", "quitter", "excuse", "soft"];
+
+#[test]
+fn no_line_of_any_persona_pushes_through_pain_or_shames_a_missed_run() {
+    for (id, _) in BUNDLED_PERSONAS {
+        let persona = Persona::bundled(id).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let mut checked = 0;
+        for (kind, variants) in &persona.lines {
+            for (text, _) in variants {
+                let lower = text.to_lowercase();
+                for bad in FORBIDDEN_PHRASES.iter().chain(SHAMING.iter()) {
+                    assert!(!lower.contains(bad), "{id} {kind:?}: {text:?} says {bad:?}");
+                }
+                if *kind == CueKind::PainCheck {
+                    assert!(
+                        lower.contains("stop") || lower.contains("walk"),
+                        "{id}: {text:?} must say stop or walk"
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= CueKind::ALL.len() * MIN_VARIANTS_RARE, "{id}: only {checked} lines");
     }
 }

@@ -91,7 +91,14 @@ pub fn import(text: &str, id: &str, name: &str) -> Result<Imported, ImportError>
             "no steps found: intervals.icu steps are lines starting with '-', e.g. \"- 10m Z2 HR\"".into(),
         ));
     }
-    let plan = Plan { version: PLAN_FORMAT_VERSION, id: id.to_owned(), name: name.to_owned(), steps };
+    let plan = Plan {
+        version: PLAN_FORMAT_VERSION,
+        id: id.to_owned(),
+        name: name.to_owned(),
+        steps,
+        free_to_stop_after_s: None,
+        conditions: None,
+    };
     let problems = validate(&plan);
     if !problems.is_empty() {
         let text = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");

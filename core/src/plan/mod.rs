@@ -14,6 +14,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::coaching::heat::Conditions;
+
 use crate::units::{SecondsPerKm, format_clock_s, format_distance_m};
 
 /// The plan format this build reads and writes.
@@ -51,7 +53,17 @@ pub struct Plan {
     pub id: String,
     pub name: String,
     pub steps: Vec<PlanStep>,
+    /// "Just ten minutes" (DESIGN §9, easy starts): after this much moving time the runner is
+    /// told they are free to stop, and the run counts as done whether they stop or go on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_to_stop_after_s: Option<f64>,
+    /// The weather expected, preloaded with the plan: pace targets are eased for heat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Conditions>,
 }
+
+/// The shortest and longest "free to stop" point a plan may set.
+pub const FREE_TO_STOP_RANGE_S: (f64, f64) = (60.0, 7200.0);
 
 /// One entry of a plan's step list: a single step, or a block of steps repeated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -210,6 +222,17 @@ struct RawPlan {
     id: String,
     name: String,
     steps: Vec<RawStep>,
+    #[serde(default)]
+    free_to_stop_after_s: Option<f64>,
+    #[serde(default)]
+    conditions: Option<RawConditions>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConditions {
+    temp_c: f64,
+    dew_point_c: f64,
 }
 
 /// A step as written: single steps have `kind` + `end`, repeats have `repeat` + `steps`.
@@ -241,7 +264,33 @@ impl Plan {
             .filter_map(|(i, step)| convert_step(step, &format!("steps[{i}]"), 0, &mut problems))
             .collect();
         problems.extend(check_expanded_size(&steps));
-        let plan = Plan { version: raw.version, id: raw.id, name: raw.name, steps };
+        if let Some(at) = raw.free_to_stop_after_s
+            && !(at.is_finite() && (FREE_TO_STOP_RANGE_S.0..=FREE_TO_STOP_RANGE_S.1).contains(&at))
+        {
+            problems.push(PlanProblem {
+                path: "free_to_stop_after_s".into(),
+                message: format!(
+                    "{at} is not a time to stop at: give seconds from {} to {}",
+                    FREE_TO_STOP_RANGE_S.0, FREE_TO_STOP_RANGE_S.1
+                ),
+            });
+        }
+        let conditions = match raw.conditions.map(|c| Conditions::new(c.temp_c, c.dew_point_c)) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
+                problems.push(PlanProblem { path: "conditions".into(), message: e.to_string() });
+                None
+            }
+            None => None,
+        };
+        let plan = Plan {
+            version: raw.version,
+            id: raw.id,
+            name: raw.name,
+            steps,
+            free_to_stop_after_s: raw.free_to_stop_after_s,
+            conditions,
+        };
         if problems.is_empty() { Ok(plan) } else { Err(PlanError::Invalid(problems)) }
     }
 

@@ -107,7 +107,14 @@ pub fn import(
         );
     }
     let name = if name.is_empty() { fallback_id.to_owned() } else { name };
-    let plan = Plan { version: PLAN_FORMAT_VERSION, id: slug(fallback_id), name, steps };
+    let plan = Plan {
+        version: PLAN_FORMAT_VERSION,
+        id: slug(fallback_id),
+        name,
+        steps,
+        free_to_stop_after_s: None,
+        conditions: None,
+    };
     let problems = validate(&plan);
     if !problems.is_empty() {
         let text = problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
