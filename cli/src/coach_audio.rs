@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use pacenote_audio::render::{Fate, render, write_wav};
 use pacenote_audio::voice::{SAMPLE_RATE_HZ, Stitched, TtsCommandFallback, Voice};
 use pacenote_core::cue::{Utterance, join_sentences};
-use pacenote_core::engine::{EngineConfig, RunSession, RunSummary, replay};
+use pacenote_core::engine::{EngineConfig, LogRecord, RunContext, RunSession, RunSummary, replay};
 use pacenote_core::persona::{LineChooser, Persona, Spoken};
 use pacenote_core::plan::{ExpandedStep, Plan};
 use pacenote_core::profile::RunnerProfile;
@@ -31,6 +31,15 @@ pub struct Voiced {
     pub texts: Vec<String>,
     pub cue_texts: Vec<Vec<String>>,
     pub stitched: Vec<Stitched>,
+    /// The engine's run log (feedback, check-in, heat).
+    pub log: Vec<LogRecord>,
+}
+
+/// What the host knows beyond plan and recording: the start context, and the check-in answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunExtras {
+    pub context: RunContext,
+    pub check_in: Option<u8>,
 }
 
 /// What rendering the coach track did.
@@ -68,7 +77,9 @@ pub fn replay_voiced(
     config: EngineConfig,
     persona: &Persona,
     pack: Option<&Path>,
+    extras: RunExtras,
 ) -> Result<Voiced, CliError> {
+    let RunExtras { context, check_in } = extras;
     let pack_dir: PathBuf =
         pack.map_or_else(|| crate::pack_cmd::committed_pack(&persona.id), Path::to_path_buf);
     let mut voice = Voice::open(&pack_dir).map_err(|e| CliError::Usage(format!("{e} (pass --pack DIR)")))?;
@@ -82,7 +93,12 @@ pub fn replay_voiced(
     let mut fallback =
         TtsCommandFallback::new(crate::pack_cmd::ESPEAK_TEMPLATE, persona.voice.clone(), &scratch);
     let mut chooser = LineChooser::new(LINE_SEED);
-    let mut session = RunSession::new(plan, profile, EngineConfig { audio_reports_finish: true, ..config });
+    let mut session = RunSession::with_context(
+        plan,
+        profile,
+        EngineConfig { audio_reports_finish: true, ..config },
+        context,
+    );
     let inputs = pacenote_track::replay::to_inputs(recording);
     let mut texts = Vec::new();
     let mut cue_texts = Vec::new();
@@ -107,6 +123,10 @@ pub fn replay_voiced(
         }
     });
     let _ = std::fs::remove_dir_all(&scratch);
+    if let Some(effort) = check_in {
+        let t_ms = session.now_ms() + pacenote_track::replay::CHECK_IN_AFTER_MS;
+        session.handle(&pacenote_core::engine::Input::CheckIn { t_ms, effort });
+    }
     if let Some(e) = failure {
         return Err(CliError::Usage(e.to_string()));
     }
@@ -117,6 +137,7 @@ pub fn replay_voiced(
         texts,
         cue_texts,
         stitched,
+        log: session.log().to_vec(),
     })
 }
 

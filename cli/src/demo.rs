@@ -86,6 +86,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         EngineConfig::default(),
         &persona,
         args.pack.as_deref(),
+        crate::coach_audio::RunExtras::default(),
     )?;
     let mut texts = voiced.texts.iter();
     for line in

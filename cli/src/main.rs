@@ -5,6 +5,7 @@
 
 mod bench;
 mod coach_audio;
+mod coach_cmd;
 mod demo;
 mod pack_cmd;
 mod plan_cmd;
@@ -43,6 +44,12 @@ enum Command {
     /// Inspect and simulate run recordings (GPX, TCX, FIT).
     #[command(subcommand)]
     Track(track_cmd::TrackCommand),
+    /// Before a run: run as planned, easy, rest, or see a professional?
+    Readiness(coach_cmd::ReadinessArgs),
+    /// After a run: splits, efficiency, decoupling, pace at a reference heart rate, trends.
+    Summary(coach_cmd::SummaryArgs),
+    /// After a layoff: the next session smaller and slower; goal changes after missed targets.
+    Adapt(coach_cmd::AdaptArgs),
 }
 
 /// A failure to report to the person at the terminal: one line each, no backtrace.
@@ -94,6 +101,9 @@ fn main() -> ExitCode {
         Command::Bench(command) => bench::run(command),
         Command::Pack(command) => pack_cmd::run(command),
         Command::Track(command) => track_cmd::run(command),
+        Command::Readiness(args) => coach_cmd::readiness(&args),
+        Command::Summary(args) => coach_cmd::summary(&args),
+        Command::Adapt(args) => coach_cmd::adapt_cmd(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

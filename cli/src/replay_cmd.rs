@@ -4,9 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use pacenote_core::coaching::goals::{WeeklyPlan, process_status};
+use pacenote_core::coaching::heat::Conditions;
 use pacenote_core::cue::Utterance;
 use pacenote_core::engine::replay::timeline_with;
-use pacenote_core::engine::{Chattiness, EngineConfig, RunSummary};
+use pacenote_core::engine::{Chattiness, EngineConfig, LogRecord, RunContext, RunSummary};
 use pacenote_core::persona::Persona;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::format_clock_s;
@@ -15,6 +17,10 @@ use serde::Serialize;
 use crate::plan_cmd::load_plan;
 use crate::track_cmd::load_recording;
 use crate::{CliError, read_file};
+
+/// The pace a planned session's distance steps are timed at when it is swapped for an easy
+/// one (a typical easy pace; only the easy run's length depends on it, and that is capped).
+const EASY_PACE_S_PER_KM: f64 = 390.0;
 
 /// The plain, factual wording used when no persona is chosen.
 pub const NEUTRAL_PERSONA: &str = "neutral";
@@ -47,6 +53,25 @@ pub struct ReplayArgs {
     /// The persona's voice pack (default: the committed one).
     #[arg(long)]
     pack: Option<PathBuf>,
+    /// Air temperature at the start, °C (with --dew-point-c): pace targets are eased for heat.
+    #[arg(long, requires = "dew_point_c", allow_hyphen_values = true)]
+    temp_c: Option<f64>,
+    /// Dew point at the start, °C (with --temp-c).
+    #[arg(long, requires = "temp_c", allow_hyphen_values = true)]
+    dew_point_c: Option<f64>,
+    /// The runner's answer to the post-run check-in (how it felt, 1–10).
+    #[arg(long)]
+    effort: Option<u8>,
+    /// The runner chose to go easy today: the plan is swapped for one easy step.
+    #[arg(long)]
+    go_easy: bool,
+    /// Earlier runs (a folder of GPX/TCX/FIT) for this week's tally and the streak, celebrated
+    /// at the finish; with --runs-per-week.
+    #[arg(long)]
+    history: Option<PathBuf>,
+    /// Runs planned per week (process goal).
+    #[arg(long, default_value_t = 0)]
+    runs_per_week: u32,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -78,20 +103,46 @@ pub struct JsonCue {
     pub utterance: u64,
 }
 
-/// The JSON object of DESIGN §10.
+/// The JSON object of DESIGN §10 (and the engine's run log).
 #[derive(Debug, Serialize)]
 pub struct JsonReplay {
     pub cues: Vec<JsonCue>,
     pub summary: RunSummary,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<LogRecord>,
 }
 
 pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
-    let plan = load_plan(&args.plan)?;
+    let mut plan = load_plan(&args.plan)?;
     let recording = load_recording(&args.track)?;
     let profile = match &args.profile {
         Some(path) => load_profile(path)?,
         None => RunnerProfile::default(),
     };
+    if args.effort.is_some_and(|e| !(1..=10).contains(&e)) {
+        return Err(CliError::Usage(
+            "--effort is how the run felt, from 1 (very easy) to 10 (maximal)".into(),
+        ));
+    }
+    if args.go_easy {
+        use pacenote_core::coaching::readiness::{easy_version, planned_seconds};
+        plan = easy_version(&plan, planned_seconds(&plan, EASY_PACE_S_PER_KM), profile.max_hr_bpm);
+    }
+    let mut context = RunContext::default();
+    if let (Some(t), Some(d)) = (args.temp_c, args.dew_point_c) {
+        context.conditions = Some(Conditions::new(t, d).map_err(|e| CliError::Usage(e.to_string()))?);
+    }
+    if let Some(dir) = &args.history {
+        let today = recording.start_time.map(|t| t.date_naive());
+        let Some(today) = today else {
+            return Err(CliError::file(&args.track, "has no start date: the week's tally needs one"));
+        };
+        let runs = crate::coach_cmd::history_runs(dir)?;
+        let weekly = (args.runs_per_week > 0).then_some(WeeklyPlan { runs_per_week: args.runs_per_week });
+        // Runs of the same day and later are not history.
+        let before: Vec<_> = runs.into_iter().filter(|r| r.date < today).collect();
+        context.process = Some(process_status(&before, weekly, today));
+    }
     let config = EngineConfig { chattiness: args.chattiness.into(), ..EngineConfig::default() };
     let persona = args
         .persona
@@ -104,7 +155,7 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     }
     // With a persona, the run is voiced from its pack as it goes (the engine hears when each
     // utterance really ends); without one, the plain wording.
-    let (utterances, summary, steps, texts, cue_texts) = match &persona {
+    let (utterances, summary, steps, texts, cue_texts, log) = match &persona {
         Some(p) => {
             let v = crate::coach_audio::replay_voiced(
                 &plan,
@@ -113,19 +164,30 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
                 config,
                 p,
                 args.pack.as_deref(),
+                crate::coach_audio::RunExtras { context, check_in: args.effort },
             )?;
             if let Some(wav) = &args.wav {
                 let report = crate::coach_audio::write_track(&v, recording.duration_ms() + 10_000, wav)?;
                 eprintln!("{}", report.describe(wav, p));
             }
-            (v.utterances, v.summary, v.steps, v.texts, v.cue_texts)
+            (v.utterances, v.summary, v.steps, v.texts, v.cue_texts, v.log)
         }
         None => {
-            let (u, s, steps) = pacenote_track::replay::replay(&plan, &recording, profile, config);
-            let texts = u.iter().map(Utterance::neutral_text).collect();
-            let cue_texts =
-                u.iter().map(|u| u.cues.iter().map(pacenote_core::cue::neutral_text).collect()).collect();
-            (u, s, steps, texts, cue_texts)
+            let r = pacenote_track::replay::replay_in_context(
+                &plan,
+                &recording,
+                profile,
+                config,
+                context,
+                args.effort,
+            );
+            let texts = r.utterances.iter().map(Utterance::neutral_text).collect();
+            let cue_texts = r
+                .utterances
+                .iter()
+                .map(|u| u.cues.iter().map(pacenote_core::cue::neutral_text).collect())
+                .collect();
+            (r.utterances, r.summary, r.steps, texts, cue_texts, r.log)
         }
     };
     if let Some(svg) = &args.svg {
@@ -135,7 +197,8 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     }
     if args.json {
         let name = persona.as_ref().map_or(NEUTRAL_PERSONA, |p| p.id.as_str());
-        let json = to_json_with_texts(&utterances, summary, name, &cue_texts);
+        let mut json = to_json_with_texts(&utterances, summary, name, &cue_texts);
+        json.log = log;
         let text = serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
         return Ok(());
@@ -178,7 +241,7 @@ pub fn to_json_with_texts(
             });
         }
     }
-    JsonReplay { cues, summary }
+    JsonReplay { cues, summary, log: Vec::new() }
 }
 
 fn load_profile(path: &Path) -> Result<RunnerProfile, CliError> {

@@ -333,3 +333,145 @@ fn a_pack_built_with_espeak_matches_the_committed_one_and_verifies() {
         "could not run \"no-such-tts\"",
     );
 }
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+#[test]
+fn readiness_on_three_mornings() {
+    let fine = json(&pacenote(&["readiness", "--resting-hr", "49", "--baseline-resting-hr", "48", "--json"]));
+    assert_eq!(fine["recommendation"], "as_planned");
+    let tired = json(&pacenote(&[
+        "readiness",
+        "--resting-hr",
+        "54",
+        "--baseline-resting-hr",
+        "48",
+        "--raised-mornings",
+        "2",
+        "--poor-sleep-nights",
+        "2",
+        "--json",
+    ]));
+    assert_eq!(tired["recommendation"], "easy");
+    assert_eq!(tired["reasons"].as_array().map(Vec::len), Some(2));
+    let hurt = json(&pacenote(&["readiness", "--pain-days", "4", "--json"]));
+    assert_eq!(hurt["recommendation"], "see_professional");
+    assert_user_error(
+        &pacenote(&["readiness", "--resting-hr", "nan", "--baseline-resting-hr", "48"]),
+        "resting HR",
+    );
+}
+
+#[test]
+fn summary_of_a_steady_and_a_structured_corpus_run() {
+    let easy = json(&pacenote(&["summary", "--track", &corpus("D3_fr955_long_easy_19k.fit"), "--json"]));
+    for key in ["distance_m", "moving_time_s", "splits", "efficiency_factor", "decoupling_pct"] {
+        assert!(easy.get(key).is_some(), "{key} missing: {easy}");
+    }
+    assert_eq!(easy["splits"].as_array().map(Vec::len), Some(19));
+    assert!(easy["decoupling_pct"].as_f64().is_some_and(|d| d.abs() < 10.0), "{easy}");
+    assert!(easy["efficiency_factor"].as_f64().is_some_and(|ef| (0.8..2.5).contains(&ef)), "{easy}");
+    // The structured run's reps are not steady running: no decoupling figure for it.
+    let structured =
+        json(&pacenote(&["summary", "--track", &corpus("D2_fr955_stryd_structured_10k.fit"), "--json"]));
+    assert!((structured["distance_m"].as_f64().unwrap_or(0.0) - 10_020.0).abs() < 100.0, "{structured}");
+    assert_eq!(structured["splits"].as_array().map(Vec::len), Some(10));
+}
+
+#[test]
+fn summary_with_history_shows_trend_streak_and_draws_it() {
+    let svg = scratch("summary-trend").join("trend.svg");
+    let out = pacenote(&[
+        "summary",
+        "--track",
+        &corpus("D3_fr955_long_easy_19k.fit"),
+        "--history",
+        &corpus(""),
+        "--runs-per-week",
+        "4",
+        "--json",
+        "--svg",
+        path(&svg),
+    ]);
+    let s = json(&out);
+    assert!(s["trend"]["runs_before"].as_u64().is_some_and(|n| n >= 5), "{s}");
+    assert_eq!(s["process"]["this_week"]["planned"], 4);
+    let picture = std::fs::read_to_string(&svg).expect("svg written");
+    assert!(picture.starts_with("<svg") && picture.contains("<polyline"), "{picture}");
+}
+
+#[test]
+fn adapt_after_two_weeks_off_and_after_missed_targets() {
+    let a = json(&pacenote(&[
+        "adapt",
+        "--plan",
+        path(&repo().join("core/plans/intervals-5x1k.json")),
+        "--days-off",
+        "14",
+        "--missed-targets",
+        "3",
+        "--json",
+    ]));
+    assert_eq!(a["vdot_factor"], 0.973);
+    assert_eq!(a["missed_runs_added"], 0);
+    assert_eq!(a["goal_proposals"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn replay_in_the_heat_with_a_check_in() {
+    let plan = repo().join("core/plans/tempo-20.json");
+    let out = pacenote(&[
+        "replay",
+        "--plan",
+        path(&plan),
+        "--track",
+        &corpus("D1_fenix2_tempo_9k.fit"),
+        "--temp-c",
+        "31",
+        "--dew-point-c",
+        "22",
+        "--effort",
+        "7",
+        "--json",
+    ]);
+    let r = json(&out);
+    let kinds: Vec<&str> =
+        r["cues"].as_array().into_iter().flatten().filter_map(|c| c["kind"].as_str()).collect();
+    assert_eq!(&kinds[..2], ["run_start", "heat_adjusted"], "{kinds:?}");
+    assert!(kinds.contains(&"check_in"), "{kinds:?}");
+    assert_eq!(r["summary"]["effort"], 7);
+    assert!(r["log"].as_array().is_some_and(|l| l.iter().any(|e| e["event"] == "check_in")), "{r}");
+    assert_user_error(
+        &pacenote(&[
+            "replay",
+            "--plan",
+            path(&plan),
+            "--track",
+            &corpus("D1_fenix2_tempo_9k.fit"),
+            "--effort",
+            "12",
+        ]),
+        "--effort",
+    );
+}
+
+#[test]
+fn replay_go_easy_swaps_the_session_for_one_easy_step() {
+    let out = pacenote(&[
+        "replay",
+        "--plan",
+        path(&repo().join("core/plans/intervals-5x1k.json")),
+        "--track",
+        &corpus("D1_fenix2_tempo_9k.fit"),
+        "--go-easy",
+        "--json",
+    ]);
+    let r = json(&out);
+    let steps: Vec<i64> =
+        r["cues"].as_array().into_iter().flatten().filter_map(|c| c["step"].as_i64()).collect();
+    assert!(steps.iter().all(|s| *s == 0), "one step only: {steps:?}");
+    assert!(r["cues"].as_array().into_iter().flatten().all(|c| c["kind"] != "speed_up"), "{r}");
+}

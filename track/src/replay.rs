@@ -7,7 +7,7 @@
 //! position (a treadmill). Auto-laps (every whole kilometre or mile) are not lap presses.
 
 use pacenote_core::cue::Utterance;
-use pacenote_core::engine::{EngineConfig, Input, RunSession, RunSummary};
+use pacenote_core::engine::{EngineConfig, Input, LogRecord, RunContext, RunSession, RunSummary};
 use pacenote_core::plan::{ExpandedStep, Plan};
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
@@ -89,7 +89,41 @@ pub fn replay(
     profile: RunnerProfile,
     config: EngineConfig,
 ) -> (Vec<Utterance>, RunSummary, Vec<ExpandedStep>) {
-    let mut session = RunSession::new(plan, profile, config);
-    let utterances = pacenote_core::engine::replay::run(&mut session, &to_inputs(recording));
-    (utterances, session.summary(), session.steps().to_vec())
+    let r = replay_in_context(plan, recording, profile, config, RunContext::default(), None);
+    (r.utterances, r.summary, r.steps)
 }
+
+/// What a replay produced.
+#[derive(Debug, Clone)]
+pub struct Replayed {
+    pub utterances: Vec<Utterance>,
+    pub summary: RunSummary,
+    pub steps: Vec<ExpandedStep>,
+    pub log: Vec<LogRecord>,
+}
+
+/// A replay with what the host would know at the start (weather, the week so far), and the
+/// runner's answer to the post-run check-in, given a few seconds after the finish.
+pub fn replay_in_context(
+    plan: &Plan,
+    recording: &Recording,
+    profile: RunnerProfile,
+    config: EngineConfig,
+    context: RunContext,
+    check_in: Option<u8>,
+) -> Replayed {
+    let mut session = RunSession::with_context(plan, profile, config, context);
+    let utterances = pacenote_core::engine::replay::run(&mut session, &to_inputs(recording));
+    if let Some(effort) = check_in {
+        session.handle(&Input::CheckIn { t_ms: session.now_ms() + CHECK_IN_AFTER_MS, effort });
+    }
+    Replayed {
+        utterances,
+        summary: session.summary(),
+        steps: session.steps().to_vec(),
+        log: session.log().to_vec(),
+    }
+}
+
+/// When a replayed runner answers the check-in, after the finish.
+pub const CHECK_IN_AFTER_MS: u64 = 10_000;

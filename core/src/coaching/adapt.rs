@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::plan::{Plan, PlanStep, StepEnd, Target};
+use crate::plan::{Plan, PlanStep, StepEnd, StepKind, Target};
 use crate::units::SecondsPerKm;
 
 /// Fitness kept after days off without cross-training, as a factor on VDOT (Daniels, Daniels'
@@ -79,7 +79,8 @@ pub fn scale_pace(pace: SecondsPerKm, factor: f64) -> SecondsPerKm {
     }
     let v = 60_000.0 / pace.0;
     let scaled = speed_for_cost(oxygen_cost(v) * factor);
-    SecondsPerKm(60_000.0 / scaled)
+    // Whole seconds: what a runner reads on a watch.
+    SecondsPerKm((60_000.0 / scaled).round())
 }
 
 /// What adaptation proposes for the next session.
@@ -155,6 +156,9 @@ fn scale_item(item: &PlanStep, vdot: f64, volume: f64) -> PlanStep {
     match item {
         PlanStep::Step(step) => {
             let mut step = step.clone();
+            // Warm-up, recovery and cool-down keep their length: it is the work that restarts
+            // small, not the care around it.
+            let volume = if matches!(step.kind, StepKind::Work | StepKind::Easy) { volume } else { 1.0 };
             step.end = match step.end {
                 StepEnd::Time(s) => StepEnd::Time((s * volume).round().max(60.0)),
                 StepEnd::Distance(m) => StepEnd::Distance((m * volume / 10.0).round().max(10.0) * 10.0),

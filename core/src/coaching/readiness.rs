@@ -192,6 +192,19 @@ pub const EASY_VERSION_MIN_S: f64 = 15.0 * 60.0;
 /// keeps it conversational).
 pub const EASY_HR_CAP_SHARE_OF_MAX: f64 = 0.75;
 
+/// How long a plan takes, with distance steps run at `pace_s_per_km` (open steps count 0).
+pub fn planned_seconds(plan: &Plan, pace_s_per_km: f64) -> f64 {
+    crate::progress::PlanProgress::new(plan)
+        .steps()
+        .iter()
+        .map(|s| match s.step.end {
+            crate::plan::StepEnd::Time(t) => t,
+            crate::plan::StepEnd::Distance(m) => m / 1000.0 * pace_s_per_km,
+            crate::plan::StepEnd::Open => 0.0,
+        })
+        .sum()
+}
+
 /// The runner chose to go easy: the planned session swapped for one easy step of about the
 /// same time (capped), under an HR cap when the max HR is known, otherwise by feel.
 pub fn easy_version(plan: &Plan, planned_s_at_easy_pace: f64, max_hr_bpm: Option<f64>) -> Plan {
@@ -303,6 +316,8 @@ mod tests {
         assert_eq!(step.kind, StepKind::Easy);
         assert_eq!(step.end, crate::plan::StepEnd::Time(EASY_VERSION_MAX_S));
         assert!(matches!(step.target, Some(Target::HrRange(r)) if r.max_bpm == Some(143)));
+        // 5 × 1 km with warm-up and cool-down is over half an hour at 6:30/km.
+        assert!(planned_seconds(&plan, 390.0) > 1800.0);
         let by_feel = easy_version(&plan, 600.0, None);
         let crate::plan::PlanStep::Step(step) = &by_feel.steps[0] else { panic!("a step") };
         assert_eq!(step.end, crate::plan::StepEnd::Time(EASY_VERSION_MIN_S));
