@@ -34,10 +34,26 @@ pub enum TrackCommand {
         #[arg(long = "dropout", value_name = "START_S:LENGTH_S")]
         dropouts: Vec<String>,
     },
+    /// Print the engine inputs a recording becomes, one per line as comma-separated values
+    /// (`fix,t_ms,lat,lon,accuracy,speed,speed_accuracy` — empty when absent; `hr,t_ms,bpm`;
+    /// `cadence,t_ms,spm`; `device_speed,t_ms,mps`; `start|tick|pause|resume|lap|finish,t_ms`):
+    /// what an app would feed, for the binding tests.
+    Inputs { file: PathBuf },
 }
 
 pub fn run(command: TrackCommand) -> Result<(), CliError> {
     match command {
+        TrackCommand::Inputs { file } => {
+            let recording = load_recording(&file)?;
+            let mut out = String::new();
+            for input in pacenote_track::replay::to_inputs(&recording) {
+                out.push_str(&input_line(&input));
+                out.push('\n');
+            }
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes());
+            Ok(())
+        }
         TrackCommand::Info { file, json } => {
             let recording = load_recording(&file)?;
             let summary = recording.summary();
@@ -134,5 +150,35 @@ fn print_summary(path: &Path, recording: &Recording) {
     );
     for warning in &s.warnings {
         println!("  warning      {warning}");
+    }
+}
+
+/// One engine input as a comma-separated line (see `pacenote track inputs`).
+fn input_line(input: &pacenote_core::engine::Input) -> String {
+    use pacenote_core::engine::Input;
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    match input {
+        Input::Fix(f) => format!(
+            "fix,{},{},{},{},{},{}",
+            f.t_ms,
+            f.lat_deg,
+            f.lon_deg,
+            f.horizontal_accuracy_m,
+            opt(f.speed_mps),
+            opt(f.speed_accuracy_mps)
+        ),
+        Input::HeartRate(r) => format!("hr,{},{}", r.t_ms, r.bpm),
+        Input::Cadence(r) => format!("cadence,{},{}", r.t_ms, r.spm),
+        Input::DeviceSpeed(r) => format!("device_speed,{},{}", r.t_ms, r.speed_mps),
+        Input::Start { t_ms } => format!("start,{t_ms}"),
+        Input::Tick { t_ms } => format!("tick,{t_ms}"),
+        Input::Pause { t_ms } => format!("pause,{t_ms}"),
+        Input::Resume { t_ms } => format!("resume,{t_ms}"),
+        Input::Lap { t_ms } => format!("lap,{t_ms}"),
+        Input::SkipStep { t_ms } => format!("skip_step,{t_ms}"),
+        Input::Finish { t_ms } => format!("finish,{t_ms}"),
+        Input::Feedback { t_ms, feedback } => format!("feedback,{t_ms},{feedback:?}"),
+        Input::CueFinished { utterance_id, at_ms } => format!("cue_finished,{at_ms},{utterance_id}"),
+        Input::CheckIn { t_ms, effort } => format!("check_in,{t_ms},{effort}"),
     }
 }

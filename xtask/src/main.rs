@@ -25,7 +25,23 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
         "ALSA headers for the audio crate's `playback` feature (rodio), built and tested here",
     ),
     ("pkg-config", "finds the ALSA library when the `playback` feature builds"),
+    ("default-jre-headless", "the JVM the Kotlin binding tests run on"),
+    ("libjna-java", "JNA, through which the generated Kotlin calls the library"),
+    ("libjna-jni", "JNA's native part"),
+    ("junit4", "JUnit, the Kotlin binding tests' framework"),
 ];
+
+/// The Kotlin compiler, from the npm registry (package `kotlin-compiler`), unpacked under
+/// target/tools/ by `kotlin-test`.
+const KOTLIN_COMPILER_VERSION: &str = "2.4.20";
+/// The jars the Kotlin tests need from Debian's packages.
+const JAVA_JARS: [&str; 3] =
+    ["/usr/share/java/jna.jar", "/usr/share/java/junit4.jar", "/usr/share/java/hamcrest-core.jar"];
+/// The plan and corpus recording the Kotlin test replays through the API.
+const KOTLIN_TEST_PLAN: &str = "core/plans/tempo-20.json";
+const KOTLIN_TEST_TRACK: &str = "D1_fenix2_tempo_9k.fit";
+/// Goal for the stripped release library (issue 6).
+const LIBRARY_SIZE_GOAL_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The personas whose English packs are committed under audio/packs/en/.
 const PACK_PERSONAS: [&str; 3] = ["stone", "jakes", "jenna"];
@@ -60,11 +76,15 @@ fn main() -> ExitCode {
         Some("bootstrap") => bootstrap(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("packs") => packs(),
-        _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...] | packs\n\
+        Some("kotlin-test") => bootstrap().and_then(|()| kotlin_test()),
+        Some("size") => size(),
+        _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...] | packs | kotlin-test | size\n\
                   \n  test       install what is missing, then fmt, clippy -D warnings and every test\
                   \n  bootstrap  only install what is missing\
                   \n  fuzz       run the parser fuzz targets (default: all, 60 s each)\
-                  \n  packs      rebuild the committed voice packs from the persona scripts"
+                  \n  packs      rebuild the committed voice packs from the persona scripts\
+                  \n  kotlin-test  generate the Kotlin bindings and run their JVM tests\
+                  \n  size       the stripped release size of the mobile library"
             .to_owned()),
     };
     match result {
@@ -134,6 +154,7 @@ fn test() -> Result {
         "audio playback tests",
         cargo().args(["test", "-p", "pacenote-audio", "--features", "playback", "--locked", "live::"]),
     )?;
+    kotlin_test()?;
     println!("\nxtask: every check passed in {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -293,5 +314,164 @@ fn fuzz(args: &[String]) -> Result {
             ]),
         )?;
     }
+    Ok(())
+}
+
+/// Runs `command` and returns its stdout, or an error naming it.
+fn output(name: &str, command: &mut Command) -> Result<Vec<u8>> {
+    let out = command.output().map_err(|e| format!("{name}: could not start {command:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{name} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(out.stdout)
+}
+
+/// The Kotlin compiler's folder, downloaded from the npm registry and unpacked on first use.
+fn kotlin_compiler() -> Result<PathBuf> {
+    let tools = root().join("target/tools");
+    let home = tools.join(format!("kotlin-compiler-{KOTLIN_COMPILER_VERSION}"));
+    if home.join("bin/kotlinc").is_file() {
+        return Ok(home);
+    }
+    std::fs::create_dir_all(&tools).map_err(|e| format!("{}: {e}", tools.display()))?;
+    let tarball = tools.join(format!("kotlin-compiler-{KOTLIN_COMPILER_VERSION}.tgz"));
+    step(
+        "npm pack kotlin-compiler",
+        Command::new("npm").current_dir(&tools).args([
+            "pack",
+            "--silent",
+            &format!("kotlin-compiler@{KOTLIN_COMPILER_VERSION}"),
+        ]),
+    )
+    .map_err(|e| format!("{e}: the Kotlin compiler comes from the npm registry (needs node and npm)"))?;
+    let unpack = tools.join("unpack");
+    let _ = std::fs::remove_dir_all(&unpack);
+    std::fs::create_dir_all(&unpack).map_err(|e| format!("{}: {e}", unpack.display()))?;
+    step("unpack kotlin-compiler", Command::new("tar").arg("-xzf").arg(&tarball).arg("-C").arg(&unpack))?;
+    std::fs::rename(unpack.join("package"), &home).map_err(|e| format!("{}: {e}", home.display()))?;
+    let _ = std::fs::remove_file(&tarball);
+    Ok(home)
+}
+
+/// The bindgen binary, built in its own workspace so its `cli` feature never reaches the
+/// library (DESIGN §13).
+fn uniffi_bindgen() -> Result<PathBuf> {
+    let target = root().join("target/uniffi-bindgen");
+    step(
+        "build uniffi-bindgen",
+        cargo().current_dir(root().join("uniffi-bindgen")).env("CARGO_TARGET_DIR", &target).args([
+            "build",
+            "--release",
+            "--locked",
+        ]),
+    )?;
+    Ok(target.join("release/uniffi-bindgen"))
+}
+
+/// Generates the Kotlin bindings from the debug library (uniffi's metadata survives there),
+/// compiles them with the JVM tests, and runs them against a corpus run.
+fn kotlin_test() -> Result {
+    let kotlin = kotlin_compiler()?;
+    for jar in JAVA_JARS {
+        if !Path::new(jar).is_file() {
+            return Err(format!(
+                "{jar} is missing: run `cargo xtask bootstrap` (Debian libjna-java, junit4)"
+            ));
+        }
+    }
+    step("build the library", cargo().args(["build", "-p", "pacenote-bindings", "--locked"]))?;
+    step("build the CLI", cargo().args(["build", "-p", "pacenote-cli", "--locked"]))?;
+    let bindgen = uniffi_bindgen()?;
+    let lib_dir = root().join("target/debug");
+    let library = lib_dir.join("libpacenote_ffi.so");
+    let work = root().join("target/kotlin");
+    let _ = std::fs::remove_dir_all(&work);
+    let (generated, classes, data) = (work.join("generated"), work.join("classes"), work.join("data"));
+    for dir in [&generated, &classes, &data] {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    step(
+        "generate Kotlin bindings",
+        Command::new(&bindgen)
+            .current_dir(root().join("bindings"))
+            .args(["generate", "--language", "kotlin", "--no-format", "--out-dir"])
+            .arg(&generated)
+            .arg(&library),
+    )?;
+    // The data the test replays: the plan, the recording as inputs, and what `pacenote replay`
+    // says for them, cue by cue.
+    let pacenote = root().join("target/debug/pacenote");
+    let track = corpus_dir().join(KOTLIN_TEST_TRACK);
+    std::fs::copy(root().join(KOTLIN_TEST_PLAN), data.join("plan.json")).map_err(|e| format!("plan: {e}"))?;
+    let inputs =
+        output("pacenote track inputs", Command::new(&pacenote).args(["track", "inputs"]).arg(&track))?;
+    std::fs::write(data.join("inputs.csv"), inputs).map_err(|e| format!("inputs.csv: {e}"))?;
+    let replay = output(
+        "pacenote replay --json",
+        Command::new(&pacenote)
+            .args(["replay", "--json", "--plan"])
+            .arg(root().join(KOTLIN_TEST_PLAN))
+            .arg("--track")
+            .arg(&track),
+    )?;
+    let replay: serde_json::Value =
+        serde_json::from_slice(&replay).map_err(|e| format!("replay JSON: {e}"))?;
+    let mut expected = String::new();
+    for cue in replay["cues"].as_array().into_iter().flatten() {
+        let at_ms = (cue["t_s"].as_f64().unwrap_or(f64::NAN) * 1000.0).round();
+        let (kind, text) = (cue["kind"].as_str().unwrap_or(""), cue["text"].as_str().unwrap_or(""));
+        expected.push_str(&format!("{at_ms}\t{kind}\t{text}\n"));
+    }
+    std::fs::write(data.join("expected.tsv"), expected).map_err(|e| format!("expected.tsv: {e}"))?;
+
+    let mut sources: Vec<PathBuf> = Vec::new();
+    collect_kotlin(&generated, &mut sources);
+    sources.push(root().join("bindings/kotlin/test/PacenoteTest.kt"));
+    let classpath = JAVA_JARS.join(":");
+    step(
+        "kotlinc",
+        Command::new(kotlin.join("bin/kotlinc"))
+            .args(["-nowarn", "-cp", &classpath, "-d"])
+            .arg(&classes)
+            .args(&sources),
+    )?;
+    let runtime =
+        format!("{}:{}:{classpath}", classes.display(), kotlin.join("lib/kotlin-stdlib.jar").display());
+    step(
+        "Kotlin binding tests (JVM)",
+        Command::new("java")
+            .arg(format!("-Djna.library.path={}", lib_dir.display()))
+            .arg(format!("-Dpacenote.data={}", data.display()))
+            .args(["-cp", &runtime, "PacenoteTestKt"]),
+    )
+}
+
+fn collect_kotlin(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_kotlin(&path, out);
+        } else if path.extension().is_some_and(|e| e == "kt") {
+            out.push(path);
+        }
+    }
+}
+
+/// The stripped release size of the library the apps ship, for the host target.
+fn size() -> Result {
+    step(
+        "release build of the library",
+        cargo().args(["build", "--release", "-p", "pacenote-bindings", "--locked"]),
+    )?;
+    let library = root().join("target/release/libpacenote_ffi.so");
+    let stripped = root().join("target/release/libpacenote_ffi.stripped.so");
+    step("strip", Command::new("strip").arg("-o").arg(&stripped).arg(&library))?;
+    let bytes = std::fs::metadata(&stripped).map_err(|e| format!("{}: {e}", stripped.display()))?.len();
+    println!(
+        "libpacenote_ffi.so (host, release, stripped): {bytes} bytes = {:.2} MB; goal under {:.0} MB: {}",
+        bytes as f64 / 1024.0 / 1024.0,
+        LIBRARY_SIZE_GOAL_BYTES as f64 / 1024.0 / 1024.0,
+        if bytes < LIBRARY_SIZE_GOAL_BYTES { "met" } else { "NOT met" }
+    );
     Ok(())
 }

@@ -1,0 +1,142 @@
+// The Kotlin API on the JVM, as an Android app uses it (minus Android): a whole recording fed
+// through RunSession with a Kotlin listener says exactly what `pacenote replay --json` says;
+// errors arrive as exceptions; readiness and the easy swap; close() frees.
+// Run by `cargo xtask kotlin-test` (which prepares the data folder given as -Dpacenote.data).
+
+import dev.pacenote.*
+import java.io.File
+import java.util.concurrent.CopyOnWriteArrayList
+import kotlin.system.exitProcess
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertThrows
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import org.junit.runner.JUnitCore
+
+class Collect : CueListener {
+    val said = CopyOnWriteArrayList<Utterance>()
+    val threads = CopyOnWriteArrayList<String>()
+
+    override fun onUtterance(utterance: Utterance) {
+        said.add(utterance)
+        threads.add(Thread.currentThread().name)
+    }
+}
+
+val data = File(System.getProperty("pacenote.data") ?: "target/kotlin/data")
+val settings = SessionSettings(Chattiness.NORMAL, true, false)
+val noProfile = RunnerProfile(null, null, null)
+
+/** Feeds one line of `pacenote track inputs`, after the ticks the engine asked for. */
+fun feed(s: RunSession, line: String) {
+    val f = line.split(",")
+    val t = f[1].toULong()
+    for (i in 0 until 16) {
+        val wake = s.nextWakeupMs() ?: break
+        if (wake >= t || wake <= s.nowMs()) break
+        s.tick(wake)
+    }
+    when (f[0]) {
+        "start" -> s.start(t)
+        "fix" -> s.location(
+            LocationFix(t, f[2].toDouble(), f[3].toDouble(), f[4].toDouble(), f[5].toDoubleOrNull(), f[6].toDoubleOrNull(), null)
+        )
+        "hr" -> s.heartRate(t, f[2].toDouble())
+        "cadence" -> s.cadence(t, f[2].toDouble())
+        "device_speed" -> s.deviceSpeed(t, f[2].toDouble())
+        "tick" -> s.tick(t)
+        "pause" -> s.pause(t)
+        "resume" -> s.resume(t)
+        "lap" -> s.lap(t)
+        "skip_step" -> s.skipStep(t)
+        "finish" -> s.finish(t)
+        else -> throw IllegalArgumentException("unknown input line: $line")
+    }
+}
+
+class PacenoteTest {
+    private val plan = File(data, "plan.json").readText()
+
+    @Test
+    fun aWholeRecordingSaysWhatReplaySays() {
+        val listener = Collect()
+        RunSession(plan, "neutral", noProfile, settings, null, null, listener).use { s ->
+            File(data, "inputs.csv").forEachLine { feed(s, it) }
+            assertTrue(s.isFinished())
+            assertTrue(s.summary().distanceM > 8000.0)
+        }
+        val got = listener.said.flatMap { u -> u.cues.map { "${u.atMs}\t${it.kind}\t${it.text}" } }
+        val expected = File(data, "expected.tsv").readLines()
+        assertEquals(expected.size, got.size)
+        assertEquals(expected, got)
+        // Callbacks arrive on the thread that fed the input.
+        assertTrue(listener.threads.all { it == Thread.currentThread().name })
+    }
+
+    @Test
+    fun aPersonaSpeaksInItsOwnWordsFromAnyThread() {
+        val listener = Collect()
+        val s = RunSession(plan, "jenna", noProfile, settings, Weather(31.0, 22.0), WeekSoFar(3u, 4u, 5u), listener)
+        val worker = Thread({
+            s.start(0u)
+            s.finish(700_000u)
+        }, "feeder")
+        worker.start()
+        worker.join()
+        s.checkIn(710_000u, 6u.toUByte())
+        val kinds = listener.said.flatMap { u -> u.cues.map { it.kind } }
+        assertEquals(listOf("run_start", "heat_adjusted"), kinds.take(2))
+        assertTrue(kinds.contains("streak_celebration"))
+        assertTrue(listener.threads.all { it == "feeder" })
+        assertEquals(6u.toUByte(), s.summary().effort)
+        assertTrue(s.logJson().any { it.contains("check_in") })
+        s.close()
+    }
+
+    @Test
+    fun errorsArriveAsExceptions() {
+        assertThrows(PacenoteException.InvalidPlan::class.java) {
+            RunSession("{", "stone", noProfile, settings, null, null, Collect())
+        }
+        val unknown = assertThrows(PacenoteException.UnknownPersona::class.java) {
+            RunSession(plan, "yoda", noProfile, settings, null, null, Collect())
+        }
+        assertTrue(unknown.message!!.contains("stone"))
+        RunSession(plan, "stone", noProfile, settings, null, null, Collect()).use { s ->
+            assertThrows(PacenoteException.InvalidInput::class.java) { s.checkIn(0u, 11u.toUByte()) }
+            // A NaN heart rate is dropped by the engine's glitch filter: no exception, no crash.
+            s.heartRate(1000u, Double.NaN)
+        }
+    }
+
+    @Test
+    fun readinessAndTheEasySwap() {
+        val tired = readiness(MorningCheck(55.0, 48.0, 2u, null, null, null, 2u, false, false, 0u))
+        assertEquals(Recommendation.EASY, tired.recommendation)
+        val hurt = readiness(MorningCheck(null, null, null, null, null, null, 0u, false, false, 5u))
+        assertEquals(Recommendation.SEE_PROFESSIONAL, hurt.recommendation)
+        assertThrows(PacenoteException.InvalidInput::class.java) {
+            readiness(MorningCheck(Double.NaN, 48.0, 1u, null, null, null, 0u, false, false, 0u))
+        }
+        val easy = easyVersion(plan, 190.0)
+        assertTrue(easy.contains("\"easy\""))
+        RunSession(easy, "jakes", noProfile, settings, null, null, Collect()).close()
+    }
+
+    @Test
+    fun closeFreesTheSession() {
+        val s = RunSession(plan, "stone", noProfile, settings, null, null, Collect())
+        s.close()
+        assertThrows(IllegalStateException::class.java) { s.tick(0u) }
+    }
+}
+
+fun main() {
+    val result = JUnitCore.runClasses(PacenoteTest::class.java)
+    for (failure in result.failures) {
+        println("FAILED ${failure.testHeader}")
+        println(failure.trace)
+    }
+    println("${result.runCount - result.failureCount} passed, ${result.failureCount} failed")
+    if (!result.wasSuccessful()) exitProcess(1)
+}
