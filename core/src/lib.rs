@@ -1,4 +1,5 @@
-//! Pacenote's coaching brain, pure: session plans, pace units and plan progress.
+//! Pacenote's coaching brain, pure: session plans, signal processing, the run engine, personas,
+//! and the coaching rules around a run (readiness, heat, layoffs, goals, post-run analysis).
 //!
 //! Everything here is a function of its inputs: the host's run clock comes in with every call,
 //! events come out as data. This crate must never read files, open sockets, sleep or keep
