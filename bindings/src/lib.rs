@@ -27,6 +27,9 @@ use pacenote_core::sensor;
 
 uniffi::setup_scaffolding!();
 
+mod logging;
+pub use logging::{LogLevel, LogSink, init_logging};
+
 /// What went wrong, with what to do about it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum PacenoteError {
@@ -53,6 +56,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, PacenoteError>) -> Result<T, Pacenot
             .map(|s| (*s).to_owned())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic without a message".to_owned());
+        tracing::error!(panic = %message, "a panic was caught at the FFI boundary");
         Err(PacenoteError::Internal { reason: message })
     })
 }
@@ -222,8 +226,10 @@ impl RunSession {
         listener: Arc<dyn CueListener>,
     ) -> Result<Arc<Self>, PacenoteError> {
         guarded(|| {
-            let plan = Plan::from_json(plan_json.as_bytes())
-                .map_err(|e| PacenoteError::InvalidPlan { problems: e.to_string() })?;
+            let plan = Plan::from_json(plan_json.as_bytes()).map_err(|e| {
+                tracing::warn!(error = %e, "run session refused: invalid plan");
+                PacenoteError::InvalidPlan { problems: e.to_string() }
+            })?;
             let persona = if persona == NEUTRAL {
                 None
             } else {
@@ -262,6 +268,7 @@ impl RunSession {
             let session =
                 engine::RunSession::with_context(&plan, profile, config, RunContext { conditions, process });
             let steps = session.steps().len();
+            tracing::info!(plan = %plan.id, steps, persona = %persona.as_ref().map_or(NEUTRAL, |p| p.id.as_str()), "run session created");
             Ok(Arc::new(Self {
                 inner: Mutex::new(Inner { session, persona, chooser: LineChooser::new(LINE_SEED), steps }),
                 listener,
@@ -402,6 +409,7 @@ impl RunSession {
         })?;
         // Outside the lock: a listener may call back into the session.
         for u in said {
+            tracing::debug!(id = u.id, at_ms = u.at_ms, text = %u.text, "utterance");
             self.listener.on_utterance(u);
         }
         Ok(())
@@ -622,6 +630,40 @@ mod tests {
                 altitude_m: None,
             })
             .expect("ignored");
+    }
+
+    #[derive(Default)]
+    struct Lines(Mutex<Vec<(LogLevel, String)>>);
+    impl LogSink for Lines {
+        fn log(&self, level: LogLevel, _target: String, message: String) {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((level, message));
+        }
+    }
+
+    #[test]
+    fn log_events_reach_the_host_sink_at_its_level() {
+        let lines = Arc::new(Lines::default());
+        init_logging(LogLevel::Info, lines.clone()).expect("installed");
+        let listener = Arc::new(Collect::default());
+        let _ = RunSession::new(
+            PLAN.into(),
+            "stone".into(),
+            RunnerProfile::default(),
+            SETTINGS,
+            None,
+            None,
+            listener,
+        )
+        .expect("a session");
+        let got = lines.0.lock().expect("lock").clone();
+        assert!(
+            got.iter().any(|(l, m)| *l == LogLevel::Info
+                && m.contains("run session created")
+                && m.contains("stone")),
+            "{got:?}"
+        );
+        // Debug lines (each utterance) are below the level asked for.
+        assert!(got.iter().all(|(l, _)| *l != LogLevel::Debug), "{got:?}");
     }
 
     #[test]

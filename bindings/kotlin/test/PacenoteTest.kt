@@ -124,6 +124,19 @@ class PacenoteTest {
     }
 
     @Test
+    fun logLinesReachTheHostSink() {
+        val lines = CopyOnWriteArrayList<String>()
+        initLogging(LogLevel.DEBUG, object : LogSink {
+            override fun log(level: LogLevel, target: String, message: String) {
+                lines.add("$level $target $message")
+            }
+        })
+        RunSession(plan, "jakes", noProfile, settings, null, null, Collect()).use { it.start(0u) }
+        assertTrue(lines.toString(), lines.any { it.startsWith("INFO") && it.contains("run session created") })
+        assertTrue(lines.toString(), lines.any { it.startsWith("DEBUG") && it.contains("utterance") })
+    }
+
+    @Test
     fun closeFreesTheSession() {
         val s = RunSession(plan, "stone", noProfile, settings, null, null, Collect())
         s.close()
