@@ -78,13 +78,15 @@ fn main() -> ExitCode {
         Some("packs") => packs(),
         Some("kotlin-test") => bootstrap().and_then(|()| kotlin_test()),
         Some("size") => size(),
+        Some("swift") => swift(SwiftMode::Write),
         _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...] | packs | kotlin-test | size\n\
                   \n  test       install what is missing, then fmt, clippy -D warnings and every test\
                   \n  bootstrap  only install what is missing\
                   \n  fuzz       run the parser fuzz targets (default: all, 60 s each)\
                   \n  packs      rebuild the committed voice packs from the persona scripts\
                   \n  kotlin-test  generate the Kotlin bindings and run their JVM tests\
-                  \n  size       the stripped release size of the mobile library"
+                  \n  size       the stripped release size of the mobile library\
+                  \n  swift      regenerate the committed Swift bindings in ios/"
             .to_owned()),
     };
     match result {
@@ -383,21 +385,14 @@ fn kotlin_test() -> Result {
     step("build the CLI", cargo().args(["build", "-p", "pacenote-cli", "--locked"]))?;
     let bindgen = uniffi_bindgen()?;
     let lib_dir = root().join("target/debug");
-    let library = lib_dir.join("libpacenote_ffi.so");
     let work = root().join("target/kotlin");
     let _ = std::fs::remove_dir_all(&work);
     let (generated, classes, data) = (work.join("generated"), work.join("classes"), work.join("data"));
     for dir in [&generated, &classes, &data] {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    step(
-        "generate Kotlin bindings",
-        Command::new(&bindgen)
-            .current_dir(root().join("bindings"))
-            .args(["generate", "--language", "kotlin", "--no-format", "--out-dir"])
-            .arg(&generated)
-            .arg(&library),
-    )?;
+    generate(&bindgen, "kotlin", &generated)?;
+    swift(SwiftMode::Check)?;
     // The data the test replays: the plan, the recording as inputs, and what `pacenote replay`
     // says for them, cue by cue.
     let pacenote = root().join("target/debug/pacenote");
@@ -474,4 +469,70 @@ fn size() -> Result {
         if bytes < LIBRARY_SIZE_GOAL_BYTES { "met" } else { "NOT met" }
     );
     Ok(())
+}
+
+/// Generates `language` bindings from the debug library (uniffi's metadata survives there).
+fn generate(bindgen: &Path, language: &str, out: &Path) -> Result {
+    step(
+        &format!("generate {language} bindings"),
+        Command::new(bindgen)
+            .current_dir(root().join("bindings"))
+            .args(["generate", "--language", language, "--no-format", "--out-dir"])
+            .arg(out)
+            .arg(root().join("target/debug/libpacenote_ffi.so")),
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SwiftMode {
+    /// Fail when the committed Swift differs from what the library generates.
+    Check,
+    /// Write the generated Swift into ios/.
+    Write,
+}
+
+/// The generated Swift files and where they are committed.
+const SWIFT_FILES: [(&str, &str); 3] = [
+    ("Pacenote.swift", "ios/Sources/Pacenote/Pacenote.swift"),
+    ("PacenoteFFI.h", "ios/Generated/PacenoteFFI.h"),
+    ("PacenoteFFI.modulemap", "ios/Generated/PacenoteFFI.modulemap"),
+];
+
+/// The Swift bindings are committed (they cannot be generated on a Mac without Rust): check
+/// them against the library, or rewrite them.
+fn swift(mode: SwiftMode) -> Result {
+    if mode == SwiftMode::Write {
+        step("build the library", cargo().args(["build", "-p", "pacenote-bindings", "--locked"]))?;
+    }
+    let bindgen = uniffi_bindgen()?;
+    let out = root().join("target/swift");
+    let _ = std::fs::remove_dir_all(&out);
+    generate(&bindgen, "swift", &out)?;
+    let mut stale = Vec::new();
+    for (generated, committed) in SWIFT_FILES {
+        let fresh = std::fs::read(out.join(generated)).map_err(|e| format!("{generated}: {e}"))?;
+        let path = root().join(committed);
+        match mode {
+            SwiftMode::Check => {
+                if std::fs::read(&path).ok().as_deref() != Some(fresh.as_slice()) {
+                    stale.push(committed);
+                }
+            }
+            SwiftMode::Write => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                }
+                std::fs::write(&path, fresh).map_err(|e| format!("{}: {e}", path.display()))?;
+                println!("    wrote {committed}");
+            }
+        }
+    }
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the committed Swift bindings are stale ({}): run `cargo xtask swift` and commit the result",
+            stale.join(", ")
+        ))
+    }
 }
