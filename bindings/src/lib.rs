@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use pacenote_core::coaching::goals::{ProcessStatus, WeekTally};
 use pacenote_core::coaching::heat::Conditions;
 use pacenote_core::coaching::readiness;
-use pacenote_core::cue::{CueKind, neutral_text};
+use pacenote_core::cue::neutral_text;
 use pacenote_core::engine::{self, EngineConfig, Input, RunContext};
 use pacenote_core::persona::{LineChooser, Persona};
 use pacenote_core::plan::Plan;
@@ -191,7 +191,6 @@ struct Inner {
     session: engine::RunSession,
     persona: Option<Persona>,
     chooser: LineChooser,
-    steps: usize,
 }
 
 /// A run in progress. Feed it sensor readings and events with the host's run clock (ms since
@@ -270,7 +269,7 @@ impl RunSession {
             let steps = session.steps().len();
             tracing::info!(plan = %plan.id, steps, persona = %persona.as_ref().map_or(NEUTRAL, |p| p.id.as_str()), "run session created");
             Ok(Arc::new(Self {
-                inner: Mutex::new(Inner { session, persona, chooser: LineChooser::new(LINE_SEED), steps }),
+                inner: Mutex::new(Inner { session, persona, chooser: LineChooser::new(LINE_SEED) }),
                 listener,
             }))
         })
@@ -378,7 +377,7 @@ impl RunSession {
         RunSummary {
             distance_m: s.distance_m,
             moving_time_s: s.moving_time_s,
-            steps_completed: u32::try_from(s.steps_completed.min(inner.steps)).unwrap_or(u32::MAX),
+            steps_completed: u32::try_from(s.steps_completed).unwrap_or(u32::MAX),
             cues_spoken: s.cues_spoken,
             cues_dropped: s.cues_dropped,
             counts_as_completed: s.counts_as_completed,
@@ -439,7 +438,7 @@ impl Inner {
                 .iter()
                 .zip(texts)
                 .map(|(c, text)| CueInfo {
-                    kind: kind_name(c.kind),
+                    kind: c.kind.as_str().to_owned(),
                     priority: format!("{:?}", c.priority).to_lowercase(),
                     text,
                     step: c.step.and_then(|s| u32::try_from(s).ok()),
@@ -448,10 +447,6 @@ impl Inner {
             interrupts: u.interrupts,
         }
     }
-}
-
-fn kind_name(kind: CueKind) -> String {
-    kind.as_str().to_owned()
 }
 
 /// This morning's check (every field optional but the pairs: today's and the baseline resting

@@ -177,17 +177,19 @@ fn history(dir: &Path, reference_hr: f64) -> Result<Vec<PastRun>, CliError> {
     Ok(runs)
 }
 
+/// A run as the week's tally and the streak count it.
+fn completed(date: NaiveDate, analysis: &RunAnalysis) -> CompletedRun {
+    CompletedRun {
+        date,
+        moving_time_s: analysis.moving_time_s,
+        distance_m: analysis.distance_m,
+        effort: None,
+    }
+}
+
 /// The completed runs of a history folder, for the week's tally and the streak.
 pub fn history_runs(dir: &Path) -> Result<Vec<CompletedRun>, CliError> {
-    Ok(history(dir, DEFAULT_REFERENCE_HR_BPM)?
-        .into_iter()
-        .map(|r| CompletedRun {
-            date: r.date,
-            moving_time_s: r.analysis.moving_time_s,
-            distance_m: r.analysis.distance_m,
-            effort: None,
-        })
-        .collect())
+    Ok(history(dir, DEFAULT_REFERENCE_HR_BPM)?.into_iter().map(|r| completed(r.date, &r.analysis)).collect())
 }
 
 #[derive(Debug, Serialize)]
@@ -238,21 +240,9 @@ pub fn summary(args: &SummaryArgs) -> Result<(), CliError> {
     let trend = args.history.as_ref().map(|_| trend(&points, date.map_or(0, day_number), &run));
     let process = match (&args.history, date) {
         (Some(_), Some(today)) => {
-            let mut completed: Vec<CompletedRun> = past
-                .iter()
-                .map(|p| CompletedRun {
-                    date: p.date,
-                    moving_time_s: p.analysis.moving_time_s,
-                    distance_m: p.analysis.distance_m,
-                    effort: None,
-                })
-                .collect();
-            completed.push(CompletedRun {
-                date: today,
-                moving_time_s: run.moving_time_s,
-                distance_m: run.distance_m,
-                effort: None,
-            });
+            let mut completed: Vec<CompletedRun> =
+                past.iter().map(|p| completed(p.date, &p.analysis)).collect();
+            completed.push(self::completed(today, &run));
             let weekly = (args.runs_per_week > 0).then_some(WeeklyPlan { runs_per_week: args.runs_per_week });
             Some(process_status(&completed, weekly, today))
         }
