@@ -10,6 +10,7 @@ mod demo;
 mod pack_cmd;
 mod plan_cmd;
 mod plot;
+mod record_cmd;
 mod replay_cmd;
 mod track_cmd;
 
@@ -50,6 +51,11 @@ enum Command {
     Summary(coach_cmd::SummaryArgs),
     /// After a layoff: the next session smaller and slower; goal changes after missed targets.
     Adapt(coach_cmd::AdaptArgs),
+    /// Record a run into the device store as if live (a recording fed at N× speed, with real
+    /// sleeps); a kill at any moment loses at most the last second.
+    Record(record_cmd::RecordArgs),
+    /// Carry on the device store's interrupted run at the step, distance and time it reached.
+    Resume(record_cmd::ResumeArgs),
 }
 
 /// A failure to report to the person at the terminal: one line each, no backtrace.
@@ -104,6 +110,8 @@ fn main() -> ExitCode {
         Command::Readiness(args) => coach_cmd::readiness(&args),
         Command::Summary(args) => coach_cmd::summary(&args),
         Command::Adapt(args) => coach_cmd::adapt_cmd(&args),
+        Command::Record(args) => record_cmd::record(&args),
+        Command::Resume(args) => record_cmd::resume(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -244,7 +244,7 @@ pub fn to_json_with_texts(
     JsonReplay { cues, summary, log: Vec::new() }
 }
 
-fn load_profile(path: &Path) -> Result<RunnerProfile, CliError> {
+pub fn load_profile(path: &Path) -> Result<RunnerProfile, CliError> {
     let bytes = read_file(path)?;
     serde_json::from_slice(&bytes).map_err(|e| {
         CliError::file(

@@ -378,6 +378,12 @@ impl RunSession {
         self.finished
     }
 
+    /// The step being run (index into [`Self::steps`]); `None` before the start and after the
+    /// last step.
+    pub fn current_step_index(&self) -> Option<usize> {
+        self.progress.current_step().map(|s| s.index)
+    }
+
     /// The run clock of the latest input.
     pub fn now_ms(&self) -> u64 {
         self.now_ms

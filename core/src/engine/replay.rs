@@ -7,6 +7,13 @@ use crate::cue::Utterance;
 use crate::plan::ExpandedStep;
 use crate::units::format_clock_s;
 
+/// The tick a live host owes the engine before an input at `next_t_ms`: the engine's next
+/// wakeup, when it falls strictly between now and then. A host feeds it, asks again, and feeds
+/// the input when there is none.
+pub fn due_tick_ms(session: &RunSession, next_t_ms: u64) -> Option<u64> {
+    session.next_wakeup_ms().filter(|w| *w < next_t_ms && *w > session.now_ms())
+}
+
 /// Feeds every input; returns every utterance, in order.
 pub fn run(session: &mut RunSession, inputs: &[Input]) -> Vec<Utterance> {
     run_with_audio(session, inputs, |_| None)
@@ -40,7 +47,7 @@ pub fn run_with_audio(
         // At most a few wakeups and finishes between two inputs; the bound keeps a confused
         // clock from spinning here.
         for _ in 0..16 {
-            let wake = session.next_wakeup_ms().filter(|w| *w < t && *w > session.now_ms());
+            let wake = due_tick_ms(session, t);
             let finish = finishes.first().copied().filter(|(at, _)| *at <= t);
             match (wake, finish) {
                 (_, Some((at, id))) if wake.is_none_or(|w| at <= w) => {

@@ -1,0 +1,344 @@
+//! Recording a run so that a kill at any moment loses at most the last second, and resuming it
+//! at the right step after the app is relaunched.
+//!
+//! The store keeps every input the engine took, in order; the engine is deterministic, so
+//! replaying those inputs into a fresh session rebuilds it exactly (plan progress, estimators,
+//! scheduler), and the run goes on from there. Inputs, cues and log events are committed
+//! together with a checkpoint at least every second of run time. Must not: sleep, touch the
+//! network, or hold back a batch the store refused (it stays pending and is retried).
+
+use pacenote_core::cue::Utterance;
+use pacenote_core::engine::{EngineConfig, Input, RunContext, RunSession, RunSummary};
+use pacenote_core::plan::Plan;
+use pacenote_core::profile::RunnerProfile;
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Batch, Checkpoint, NewRun, SpokenCue, Store, StoreError, StoredEvent};
+
+/// Commit at least this often in run time: a kill loses less than this (DESIGN §7, §11).
+pub const COMMIT_EVERY_MS: u64 = 1000;
+
+/// Everything besides the plan that the engine was built from, stored with the run so that
+/// resume rebuilds the same engine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionSetup {
+    pub profile: RunnerProfile,
+    pub config: EngineConfig,
+    pub context: RunContext,
+    /// Where the sensor data comes from, for hosts that replay a file (the CLI): opaque here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<serde_json::Value>,
+}
+
+/// What went wrong recording or resuming.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("run {run_id}: {message}")]
+    Run { run_id: String, message: String },
+}
+
+impl RecordError {
+    fn run(run_id: &str, message: impl ToString) -> Self {
+        Self::Run { run_id: run_id.to_owned(), message: message.to_string() }
+    }
+}
+
+/// Where a resumed run picked up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resumed {
+    /// The checkpoint as stored.
+    pub checkpoint: Option<Checkpoint>,
+    /// The rebuilt engine's run clock, step, distance and moving time.
+    pub t_ms: u64,
+    pub step_index: Option<usize>,
+    pub distance_m: f64,
+    pub moving_ms: u64,
+    /// Inputs replayed.
+    pub samples: u64,
+}
+
+/// A run being recorded into the store.
+#[derive(Debug)]
+pub struct Recorder {
+    run_id: String,
+    session: RunSession,
+    pending: Batch,
+    /// Inputs the engine took, stored or pending.
+    samples: u64,
+    /// Log records of the session already queued for the store.
+    logged: usize,
+    /// Run clock of the newest input in the last commit.
+    committed_ms: Option<u64>,
+}
+
+impl Recorder {
+    /// Starts a new run in the store.
+    pub fn start(
+        store: &mut Store,
+        run_id: &str,
+        plan: &Plan,
+        persona: &str,
+        setup: &SessionSetup,
+        started_at_unix_ms: u64,
+    ) -> Result<Self, RecordError> {
+        let session_json = serde_json::to_string(setup).map_err(|e| RecordError::run(run_id, e))?;
+        let plan_json = serde_json::to_string(plan).map_err(|e| RecordError::run(run_id, e))?;
+        store.create_run(&NewRun {
+            id: run_id,
+            plan_id: &plan.id,
+            plan_json: &plan_json,
+            persona,
+            started_at_unix_ms,
+            session_json: &session_json,
+        })?;
+        let session = RunSession::with_context(plan, setup.profile, setup.config, setup.context);
+        Ok(Self {
+            run_id: run_id.to_owned(),
+            session,
+            pending: Batch::default(),
+            samples: 0,
+            logged: 0,
+            committed_ms: None,
+        })
+    }
+
+    /// Rebuilds an interrupted run from the store: a fresh engine takes every stored input
+    /// again (what it says is not said again), and recording goes on from there.
+    pub fn resume(store: &Store, run_id: &str) -> Result<(Self, Resumed), RecordError> {
+        let setup =
+            store.setup(run_id)?.ok_or_else(|| RecordError::run(run_id, "no such run in the store"))?;
+        if setup.summary_json.is_some() {
+            return Err(RecordError::run(run_id, "has finished already: there is nothing to resume"));
+        }
+        let plan = Plan::from_json(setup.plan_json.as_bytes())
+            .map_err(|e| RecordError::run(run_id, format!("its stored plan does not load: {e}")))?;
+        let session_setup: SessionSetup = serde_json::from_str(&setup.session_json)
+            .map_err(|e| RecordError::run(run_id, format!("its stored engine set-up does not load: {e}")))?;
+        let mut session = RunSession::with_context(
+            &plan,
+            session_setup.profile,
+            session_setup.config,
+            session_setup.context,
+        );
+        let inputs = store.inputs(run_id)?;
+        let mut last_t = None;
+        for (seq, (t_ms, json)) in inputs.iter().enumerate() {
+            let input: Input = serde_json::from_str(json)
+                .map_err(|e| RecordError::run(run_id, format!("stored input {seq} does not load: {e}")))?;
+            session.handle(&input);
+            last_t = Some(*t_ms);
+        }
+        let summary = session.summary();
+        let resumed = Resumed {
+            checkpoint: store.checkpoint(run_id)?,
+            t_ms: session.now_ms(),
+            step_index: session.current_step_index(),
+            distance_m: summary.distance_m,
+            moving_ms: (summary.moving_time_s * 1000.0).round() as u64,
+            samples: inputs.len() as u64,
+        };
+        let logged = session.log().len();
+        Ok((
+            Self {
+                run_id: run_id.to_owned(),
+                session,
+                pending: Batch::default(),
+                samples: inputs.len() as u64,
+                logged,
+                committed_ms: last_t,
+            },
+            resumed,
+        ))
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn session(&self) -> &RunSession {
+        &self.session
+    }
+
+    /// Inputs taken so far (stored or pending).
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// Hands one input to the engine and queues it for the store; commits when a second of run
+    /// time has passed since the last commit, and always at the start, the finish and the
+    /// check-in. Returns what the engine wants said (report it with [`Self::spoken`]).
+    ///
+    /// A store failure is returned after the engine took the input: the run goes on in memory
+    /// and the batch stays pending for the next commit.
+    pub fn feed(&mut self, store: &mut Store, input: &Input) -> Result<Vec<Utterance>, RecordError> {
+        let json = serde_json::to_string(input).map_err(|e| RecordError::run(&self.run_id, e))?;
+        let utterances = self.session.handle(input);
+        let t_ms = input.t_ms();
+        self.pending.inputs.push((t_ms, json));
+        self.samples += 1;
+        for record in &self.session.log()[self.logged..] {
+            let json = serde_json::to_string(record).map_err(|e| RecordError::run(&self.run_id, e))?;
+            self.pending.events.push(StoredEvent { t_ms: record_t_ms(&json).unwrap_or(t_ms), json });
+        }
+        self.logged = self.session.log().len();
+        let milestone = matches!(input, Input::Start { .. } | Input::Finish { .. } | Input::CheckIn { .. });
+        let due = self.committed_ms.is_none_or(|c| t_ms >= c + COMMIT_EVERY_MS);
+        if milestone || due {
+            self.commit(store)?;
+        }
+        Ok(utterances)
+    }
+
+    /// Records the words an utterance was spoken with (stored with the next commit).
+    pub fn spoken(&mut self, utterance: &Utterance, text: String) {
+        let kinds = utterance.cues.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>().join(",");
+        self.pending.cues.push(SpokenCue { utterance_id: utterance.id, at_ms: utterance.at_ms, kinds, text });
+    }
+
+    /// Stores everything pending with a new checkpoint, in one transaction.
+    pub fn commit(&mut self, store: &mut Store) -> Result<(), StoreError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let summary = self.session.summary();
+        let checkpoint = Checkpoint {
+            t_ms: self.session.now_ms(),
+            samples: self.samples,
+            step_index: self.session.current_step_index().and_then(|i| u32::try_from(i).ok()),
+            distance_m: summary.distance_m,
+            moving_ms: (summary.moving_time_s * 1000.0).round() as u64,
+        };
+        store.append(&self.run_id, &self.pending, checkpoint)?;
+        self.committed_ms = self.pending.inputs.last().map(|(t, _)| *t).or(self.committed_ms);
+        self.pending = Batch::default();
+        Ok(())
+    }
+
+    /// Commits the rest and marks the run finished with its summary.
+    pub fn finish(mut self, store: &mut Store) -> Result<RunSummary, RecordError> {
+        self.commit(store)?;
+        let summary = self.session.summary();
+        let json = serde_json::to_string(&summary).map_err(|e| RecordError::run(&self.run_id, e))?;
+        store.finish_run(&self.run_id, &json, summary.effort)?;
+        Ok(summary)
+    }
+}
+
+/// The run time a log record carries, if any.
+fn record_t_ms(json: &str) -> Option<u64> {
+    serde_json::from_str::<serde_json::Value>(json).ok()?.get("t_ms")?.as_u64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pacenote_core::engine::replay;
+
+    fn plan() -> Plan {
+        let json = include_str!("../../core/plans/tempo-20.json");
+        Plan::from_json(json.as_bytes()).expect("bundled plan")
+    }
+
+    /// A steady 3 m/s run east along the equator for `seconds`, as a host would feed it.
+    fn inputs(seconds: u64) -> Vec<Input> {
+        let mut out = vec![Input::Start { t_ms: 0 }];
+        for s in 1..=seconds {
+            out.push(Input::Fix(pacenote_core::sensor::LocationFix {
+                t_ms: s * 1000,
+                lat_deg: 0.0,
+                lon_deg: s as f64 * 3.0 / 111_320.0,
+                horizontal_accuracy_m: 5.0,
+                speed_mps: Some(3.0),
+                speed_accuracy_mps: None,
+                altitude_m: None,
+            }));
+        }
+        out.push(Input::Finish { t_ms: seconds * 1000 + 1 });
+        out
+    }
+
+    fn feed_all(rec: &mut Recorder, store: &mut Store, inputs: &[Input]) {
+        for input in inputs {
+            while let Some(t) = replay::due_tick_ms(rec.session(), input.t_ms()) {
+                rec.feed(store, &Input::Tick { t_ms: t }).expect("tick");
+            }
+            for u in rec.feed(store, input).expect("feed") {
+                let text = u.neutral_text();
+                rec.spoken(&u, text);
+            }
+        }
+    }
+
+    #[test]
+    fn a_recorded_run_commits_every_second_and_resumes_where_it_stopped() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("device.db");
+        let mut store = Store::open(&path).expect("open");
+        let all = inputs(600);
+        let mut rec = Recorder::start(&mut store, "r1", &plan(), "neutral", &SessionSetup::default(), 1)
+            .expect("start");
+        let (first, rest) = all.split_at(300);
+        feed_all(&mut rec, &mut store, first);
+        let fed_ms = rec.session().now_ms();
+        let step = rec.session().current_step_index();
+        // The process dies here: whatever was pending is gone.
+        drop(rec);
+        drop(store);
+        let mut store = Store::open(&path).expect("reopen");
+        let stored = store.inputs("r1").expect("inputs");
+        let last_ms = stored.last().map(|(t, _)| *t).expect("some stored");
+        assert!(fed_ms - last_ms < COMMIT_EVERY_MS, "lost {} ms", fed_ms - last_ms);
+        assert_eq!(store.unfinished_run().expect("query").as_deref(), Some("r1"));
+        let (mut rec, resumed) = Recorder::resume(&store, "r1").expect("resume");
+        let checkpoint = resumed.checkpoint.expect("checkpoint");
+        assert_eq!(resumed.step_index.map(|i| i as u32), checkpoint.step_index);
+        assert_eq!(resumed.step_index, step);
+        assert!((resumed.distance_m - checkpoint.distance_m).abs() < 1e-9);
+        assert_eq!(resumed.samples, checkpoint.samples);
+        feed_all(&mut rec, &mut store, rest);
+        let summary = rec.finish(&mut store).expect("finish");
+
+        // The same run uninterrupted ends the same (the resumed engine is the same engine).
+        let mut whole = RunSession::new(&plan(), RunnerProfile::default(), EngineConfig::default());
+        replay::run(&mut whole, &all);
+        assert!((whole.summary().distance_m - summary.distance_m).abs() < 1.0);
+        assert_eq!(whole.summary().steps_completed, summary.steps_completed);
+        assert!(store.runs().expect("runs")[0].finished);
+        assert!(Recorder::resume(&store, "r1").is_err(), "a finished run is not resumed");
+    }
+
+    #[test]
+    fn a_full_disk_is_a_clear_error_and_keeps_what_was_stored() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("device.db");
+        let mut store = Store::open(&path).expect("open");
+        let mut rec = Recorder::start(&mut store, "r1", &plan(), "neutral", &SessionSetup::default(), 1)
+            .expect("start");
+        let all = inputs(4 * 3600);
+        let pages: i64 = 40;
+        store.limit_pages(pages as u64).expect("quota");
+        let mut error = None;
+        for input in &all {
+            if let Err(e) = rec.feed(&mut store, input) {
+                error = Some(e);
+                break;
+            }
+        }
+        let e = error.expect("the quota fills up");
+        assert!(matches!(&e, RecordError::Store(s) if s.is_disk_full()), "{e}");
+        assert!(e.to_string().contains("device.db") && e.to_string().contains("disk is full"), "{e}");
+        let stored = rec.samples();
+        drop(rec);
+        drop(store);
+        let store = Store::open(&path).expect("reopen");
+        assert_eq!(store.integrity_check().expect("check"), "ok");
+        let kept = store.inputs("r1").expect("inputs");
+        assert!(kept.len() > 100 && (kept.len() as u64) < stored, "kept {} of {stored}", kept.len());
+        // Gap-free: the stored inputs are exactly the first ones fed.
+        for (i, (t, _)) in kept.iter().enumerate().skip(1) {
+            assert!(*t >= kept[i - 1].0);
+        }
+    }
+}
