@@ -5,8 +5,12 @@
 //! Must not: delete a run's rows before the server confirmed the whole run; do network I/O on
 //! a thread that feeds the engine; panic on anything read from disk or the network.
 
+pub mod client;
+pub mod preload;
 pub mod recorder;
 pub mod store;
+pub mod upload;
+pub mod wire;
 
 pub use store::{
     Batch, CachedPack, CachedPlan, Checkpoint, NewRun, RunLog, RunSetup, SCHEMA_VERSION, SpokenCue, Store,

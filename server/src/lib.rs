@@ -1,0 +1,346 @@
+//! The reference sync and pack server (DESIGN §7), `pacenote serve`: run logs arrive as
+//! idempotent one-minute chunks under bearer-token users; plans, pack manifests and clips go
+//! out by content hash. Storage sits behind [`storage::Storage`] (embedded SQLite here).
+//!
+//! Must not: let a user reach another's runs; answer a malformed body with anything but a 4xx
+//! that says what was wrong; block the async workers on the database (storage calls run on the
+//! blocking pool).
+
+pub mod content;
+pub mod storage;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use pacenote_sync::wire::{
+    Cursor, ErrorBody, FinalizeClaim, MAX_CHUNK_BODY_BYTES, MAX_SMALL_BODY_BYTES, RunHeader, decode_chunk,
+};
+
+use content::{Content, RangeAnswer, byte_range, etag_matches};
+use storage::{ChunkPut, Storage, StorageError};
+
+/// Longest run id accepted (the app's ids are far shorter).
+const MAX_RUN_ID_CHARS: usize = 128;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub content: Arc<Content>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("content", &self.content).finish_non_exhaustive()
+    }
+}
+
+/// An HTTP error with a message for the person reading it, as `{"error": "..."}`.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        let status = match e {
+            StorageError::NotFound(_) => StatusCode::NOT_FOUND,
+            StorageError::Conflict(_) => StatusCode::CONFLICT,
+            StorageError::Internal(_) => {
+                tracing::error!("{e}");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+fn bad_request(message: impl ToString) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message.to_string())
+}
+
+/// Runs a storage call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("storage task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
+/// The user a bearer token belongs to.
+#[derive(Debug)]
+pub struct User(pub String);
+
+impl FromRequestParts<AppState> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let unauthorized = |m: &str| ApiError(StatusCode::UNAUTHORIZED, m.to_owned());
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| unauthorized("no Authorization header: send `Authorization: Bearer <token>`"))?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| unauthorized("the Authorization header is not `Bearer <token>`"))?
+            .to_owned();
+        let storage = state.storage.clone();
+        blocking(move || storage.user_for_token(&token))
+            .await?
+            .map(User)
+            .ok_or_else(|| unauthorized("unknown token: ask for a new one"))
+    }
+}
+
+fn check_run_id(run_id: &str) -> Result<(), ApiError> {
+    let ok = !run_id.is_empty()
+        && run_id.chars().count() <= MAX_RUN_ID_CHARS
+        && run_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(bad_request(format!(
+            "run id {run_id:?}: use 1 to {MAX_RUN_ID_CHARS} letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| bad_request(format!("the {what} is not valid: {e}")))
+}
+
+async fn put_run(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(run_id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    check_run_id(&run_id)?;
+    let header: RunHeader = parse_json("run header", &body)?;
+    if header.effort.is_some_and(|e| !(1..=10).contains(&e)) {
+        return Err(bad_request("effort is a check-in answer from 1 to 10"));
+    }
+    let storage = state.storage.clone();
+    blocking(move || storage.put_run(&user, &run_id, &header)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn put_chunk(
+    State(state): State<AppState>,
+    User(user): User,
+    Path((run_id, index)): Path<(String, u64)>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    check_run_id(&run_id)?;
+    let (chunk, digest) = decode_chunk(index, &body).map_err(bad_request)?;
+    let storage = state.storage.clone();
+    let put = blocking(move || storage.put_chunk(&user, &run_id, &chunk, &digest, &body)).await?;
+    Ok(match put {
+        ChunkPut::Stored => StatusCode::CREATED,
+        ChunkPut::AlreadyHeld => StatusCode::OK,
+    })
+}
+
+async fn get_cursor(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(run_id): Path<String>,
+) -> Result<Json<Cursor>, ApiError> {
+    check_run_id(&run_id)?;
+    let storage = state.storage.clone();
+    let held = blocking(move || storage.cursor(&user, &run_id)).await?;
+    Ok(Json(Cursor::new(held)))
+}
+
+async fn finalize(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(run_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    check_run_id(&run_id)?;
+    let claim: FinalizeClaim = parse_json("finalize claim", &body)?;
+    let storage = state.storage.clone();
+    let reply = blocking(move || storage.finalize(&user, &run_id, &claim)).await?;
+    let status = if reply.confirmed { StatusCode::OK } else { StatusCode::CONFLICT };
+    Ok((status, Json(reply)).into_response())
+}
+
+/// A document by ETag: 304 when the client has it.
+fn tagged_response(doc: &content::Tagged, headers: &HeaderMap, content_type: &'static str) -> Response {
+    let etag = HeaderValue::from_str(&doc.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| etag_matches(v, &doc.etag));
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        StatusCode::OK,
+        [(header::ETAG, etag), (header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        doc.bytes.clone(),
+    )
+        .into_response()
+}
+
+async fn get_plan(
+    State(state): State<AppState>,
+    _user: User,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let doc = state
+        .content
+        .plans
+        .get(&id)
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no plan {id}")))?;
+    Ok(tagged_response(doc, &headers, "application/json"))
+}
+
+async fn get_manifest(
+    State(state): State<AppState>,
+    Path((persona, lang)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let doc = state.content.manifests.get(&(persona.clone(), lang.clone())).ok_or_else(|| {
+        ApiError(StatusCode::NOT_FOUND, format!("no pack for persona {persona} in language {lang}"))
+    })?;
+    Ok(tagged_response(doc, &headers, "application/json"))
+}
+
+async fn get_blob(
+    State(state): State<AppState>,
+    Path(sha256): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let path = state
+        .content
+        .blobs
+        .get(&sha256)
+        .cloned()
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no blob {sha256}")))?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("blob {sha256}: {e}")))?;
+    let len = bytes.len() as u64;
+    let etag = HeaderValue::from_str(&format!("\"{sha256}\"")).unwrap_or(HeaderValue::from_static("\"\""));
+    let common = [
+        (header::ETAG, etag),
+        (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable")),
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+    ];
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|r| byte_range(r, len));
+    match range {
+        Some(RangeAnswer::Unsatisfiable) => Ok((
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&format!("bytes */{len}"))
+                    .unwrap_or(HeaderValue::from_static("bytes */0")),
+            )],
+        )
+            .into_response()),
+        Some(RangeAnswer::Part(start, end)) => {
+            let content_range = HeaderValue::from_str(&format!("bytes {start}-{}/{len}", end - 1))
+                .unwrap_or(HeaderValue::from_static("bytes */0"));
+            let part = bytes[start as usize..end as usize].to_vec();
+            Ok((StatusCode::PARTIAL_CONTENT, common, [(header::CONTENT_RANGE, content_range)], part)
+                .into_response())
+        }
+        _ => Ok((StatusCode::OK, common, bytes).into_response()),
+    }
+}
+
+/// The routes of DESIGN §7.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/v1/runs/{run_id}/chunks/{index}",
+            put(put_chunk).layer(DefaultBodyLimit::max(MAX_CHUNK_BODY_BYTES)),
+        )
+        .route("/v1/runs/{run_id}", put(put_run))
+        .route("/v1/runs/{run_id}/cursor", get(get_cursor))
+        .route("/v1/runs/{run_id}/finalize", post(finalize))
+        .route("/v1/plans/{id}", get(get_plan))
+        .route("/v1/packs/{persona}/{lang}/manifest", get(get_manifest))
+        .route("/v1/blobs/{sha256}", get(get_blob))
+        .layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES))
+        .with_state(state)
+}
+
+/// A server running on its own thread and runtime (the CLI, tests); stops when dropped.
+#[derive(Debug)]
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// Binds `addr` (port 0 for any free one) and serves until stopped.
+    pub fn start(addr: SocketAddr, state: AppState) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name("pacenote-server".into()).spawn(move || {
+            runtime.block_on(async move {
+                axum::serve(listener, router(state))
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+            })
+        })?;
+        Ok(Self { addr, stop: Some(stop), thread: Some(thread) })
+    }
+
+    /// Serves until the process ends.
+    pub fn wait(mut self) -> std::io::Result<()> {
+        match self.thread.take() {
+            Some(t) => t.join().unwrap_or_else(|_| Err(std::io::Error::other("the server thread panicked"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops taking connections, finishes what is in flight, and returns.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests;

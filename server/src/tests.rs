@@ -1,0 +1,270 @@
+//! The server on loopback with the real client: upload and confirmation, one user never
+//! reaching another's runs, malformed and oversized bodies, and preload by content hash.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pacenote_core::engine::Input;
+use pacenote_core::plan::Plan;
+use pacenote_core::sensor::LocationFix;
+use pacenote_sync::Store;
+use pacenote_sync::client::{Client, HttpResponse, Method, RetryPolicy, Traffic, UreqTransport};
+use pacenote_sync::preload::{is_ready_offline, preload_pack, preload_plan, save_partial_blob};
+use pacenote_sync::recorder::{Recorder, SessionSetup};
+use pacenote_sync::upload::Syncer;
+use pacenote_sync::wire::{Chunk, MAX_CHUNK_BODY_BYTES, encode_chunk};
+
+use super::*;
+use crate::storage::SqliteStorage;
+
+const ALICE: &str = "alice-token";
+const BOB: &str = "bob-token";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn server(dir: &std::path::Path) -> (RunningServer, Arc<SqliteStorage>) {
+    let storage = Arc::new(SqliteStorage::open(&dir.join("server.db")).expect("server db"));
+    storage.add_user("alice", ALICE).expect("alice");
+    storage.add_user("bob", BOB).expect("bob");
+    let mut content = Content::default();
+    content.add_plans(&repo().join("core/plans")).expect("plans");
+    content.add_packs(&repo().join("audio/packs")).expect("packs");
+    let state = AppState { storage: storage.clone(), content: Arc::new(content) };
+    (RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("starts"), storage)
+}
+
+fn client(addr: SocketAddr, token: &str) -> Client {
+    let policy = RetryPolicy {
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        attempts: 3,
+    };
+    Client::new(
+        &format!("http://{addr}"),
+        Some(token.to_owned()),
+        Arc::new(UreqTransport::new(Duration::from_secs(5))),
+        policy,
+    )
+}
+
+/// A finished run of `seconds` at 3 m/s in the store.
+fn record_run(store: &mut Store, id: &str, seconds: u64) {
+    let plan = Plan::from_json(include_bytes!("../../core/plans/tempo-20.json")).expect("plan");
+    let mut rec = Recorder::start(store, id, &plan, "jenna", &SessionSetup::default(), 1).expect("start");
+    let mut feed = |input: Input| {
+        for u in rec.feed(store, &input).expect("feed") {
+            let text = u.neutral_text();
+            rec.spoken(&u, text);
+        }
+    };
+    feed(Input::Start { t_ms: 0 });
+    for s in 1..=seconds {
+        feed(Input::Fix(LocationFix {
+            t_ms: s * 1000,
+            lat_deg: 0.0,
+            lon_deg: s as f64 * 3.0 / 111_320.0,
+            horizontal_accuracy_m: 5.0,
+            speed_mps: Some(3.0),
+            speed_accuracy_mps: None,
+            altitude_m: None,
+        }));
+        feed(Input::Tick { t_ms: s * 1000 });
+    }
+    feed(Input::Finish { t_ms: seconds * 1000 + 1 });
+    feed(Input::CheckIn { t_ms: seconds * 1000 + 5000, effort: 4 });
+    rec.finish(store).expect("finish");
+}
+
+fn send(c: &Client, method: Method, path: &str, body: Vec<u8>) -> HttpResponse {
+    let request = c.request(method, path, &[], body);
+    c.transport.send(&request).expect("an answer")
+}
+
+#[test]
+fn a_run_uploads_once_and_leaves_the_phone_only_after_finalize() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, storage) = server(dir.path());
+    let mut store = Store::open(&dir.path().join("device.db")).expect("device");
+    record_run(&mut store, "run-a", 300);
+    let local = store.log("run-a").expect("log");
+    let store = Arc::new(Mutex::new(store));
+    let syncer = Syncer::new(store.clone(), client(server.addr, ALICE));
+
+    syncer.set_connectivity(false);
+    let offline = syncer.sync_now();
+    assert!(offline.offline && offline.requests == 0);
+    syncer.set_connectivity(true);
+    let report = syncer.sync_now();
+    assert_eq!((report.runs_uploaded, report.runs_pending, report.error.clone()), (1, 0, None), "{report:?}");
+    assert_eq!(report.chunks_sent, 6);
+    assert!(syncer.next_sync_at().is_none());
+
+    let runs = storage.runs("alice").expect("runs");
+    assert_eq!((runs.len(), runs[0].finalized, runs[0].samples), (1, true, local.inputs.len() as u64));
+    assert_eq!(runs[0].header.effort, Some(4));
+    let held = storage.samples("alice", "run-a").expect("samples");
+    let sent: Vec<(u64, u64, serde_json::Value)> =
+        local.inputs.iter().map(|(s, t, j)| (*s, *t, serde_json::from_str(j).expect("json"))).collect();
+    let got: Vec<(u64, u64, serde_json::Value)> =
+        held.iter().map(|(s, t, j)| (*s, *t, serde_json::from_str(j).expect("json"))).collect();
+    assert_eq!(got, sent);
+    let store = store.lock().expect("lock");
+    assert!(store.runs().expect("runs")[0].uploaded);
+    assert!(store.log("run-a").expect("log").inputs.is_empty(), "deleted after the confirmation");
+    drop(store);
+    let again = syncer.sync_now();
+    assert_eq!((again.runs_uploaded, again.requests), (0, 0));
+}
+
+#[test]
+fn one_user_never_reaches_another_users_runs() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, storage) = server(dir.path());
+    let mut store = Store::open(&dir.path().join("device.db")).expect("device");
+    record_run(&mut store, "run-a", 120);
+    let syncer = Syncer::new(Arc::new(Mutex::new(store)), client(server.addr, ALICE));
+    assert_eq!(syncer.sync_now().runs_uploaded, 1);
+
+    let bob = client(server.addr, BOB);
+    let chunk =
+        encode_chunk(&Chunk { index: 5, samples: vec![], cues: vec![], events: vec![] }).expect("chunk");
+    for (method, path, body) in [
+        (Method::Get, "/v1/runs/run-a/cursor", vec![]),
+        (Method::Put, "/v1/runs/run-a/chunks/5", chunk.body.clone()),
+        (
+            Method::Post,
+            "/v1/runs/run-a/finalize",
+            br#"{"chunks":0,"samples":0,"cues":0,"events":0,"digest":""}"#.to_vec(),
+        ),
+    ] {
+        let r = send(&bob, method, path, body);
+        assert_eq!(r.status, 404, "{path}: {}", r.message());
+    }
+    let header = br#"{"plan_id":"p","persona":"stone","started_at_unix_ms":1}"#.to_vec();
+    let r = send(&bob, Method::Put, "/v1/runs/run-a", header.clone());
+    assert_eq!(r.status, 409, "{}", r.message());
+    assert!(storage.runs("bob").expect("runs").is_empty());
+    assert_eq!(storage.runs("alice").expect("runs")[0].header.persona, "jenna", "alice's header unchanged");
+
+    let nobody =
+        Client::new(&format!("http://{}", server.addr), None, bob.transport.clone(), RetryPolicy::default());
+    let r = send(&nobody, Method::Get, "/v1/runs/run-a/cursor", vec![]);
+    assert_eq!(r.status, 401);
+    assert!(r.message().contains("Bearer"), "{}", r.message());
+    let stranger = client(server.addr, "not-a-token");
+    assert_eq!(send(&stranger, Method::Put, "/v1/runs/run-x", header).status, 401);
+}
+
+#[test]
+fn malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, _) = server(dir.path());
+    let alice = client(server.addr, ALICE);
+    let r = send(&alice, Method::Put, "/v1/runs/r1", b"{not json".to_vec());
+    assert_eq!(r.status, 400);
+    assert!(r.message().contains("run header"), "{}", r.message());
+    let r = send(
+        &alice,
+        Method::Put,
+        "/v1/runs/r1",
+        br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1,"effort":11}"#.to_vec(),
+    );
+    assert_eq!(r.status, 400);
+    let r = send(
+        &alice,
+        Method::Put,
+        "/v1/runs/bad%20id",
+        br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1}"#.to_vec(),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.message().contains("run id"), "{}", r.message());
+    assert_eq!(
+        send(
+            &alice,
+            Method::Put,
+            "/v1/runs/r1",
+            br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1}"#.to_vec()
+        )
+        .status,
+        204
+    );
+    let r = send(&alice, Method::Put, "/v1/runs/r1/chunks/0", b"garbage".to_vec());
+    assert_eq!(r.status, 400);
+    assert!(r.message().contains("gzip"), "{}", r.message());
+    let r = send(&alice, Method::Put, "/v1/runs/r1/chunks/0", vec![0u8; MAX_CHUNK_BODY_BYTES + 1]);
+    assert_eq!(r.status, 413);
+    let r = send(&alice, Method::Put, "/v1/runs/r1/chunks/minus-one", b"x".to_vec());
+    assert_eq!(r.status, 400);
+    let r = send(&alice, Method::Post, "/v1/runs/r1/finalize", b"[]".to_vec());
+    assert_eq!(r.status, 400);
+    assert!(r.message().contains("finalize claim"), "{}", r.message());
+    // A chunk never changes: the same index with other content is refused.
+    let a = encode_chunk(&Chunk { index: 0, samples: vec![], cues: vec![], events: vec![] }).expect("a");
+    assert_eq!(send(&alice, Method::Put, "/v1/runs/r1/chunks/0", a.body.clone()).status, 201);
+    assert_eq!(send(&alice, Method::Put, "/v1/runs/r1/chunks/0", a.body).status, 200);
+    let b = encode_chunk(&Chunk {
+        index: 0,
+        samples: vec![pacenote_sync::wire::WireSample {
+            seq: 0,
+            t_ms: 0,
+            input: serde_json::json!({"type":"start","t_ms":0}),
+        }],
+        cues: vec![],
+        events: vec![],
+    })
+    .expect("b");
+    assert_eq!(send(&alice, Method::Put, "/v1/runs/r1/chunks/0", b.body).status, 409);
+}
+
+#[test]
+fn plans_and_packs_preload_by_content_hash_and_make_a_run_ready_offline() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, _) = server(dir.path());
+    let alice = client(server.addr, ALICE);
+    let store = Mutex::new(Store::open(&dir.path().join("device.db")).expect("device"));
+    let packs = dir.path().join("packs");
+    let mut traffic = Traffic::default();
+    let ready = |store: &Mutex<Store>| {
+        is_ready_offline(&store.lock().expect("lock"), "tempo-20", "stone", "en").expect("ready")
+    };
+    assert!(!ready(&store).ready);
+
+    let plan = preload_plan(&alice, &store, "tempo-20", &mut traffic).expect("plan");
+    assert_eq!((plan.unchanged, plan.files_downloaded), (false, 1));
+    assert!(
+        preload_plan(&alice, &store, "tempo-20", &mut traffic).expect("again").unchanged,
+        "304 the second time"
+    );
+    assert!(preload_plan(&alice, &store, "no-such-plan", &mut traffic).is_err());
+
+    // A clip whose download was cut half-way resumes with Range.
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("audio/packs/en/stone/manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    let clip = &manifest["clips"][0];
+    let clip_bytes =
+        std::fs::read(repo().join("audio/packs/en/stone").join(clip["file"].as_str().expect("file")))
+            .expect("clip");
+    let sha = clip["sha256"].as_str().expect("sha");
+    save_partial_blob(&packs.join("blobs"), sha, &clip_bytes[..clip_bytes.len() / 2]).expect("part");
+
+    let pack = preload_pack(&alice, &store, "stone", "en", &packs, &mut traffic).expect("pack");
+    assert_eq!(pack.files_resumed, 1);
+    assert!(pack.files_downloaded > 100);
+    let r = ready(&store);
+    assert!(r.ready, "{:?}", r.missing);
+    let again = preload_pack(&alice, &store, "stone", "en", &packs, &mut traffic).expect("again");
+    assert!(again.unchanged && again.bytes_downloaded == 0);
+
+    // A damaged installed clip is noticed, and the next preload repairs it.
+    let installed = store.lock().expect("lock").cached_pack("stone", "en").expect("q").expect("pack");
+    std::fs::write(installed.dir.join(clip["file"].as_str().expect("file")), b"damaged").expect("damage");
+    assert!(!ready(&store).ready);
+    preload_pack(&alice, &store, "stone", "en", &packs, &mut traffic).expect("repair");
+    assert!(ready(&store).ready);
+    assert!(preload_pack(&alice, &store, "nobody", "en", &packs, &mut traffic).is_err());
+}

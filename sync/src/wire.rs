@@ -1,0 +1,273 @@
+//! The sync protocol both sides speak (DESIGN §7): run headers, fixed one-minute chunks of a
+//! run's log, the cursor and the finalize claim, and how a chunk is encoded (JSON, gzip) and
+//! digested. Must not: do I/O; accept a body without saying what was wrong with it.
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::store::RunLog;
+
+/// Each chunk holds the log of one minute of run time: `[n * CHUNK_MS, (n + 1) * CHUNK_MS)`.
+pub const CHUNK_MS: u64 = 60_000;
+/// Largest compressed chunk body a server accepts (a minute at 10 Hz is far below).
+pub const MAX_CHUNK_BODY_BYTES: usize = 4 << 20;
+/// Largest decompressed chunk: guards against a gzip bomb.
+pub const MAX_CHUNK_JSON_BYTES: usize = 32 << 20;
+/// Largest run header or finalize body.
+pub const MAX_SMALL_BODY_BYTES: usize = 64 << 10;
+
+/// A run's header: who ran what, and how it went. Sent first, upserted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunHeader {
+    pub plan_id: String,
+    pub persona: String,
+    pub started_at_unix_ms: u64,
+    /// The engine's summary at the finish (opaque JSON).
+    #[serde(default)]
+    pub summary: Option<serde_json::Value>,
+    /// The check-in answer, 1–10.
+    #[serde(default)]
+    pub effort: Option<u8>,
+}
+
+/// One engine input of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireSample {
+    pub seq: u64,
+    pub t_ms: u64,
+    pub input: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireCue {
+    pub utterance_id: u64,
+    pub at_ms: u64,
+    pub kinds: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireEvent {
+    pub seq: u64,
+    pub t_ms: u64,
+    pub event: serde_json::Value,
+}
+
+/// One minute of a run's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chunk {
+    pub index: u64,
+    pub samples: Vec<WireSample>,
+    pub cues: Vec<WireCue>,
+    pub events: Vec<WireEvent>,
+}
+
+/// `GET /v1/runs/{id}/cursor`: how many chunks the server holds contiguously from chunk 0
+/// (`highest_contiguous` is that minus one, absent when it holds none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    pub contiguous_chunks: u64,
+    #[serde(default)]
+    pub highest_contiguous: Option<u64>,
+}
+
+impl Cursor {
+    pub fn new(contiguous_chunks: u64) -> Self {
+        Self { contiguous_chunks, highest_contiguous: contiguous_chunks.checked_sub(1) }
+    }
+}
+
+/// `POST /v1/runs/{id}/finalize`: what the client holds; the server confirms it holds the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalizeClaim {
+    pub chunks: u64,
+    pub samples: u64,
+    pub cues: u64,
+    pub events: u64,
+    /// [`run_digest`] of the chunks' digests.
+    pub digest: String,
+}
+
+/// The server's answer to a finalize.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinalizeReply {
+    pub confirmed: bool,
+    /// Chunks the server lacks (resend them, then finalize again).
+    #[serde(default)]
+    pub missing: Vec<u64>,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// Every error body: what was wrong, for a person to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// A chunk ready to send: its index, the JSON's digest, the gzip body and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedChunk {
+    pub index: u64,
+    pub digest: String,
+    pub body: Vec<u8>,
+    pub samples: u64,
+    pub cues: u64,
+    pub events: u64,
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// The digest of a whole run: SHA-256 over its chunks' digests in order, one per line.
+pub fn run_digest<'a>(chunk_digests: impl IntoIterator<Item = &'a str>) -> String {
+    let mut joined = String::new();
+    for d in chunk_digests {
+        joined.push_str(d);
+        joined.push('\n');
+    }
+    sha256_hex(joined.as_bytes())
+}
+
+/// Splits a run's log into its chunks, chunk 0 to the one holding the last entry (empty
+/// minutes included, so that chunks are contiguous). Events without a time go in chunk 0.
+pub fn chunks_of(log: &RunLog) -> Result<Vec<EncodedChunk>, String> {
+    let index_of = |t_ms: u64| t_ms / CHUNK_MS;
+    let last = log
+        .inputs
+        .iter()
+        .map(|(_, t, _)| index_of(*t))
+        .chain(log.cues.iter().map(|c| index_of(c.at_ms)))
+        .chain(log.events.iter().map(|(_, e)| index_of(e.t_ms)))
+        .max()
+        .unwrap_or(0);
+    let mut chunks: Vec<Chunk> = (0..=last)
+        .map(|index| Chunk { index, samples: Vec::new(), cues: Vec::new(), events: Vec::new() })
+        .collect();
+    for (seq, t_ms, json) in &log.inputs {
+        let input = serde_json::from_str(json).map_err(|e| format!("stored input {seq}: {e}"))?;
+        chunks[index_of(*t_ms) as usize].samples.push(WireSample { seq: *seq, t_ms: *t_ms, input });
+    }
+    for c in &log.cues {
+        chunks[index_of(c.at_ms) as usize].cues.push(WireCue {
+            utterance_id: c.utterance_id,
+            at_ms: c.at_ms,
+            kinds: c.kinds.clone(),
+            text: c.text.clone(),
+        });
+    }
+    for (seq, e) in &log.events {
+        let event = serde_json::from_str(&e.json).map_err(|err| format!("stored event {seq}: {err}"))?;
+        chunks[index_of(e.t_ms) as usize].events.push(WireEvent { seq: *seq, t_ms: e.t_ms, event });
+    }
+    chunks.iter().map(encode_chunk).collect()
+}
+
+/// JSON, digested, then gzip.
+pub fn encode_chunk(chunk: &Chunk) -> Result<EncodedChunk, String> {
+    let json = serde_json::to_vec(chunk).map_err(|e| e.to_string())?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&json).map_err(|e| e.to_string())?;
+    let body = gz.finish().map_err(|e| e.to_string())?;
+    Ok(EncodedChunk {
+        index: chunk.index,
+        digest: sha256_hex(&json),
+        body,
+        samples: chunk.samples.len() as u64,
+        cues: chunk.cues.len() as u64,
+        events: chunk.events.len() as u64,
+    })
+}
+
+/// A received chunk body: gunzipped (within [`MAX_CHUNK_JSON_BYTES`]), parsed, checked to be
+/// chunk `index` with every entry inside its minute. Returns the chunk and its JSON digest.
+pub fn decode_chunk(index: u64, body: &[u8]) -> Result<(Chunk, String), String> {
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(body)
+        .take(MAX_CHUNK_JSON_BYTES as u64 + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| format!("the chunk body is not gzip-compressed JSON: {e}"))?;
+    if json.len() > MAX_CHUNK_JSON_BYTES {
+        return Err(format!("the chunk is larger than {MAX_CHUNK_JSON_BYTES} bytes uncompressed"));
+    }
+    let chunk: Chunk =
+        serde_json::from_slice(&json).map_err(|e| format!("the chunk's JSON is not a chunk: {e}"))?;
+    if chunk.index != index {
+        return Err(format!("the body is chunk {} but was sent as chunk {index}", chunk.index));
+    }
+    let minute = index * CHUNK_MS..(index + 1) * CHUNK_MS;
+    if let Some(s) = chunk.samples.iter().find(|s| !minute.contains(&s.t_ms)) {
+        return Err(format!("sample {} at {} ms is outside chunk {index}'s minute", s.seq, s.t_ms));
+    }
+    if let Some(c) = chunk.cues.iter().find(|c| !minute.contains(&c.at_ms)) {
+        return Err(format!("cue {} at {} ms is outside chunk {index}'s minute", c.utterance_id, c.at_ms));
+    }
+    let mut seqs: Vec<u64> = chunk.samples.iter().map(|s| s.seq).collect();
+    seqs.sort_unstable();
+    if seqs.windows(2).any(|w| w[0] == w[1]) {
+        return Err("the chunk repeats a sample sequence number".into());
+    }
+    Ok((chunk, sha256_hex(&json)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SpokenCue, StoredEvent};
+
+    fn log() -> RunLog {
+        RunLog {
+            inputs: (0..150)
+                .map(|s| (s, s * 1000, format!(r#"{{"type":"tick","t_ms":{}}}"#, s * 1000)))
+                .collect(),
+            cues: vec![SpokenCue {
+                utterance_id: 1,
+                at_ms: 61_000,
+                kinds: "split".into(),
+                text: "One".into(),
+            }],
+            events: vec![(0, StoredEvent { t_ms: 0, json: r#"{"event":"heat_adjusted","pct":2.0}"#.into() })],
+        }
+    }
+
+    #[test]
+    fn a_run_splits_into_contiguous_minutes_that_decode_back() {
+        let chunks = chunks_of(&log()).expect("chunks");
+        assert_eq!(chunks.iter().map(|c| c.index).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(chunks.iter().map(|c| c.samples).collect::<Vec<_>>(), vec![60, 60, 30]);
+        assert_eq!((chunks[1].cues, chunks[0].events), (1, 1));
+        for c in &chunks {
+            let (chunk, digest) = decode_chunk(c.index, &c.body).expect("decodes");
+            assert_eq!((chunk.index, digest.as_str()), (c.index, c.digest.as_str()));
+        }
+        // Encoding is deterministic: a retry sends the same bytes under the same URL.
+        assert_eq!(chunks_of(&log()).expect("again"), chunks);
+    }
+
+    #[test]
+    fn bad_chunk_bodies_say_what_is_wrong() {
+        let chunks = chunks_of(&log()).expect("chunks");
+        assert!(decode_chunk(0, b"not gzip").expect_err("garbage").contains("gzip"));
+        assert!(decode_chunk(1, &chunks[0].body).expect_err("wrong index").contains("sent as chunk 1"));
+        let mut moved = decode_chunk(0, &chunks[0].body).expect("ok").0;
+        moved.samples[0].t_ms = 999_999;
+        let moved = encode_chunk(&moved).expect("encode");
+        assert!(decode_chunk(0, &moved.body).expect_err("outside").contains("outside"));
+        // A gzip bomb stops at the limit.
+        let zeros = vec![b' '; MAX_CHUNK_JSON_BYTES + 10];
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&zeros).expect("write");
+        let bomb = gz.finish().expect("finish");
+        assert!(bomb.len() < MAX_CHUNK_BODY_BYTES);
+        assert!(decode_chunk(0, &bomb).expect_err("bomb").contains("larger"));
+    }
+}
