@@ -12,6 +12,7 @@ mod plan_cmd;
 mod plot;
 mod record_cmd;
 mod replay_cmd;
+mod sync_cmd;
 mod track_cmd;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +57,10 @@ enum Command {
     Record(record_cmd::RecordArgs),
     /// Carry on the device store's interrupted run at the step, distance and time it reached.
     Resume(record_cmd::ResumeArgs),
+    /// The reference sync and pack server.
+    Serve(sync_cmd::ServeArgs),
+    /// Upload a device store's finished runs; optionally download a plan and a pack for offline use.
+    Sync(sync_cmd::SyncArgs),
 }
 
 /// A failure to report to the person at the terminal: one line each, no backtrace.
@@ -112,6 +117,8 @@ fn main() -> ExitCode {
         Command::Adapt(args) => coach_cmd::adapt_cmd(&args),
         Command::Record(args) => record_cmd::record(&args),
         Command::Resume(args) => record_cmd::resume(&args),
+        Command::Serve(args) => sync_cmd::serve(&args),
+        Command::Sync(args) => sync_cmd::sync(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

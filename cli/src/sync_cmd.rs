@@ -1,0 +1,169 @@
+//! `pacenote serve` (the reference sync and pack server) and `pacenote sync` (a device store's
+//! finished runs up to a server, and optionally a plan and a pack down from it).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Args;
+use pacenote_server::content::Content;
+use pacenote_server::storage::{SqliteStorage, Storage};
+use pacenote_server::{AppState, RunningServer};
+use pacenote_sync::Store;
+use pacenote_sync::client::{Client, RetryPolicy, Traffic, UreqTransport};
+use pacenote_sync::preload::{NEUTRAL_PERSONA, is_ready_offline, preload_pack, preload_plan};
+use pacenote_sync::upload::Syncer;
+
+use crate::CliError;
+
+/// A request that has not been answered in this long is given up (and retried).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes of randomness in a generated token.
+const TOKEN_BYTES: usize = 18;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The server's database (SQLite), created if missing.
+    #[arg(long, default_value = "pacenote-server.db")]
+    db: PathBuf,
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    addr: SocketAddr,
+    /// Voice packs to serve (LANG/PERSONA/manifest.json, as `pack build` writes them).
+    #[arg(long)]
+    packs: Option<PathBuf>,
+    /// Session plans to serve (every *.json in the folder).
+    #[arg(long)]
+    plans: Option<PathBuf>,
+    /// A user and their bearer token, NAME:TOKEN (repeatable). Without any, a token for
+    /// "runner" is made and printed.
+    #[arg(long = "user")]
+    users: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The device store.
+    #[arg(long)]
+    db: PathBuf,
+    /// The server, e.g. http://127.0.0.1:8787
+    #[arg(long)]
+    server: String,
+    /// The bearer token (default: $PACENOTE_TOKEN).
+    #[arg(long, env = "PACENOTE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Also download this plan for offline use.
+    #[arg(long)]
+    plan: Option<String>,
+    /// Also download this persona's voice pack.
+    #[arg(long)]
+    persona: Option<String>,
+    #[arg(long, default_value = "en")]
+    lang: String,
+    /// Where packs are installed (default: DB's folder, `packs/`).
+    #[arg(long)]
+    packs: Option<PathBuf>,
+}
+
+fn new_token() -> Result<String, CliError> {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| CliError::Usage(format!("no randomness for a token: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
+    let storage = SqliteStorage::open(&args.db).map_err(|e| CliError::file(&args.db, e))?;
+    if args.users.is_empty() {
+        let token = new_token()?;
+        storage.add_user("runner", &token).map_err(|e| CliError::file(&args.db, e))?;
+        println!("user runner, token {token}");
+    }
+    for user in &args.users {
+        let (name, token) = user
+            .split_once(':')
+            .filter(|(n, t)| !n.is_empty() && !t.is_empty())
+            .ok_or_else(|| CliError::Usage(format!("--user {user}: give NAME:TOKEN")))?;
+        storage.add_user(name, token).map_err(|e| CliError::file(&args.db, e))?;
+    }
+    let mut content = Content::default();
+    if let Some(dir) = &args.packs {
+        let n = content.add_packs(dir).map_err(CliError::Usage)?;
+        println!("serving {n} packs ({} clips) from {}", content.blobs.len(), dir.display());
+    }
+    if let Some(dir) = &args.plans {
+        let n = content.add_plans(dir).map_err(CliError::Usage)?;
+        println!("serving {n} plans from {}", dir.display());
+    }
+    let state = AppState { storage: Arc::new(storage), content: Arc::new(content) };
+    let server =
+        RunningServer::start(args.addr, state).map_err(|e| CliError::Usage(format!("{}: {e}", args.addr)))?;
+    println!("listening on http://{}", server.addr);
+    server.wait().map_err(|e| CliError::Usage(e.to_string()))
+}
+
+pub fn sync(args: &SyncArgs) -> Result<(), CliError> {
+    let store = Store::open(&args.db).map_err(|e| CliError::Usage(e.to_string()))?;
+    let store = Arc::new(Mutex::new(store));
+    let transport = Arc::new(UreqTransport::new(REQUEST_TIMEOUT));
+    let client = Client::new(&args.server, args.token.clone(), transport, RetryPolicy::default());
+    let mut failed = None;
+    if let Some(plan) = &args.plan {
+        let mut traffic = Traffic::default();
+        match preload_plan(&client, &store, plan, &mut traffic) {
+            Ok(p) if p.unchanged => println!("plan {plan}: up to date"),
+            Ok(p) => println!("plan {plan}: downloaded ({} bytes)", p.bytes_downloaded),
+            Err(e) => failed = Some(format!("plan {plan}: {e}")),
+        }
+    }
+    if let Some(persona) = args.persona.as_deref().filter(|p| *p != NEUTRAL_PERSONA) {
+        let packs = args
+            .packs
+            .clone()
+            .unwrap_or_else(|| args.db.parent().unwrap_or(std::path::Path::new(".")).join("packs"));
+        let mut traffic = Traffic::default();
+        match preload_pack(&client, &store, persona, &args.lang, &packs, &mut traffic) {
+            Ok(p) if p.unchanged => println!("pack {persona}/{}: up to date", args.lang),
+            Ok(p) => println!(
+                "pack {persona}/{}: {} files downloaded ({} resumed), {} bytes, installed under {}",
+                args.lang,
+                p.files_downloaded,
+                p.files_resumed,
+                p.bytes_downloaded,
+                packs.display()
+            ),
+            Err(e) => failed = Some(format!("pack {persona}: {e}")),
+        }
+    }
+    if let Some(plan) = &args.plan {
+        let persona = args.persona.as_deref().unwrap_or(NEUTRAL_PERSONA);
+        let store = store.lock().map_err(|_| CliError::Usage("store lock poisoned".into()))?;
+        let r = is_ready_offline(&store, plan, persona, &args.lang)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        if r.ready {
+            println!("ready offline: {plan} with {persona}");
+        } else {
+            println!("not ready offline: {}", r.missing.join("; "));
+        }
+    }
+    let syncer = Syncer::new(store, client);
+    let report = syncer.sync_now();
+    println!(
+        "runs: {} uploaded, {} pending · chunks: {} sent, {} already held · {} requests, {} retries, {} bytes sent",
+        report.runs_uploaded,
+        report.runs_pending,
+        report.chunks_sent,
+        report.chunks_already_held,
+        report.requests,
+        report.retries,
+        report.bytes_sent
+    );
+    if let Some(e) = report.error.or(failed) {
+        let later = syncer
+            .next_sync_at()
+            .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())
+            .map(|d| format!(" (try again in {} s)", d.as_secs().max(1)))
+            .unwrap_or_default();
+        return Err(CliError::Usage(format!("{e}{later}")));
+    }
+    Ok(())
+}
