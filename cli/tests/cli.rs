@@ -475,3 +475,62 @@ fn replay_go_easy_swaps_the_session_for_one_easy_step() {
     assert!(steps.iter().all(|s| *s == 0), "one step only: {steps:?}");
     assert!(r["cues"].as_array().into_iter().flatten().all(|c| c["kind"] != "speed_up"), "{r}");
 }
+
+#[test]
+fn record_then_serve_and_sync_uploads_the_run_and_preloads_for_offline() {
+    use std::io::BufRead;
+    let dir = scratch("serve-sync");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_pacenote"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--user", "me:secret", "--db"])
+        .arg(dir.join("server.db"))
+        .args(["--packs", path(&repo().join("audio/packs")), "--plans", path(&repo().join("core/plans"))])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = std::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .expect("the address it listens on");
+    let db = dir.join("device.db");
+    let plan = repo().join("core/plans/tempo-20.json");
+    let out = pacenote(&[
+        "record",
+        "--db",
+        path(&db),
+        "--plan",
+        path(&plan),
+        "--track",
+        &corpus("D7_nrc_phone_5k.gpx"),
+        "--speed",
+        "1e9",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("finished run-"), "{}", stdout(&out));
+
+    let wrong = pacenote(&["sync", "--db", path(&db), "--server", &url, "--token", "nope"]);
+    assert_user_error(&wrong, "unknown token");
+    let out = pacenote(&[
+        "sync",
+        "--db",
+        path(&db),
+        "--server",
+        &url,
+        "--token",
+        "secret",
+        "--plan",
+        "tempo-20",
+        "--persona",
+        "jenna",
+    ]);
+    let text = stdout(&out);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}{}", text, stderr(&out));
+    assert!(text.contains("runs: 1 uploaded, 0 pending"), "{text}");
+    assert!(text.contains("chunks: 31 sent"), "{text}");
+    assert!(text.contains("ready offline: tempo-20 with jenna"), "{text}");
+    let none = pacenote(&["resume", "--db", path(&db)]);
+    assert_user_error(&none, "nothing to resume");
+}

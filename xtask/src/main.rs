@@ -62,6 +62,7 @@ const FUZZ_TARGETS: &[(&str, &[&str], usize)] = &[
     ("workout_import", &[], 16 * 1024),
     ("pack_manifest", &[], 16 * 1024),
     ("clip_decode", &["ogg"], 16 * 1024),
+    ("sync_chunk", &[], 64 * 1024),
 ];
 
 /// Seconds each fuzz target runs by default.
