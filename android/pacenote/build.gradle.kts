@@ -32,6 +32,8 @@ dependencies {
     // The generated bindings call the library through JNA (the AAR has the Android natives).
     implementation("net.java.dev.jna:jna:5.15.0@aar")
     implementation("androidx.work:work-runtime-ktx:2.10.0")
+    // The generated bindings' async calls (syncNow, preload) are suspend functions.
+    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
 }
 
 // cargo-ndk builds each ABI with 16 KB-aligned segments (Android 15+ devices with 16 KB pages).

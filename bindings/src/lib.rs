@@ -28,7 +28,12 @@ use pacenote_core::sensor;
 uniffi::setup_scaffolding!();
 
 mod logging;
+mod offline;
 pub use logging::{LogLevel, LogSink, init_logging};
+pub use offline::{
+    HttpHeader, HttpRequest, HttpResponse, HttpTransport, OfflineReadiness, Pacenote, PreloadReport,
+    ResumePoint, StoredRunInfo, SyncReport, TransportFailure,
+};
 
 /// What went wrong, with what to do about it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -43,6 +48,12 @@ pub enum PacenoteError {
     /// A value passed in is out of range (NaN, a negative time, a check-in of 11).
     #[error("invalid input: {reason}")]
     InvalidInput { reason: String },
+    /// The on-device store failed (a full disk, a read-only file); what was stored is kept.
+    #[error("store: {reason}")]
+    Store { reason: String },
+    /// A download or an upload failed; the message says which and why. Retry later.
+    #[error("sync: {reason}")]
+    Sync { reason: String },
     /// A bug in Pacenote (a panic caught at the boundary): please report the message.
     #[error("internal error, please report: {reason}")]
     Internal { reason: String },
@@ -187,10 +198,27 @@ pub trait CueListener: Send + Sync {
     fn on_utterance(&self, utterance: Utterance);
 }
 
+/// The engine, alone or journaled into the store (a run started from [`Pacenote`]).
+enum Engine {
+    Plain(engine::RunSession),
+    Recorded { journal: pacenote_sync::recorder::Journal, writer: offline::Writer },
+}
+
+impl Engine {
+    fn session(&self) -> &engine::RunSession {
+        match self {
+            Engine::Plain(s) => s,
+            Engine::Recorded { journal, .. } => journal.session(),
+        }
+    }
+}
+
 struct Inner {
-    session: engine::RunSession,
+    engine: Engine,
     persona: Option<Persona>,
     chooser: LineChooser,
+    /// Where a resumed run picked up.
+    resumed: Option<ResumePoint>,
 }
 
 /// A run in progress. Feed it sensor readings and events with the host's run clock (ms since
@@ -225,53 +253,8 @@ impl RunSession {
         listener: Arc<dyn CueListener>,
     ) -> Result<Arc<Self>, PacenoteError> {
         guarded(|| {
-            let plan = Plan::from_json(plan_json.as_bytes()).map_err(|e| {
-                tracing::warn!(error = %e, "run session refused: invalid plan");
-                PacenoteError::InvalidPlan { problems: e.to_string() }
-            })?;
-            let persona = if persona == NEUTRAL {
-                None
-            } else {
-                Some(Persona::bundled(&persona).map_err(|_| PacenoteError::UnknownPersona {
-                    name: persona.clone(),
-                    known: personas().join(", "),
-                })?)
-            };
-            let conditions = weather
-                .map(|w| Conditions::new(w.temp_c, w.dew_point_c))
-                .transpose()
-                .map_err(|e| PacenoteError::InvalidInput { reason: e.to_string() })?;
-            let process = week.map(|w| ProcessStatus {
-                this_week: WeekTally {
-                    week_start: Default::default(),
-                    planned: w.runs_planned,
-                    done: w.runs_done,
-                },
-                streak_weeks: w.streak_weeks,
-                week_complete: w.runs_planned > 0 && w.runs_done >= w.runs_planned,
-            });
-            let profile = pacenote_core::profile::RunnerProfile {
-                max_hr_bpm: profile.max_hr_bpm,
-                resting_hr_bpm: profile.resting_hr_bpm,
-                lthr_bpm: profile.lthr_bpm,
-            };
-            let config = EngineConfig {
-                chattiness: match settings.chattiness {
-                    Chattiness::Quiet => engine::Chattiness::Quiet,
-                    Chattiness::Normal => engine::Chattiness::Normal,
-                    Chattiness::Chatty => engine::Chattiness::Chatty,
-                },
-                auto_pause: settings.auto_pause,
-                audio_reports_finish: settings.audio_reports_finish,
-            };
-            let session =
-                engine::RunSession::with_context(&plan, profile, config, RunContext { conditions, process });
-            let steps = session.steps().len();
-            tracing::info!(plan = %plan.id, steps, persona = %persona.as_ref().map_or(NEUTRAL, |p| p.id.as_str()), "run session created");
-            Ok(Arc::new(Self {
-                inner: Mutex::new(Inner { session, persona, chooser: LineChooser::new(LINE_SEED) }),
-                listener,
-            }))
+            let setup = SessionSetupArgs { plan_json, persona, profile, settings, weather, week }.build()?;
+            Ok(Self::with_engine(Engine::Plain(setup.session()), setup.persona, listener, None))
         })
     }
 
@@ -359,21 +342,21 @@ impl RunSession {
 
     /// The run clock of the latest input.
     pub fn now_ms(&self) -> u64 {
-        self.lock().session.now_ms()
+        self.lock().engine.session().now_ms()
     }
 
     /// When the engine next needs a tick to be on time (a countdown, the end of speech).
     pub fn next_wakeup_ms(&self) -> Option<u64> {
-        self.lock().session.next_wakeup_ms()
+        self.lock().engine.session().next_wakeup_ms()
     }
 
     pub fn is_finished(&self) -> bool {
-        self.lock().session.is_finished()
+        self.lock().engine.session().is_finished()
     }
 
     pub fn summary(&self) -> RunSummary {
         let inner = self.lock();
-        let s = inner.session.summary();
+        let s = inner.engine.session().summary();
         RunSummary {
             distance_m: s.distance_m,
             moving_time_s: s.moving_time_s,
@@ -389,11 +372,154 @@ impl RunSession {
     /// run.
     pub fn log_json(&self) -> Vec<String> {
         // A log record is plain data: serialising it cannot fail.
-        self.lock().session.log().iter().filter_map(|r| serde_json::to_string(r).ok()).collect()
+        self.lock().engine.session().log().iter().filter_map(|r| serde_json::to_string(r).ok()).collect()
+    }
+
+    /// The store's id of this run (runs started from [`Pacenote`] only).
+    pub fn run_id(&self) -> Option<String> {
+        match &self.lock().engine {
+            Engine::Plain(_) => None,
+            Engine::Recorded { journal, .. } => Some(journal.run_id().to_owned()),
+        }
+    }
+
+    /// Where a resumed run picked up (`None` for a run started fresh). Continue the run clock
+    /// from its `t_ms`.
+    pub fn resumed_at(&self) -> Option<ResumePoint> {
+        self.lock().resumed
+    }
+
+    /// Stores the run as finished, ready to sync. Done by [`RunSession::check_in`]; call it
+    /// when the runner skips the check-in. The writing happens on the store's writer thread.
+    pub fn save(&self) -> Result<(), PacenoteError> {
+        guarded(|| {
+            let mut inner = self.lock();
+            if let Engine::Recorded { journal, writer } = &mut inner.engine {
+                writer.finish(journal);
+            }
+            Ok(())
+        })
     }
 }
 
+impl Drop for RunSession {
+    /// A session let go of (or closed) hands its last inputs to the writer: nothing is lost.
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Engine::Recorded { journal, writer } = &mut inner.engine {
+            writer.append(journal);
+        }
+    }
+}
+
+/// The arguments a run is set up from, checked.
+pub(crate) struct SessionSetupArgs {
+    pub plan_json: String,
+    pub persona: String,
+    pub profile: RunnerProfile,
+    pub settings: SessionSettings,
+    pub weather: Option<Weather>,
+    pub week: Option<WeekSoFar>,
+}
+
+/// A checked set-up: the plan, the persona and what the engine is built from.
+pub(crate) struct SessionSetup {
+    pub plan: Plan,
+    pub persona: Option<Persona>,
+    pub engine: pacenote_sync::recorder::SessionSetup,
+}
+
+impl SessionSetup {
+    pub fn persona_name(&self) -> &str {
+        self.persona.as_ref().map_or(NEUTRAL, |p| p.id.as_str())
+    }
+
+    fn session(&self) -> engine::RunSession {
+        engine::RunSession::with_context(
+            &self.plan,
+            self.engine.profile,
+            self.engine.config,
+            self.engine.context,
+        )
+    }
+}
+
+impl SessionSetupArgs {
+    pub fn build(self) -> Result<SessionSetup, PacenoteError> {
+        let plan = Plan::from_json(self.plan_json.as_bytes()).map_err(|e| {
+            tracing::warn!(error = %e, "run session refused: invalid plan");
+            PacenoteError::InvalidPlan { problems: e.to_string() }
+        })?;
+        let persona = persona_by_name(&self.persona)?;
+        let conditions = self
+            .weather
+            .map(|w| Conditions::new(w.temp_c, w.dew_point_c))
+            .transpose()
+            .map_err(|e| PacenoteError::InvalidInput { reason: e.to_string() })?;
+        let process = self.week.map(|w| ProcessStatus {
+            this_week: WeekTally {
+                week_start: Default::default(),
+                planned: w.runs_planned,
+                done: w.runs_done,
+            },
+            streak_weeks: w.streak_weeks,
+            week_complete: w.runs_planned > 0 && w.runs_done >= w.runs_planned,
+        });
+        let profile = pacenote_core::profile::RunnerProfile {
+            max_hr_bpm: self.profile.max_hr_bpm,
+            resting_hr_bpm: self.profile.resting_hr_bpm,
+            lthr_bpm: self.profile.lthr_bpm,
+        };
+        let config = EngineConfig {
+            chattiness: match self.settings.chattiness {
+                Chattiness::Quiet => engine::Chattiness::Quiet,
+                Chattiness::Normal => engine::Chattiness::Normal,
+                Chattiness::Chatty => engine::Chattiness::Chatty,
+            },
+            auto_pause: self.settings.auto_pause,
+            audio_reports_finish: self.settings.audio_reports_finish,
+        };
+        let engine = pacenote_sync::recorder::SessionSetup {
+            profile,
+            config,
+            context: RunContext { conditions, process },
+            source: None,
+        };
+        Ok(SessionSetup { plan, persona, engine })
+    }
+}
+
+/// A bundled persona, or `None` for the plain wording.
+pub(crate) fn persona_by_name(name: &str) -> Result<Option<Persona>, PacenoteError> {
+    if name == NEUTRAL {
+        return Ok(None);
+    }
+    Persona::bundled(name)
+        .map(Some)
+        .map_err(|_| PacenoteError::UnknownPersona { name: name.to_owned(), known: personas().join(", ") })
+}
+
 impl RunSession {
+    pub(crate) fn with_engine(
+        engine: Engine,
+        persona: Option<Persona>,
+        listener: Arc<dyn CueListener>,
+        resumed: Option<ResumePoint>,
+    ) -> Arc<Self> {
+        let session = engine.session();
+        tracing::info!(
+            steps = session.steps().len(),
+            persona = %persona.as_ref().map_or(NEUTRAL, |p| p.id.as_str()),
+            recorded = matches!(engine, Engine::Recorded { .. }),
+            resumed = resumed.is_some(),
+            "run session created"
+        );
+        Arc::new(Self {
+            inner: Mutex::new(Inner { engine, persona, chooser: LineChooser::new(LINE_SEED), resumed }),
+            listener,
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while the lock was held was caught and reported; the state is still a valid
         // engine (every mutation completes or panics before writing).
@@ -403,8 +529,37 @@ impl RunSession {
     fn feed(&self, input: Input) -> Result<(), PacenoteError> {
         let said = guarded(|| {
             let mut inner = self.lock();
-            let utterances = inner.session.handle(&input);
-            Ok(utterances.into_iter().map(|u| inner.describe(&u)).collect::<Vec<_>>())
+            let inner = &mut *inner;
+            match &mut inner.engine {
+                Engine::Plain(session) => {
+                    let utterances = session.handle(&input);
+                    Ok(utterances
+                        .iter()
+                        .map(|u| describe(&inner.persona, &mut inner.chooser, u))
+                        .collect::<Vec<_>>())
+                }
+                Engine::Recorded { journal, writer } => {
+                    let (utterances, due) = journal
+                        .take(&input)
+                        .map_err(|e| PacenoteError::InvalidInput { reason: e.to_string() })?;
+                    let said: Vec<Utterance> = utterances
+                        .iter()
+                        .map(|u| {
+                            let described = describe(&inner.persona, &mut inner.chooser, u);
+                            journal.spoken(u, described.text.clone());
+                            described
+                        })
+                        .collect();
+                    // The store is written on the writer thread: no file I/O here.
+                    if due {
+                        writer.append(journal);
+                    }
+                    if matches!(input, Input::CheckIn { .. }) {
+                        writer.finish(journal);
+                    }
+                    Ok(said)
+                }
+            }
         })?;
         // Outside the lock: a listener may call back into the session.
         for u in said {
@@ -415,17 +570,22 @@ impl RunSession {
     }
 }
 
-impl Inner {
-    fn describe(&mut self, u: &pacenote_core::cue::Utterance) -> Utterance {
+/// An engine utterance in the persona's words, as the host receives it.
+fn describe(
+    persona: &Option<Persona>,
+    chooser: &mut LineChooser,
+    u: &pacenote_core::cue::Utterance,
+) -> Utterance {
+    {
         let texts: Vec<String> = u
             .cues
             .iter()
-            .map(|c| match &self.persona {
-                Some(p) => p.line(c, &mut self.chooser).text,
+            .map(|c| match persona {
+                Some(p) => p.line(c, chooser).text,
                 None => neutral_text(c),
             })
             .collect();
-        let text = match &self.persona {
+        let text = match persona {
             Some(_) => pacenote_core::cue::join_sentences(texts.iter().cloned()),
             None => u.neutral_text(),
         };

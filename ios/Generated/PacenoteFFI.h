@@ -257,6 +257,13 @@ typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CUE_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CUE_LISTENER
 typedef struct UniffiVTableCallbackInterfaceCueListener {
@@ -273,6 +280,15 @@ typedef struct UniffiVTableCallbackInterfaceLogSink {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceLogSinkMethod0 _Nonnull log;
 } UniffiVTableCallbackInterfaceLogSink;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+typedef struct UniffiVTableCallbackInterfaceHttpTransport {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
+} UniffiVTableCallbackInterfaceHttpTransport;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_CUELISTENER
@@ -385,6 +401,21 @@ void uniffi_pacenote_ffi_fn_method_runsession_pause(uint64_t ptr, uint64_t t_ms,
 void uniffi_pacenote_ffi_fn_method_runsession_resume(uint64_t ptr, uint64_t t_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_RESUMED_AT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_RESUMED_AT
+RustBuffer uniffi_pacenote_ffi_fn_method_runsession_resumed_at(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_RUN_ID
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_RUN_ID
+RustBuffer uniffi_pacenote_ffi_fn_method_runsession_run_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_SAVE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_SAVE
+void uniffi_pacenote_ffi_fn_method_runsession_save(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_SKIP_STEP
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_SKIP_STEP
 void uniffi_pacenote_ffi_fn_method_runsession_skip_step(uint64_t ptr, uint64_t t_ms, RustCallStatus *_Nonnull out_status
@@ -423,6 +454,96 @@ void uniffi_pacenote_ffi_fn_init_callback_vtable_logsink(const UniffiVTableCallb
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_LOGSINK_LOG
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_LOGSINK_LOG
 void uniffi_pacenote_ffi_fn_method_logsink_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_HTTPTRANSPORT
+uint64_t uniffi_pacenote_ffi_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_HTTPTRANSPORT
+void uniffi_pacenote_ffi_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+void uniffi_pacenote_ffi_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+RustBuffer uniffi_pacenote_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_PACENOTE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_PACENOTE
+uint64_t uniffi_pacenote_ffi_fn_clone_pacenote(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_PACENOTE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_PACENOTE
+void uniffi_pacenote_ffi_fn_free_pacenote(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CONSTRUCTOR_PACENOTE_OPEN
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CONSTRUCTOR_PACENOTE_OPEN
+uint64_t uniffi_pacenote_ffi_fn_constructor_pacenote_open(RustBuffer data_dir, RustBuffer server_url, RustBuffer token, uint64_t transport, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_CACHED_PLAN_JSON
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_CACHED_PLAN_JSON
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_cached_plan_json(uint64_t ptr, RustBuffer plan_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_IS_READY_OFFLINE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_IS_READY_OFFLINE
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_is_ready_offline(uint64_t ptr, RustBuffer plan_id, RustBuffer persona, RustBuffer lang, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_NEXT_SYNC_AT_MS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_NEXT_SYNC_AT_MS
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_next_sync_at_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_PACK_DIR
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_PACK_DIR
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_pack_dir(uint64_t ptr, RustBuffer persona, RustBuffer lang, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_PRELOAD
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_PRELOAD
+uint64_t uniffi_pacenote_ffi_fn_method_pacenote_preload(uint64_t ptr, RustBuffer plan_id, RustBuffer persona, RustBuffer lang
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RESUME_RUN
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RESUME_RUN
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_resume_run(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RUNS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RUNS
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_runs(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_SET_CONNECTIVITY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_SET_CONNECTIVITY
+void uniffi_pacenote_ffi_fn_method_pacenote_set_connectivity(uint64_t ptr, int8_t online, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_START_RUN
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_START_RUN
+uint64_t uniffi_pacenote_ffi_fn_method_pacenote_start_run(uint64_t ptr, RustBuffer plan_json, RustBuffer persona, RustBuffer profile, RustBuffer settings, RustBuffer weather, RustBuffer week, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_STORE_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_STORE_ERROR
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_store_error(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_SYNC_NOW
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_SYNC_NOW
+uint64_t uniffi_pacenote_ffi_fn_method_pacenote_sync_now(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_EASY_VERSION
@@ -838,6 +959,24 @@ uint16_t uniffi_pacenote_ffi_checksum_method_runsession_resume(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_RESUMED_AT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_RESUMED_AT
+uint16_t uniffi_pacenote_ffi_checksum_method_runsession_resumed_at(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_RUN_ID
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_RUN_ID
+uint16_t uniffi_pacenote_ffi_checksum_method_runsession_run_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_SAVE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_SAVE
+uint16_t uniffi_pacenote_ffi_checksum_method_runsession_save(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_SKIP_STEP
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_SKIP_STEP
 uint16_t uniffi_pacenote_ffi_checksum_method_runsession_skip_step(void
@@ -868,9 +1007,87 @@ uint16_t uniffi_pacenote_ffi_checksum_method_logsink_log(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+uint16_t uniffi_pacenote_ffi_checksum_method_httptransport_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_CACHED_PLAN_JSON
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_CACHED_PLAN_JSON
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_cached_plan_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_IS_READY_OFFLINE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_IS_READY_OFFLINE
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_is_ready_offline(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_NEXT_SYNC_AT_MS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_NEXT_SYNC_AT_MS
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_next_sync_at_ms(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_PACK_DIR
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_PACK_DIR
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_pack_dir(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_PRELOAD
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_PRELOAD
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_preload(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_RESUME_RUN
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_RESUME_RUN
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_resume_run(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_RUNS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_RUNS
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_runs(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_SET_CONNECTIVITY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_SET_CONNECTIVITY
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_set_connectivity(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_START_RUN
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_START_RUN
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_start_run(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_STORE_ERROR
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_STORE_ERROR
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_store_error(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_SYNC_NOW
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_SYNC_NOW
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_sync_now(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_CONSTRUCTOR_RUNSESSION_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_CONSTRUCTOR_RUNSESSION_NEW
 uint16_t uniffi_pacenote_ffi_checksum_constructor_runsession_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_CONSTRUCTOR_PACENOTE_OPEN
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_CONSTRUCTOR_PACENOTE_OPEN
+uint16_t uniffi_pacenote_ffi_checksum_constructor_pacenote_open(void
     
 );
 #endif

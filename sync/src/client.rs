@@ -202,7 +202,7 @@ impl Client {
             let wait = match self.transport.send(request) {
                 Ok(response) if response.status == 401 || response.status == 403 => {
                     return Err(RequestError::Unauthorized(format!(
-                        "{} {}: {} {}",
+                        "{} {}: the server refused the token ({} {}): sign in again for a new one",
                         request.method.as_str(),
                         request.url,
                         response.status,

@@ -59,9 +59,11 @@ pub struct Resumed {
     pub samples: u64,
 }
 
-/// A run being recorded into the store.
+/// A run's engine and its journal: every input it takes, the cues spoken and the log events,
+/// batched until a second of run time has passed. Pure bookkeeping: the caller stores the
+/// batches ([`Recorder`] at once; the mobile library on its writer thread).
 #[derive(Debug)]
-pub struct Recorder {
+pub struct Journal {
     run_id: String,
     session: RunSession,
     pending: Batch,
@@ -69,12 +71,12 @@ pub struct Recorder {
     samples: u64,
     /// Log records of the session already queued for the store.
     logged: usize,
-    /// Run clock of the newest input in the last commit.
-    committed_ms: Option<u64>,
+    /// Run clock of the newest input handed out for storing.
+    flushed_ms: Option<u64>,
 }
 
-impl Recorder {
-    /// Starts a new run in the store.
+impl Journal {
+    /// Starts a new run in the store and returns its journal.
     pub fn start(
         store: &mut Store,
         run_id: &str,
@@ -100,12 +102,12 @@ impl Recorder {
             pending: Batch::default(),
             samples: 0,
             logged: 0,
-            committed_ms: None,
+            flushed_ms: None,
         })
     }
 
     /// Rebuilds an interrupted run from the store: a fresh engine takes every stored input
-    /// again (what it says is not said again), and recording goes on from there.
+    /// again (what it says is not said again), and the run goes on from there.
     pub fn resume(store: &Store, run_id: &str) -> Result<(Self, Resumed), RecordError> {
         let setup =
             store.setup(run_id)?.ok_or_else(|| RecordError::run(run_id, "no such run in the store"))?;
@@ -123,12 +125,10 @@ impl Recorder {
             session_setup.context,
         );
         let inputs = store.inputs(run_id)?;
-        let mut last_t = None;
-        for (seq, (t_ms, json)) in inputs.iter().enumerate() {
+        for (seq, (_, json)) in inputs.iter().enumerate() {
             let input: Input = serde_json::from_str(json)
                 .map_err(|e| RecordError::run(run_id, format!("stored input {seq} does not load: {e}")))?;
             session.handle(&input);
-            last_t = Some(*t_ms);
         }
         let summary = session.summary();
         let resumed = Resumed {
@@ -140,17 +140,15 @@ impl Recorder {
             samples: inputs.len() as u64,
         };
         let logged = session.log().len();
-        Ok((
-            Self {
-                run_id: run_id.to_owned(),
-                session,
-                pending: Batch::default(),
-                samples: inputs.len() as u64,
-                logged,
-                committed_ms: last_t,
-            },
-            resumed,
-        ))
+        let journal = Self {
+            run_id: run_id.to_owned(),
+            session,
+            pending: Batch::default(),
+            samples: inputs.len() as u64,
+            logged,
+            flushed_ms: inputs.last().map(|(t, _)| *t),
+        };
+        Ok((journal, resumed))
     }
 
     pub fn run_id(&self) -> &str {
@@ -166,13 +164,10 @@ impl Recorder {
         self.samples
     }
 
-    /// Hands one input to the engine and queues it for the store; commits when a second of run
-    /// time has passed since the last commit, and always at the start, the finish and the
-    /// check-in. Returns what the engine wants said (report it with [`Self::spoken`]).
-    ///
-    /// A store failure is returned after the engine took the input: the run goes on in memory
-    /// and the batch stays pending for the next commit.
-    pub fn feed(&mut self, store: &mut Store, input: &Input) -> Result<Vec<Utterance>, RecordError> {
+    /// Hands one input to the engine and journals it. Returns what the engine wants said
+    /// (report the words with [`Self::spoken`]) and whether a batch is due for the store: a
+    /// second of run time since the last one, or the start, the finish or the check-in.
+    pub fn take(&mut self, input: &Input) -> Result<(Vec<Utterance>, bool), RecordError> {
         let json = serde_json::to_string(input).map_err(|e| RecordError::run(&self.run_id, e))?;
         let utterances = self.session.handle(input);
         let t_ms = input.t_ms();
@@ -184,23 +179,20 @@ impl Recorder {
         }
         self.logged = self.session.log().len();
         let milestone = matches!(input, Input::Start { .. } | Input::Finish { .. } | Input::CheckIn { .. });
-        let due = self.committed_ms.is_none_or(|c| t_ms >= c + COMMIT_EVERY_MS);
-        if milestone || due {
-            self.commit(store)?;
-        }
-        Ok(utterances)
+        let due = self.flushed_ms.is_none_or(|c| t_ms >= c + COMMIT_EVERY_MS);
+        Ok((utterances, milestone || due))
     }
 
-    /// Records the words an utterance was spoken with (stored with the next commit).
+    /// Records the words an utterance was spoken with (stored with the next batch).
     pub fn spoken(&mut self, utterance: &Utterance, text: String) {
         let kinds = utterance.cues.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>().join(",");
         self.pending.cues.push(SpokenCue { utterance_id: utterance.id, at_ms: utterance.at_ms, kinds, text });
     }
 
-    /// Stores everything pending with a new checkpoint, in one transaction.
-    pub fn commit(&mut self, store: &mut Store) -> Result<(), StoreError> {
+    /// Everything pending, with the checkpoint it leads to (`None` when nothing is pending).
+    pub fn flush(&mut self) -> Option<(Batch, Checkpoint)> {
         if self.pending.is_empty() {
-            return Ok(());
+            return None;
         }
         let summary = self.session.summary();
         let checkpoint = Checkpoint {
@@ -210,19 +202,97 @@ impl Recorder {
             distance_m: summary.distance_m,
             moving_ms: (summary.moving_time_s * 1000.0).round() as u64,
         };
-        store.append(&self.run_id, &self.pending, checkpoint)?;
-        self.committed_ms = self.pending.inputs.last().map(|(t, _)| *t).or(self.committed_ms);
-        self.pending = Batch::default();
+        self.flushed_ms = self.pending.inputs.last().map(|(t, _)| *t).or(self.flushed_ms);
+        Some((std::mem::take(&mut self.pending), checkpoint))
+    }
+
+    /// Puts back a batch the store refused, ahead of what came since: it goes with the next.
+    pub fn unflush(&mut self, mut batch: Batch) {
+        batch.inputs.append(&mut self.pending.inputs);
+        batch.cues.append(&mut self.pending.cues);
+        batch.events.append(&mut self.pending.events);
+        self.pending = batch;
+    }
+
+    /// The summary as stored with the finished run.
+    pub fn summary_json(&self) -> Result<(String, Option<u8>), RecordError> {
+        let summary = self.session.summary();
+        let json = serde_json::to_string(&summary).map_err(|e| RecordError::run(&self.run_id, e))?;
+        Ok((json, summary.effort))
+    }
+}
+
+/// A run recorded straight into the store, on the caller's thread (the CLI).
+#[derive(Debug)]
+pub struct Recorder {
+    journal: Journal,
+}
+
+impl Recorder {
+    /// Starts a new run in the store.
+    pub fn start(
+        store: &mut Store,
+        run_id: &str,
+        plan: &Plan,
+        persona: &str,
+        setup: &SessionSetup,
+        started_at_unix_ms: u64,
+    ) -> Result<Self, RecordError> {
+        Ok(Self { journal: Journal::start(store, run_id, plan, persona, setup, started_at_unix_ms)? })
+    }
+
+    /// Rebuilds an interrupted run from the store ([`Journal::resume`]).
+    pub fn resume(store: &Store, run_id: &str) -> Result<(Self, Resumed), RecordError> {
+        let (journal, resumed) = Journal::resume(store, run_id)?;
+        Ok((Self { journal }, resumed))
+    }
+
+    pub fn run_id(&self) -> &str {
+        self.journal.run_id()
+    }
+
+    pub fn session(&self) -> &RunSession {
+        self.journal.session()
+    }
+
+    /// Inputs taken so far (stored or pending).
+    pub fn samples(&self) -> u64 {
+        self.journal.samples()
+    }
+
+    /// Hands one input to the engine and commits when a batch is due ([`Journal::take`]).
+    ///
+    /// A store failure is returned after the engine took the input: the run goes on in memory
+    /// and the batch stays pending for the next commit.
+    pub fn feed(&mut self, store: &mut Store, input: &Input) -> Result<Vec<Utterance>, RecordError> {
+        let (utterances, due) = self.journal.take(input)?;
+        if due {
+            self.commit(store)?;
+        }
+        Ok(utterances)
+    }
+
+    /// Records the words an utterance was spoken with (stored with the next commit).
+    pub fn spoken(&mut self, utterance: &Utterance, text: String) {
+        self.journal.spoken(utterance, text);
+    }
+
+    /// Stores everything pending with a new checkpoint, in one transaction.
+    pub fn commit(&mut self, store: &mut Store) -> Result<(), StoreError> {
+        let Some((batch, checkpoint)) = self.journal.flush() else { return Ok(()) };
+        if let Err(e) = store.append(self.journal.run_id(), &batch, checkpoint) {
+            self.journal.unflush(batch);
+            return Err(e);
+        }
         Ok(())
     }
 
     /// Commits the rest and marks the run finished with its summary.
     pub fn finish(mut self, store: &mut Store) -> Result<RunSummary, RecordError> {
         self.commit(store)?;
-        let summary = self.session.summary();
-        let json = serde_json::to_string(&summary).map_err(|e| RecordError::run(&self.run_id, e))?;
-        store.finish_run(&self.run_id, &json, summary.effort)?;
-        Ok(summary)
+        let (json, effort) = self.journal.summary_json()?;
+        store.finish_run(self.journal.run_id(), &json, effort)?;
+        Ok(self.journal.session().summary())
     }
 }
 

@@ -40,6 +40,11 @@ const JAVA_JARS: [&str; 3] =
 /// The plan and corpus recording the Kotlin test replays through the API.
 const KOTLIN_TEST_PLAN: &str = "core/plans/tempo-20.json";
 const KOTLIN_TEST_TRACK: &str = "D1_fenix2_tempo_9k.fit";
+/// The token the Kotlin tests sync with (a throwaway server's).
+const KOTLIN_TEST_TOKEN: &str = "kotlin-test-token";
+/// Android glue that needs no Android SDK: compiled and exercised by the JVM tests.
+const KOTLIN_JVM_GLUE: [&str; 1] =
+    ["android/pacenote/src/main/kotlin/dev/pacenote/android/HttpUrlConnectionTransport.kt"];
 /// Goal for the stripped release library (issue 6).
 const LIBRARY_SIZE_GOAL_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -423,7 +428,19 @@ fn kotlin_test() -> Result {
     let mut sources: Vec<PathBuf> = Vec::new();
     collect_kotlin(&generated, &mut sources);
     sources.push(root().join("bindings/kotlin/test/PacenoteTest.kt"));
-    let classpath = JAVA_JARS.join(":");
+    // The Android module's Kotlin that needs no Android SDK compiles and runs here too.
+    sources.extend(KOTLIN_JVM_GLUE.iter().map(|f| root().join(f)));
+    let coroutines = std::fs::read_dir(kotlin.join("lib"))
+        .map_err(|e| format!("{}: {e}", kotlin.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("kotlinx-coroutines-core-jvm"))
+        })
+        .ok_or(
+            "the Kotlin compiler's lib/ has no kotlinx-coroutines-core-jvm jar (the async calls need it)",
+        )?;
+    let classpath = format!("{}:{}", JAVA_JARS.join(":"), coroutines.display());
     step(
         "kotlinc",
         Command::new(kotlin.join("bin/kotlinc"))
@@ -433,13 +450,68 @@ fn kotlin_test() -> Result {
     )?;
     let runtime =
         format!("{}:{}:{classpath}", classes.display(), kotlin.join("lib/kotlin-stdlib.jar").display());
+    // The reference server on a free loopback port, for preload and syncNow.
+    let server = LoopbackServer::start(&pacenote, &work)?;
     step(
         "Kotlin binding tests (JVM)",
         Command::new("java")
             .arg(format!("-Djna.library.path={}", lib_dir.display()))
             .arg(format!("-Dpacenote.data={}", data.display()))
+            .arg(format!("-Dpacenote.server={}", server.url))
+            .arg(format!("-Dpacenote.token={KOTLIN_TEST_TOKEN}"))
             .args(["-cp", &runtime, "PacenoteTestKt"]),
     )
+}
+
+/// `pacenote serve` on 127.0.0.1 with a port the system picks; killed when dropped.
+struct LoopbackServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl LoopbackServer {
+    fn start(pacenote: &Path, work: &Path) -> Result<Self> {
+        use std::io::BufRead;
+        let mut child = Command::new(pacenote)
+            .args([
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--user",
+                &format!("kotlin:{KOTLIN_TEST_TOKEN}"),
+                "--db",
+            ])
+            .arg(work.join("server.db"))
+            .arg("--packs")
+            .arg(root().join("audio/packs"))
+            .arg("--plans")
+            .arg(root().join("core/plans"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("pacenote serve: {e}"))?;
+        let stdout = child.stdout.take().ok_or("pacenote serve: no stdout")?;
+        let url = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(std::result::Result::ok)
+            .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned));
+        match url {
+            Some(url) => {
+                println!("pacenote serve listening on {url}");
+                Ok(Self { child, url })
+            }
+            None => {
+                let _ = child.kill();
+                Err("pacenote serve did not start (see its error above)".into())
+            }
+        }
+    }
+}
+
+impl Drop for LoopbackServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn collect_kotlin(dir: &Path, out: &mut Vec<PathBuf>) {

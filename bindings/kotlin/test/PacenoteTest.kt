@@ -1,9 +1,18 @@
 // The Kotlin API on the JVM, as an Android app uses it (minus Android): a whole recording fed
 // through RunSession with a Kotlin listener says exactly what `pacenote replay --json` says;
-// errors arrive as exceptions; readiness and the easy swap; close() frees.
-// Run by `cargo xtask kotlin-test` (which prepares the data folder given as -Dpacenote.data).
+// errors arrive as exceptions; readiness and the easy swap; close() frees; the store, resume,
+// preload and syncNow against the reference server on loopback, through the Android module's
+// HttpURLConnection transport.
+// Run by `cargo xtask kotlin-test` (which prepares the data folder given as -Dpacenote.data and
+// starts `pacenote serve`, given as -Dpacenote.server and -Dpacenote.token).
 
 import dev.pacenote.*
+import dev.pacenote.android.HttpUrlConnectionTransport
+import java.nio.file.Files
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
+import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.runBlocking
 import java.io.File
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlin.system.exitProcess
@@ -24,6 +33,8 @@ class Collect : CueListener {
 }
 
 val data = File(System.getProperty("pacenote.data") ?: "target/kotlin/data")
+val server: String = System.getProperty("pacenote.server") ?: "http://127.0.0.1:8787"
+val token: String = System.getProperty("pacenote.token") ?: ""
 val settings = SessionSettings(Chattiness.NORMAL, true, false)
 val noProfile = RunnerProfile(null, null, null)
 
@@ -134,6 +145,76 @@ class PacenoteTest {
         RunSession(plan, "jakes", noProfile, settings, null, null, Collect()).use { it.start(0u) }
         assertTrue(lines.toString(), lines.any { it.startsWith("INFO") && it.contains("run session created") })
         assertTrue(lines.toString(), lines.any { it.startsWith("DEBUG") && it.contains("utterance") })
+    }
+
+    @Test
+    fun aRecordedRunIsPreloadedResumedAndSynced() {
+        val dir = Files.createTempDirectory("pacenote-app").toFile()
+        val lines = File(data, "inputs.csv").readLines()
+        val half = lines.size / 2
+        var app = Pacenote.open(dir.path, server, token, HttpUrlConnectionTransport())
+        assertTrue(!app.isReadyOffline("tempo-20", "jenna", "en").ready)
+        val preload = runBlocking { app.preload("tempo-20", "jenna", "en") }
+        assertTrue(preload.toString(), preload.filesDownloaded > 100uL)
+        assertTrue(app.isReadyOffline("tempo-20", "jenna", "en").ready)
+        assertTrue(runBlocking { app.preload("tempo-20", "jenna", "en") }.packUnchanged)
+        val storedPlan = app.cachedPlanJson("tempo-20")!!
+
+        // Half the run, then the app dies (the session and the handle are let go of).
+        val first = app.startRun(storedPlan, "jenna", noProfile, settings, null, null, Collect())
+        lines.take(half).forEach { feed(first, it) }
+        val reached = first.nowMs()
+        first.close()
+        app.close()
+
+        // Relaunched: the run is rebuilt where it stopped, and finished.
+        app = Pacenote.open(dir.path, server, token, HttpUrlConnectionTransport())
+        val listener = Collect()
+        val run = app.resumeRun(listener)!!
+        assertEquals(reached, run.resumedAt()!!.tMs)
+        lines.drop(half).forEach { feed(run, it) }
+        assertTrue(run.isFinished())
+        run.checkIn(run.nowMs() + 5000u, 7u.toUByte())
+        assertTrue(listener.said.isNotEmpty())
+
+        app.setConnectivity(false)
+        assertTrue(runBlocking { app.syncNow() }.offline)
+        app.setConnectivity(true)
+        // Many callers at once share one pass: the run goes up once.
+        val reports = runBlocking { (1..4).map { async(Dispatchers.IO) { app.syncNow() } }.awaitAll() }
+        assertTrue(reports.toString(), reports.all { it.error == null })
+        assertEquals(1uL, reports.maxOf { it.runsUploaded })
+        val stored = app.runs()
+        assertEquals(1, stored.size)
+        assertTrue(stored[0].uploaded && stored[0].finished)
+        assertEquals(7u.toUByte(), stored[0].effort)
+        assertEquals(null, app.nextSyncAtMs())
+        assertEquals(null, app.resumeRun(Collect()))
+        run.close()
+        app.close()
+    }
+
+    @Test
+    fun aRefusedTokenIsAReportNotACrash() {
+        val dir = Files.createTempDirectory("pacenote-app").toFile()
+        Pacenote.open(dir.path, server, "wrong-token", HttpUrlConnectionTransport()).use { app ->
+            val run = app.startRun(File(data, "plan.json").readText(), "neutral", noProfile, settings, null, null, Collect())
+            run.start(0u)
+            run.finish(60_000u)
+            run.save()
+            val report = runBlocking { app.syncNow() }
+            assertTrue(report.toString(), report.error!!.contains("refused the token"))
+            assertEquals(1uL, report.runsPending)
+            assertTrue(app.nextSyncAtMs() != null)
+            assertTrue(!app.runs()[0].uploaded)
+            run.close()
+        }
+        // A server that is not there: a report that says so.
+        Pacenote.open(dir.path, "http://127.0.0.1:9", token, HttpUrlConnectionTransport()).use { app ->
+            val report = runBlocking { app.syncNow() }
+            assertTrue(report.toString(), report.error!!.contains("gave up"))
+            assertThrows(PacenoteException.Sync::class.java) { runBlocking { app.preload("tempo-20", "stone", "en") } }
+        }
     }
 
     @Test

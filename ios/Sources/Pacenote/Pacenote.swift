@@ -487,6 +487,22 @@ fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
+    typealias FfiType = UInt16
+    typealias SwiftType = UInt16
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt16 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
     typealias FfiType = UInt32
     typealias SwiftType = UInt32
@@ -599,6 +615,24 @@ fileprivate struct FfiConverterString: FfiConverter {
         let len = Int32(value.utf8.count)
         writeInt(&buf, len)
         writeBytes(&buf, value.utf8)
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
     }
 }
 
@@ -802,6 +836,214 @@ public func FfiConverterTypeCueListener_lift(_ handle: UInt64) throws -> CueList
 #endif
 public func FfiConverterTypeCueListener_lower(_ value: CueListener) -> UInt64 {
     return FfiConverterTypeCueListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The host's HTTP stack (URLSession, OkHttp, HttpURLConnection). Called on a library thread,
+ * never the main one; it may block until the answer is in. Time out within 30 seconds.
+ */
+public protocol HttpTransport: AnyObject, Sendable {
+    
+    func send(request: HttpRequest) throws  -> HttpResponse
+    
+}
+/**
+ * The host's HTTP stack (URLSession, OkHttp, HttpURLConnection). Called on a library thread,
+ * never the main one; it may block until the answer is in. Time out within 30 seconds.
+ */
+open class HttpTransportImpl: HttpTransport, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_pacenote_ffi_fn_clone_httptransport(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_pacenote_ffi_fn_free_httptransport(handle, $0) }
+    }
+
+    
+
+    
+open func send(request: HttpRequest)throws  -> HttpResponse  {
+    return try  FfiConverterTypeHttpResponse_lift(try rustCallWithError(FfiConverterTypeTransportFailure_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_httptransport_send(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceHttpTransport {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceHttpTransport = UniffiVTableCallbackInterfaceHttpTransport(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeHttpTransport.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface HttpTransport: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeHttpTransport.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface HttpTransport: handle missing in uniffiClone")
+            }
+        },
+        send: { (
+            uniffiHandle: UInt64,
+            request: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> HttpResponse in
+                guard let uniffiObj = try? FfiConverterTypeHttpTransport.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.send(
+                     request: try FfiConverterTypeHttpRequest_lift(request)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeHttpResponse_lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTransportFailure_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceHttpTransport> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceHttpTransport>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitHttpTransport() {
+    uniffi_pacenote_ffi_fn_init_callback_vtable_httptransport(UniffiCallbackInterfaceHttpTransport.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpTransport: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<HttpTransport>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = HttpTransport
+
+    public static func lift(_ handle: UInt64) throws -> HttpTransport {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HttpTransportImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: HttpTransport) -> UInt64 {
+         if let rustImpl = value as? HttpTransportImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpTransport {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: HttpTransport, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransport_lift(_ handle: UInt64) throws -> HttpTransport {
+    return try FfiConverterTypeHttpTransport.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt64 {
+    return FfiConverterTypeHttpTransport.lower(value)
 }
 
 
@@ -1022,6 +1264,359 @@ public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
 
 
 /**
+ * The app's Pacenote: the store in `data_dir`, the server it syncs with, the host's HTTP
+ * stack. Open one per app (opening does file I/O: not on the main thread).
+ */
+public protocol PacenoteProtocol: AnyObject, Sendable {
+    
+    /**
+     * A preloaded plan's JSON, to start a run with.
+     */
+    func cachedPlanJson(planId: String) throws  -> String?
+    
+    /**
+     * Whether a run of `plan_id` coached by `persona` can start with no signal (the plan is
+     * stored, the pack installed and every clip matches its hash).
+     */
+    func isReadyOffline(planId: String, persona: String, lang: String) throws  -> OfflineReadiness
+    
+    /**
+     * When to call [`Pacenote::sync_now`] again after a failed pass (Unix ms), or `None`.
+     */
+    func nextSyncAtMs()  -> UInt64?
+    
+    /**
+     * The folder of a persona's installed pack (manifest.json and its clips), for the player.
+     */
+    func packDir(persona: String, lang: String) throws  -> String?
+    
+    /**
+     * Downloads a plan and a persona's pack (by content hash: nothing twice) for offline use.
+     */
+    func preload(planId: String, persona: String, lang: String) async throws  -> PreloadReport
+    
+    /**
+     * The run a killed app left unfinished, rebuilt at the step, distance and time it
+     * reached (see [`RunSession::resumed_at`]); `None` when there is none.
+     */
+    func resumeRun(listener: CueListener) throws  -> RunSession?
+    
+    /**
+     * Every run in the store, oldest first.
+     */
+    func runs() throws  -> [StoredRunInfo]
+    
+    /**
+     * The host reports connectivity; offline, a sync pass tries nothing.
+     */
+    func setConnectivity(online: Bool) 
+    
+    /**
+     * Starts a run that is recorded into the store as it goes (every second; a kill loses at
+     * most the last one). Same arguments as [`RunSession::new`].
+     */
+    func startRun(planJson: String, persona: String, profile: RunnerProfile, settings: SessionSettings, weather: Weather?, week: WeekSoFar?, listener: CueListener) throws  -> RunSession
+    
+    /**
+     * The last write the store refused (a full disk), while it is still being retried.
+     */
+    func storeError()  -> String?
+    
+    /**
+     * Uploads every finished run the server has not confirmed. Single-flight: calls that
+     * arrive during a pass wait for it and get its report. Safe to call any number of times.
+     */
+    func syncNow() async throws  -> SyncReport
+    
+}
+/**
+ * The app's Pacenote: the store in `data_dir`, the server it syncs with, the host's HTTP
+ * stack. Open one per app (opening does file I/O: not on the main thread).
+ */
+open class Pacenote: PacenoteProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_pacenote_ffi_fn_clone_pacenote(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_pacenote_ffi_fn_free_pacenote(handle, $0) }
+    }
+
+    
+    /**
+     * Opens (creating, migrating) the store in `data_dir`; syncs with `server_url` (e.g.
+     * `https://sync.example.com`) as the user of `token`, through `transport`.
+     */
+public static func `open`(dataDir: String, serverUrl: String, token: String?, transport: HttpTransport)throws  -> Pacenote  {
+    return try  FfiConverterTypePacenote_lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_constructor_pacenote_open(
+        FfiConverterString.lower(dataDir),
+        FfiConverterString.lower(serverUrl),
+        FfiConverterOptionString.lower(token),
+        FfiConverterTypeHttpTransport_lower(transport),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * A preloaded plan's JSON, to start a run with.
+     */
+open func cachedPlanJson(planId: String)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_cached_plan_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(planId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether a run of `plan_id` coached by `persona` can start with no signal (the plan is
+     * stored, the pack installed and every clip matches its hash).
+     */
+open func isReadyOffline(planId: String, persona: String, lang: String)throws  -> OfflineReadiness  {
+    return try  FfiConverterTypeOfflineReadiness_lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_is_ready_offline(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(planId),
+        FfiConverterString.lower(persona),
+        FfiConverterString.lower(lang),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * When to call [`Pacenote::sync_now`] again after a failed pass (Unix ms), or `None`.
+     */
+open func nextSyncAtMs() -> UInt64?  {
+    return try!  FfiConverterOptionUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_next_sync_at_ms(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The folder of a persona's installed pack (manifest.json and its clips), for the player.
+     */
+open func packDir(persona: String, lang: String)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_pack_dir(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(persona),
+        FfiConverterString.lower(lang),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Downloads a plan and a persona's pack (by content hash: nothing twice) for offline use.
+     */
+open func preload(planId: String, persona: String, lang: String)async throws  -> PreloadReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_pacenote_ffi_fn_method_pacenote_preload(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(planId),FfiConverterString.lower(persona),FfiConverterString.lower(lang)
+                )
+            },
+            pollFunc: ffi_pacenote_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_pacenote_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_pacenote_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypePreloadReport_lift,
+            errorHandler: FfiConverterTypePacenoteError_lift
+        )
+}
+    
+    /**
+     * The run a killed app left unfinished, rebuilt at the step, distance and time it
+     * reached (see [`RunSession::resumed_at`]); `None` when there is none.
+     */
+open func resumeRun(listener: CueListener)throws  -> RunSession?  {
+    return try  FfiConverterOptionTypeRunSession.lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_resume_run(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCueListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every run in the store, oldest first.
+     */
+open func runs()throws  -> [StoredRunInfo]  {
+    return try  FfiConverterSequenceTypeStoredRunInfo.lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_runs(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The host reports connectivity; offline, a sync pass tries nothing.
+     */
+open func setConnectivity(online: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_set_connectivity(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(online),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Starts a run that is recorded into the store as it goes (every second; a kill loses at
+     * most the last one). Same arguments as [`RunSession::new`].
+     */
+open func startRun(planJson: String, persona: String, profile: RunnerProfile, settings: SessionSettings, weather: Weather?, week: WeekSoFar?, listener: CueListener)throws  -> RunSession  {
+    return try  FfiConverterTypeRunSession_lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_start_run(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(planJson),
+        FfiConverterString.lower(persona),
+        FfiConverterTypeRunnerProfile_lower(profile),
+        FfiConverterTypeSessionSettings_lower(settings),
+        FfiConverterOptionTypeWeather.lower(weather),
+        FfiConverterOptionTypeWeekSoFar.lower(week),
+        FfiConverterTypeCueListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The last write the store refused (a full disk), while it is still being retried.
+     */
+open func storeError() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_store_error(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Uploads every finished run the server has not confirmed. Single-flight: calls that
+     * arrive during a pass wait for it and get its report. Safe to call any number of times.
+     */
+open func syncNow()async throws  -> SyncReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_pacenote_ffi_fn_method_pacenote_sync_now(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_pacenote_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_pacenote_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_pacenote_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeSyncReport_lift,
+            errorHandler: FfiConverterTypePacenoteError_lift
+        )
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePacenote: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Pacenote
+
+    public static func lift(_ handle: UInt64) throws -> Pacenote {
+        return Pacenote(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Pacenote) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Pacenote {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Pacenote, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePacenote_lift(_ handle: UInt64) throws -> Pacenote {
+    return try FfiConverterTypePacenote.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePacenote_lower(_ value: Pacenote) -> UInt64 {
+    return FfiConverterTypePacenote.lower(value)
+}
+
+
+
+
+
+
+/**
  * A run in progress. Feed it sensor readings and events with the host's run clock (ms since
  * the start, from a monotonic clock); it calls the listener when there is something to say.
  */
@@ -1081,6 +1676,23 @@ public protocol RunSessionProtocol: AnyObject, Sendable {
     func pause(tMs: UInt64) throws 
     
     func resume(tMs: UInt64) throws 
+    
+    /**
+     * Where a resumed run picked up (`None` for a run started fresh). Continue the run clock
+     * from its `t_ms`.
+     */
+    func resumedAt()  -> ResumePoint?
+    
+    /**
+     * The store's id of this run (runs started from [`Pacenote`] only).
+     */
+    func runId()  -> String?
+    
+    /**
+     * Stores the run as finished, ready to sync. Done by [`RunSession::check_in`]; call it
+     * when the runner skips the check-in. The writing happens on the store's writer thread.
+     */
+    func save() throws 
     
     func skipStep(tMs: UInt64) throws 
     
@@ -1338,6 +1950,43 @@ open func resume(tMs: UInt64)throws   {try rustCallWithError(FfiConverterTypePac
 }
 }
     
+    /**
+     * Where a resumed run picked up (`None` for a run started fresh). Continue the run clock
+     * from its `t_ms`.
+     */
+open func resumedAt() -> ResumePoint?  {
+    return try!  FfiConverterOptionTypeResumePoint.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_runsession_resumed_at(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The store's id of this run (runs started from [`Pacenote`] only).
+     */
+open func runId() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_runsession_run_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Stores the run as finished, ready to sync. Done by [`RunSession::check_in`]; call it
+     * when the runner skips the check-in. The writing happens on the store's writer thread.
+     */
+open func save()throws   {try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_runsession_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
 open func skipStep(tMs: UInt64)throws   {try rustCallWithError(FfiConverterTypePacenoteError_lift) {
         uniffiCallStatus in
     uniffi_pacenote_ffi_fn_method_runsession_skip_step(
@@ -1517,6 +2166,186 @@ public func FfiConverterTypeCueInfo_lower(_ value: CueInfo) -> RustBuffer {
 }
 
 
+public struct HttpHeader: Equatable, Hashable {
+    public var name: String
+    public var value: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpHeader: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpHeader: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpHeader {
+        return
+            try HttpHeader(
+                name: FfiConverterString.read(from: &buf), 
+                value: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpHeader, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterString.write(value.value, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpHeader_lift(_ buf: RustBuffer) throws -> HttpHeader {
+    return try FfiConverterTypeHttpHeader.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpHeader_lower(_ value: HttpHeader) -> RustBuffer {
+    return FfiConverterTypeHttpHeader.lower(value)
+}
+
+
+/**
+ * A request for the host to send (`method` is GET, PUT or POST).
+ */
+public struct HttpRequest: Equatable, Hashable {
+    public var method: String
+    public var url: String
+    public var headers: [HttpHeader]
+    public var body: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(method: String, url: String, headers: [HttpHeader], body: Data) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpRequest {
+        return
+            try HttpRequest(
+                method: FfiConverterString.read(from: &buf), 
+                url: FfiConverterString.read(from: &buf), 
+                headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
+                body: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.method, into: &buf)
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
+        FfiConverterData.write(value.body, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lift(_ buf: RustBuffer) throws -> HttpRequest {
+    return try FfiConverterTypeHttpRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpRequest_lower(_ value: HttpRequest) -> RustBuffer {
+    return FfiConverterTypeHttpRequest.lower(value)
+}
+
+
+/**
+ * The answer, whatever its status.
+ */
+public struct HttpResponse: Equatable, Hashable {
+    public var status: UInt16
+    public var headers: [HttpHeader]
+    public var body: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(status: UInt16, headers: [HttpHeader], body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HttpResponse: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHttpResponse: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HttpResponse {
+        return
+            try HttpResponse(
+                status: FfiConverterUInt16.read(from: &buf), 
+                headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
+                body: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HttpResponse, into buf: inout [UInt8]) {
+        FfiConverterUInt16.write(value.status, into: &buf)
+        FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
+        FfiConverterData.write(value.body, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponse_lift(_ buf: RustBuffer) throws -> HttpResponse {
+    return try FfiConverterTypeHttpResponse.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuffer {
+    return FfiConverterTypeHttpResponse.lower(value)
+}
+
+
 /**
  * A location fix as the phone reports it.
  */
@@ -1690,6 +2519,128 @@ public func FfiConverterTypeMorningCheck_lower(_ value: MorningCheck) -> RustBuf
 }
 
 
+/**
+ * Whether a run can start with no signal, and if not, what is missing.
+ */
+public struct OfflineReadiness: Equatable, Hashable {
+    public var ready: Bool
+    public var missing: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(ready: Bool, missing: [String]) {
+        self.ready = ready
+        self.missing = missing
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OfflineReadiness: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOfflineReadiness: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OfflineReadiness {
+        return
+            try OfflineReadiness(
+                ready: FfiConverterBool.read(from: &buf), 
+                missing: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OfflineReadiness, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.ready, into: &buf)
+        FfiConverterSequenceString.write(value.missing, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOfflineReadiness_lift(_ buf: RustBuffer) throws -> OfflineReadiness {
+    return try FfiConverterTypeOfflineReadiness.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOfflineReadiness_lower(_ value: OfflineReadiness) -> RustBuffer {
+    return FfiConverterTypeOfflineReadiness.lower(value)
+}
+
+
+/**
+ * What a preload fetched.
+ */
+public struct PreloadReport: Equatable, Hashable {
+    public var planUnchanged: Bool
+    public var packUnchanged: Bool
+    public var filesDownloaded: UInt64
+    public var bytesDownloaded: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(planUnchanged: Bool, packUnchanged: Bool, filesDownloaded: UInt64, bytesDownloaded: UInt64) {
+        self.planUnchanged = planUnchanged
+        self.packUnchanged = packUnchanged
+        self.filesDownloaded = filesDownloaded
+        self.bytesDownloaded = bytesDownloaded
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PreloadReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePreloadReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PreloadReport {
+        return
+            try PreloadReport(
+                planUnchanged: FfiConverterBool.read(from: &buf), 
+                packUnchanged: FfiConverterBool.read(from: &buf), 
+                filesDownloaded: FfiConverterUInt64.read(from: &buf), 
+                bytesDownloaded: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PreloadReport, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.planUnchanged, into: &buf)
+        FfiConverterBool.write(value.packUnchanged, into: &buf)
+        FfiConverterUInt64.write(value.filesDownloaded, into: &buf)
+        FfiConverterUInt64.write(value.bytesDownloaded, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePreloadReport_lift(_ buf: RustBuffer) throws -> PreloadReport {
+    return try FfiConverterTypePreloadReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePreloadReport_lower(_ value: PreloadReport) -> RustBuffer {
+    return FfiConverterTypePreloadReport.lower(value)
+}
+
+
 public struct Readiness: Equatable, Hashable {
     public var recommendation: Recommendation
     public var reasons: [String]
@@ -1741,6 +2692,93 @@ public func FfiConverterTypeReadiness_lift(_ buf: RustBuffer) throws -> Readines
 #endif
 public func FfiConverterTypeReadiness_lower(_ value: Readiness) -> RustBuffer {
     return FfiConverterTypeReadiness.lower(value)
+}
+
+
+/**
+ * Where a resumed run picked up.
+ */
+public struct ResumePoint: Equatable, Hashable {
+    /**
+     * The run clock reached: continue feeding from here.
+     */
+    public var tMs: UInt64
+    /**
+     * The plan step the run is in.
+     */
+    public var stepIndex: UInt32?
+    public var distanceM: Double
+    public var movingTimeS: Double
+    /**
+     * Stored inputs the engine took again.
+     */
+    public var inputsReplayed: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The run clock reached: continue feeding from here.
+         */tMs: UInt64, 
+        /**
+         * The plan step the run is in.
+         */stepIndex: UInt32?, distanceM: Double, movingTimeS: Double, 
+        /**
+         * Stored inputs the engine took again.
+         */inputsReplayed: UInt64) {
+        self.tMs = tMs
+        self.stepIndex = stepIndex
+        self.distanceM = distanceM
+        self.movingTimeS = movingTimeS
+        self.inputsReplayed = inputsReplayed
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ResumePoint: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeResumePoint: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ResumePoint {
+        return
+            try ResumePoint(
+                tMs: FfiConverterUInt64.read(from: &buf), 
+                stepIndex: FfiConverterOptionUInt32.read(from: &buf), 
+                distanceM: FfiConverterDouble.read(from: &buf), 
+                movingTimeS: FfiConverterDouble.read(from: &buf), 
+                inputsReplayed: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ResumePoint, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.tMs, into: &buf)
+        FfiConverterOptionUInt32.write(value.stepIndex, into: &buf)
+        FfiConverterDouble.write(value.distanceM, into: &buf)
+        FfiConverterDouble.write(value.movingTimeS, into: &buf)
+        FfiConverterUInt64.write(value.inputsReplayed, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeResumePoint_lift(_ buf: RustBuffer) throws -> ResumePoint {
+    return try FfiConverterTypeResumePoint.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeResumePoint_lower(_ value: ResumePoint) -> RustBuffer {
+    return FfiConverterTypeResumePoint.lower(value)
 }
 
 
@@ -1960,6 +2998,190 @@ public func FfiConverterTypeSessionSettings_lift(_ buf: RustBuffer) throws -> Se
 #endif
 public func FfiConverterTypeSessionSettings_lower(_ value: SessionSettings) -> RustBuffer {
     return FfiConverterTypeSessionSettings.lower(value)
+}
+
+
+/**
+ * A run in the store.
+ */
+public struct StoredRunInfo: Equatable, Hashable {
+    public var id: String
+    public var planId: String
+    public var persona: String
+    public var startedAtUnixMs: UInt64
+    public var finished: Bool
+    /**
+     * The server confirmed it (its log has left the phone).
+     */
+    public var uploaded: Bool
+    public var samples: UInt64
+    public var effort: UInt8?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, planId: String, persona: String, startedAtUnixMs: UInt64, finished: Bool, 
+        /**
+         * The server confirmed it (its log has left the phone).
+         */uploaded: Bool, samples: UInt64, effort: UInt8?) {
+        self.id = id
+        self.planId = planId
+        self.persona = persona
+        self.startedAtUnixMs = startedAtUnixMs
+        self.finished = finished
+        self.uploaded = uploaded
+        self.samples = samples
+        self.effort = effort
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StoredRunInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStoredRunInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StoredRunInfo {
+        return
+            try StoredRunInfo(
+                id: FfiConverterString.read(from: &buf), 
+                planId: FfiConverterString.read(from: &buf), 
+                persona: FfiConverterString.read(from: &buf), 
+                startedAtUnixMs: FfiConverterUInt64.read(from: &buf), 
+                finished: FfiConverterBool.read(from: &buf), 
+                uploaded: FfiConverterBool.read(from: &buf), 
+                samples: FfiConverterUInt64.read(from: &buf), 
+                effort: FfiConverterOptionUInt8.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StoredRunInfo, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.planId, into: &buf)
+        FfiConverterString.write(value.persona, into: &buf)
+        FfiConverterUInt64.write(value.startedAtUnixMs, into: &buf)
+        FfiConverterBool.write(value.finished, into: &buf)
+        FfiConverterBool.write(value.uploaded, into: &buf)
+        FfiConverterUInt64.write(value.samples, into: &buf)
+        FfiConverterOptionUInt8.write(value.effort, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredRunInfo_lift(_ buf: RustBuffer) throws -> StoredRunInfo {
+    return try FfiConverterTypeStoredRunInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStoredRunInfo_lower(_ value: StoredRunInfo) -> RustBuffer {
+    return FfiConverterTypeStoredRunInfo.lower(value)
+}
+
+
+/**
+ * What a sync pass did.
+ */
+public struct SyncReport: Equatable, Hashable {
+    /**
+     * The host said it is offline: nothing was tried.
+     */
+    public var offline: Bool
+    public var runsUploaded: UInt64
+    public var runsPending: UInt64
+    public var chunksSent: UInt64
+    public var chunksAlreadyHeld: UInt64
+    public var requests: UInt64
+    public var retries: UInt64
+    public var bytesSent: UInt64
+    /**
+     * Why the pass stopped short; [`Pacenote::next_sync_at_ms`] says when to try again.
+     */
+    public var error: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The host said it is offline: nothing was tried.
+         */offline: Bool, runsUploaded: UInt64, runsPending: UInt64, chunksSent: UInt64, chunksAlreadyHeld: UInt64, requests: UInt64, retries: UInt64, bytesSent: UInt64, 
+        /**
+         * Why the pass stopped short; [`Pacenote::next_sync_at_ms`] says when to try again.
+         */error: String?) {
+        self.offline = offline
+        self.runsUploaded = runsUploaded
+        self.runsPending = runsPending
+        self.chunksSent = chunksSent
+        self.chunksAlreadyHeld = chunksAlreadyHeld
+        self.requests = requests
+        self.retries = retries
+        self.bytesSent = bytesSent
+        self.error = error
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SyncReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
+        return
+            try SyncReport(
+                offline: FfiConverterBool.read(from: &buf), 
+                runsUploaded: FfiConverterUInt64.read(from: &buf), 
+                runsPending: FfiConverterUInt64.read(from: &buf), 
+                chunksSent: FfiConverterUInt64.read(from: &buf), 
+                chunksAlreadyHeld: FfiConverterUInt64.read(from: &buf), 
+                requests: FfiConverterUInt64.read(from: &buf), 
+                retries: FfiConverterUInt64.read(from: &buf), 
+                bytesSent: FfiConverterUInt64.read(from: &buf), 
+                error: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.offline, into: &buf)
+        FfiConverterUInt64.write(value.runsUploaded, into: &buf)
+        FfiConverterUInt64.write(value.runsPending, into: &buf)
+        FfiConverterUInt64.write(value.chunksSent, into: &buf)
+        FfiConverterUInt64.write(value.chunksAlreadyHeld, into: &buf)
+        FfiConverterUInt64.write(value.requests, into: &buf)
+        FfiConverterUInt64.write(value.retries, into: &buf)
+        FfiConverterUInt64.write(value.bytesSent, into: &buf)
+        FfiConverterOptionString.write(value.error, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lift(_ buf: RustBuffer) throws -> SyncReport {
+    return try FfiConverterTypeSyncReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer {
+    return FfiConverterTypeSyncReport.lower(value)
 }
 
 
@@ -2438,6 +3660,16 @@ enum PacenoteError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case InvalidInput(reason: String
     )
     /**
+     * The on-device store failed (a full disk, a read-only file); what was stored is kept.
+     */
+    case Store(reason: String
+    )
+    /**
+     * A download or an upload failed; the message says which and why. Retry later.
+     */
+    case Sync(reason: String
+    )
+    /**
      * A bug in Pacenote (a panic caught at the boundary): please report the message.
      */
     case Internal(reason: String
@@ -2481,7 +3713,13 @@ public struct FfiConverterTypePacenoteError: FfiConverterRustBuffer {
         case 3: return .InvalidInput(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 4: return .Internal(
+        case 4: return .Store(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 5: return .Sync(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 6: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -2512,8 +3750,18 @@ public struct FfiConverterTypePacenoteError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .Store(reason):
             writeInt(&buf, Int32(4))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Sync(reason):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(6))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -2618,6 +3866,104 @@ public func FfiConverterTypeRecommendation_lower(_ value: Recommendation) -> Rus
 }
 
 
+
+/**
+ * No HTTP answer came.
+ */
+public 
+enum TransportFailure: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    case Timeout(reason: String
+    )
+    case NoConnection(reason: String
+    )
+    case Other(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension TransportFailure: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTransportFailure: FfiConverterRustBuffer {
+    typealias SwiftType = TransportFailure
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TransportFailure {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Timeout(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .NoConnection(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 3: return .Other(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TransportFailure, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Timeout(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .NoConnection(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Other(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTransportFailure_lift(_ buf: RustBuffer) throws -> TransportFailure {
+    return try FfiConverterTypeTransportFailure.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTransportFailure_lower(_ value: TransportFailure) -> RustBuffer {
+    return FfiConverterTypeTransportFailure.lower(value)
+}
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -2709,6 +4055,78 @@ fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
+    typealias SwiftType = String?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRunSession: FfiConverterRustBuffer {
+    typealias SwiftType = RunSession?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRunSession.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRunSession.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeResumePoint: FfiConverterRustBuffer {
+    typealias SwiftType = ResumePoint?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeResumePoint.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeResumePoint.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2809,6 +4227,104 @@ fileprivate struct FfiConverterSequenceTypeCueInfo: FfiConverterRustBuffer {
             seq.append(try FfiConverterTypeCueInfo.read(from: &buf))
         }
         return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
+    typealias SwiftType = [HttpHeader]
+
+    public static func write(_ value: [HttpHeader], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHttpHeader.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HttpHeader] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HttpHeader]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeStoredRunInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [StoredRunInfo]
+
+    public static func write(_ value: [StoredRunInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeStoredRunInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [StoredRunInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [StoredRunInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeStoredRunInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
+private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
+
+fileprivate let uniffiContinuationHandleMap = UniffiHandleMap<UnsafeContinuation<Int8, Never>>()
+
+fileprivate func uniffiRustCallAsync<F, T>(
+    rustFutureFunc: () -> UInt64,
+    pollFunc: (UInt64, @escaping UniffiRustFutureContinuationCallback, UInt64) -> (),
+    completeFunc: (UInt64, UnsafeMutablePointer<RustCallStatus>) -> F,
+    freeFunc: (UInt64) -> (),
+    liftFunc: (F) throws -> T,
+    errorHandler: ((RustBuffer) throws -> Swift.Error)?
+) async throws -> T {
+    // Make sure to call the ensure init function since future creation doesn't have a
+    // RustCallStatus param, so doesn't use makeRustCall()
+    uniffiEnsurePacenoteFfiInitialized()
+    let rustFuture = rustFutureFunc()
+    defer {
+        freeFunc(rustFuture)
+    }
+    var pollResult: Int8;
+    repeat {
+        pollResult = await withUnsafeContinuation {
+            pollFunc(
+                rustFuture,
+                { handle, pollResult in
+                    uniffiFutureContinuationCallback(handle: handle, pollResult: pollResult)
+                },
+                uniffiContinuationHandleMap.insert(obj: $0)
+            )
+        }
+    } while pollResult != UNIFFI_RUST_FUTURE_POLL_READY
+
+    return try liftFunc(makeRustCall(
+        { completeFunc(rustFuture, $0) },
+        errorHandler: errorHandler
+    ))
+}
+
+// Callback handlers for an async calls.  These are invoked by Rust when the future is ready.  They
+// lift the return value or error and resume the suspended function.
+fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: Int8) {
+    if let continuation = try? uniffiContinuationHandleMap.remove(handle: handle) {
+        continuation.resume(returning: pollResult)
+    } else {
+        print("uniffiFutureContinuationCallback invalid handle")
     }
 }
 /**
@@ -2945,6 +4461,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_runsession_resume() != 48738) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_resumed_at() != 48782) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_run_id() != 4901) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_save() != 22761) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_pacenote_ffi_checksum_method_runsession_skip_step() != 63600) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2960,11 +4485,51 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_logsink_log() != 14557) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_pacenote_ffi_checksum_method_httptransport_send() != 19000) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_cached_plan_json() != 8444) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_is_ready_offline() != 11916) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_next_sync_at_ms() != 24780) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_pack_dir() != 41152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_preload() != 63304) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_resume_run() != 39964) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_runs() != 2808) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_set_connectivity() != 57889) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_start_run() != 64102) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_store_error() != 5159) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_sync_now() != 14386) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_pacenote_ffi_checksum_constructor_runsession_new() != 55450) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_constructor_pacenote_open() != 24577) {
         return InitializationResult.apiChecksumMismatch
     }
 
     uniffiCallbackInitCueListener()
+    uniffiCallbackInitHttpTransport()
     uniffiCallbackInitLogSink()
     return InitializationResult.ok
 }()

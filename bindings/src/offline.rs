@@ -1,0 +1,693 @@
+//! The offline half of the library (DESIGN §7, §8): the on-device store, runs recorded into it
+//! (written on a writer thread, never on the thread that feeds the engine) and resumed after a
+//! kill, preload of plans and packs, and sync through the host's HTTP stack.
+//!
+//! Threads: [`Pacenote::sync_now`] and [`Pacenote::preload`] are async; their work runs on the
+//! library's one tokio runtime (its blocking pool), which calls the host's [`HttpTransport`]
+//! from there. Must not: write the store on a feed call's thread; run two sync passes at once.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use pacenote_sync::client::{self, Client, RetryPolicy, Traffic, Transport, TransportError};
+use pacenote_sync::preload;
+use pacenote_sync::recorder::Journal;
+use pacenote_sync::upload::Syncer;
+use pacenote_sync::{Batch, Checkpoint, Store};
+
+use crate::{CueListener, Engine, PacenoteError, RunSession, SessionSetupArgs, guarded};
+use crate::{RunnerProfile, SessionSettings, Weather, WeekSoFar};
+
+/// The database file inside the app's data folder.
+const DB_FILE: &str = "pacenote.db";
+/// Installed voice packs, inside the app's data folder.
+const PACKS_DIR: &str = "packs";
+
+/// The library's one tokio runtime (for the async calls; built on first use).
+fn runtime() -> Result<&'static tokio::runtime::Runtime, PacenoteError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("pacenote")
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| PacenoteError::Internal { reason: format!("no runtime: {e}") })
+}
+
+/// Runs `f` on the runtime's blocking pool and awaits it from whatever executor polls.
+async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PacenoteError> + Send + 'static,
+) -> Result<T, PacenoteError> {
+    runtime()?
+        .spawn_blocking(move || guarded(f))
+        .await
+        .map_err(|e| PacenoteError::Internal { reason: format!("a background task failed: {e}") })?
+}
+
+fn store_error(e: impl std::fmt::Display) -> PacenoteError {
+    PacenoteError::Store { reason: e.to_string() }
+}
+
+// ---- the host's HTTP stack --------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+/// A request for the host to send (`method` is GET, PUT or POST).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+}
+
+/// The answer, whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<HttpHeader>,
+    pub body: Vec<u8>,
+}
+
+/// No HTTP answer came.
+#[derive(Debug, Clone, thiserror::Error, uniffi::Error)]
+pub enum TransportFailure {
+    #[error("timed out: {reason}")]
+    Timeout { reason: String },
+    #[error("no connection: {reason}")]
+    NoConnection { reason: String },
+    #[error("{reason}")]
+    Other { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TransportFailure {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Other { reason: format!("the transport threw: {}", e.reason) }
+    }
+}
+
+/// The host's HTTP stack (URLSession, OkHttp, HttpURLConnection). Called on a library thread,
+/// never the main one; it may block until the answer is in. Time out within 30 seconds.
+#[uniffi::export(with_foreign)]
+pub trait HttpTransport: Send + Sync {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure>;
+}
+
+struct HostTransport(Arc<dyn HttpTransport>);
+
+impl std::fmt::Debug for HostTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HostTransport")
+    }
+}
+
+impl Transport for HostTransport {
+    fn send(&self, request: &client::HttpRequest) -> Result<client::HttpResponse, TransportError> {
+        let request = HttpRequest {
+            method: request.method.as_str().to_owned(),
+            url: request.url.clone(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(n, v)| HttpHeader { name: n.clone(), value: v.clone() })
+                .collect(),
+            body: request.body.clone(),
+        };
+        match self.0.send(request) {
+            Ok(r) => Ok(client::HttpResponse {
+                status: r.status,
+                headers: r.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+                body: r.body,
+            }),
+            Err(TransportFailure::Timeout { reason }) => Err(TransportError::Timeout(reason)),
+            Err(TransportFailure::NoConnection { reason }) => Err(TransportError::Connection(reason)),
+            Err(TransportFailure::Other { reason }) => Err(TransportError::Other(reason)),
+        }
+    }
+}
+
+// ---- the writer thread ------------------------------------------------------------------
+
+enum Write {
+    Append { run_id: String, batch: Batch, checkpoint: Checkpoint },
+    Finish { run_id: String, summary_json: String, effort: Option<u8> },
+    Barrier(mpsc::SyncSender<()>),
+}
+
+/// Hands a run's batches to the thread that writes the store.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Write>,
+    last_error: Arc<Mutex<Option<String>>>,
+}
+
+impl Writer {
+    fn spawn(store: Arc<Mutex<Store>>) -> Result<Self, PacenoteError> {
+        let (tx, rx) = mpsc::channel::<Write>();
+        let last_error = Arc::new(Mutex::new(None));
+        let errors = last_error.clone();
+        std::thread::Builder::new()
+            .name("pacenote-store".into())
+            .spawn(move || write_loop(&store, &rx, &errors))
+            .map_err(|e| PacenoteError::Internal { reason: format!("no writer thread: {e}") })?;
+        Ok(Self { tx, last_error })
+    }
+
+    /// Queues whatever the journal holds.
+    pub fn append(&self, journal: &mut Journal) {
+        if let Some((batch, checkpoint)) = journal.flush() {
+            let _ = self.tx.send(Write::Append { run_id: journal.run_id().to_owned(), batch, checkpoint });
+        }
+    }
+
+    /// Queues the rest and marks the run finished with its summary.
+    pub fn finish(&self, journal: &mut Journal) {
+        self.append(journal);
+        match journal.summary_json() {
+            Ok((summary_json, effort)) => {
+                let _ =
+                    self.tx.send(Write::Finish { run_id: journal.run_id().to_owned(), summary_json, effort });
+            }
+            Err(e) => tracing::error!(error = %e, "the run's summary could not be written"),
+        }
+    }
+
+    /// Waits until everything queued so far is written.
+    fn barrier(&self) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        if self.tx.send(Write::Barrier(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+}
+
+fn write_loop(store: &Mutex<Store>, rx: &mpsc::Receiver<Write>, errors: &Mutex<Option<String>>) {
+    // Batches the store refused (a full disk), kept and written ahead of the next one.
+    let mut refused: std::collections::HashMap<String, Batch> = std::collections::HashMap::new();
+    for write in rx {
+        let Ok(mut store) = store.lock() else { return };
+        let result = match write {
+            Write::Append { run_id, mut batch, checkpoint } => {
+                if let Some(mut earlier) = refused.remove(&run_id) {
+                    earlier.inputs.append(&mut batch.inputs);
+                    earlier.cues.append(&mut batch.cues);
+                    earlier.events.append(&mut batch.events);
+                    batch = earlier;
+                }
+                store.append(&run_id, &batch, checkpoint).inspect_err(|_| {
+                    refused.insert(run_id, batch);
+                })
+            }
+            Write::Finish { run_id, summary_json, effort } => {
+                store.finish_run(&run_id, &summary_json, effort)
+            }
+            Write::Barrier(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
+        let mut last = errors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match result {
+            Ok(()) => *last = None,
+            Err(e) => {
+                tracing::error!(error = %e, "the store refused a write; it is kept and retried");
+                *last = Some(e.to_string());
+            }
+        }
+    }
+}
+
+// ---- records ----------------------------------------------------------------------------
+
+/// Where a resumed run picked up.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct ResumePoint {
+    /// The run clock reached: continue feeding from here.
+    pub t_ms: u64,
+    /// The plan step the run is in.
+    pub step_index: Option<u32>,
+    pub distance_m: f64,
+    pub moving_time_s: f64,
+    /// Stored inputs the engine took again.
+    pub inputs_replayed: u64,
+}
+
+/// What a sync pass did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// The host said it is offline: nothing was tried.
+    pub offline: bool,
+    pub runs_uploaded: u64,
+    pub runs_pending: u64,
+    pub chunks_sent: u64,
+    pub chunks_already_held: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub bytes_sent: u64,
+    /// Why the pass stopped short; [`Pacenote::next_sync_at_ms`] says when to try again.
+    pub error: Option<String>,
+}
+
+/// What a preload fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct PreloadReport {
+    pub plan_unchanged: bool,
+    pub pack_unchanged: bool,
+    pub files_downloaded: u64,
+    pub bytes_downloaded: u64,
+}
+
+/// Whether a run can start with no signal, and if not, what is missing.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OfflineReadiness {
+    pub ready: bool,
+    pub missing: Vec<String>,
+}
+
+/// A run in the store.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct StoredRunInfo {
+    pub id: String,
+    pub plan_id: String,
+    pub persona: String,
+    pub started_at_unix_ms: u64,
+    pub finished: bool,
+    /// The server confirmed it (its log has left the phone).
+    pub uploaded: bool,
+    pub samples: u64,
+    pub effort: Option<u8>,
+}
+
+// ---- the handle -------------------------------------------------------------------------
+
+/// The app's Pacenote: the store in `data_dir`, the server it syncs with, the host's HTTP
+/// stack. Open one per app (opening does file I/O: not on the main thread).
+#[derive(uniffi::Object)]
+pub struct Pacenote {
+    store: Arc<Mutex<Store>>,
+    writer: Writer,
+    syncer: Arc<Syncer>,
+    preloader: Arc<Client>,
+    packs_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Pacenote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pacenote").field("packs_dir", &self.packs_dir).finish_non_exhaustive()
+    }
+}
+
+fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A run id no other phone will pick: the start time and a random suffix.
+fn new_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(now_unix_ms());
+    format!("run-{}-{:016x}", now_unix_ms(), h.finish())
+}
+
+#[uniffi::export]
+impl Pacenote {
+    /// Opens (creating, migrating) the store in `data_dir`; syncs with `server_url` (e.g.
+    /// `https://sync.example.com`) as the user of `token`, through `transport`.
+    #[uniffi::constructor]
+    pub fn open(
+        data_dir: String,
+        server_url: String,
+        token: Option<String>,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<Arc<Self>, PacenoteError> {
+        guarded(|| {
+            let dir = PathBuf::from(&data_dir);
+            std::fs::create_dir_all(&dir).map_err(|e| store_error(format!("{data_dir}: {e}")))?;
+            let store = Arc::new(Mutex::new(Store::open(&dir.join(DB_FILE)).map_err(store_error)?));
+            let transport: Arc<dyn Transport> = Arc::new(HostTransport(transport));
+            let sync_client =
+                Client::new(&server_url, token.clone(), transport.clone(), RetryPolicy::default());
+            let preloader = Arc::new(Client::new(&server_url, token, transport, RetryPolicy::default()));
+            tracing::info!(data_dir, server_url, "store opened");
+            Ok(Arc::new(Self {
+                writer: Writer::spawn(store.clone())?,
+                syncer: Arc::new(Syncer::new(store.clone(), sync_client)),
+                store,
+                preloader,
+                packs_dir: dir.join(PACKS_DIR),
+            }))
+        })
+    }
+
+    /// Starts a run that is recorded into the store as it goes (every second; a kill loses at
+    /// most the last one). Same arguments as [`RunSession::new`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_run(
+        &self,
+        plan_json: String,
+        persona: String,
+        profile: RunnerProfile,
+        settings: SessionSettings,
+        weather: Option<Weather>,
+        week: Option<WeekSoFar>,
+        listener: Arc<dyn CueListener>,
+    ) -> Result<Arc<RunSession>, PacenoteError> {
+        guarded(|| {
+            let setup = SessionSetupArgs { plan_json, persona, profile, settings, weather, week }.build()?;
+            let journal = {
+                let mut store = self.lock()?;
+                Journal::start(
+                    &mut store,
+                    &new_run_id(),
+                    &setup.plan,
+                    setup.persona_name(),
+                    &setup.engine,
+                    now_unix_ms(),
+                )
+                .map_err(store_error)?
+            };
+            let engine = Engine::Recorded { journal, writer: self.writer.clone() };
+            Ok(RunSession::with_engine(engine, setup.persona, listener, None))
+        })
+    }
+
+    /// The run a killed app left unfinished, rebuilt at the step, distance and time it
+    /// reached (see [`RunSession::resumed_at`]); `None` when there is none.
+    pub fn resume_run(
+        &self,
+        listener: Arc<dyn CueListener>,
+    ) -> Result<Option<Arc<RunSession>>, PacenoteError> {
+        guarded(|| {
+            self.writer.barrier();
+            let store = self.lock()?;
+            let Some(run_id) = store.unfinished_run().map_err(store_error)? else { return Ok(None) };
+            let persona = store.setup(&run_id).map_err(store_error)?.map(|s| s.persona).unwrap_or_default();
+            let (journal, resumed) = Journal::resume(&store, &run_id).map_err(store_error)?;
+            drop(store);
+            let point = ResumePoint {
+                t_ms: resumed.t_ms,
+                step_index: resumed.step_index.and_then(|i| u32::try_from(i).ok()),
+                distance_m: resumed.distance_m,
+                moving_time_s: resumed.moving_ms as f64 / 1000.0,
+                inputs_replayed: resumed.samples,
+            };
+            let engine = Engine::Recorded { journal, writer: self.writer.clone() };
+            Ok(Some(RunSession::with_engine(
+                engine,
+                crate::persona_by_name(&persona)?,
+                listener,
+                Some(point),
+            )))
+        })
+    }
+
+    /// Every run in the store, oldest first.
+    pub fn runs(&self) -> Result<Vec<StoredRunInfo>, PacenoteError> {
+        guarded(|| {
+            self.writer.barrier();
+            let runs = self.lock()?.runs().map_err(store_error)?;
+            Ok(runs
+                .into_iter()
+                .map(|r| StoredRunInfo {
+                    id: r.id,
+                    plan_id: r.plan_id,
+                    persona: r.persona,
+                    started_at_unix_ms: r.started_at_unix_ms,
+                    finished: r.finished,
+                    uploaded: r.uploaded,
+                    samples: r.samples,
+                    effort: r.effort,
+                })
+                .collect())
+        })
+    }
+
+    /// The last write the store refused (a full disk), while it is still being retried.
+    pub fn store_error(&self) -> Option<String> {
+        self.writer.last_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// The host reports connectivity; offline, a sync pass tries nothing.
+    pub fn set_connectivity(&self, online: bool) {
+        self.syncer.set_connectivity(online);
+    }
+
+    /// When to call [`Pacenote::sync_now`] again after a failed pass (Unix ms), or `None`.
+    pub fn next_sync_at_ms(&self) -> Option<u64> {
+        self.syncer
+            .next_sync_at()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as u64)
+    }
+
+    /// Uploads every finished run the server has not confirmed. Single-flight: calls that
+    /// arrive during a pass wait for it and get its report. Safe to call any number of times.
+    pub async fn sync_now(self: Arc<Self>) -> Result<SyncReport, PacenoteError> {
+        off_thread(move || {
+            self.writer.barrier();
+            let r = self.syncer.sync_now();
+            Ok(SyncReport {
+                offline: r.offline,
+                runs_uploaded: r.runs_uploaded,
+                runs_pending: r.runs_pending,
+                chunks_sent: r.chunks_sent,
+                chunks_already_held: r.chunks_already_held,
+                requests: r.requests,
+                retries: r.retries,
+                bytes_sent: r.bytes_sent,
+                error: r.error,
+            })
+        })
+        .await
+    }
+
+    /// Downloads a plan and a persona's pack (by content hash: nothing twice) for offline use.
+    pub async fn preload(
+        self: Arc<Self>,
+        plan_id: String,
+        persona: String,
+        lang: String,
+    ) -> Result<PreloadReport, PacenoteError> {
+        off_thread(move || {
+            let sync = |e: preload::PreloadError| PacenoteError::Sync { reason: e.to_string() };
+            let mut traffic = Traffic::default();
+            let plan =
+                preload::preload_plan(&self.preloader, &self.store, &plan_id, &mut traffic).map_err(sync)?;
+            let pack = if persona == crate::NEUTRAL {
+                preload::Preloaded { unchanged: true, ..Default::default() }
+            } else {
+                preload::preload_pack(
+                    &self.preloader,
+                    &self.store,
+                    &persona,
+                    &lang,
+                    &self.packs_dir,
+                    &mut traffic,
+                )
+                .map_err(sync)?
+            };
+            Ok(PreloadReport {
+                plan_unchanged: plan.unchanged,
+                pack_unchanged: pack.unchanged,
+                files_downloaded: plan.files_downloaded + pack.files_downloaded,
+                bytes_downloaded: plan.bytes_downloaded + pack.bytes_downloaded,
+            })
+        })
+        .await
+    }
+
+    /// Whether a run of `plan_id` coached by `persona` can start with no signal (the plan is
+    /// stored, the pack installed and every clip matches its hash).
+    pub fn is_ready_offline(
+        &self,
+        plan_id: String,
+        persona: String,
+        lang: String,
+    ) -> Result<OfflineReadiness, PacenoteError> {
+        guarded(|| {
+            let r =
+                preload::is_ready_offline(&*self.lock()?, &plan_id, &persona, &lang).map_err(store_error)?;
+            Ok(OfflineReadiness { ready: r.ready, missing: r.missing })
+        })
+    }
+
+    /// A preloaded plan's JSON, to start a run with.
+    pub fn cached_plan_json(&self, plan_id: String) -> Result<Option<String>, PacenoteError> {
+        guarded(|| Ok(self.lock()?.cached_plan(&plan_id).map_err(store_error)?.map(|p| p.json)))
+    }
+
+    /// The folder of a persona's installed pack (manifest.json and its clips), for the player.
+    pub fn pack_dir(&self, persona: String, lang: String) -> Result<Option<String>, PacenoteError> {
+        guarded(|| {
+            Ok(self
+                .lock()?
+                .cached_pack(&persona, &lang)
+                .map_err(store_error)?
+                .map(|p| p.dir.to_string_lossy().into_owned()))
+        })
+    }
+}
+
+impl Drop for Pacenote {
+    /// Closing the handle writes everything queued before it returns.
+    fn drop(&mut self) {
+        self.writer.barrier();
+    }
+}
+
+impl Pacenote {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, PacenoteError> {
+        self.store
+            .lock()
+            .map_err(|_| PacenoteError::Internal { reason: "the store's lock was poisoned".into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Chattiness, LocationFix, Utterance};
+    use pacenote_server::content::Content;
+    use pacenote_server::storage::{SqliteStorage, Storage};
+    use pacenote_server::{AppState, RunningServer};
+
+    /// The host's HTTP stack, played by the Rust transport.
+    struct RustHttp(client::UreqTransport);
+    impl HttpTransport for RustHttp {
+        fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+            let method = match request.method.as_str() {
+                "GET" => client::Method::Get,
+                "PUT" => client::Method::Put,
+                _ => client::Method::Post,
+            };
+            let r = Transport::send(
+                &self.0,
+                &client::HttpRequest {
+                    method,
+                    url: request.url,
+                    headers: request.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+                    body: request.body,
+                },
+            )
+            .map_err(|e| TransportFailure::NoConnection { reason: e.to_string() })?;
+            Ok(HttpResponse {
+                status: r.status,
+                headers: r.headers.into_iter().map(|(name, value)| HttpHeader { name, value }).collect(),
+                body: r.body,
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct Count(Mutex<u64>);
+    impl CueListener for Count {
+        fn on_utterance(&self, _: Utterance) {
+            *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
+        }
+    }
+
+    fn server(dir: &std::path::Path) -> (RunningServer, Arc<SqliteStorage>) {
+        let storage = Arc::new(SqliteStorage::open(&dir.join("server.db")).expect("server db"));
+        storage.add_user("runner", "t0ken").expect("user");
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut content = Content::default();
+        content.add_plans(&root.join("core/plans")).expect("plans");
+        content.add_packs(&root.join("audio/packs")).expect("packs");
+        let state = AppState { storage: storage.clone(), content: Arc::new(content) };
+        (RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("server"), storage)
+    }
+
+    fn open(dir: &std::path::Path, server: &RunningServer) -> Arc<Pacenote> {
+        let http = Arc::new(RustHttp(client::UreqTransport::new(std::time::Duration::from_secs(5))));
+        Pacenote::open(
+            dir.to_string_lossy().into_owned(),
+            format!("http://{}", server.addr),
+            Some("t0ken".into()),
+            http,
+        )
+        .expect("opens")
+    }
+
+    fn fix(s: u64) -> LocationFix {
+        LocationFix {
+            t_ms: s * 1000,
+            lat_deg: 0.0,
+            lon_deg: s as f64 * 3.0 / 111_320.0,
+            horizontal_accuracy_m: 5.0,
+            speed_mps: Some(3.0),
+            speed_accuracy_mps: None,
+            altitude_m: None,
+        }
+    }
+
+    /// Awaits a future as a host's executor would (not the library's runtime).
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().expect("rt").block_on(f)
+    }
+
+    #[test]
+    fn preload_record_resume_and_sync_through_the_api() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (server, storage) = server(dir.path());
+        let app = open(&dir.path().join("app"), &server);
+
+        let ready = app.is_ready_offline("tempo-20".into(), "jenna".into(), "en".into()).expect("ready");
+        assert!(!ready.ready && ready.missing.len() == 2, "{ready:?}");
+        let report =
+            block_on(app.clone().preload("tempo-20".into(), "jenna".into(), "en".into())).expect("preload");
+        assert!(report.files_downloaded > 100, "{report:?}");
+        assert!(app.is_ready_offline("tempo-20".into(), "jenna".into(), "en".into()).expect("ready").ready);
+        let plan = app.cached_plan_json("tempo-20".into()).expect("plan").expect("cached");
+
+        let settings =
+            SessionSettings { chattiness: Chattiness::Normal, auto_pause: true, audio_reports_finish: false };
+        let heard = Arc::new(Count::default());
+        let run = app
+            .start_run(plan, "jenna".into(), RunnerProfile::default(), settings, None, None, heard.clone())
+            .expect("run");
+        run.start(0).expect("start");
+        for s in 1..=400 {
+            run.location(fix(s)).expect("fix");
+            run.tick(s * 1000).expect("tick");
+        }
+        let step = run.summary().steps_completed;
+        // The app is killed: the session is let go of; a new app opens the same folder.
+        drop(run);
+        drop(app);
+        let app = open(&dir.path().join("app"), &server);
+        let run = app.resume_run(heard.clone()).expect("resume").expect("an unfinished run");
+        let at = run.resumed_at().expect("resumed");
+        assert_eq!(at.t_ms, 400_000);
+        assert_eq!(run.summary().steps_completed, step);
+        assert!((at.distance_m - 1200.0).abs() < 60.0, "{at:?}");
+        for s in 401..=600 {
+            run.location(fix(s)).expect("fix");
+            run.tick(s * 1000).expect("tick");
+        }
+        run.finish(600_001).expect("finish");
+        run.check_in(605_000, 6).expect("check-in");
+        assert!(*heard.0.lock().expect("lock") > 3);
+
+        app.set_connectivity(false);
+        let offline = block_on(app.clone().sync_now()).expect("sync");
+        assert!(offline.offline && offline.runs_uploaded == 0);
+        app.set_connectivity(true);
+        let report = block_on(app.clone().sync_now()).expect("sync");
+        assert_eq!((report.runs_uploaded, report.error.clone()), (1, None), "{report:?}");
+        assert!(app.next_sync_at_ms().is_none());
+        let runs = app.runs().expect("runs");
+        assert!(runs[0].uploaded && runs[0].finished && runs[0].effort == Some(6), "{runs:?}");
+        let held = storage.runs("runner").expect("server runs");
+        assert!(held[0].finalized && held[0].samples >= 1200, "{held:?}");
+        assert!(app.resume_run(heard).expect("resume").is_none());
+    }
+}
