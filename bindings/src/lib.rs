@@ -1,17 +1,20 @@
-//! Pacenote for Swift and Kotlin: the run engine, personas and coaching rules behind one
-//! uniffi library (DESIGN §8).
+//! Pacenote for Swift and Kotlin: the run engine, personas and coaching rules, the on-device
+//! store and sync, behind one uniffi library (DESIGN §8).
 //!
-//! Threads: every call runs on the caller's thread and returns quickly — the engine is pure
-//! computation, with no file or network I/O and no sleeping. A [`CueListener`] is called on the
-//! thread of the feed call that produced the utterance, before that call returns; hand the
-//! work to your audio thread from there. Calls on one [`RunSession`] are serialised by a lock,
-//! so feeding it from several threads is safe (if not useful).
+//! Threads: the feed calls of a [`RunSession`] run on the caller's thread and return quickly —
+//! the engine is pure computation; a run started from [`Pacenote`] hands its batches to the
+//! store's writer thread, so no feed call does file or network I/O. A [`CueListener`] is
+//! called on the thread of the feed call that produced the utterance, before that call
+//! returns; hand the work to your audio thread from there. Calls on one [`RunSession`] are
+//! serialised by a lock. [`Pacenote::sync_now`] and [`Pacenote::preload`] are async and run on
+//! the library's one tokio runtime, which calls the host's [`HttpTransport`].
 //!
 //! Errors: every exported call returns a [`PacenoteError`] with a message a developer can act
 //! on; a Rust panic is caught at the boundary and becomes [`PacenoteError::Internal`], never an
 //! abort.
 //!
-//! Must not: do I/O on the caller's thread, keep global state, or let a panic cross the FFI.
+//! Must not: do I/O on a feed call's thread, keep global state beyond the runtime and the log
+//! subscriber, or let a panic cross the FFI.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, MutexGuard};

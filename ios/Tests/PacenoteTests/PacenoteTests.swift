@@ -93,4 +93,43 @@ final class PacenoteTests: XCTestCase {
         try session.start(tMs: 0)
         XCTAssertTrue(sink.lines.contains { $0.contains("run session created") })
     }
+
+    /// Mirrors the Kotlin syncNow test: needs `pacenote serve --addr 127.0.0.1:8787 --user
+    /// swift:swift-test-token --packs audio/packs --plans core/plans` running on the Mac.
+    func testARecordedRunIsPreloadedResumedAndSynced() async throws {
+        let server = ProcessInfo.processInfo.environment["PACENOTE_SERVER"] ?? "http://127.0.0.1:8787"
+        let token = ProcessInfo.processInfo.environment["PACENOTE_TOKEN"] ?? "swift-test-token"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        var app = try Pacenote.open(dataDir: dir, serverUrl: server, token: token, transport: URLSessionTransport())
+        XCTAssertFalse(try app.isReadyOffline(planId: "tempo-20", persona: "jenna", lang: "en").ready)
+        let preload = try await app.preload(planId: "tempo-20", persona: "jenna", lang: "en")
+        XCTAssertGreaterThan(preload.filesDownloaded, 100)
+        XCTAssertTrue(try app.isReadyOffline(planId: "tempo-20", persona: "jenna", lang: "en").ready)
+        let plan = try XCTUnwrap(try app.cachedPlanJson(planId: "tempo-20"))
+
+        let first = try app.startRun(planJson: plan, persona: "jenna", profile: noProfile, settings: settings,
+                                     weather: nil, week: nil, listener: Collect())
+        try first.start(tMs: 0)
+        for s in UInt64(1)...300 {
+            try first.location(fix: LocationFix(tMs: s * 1000, latDeg: 0, lonDeg: Double(s) * 3 / 111_320,
+                                                horizontalAccuracyM: 5, speedMps: 3, speedAccuracyMps: nil, altitudeM: nil))
+            try first.tick(tMs: s * 1000)
+        }
+        // The app dies; relaunched, the run is rebuilt where it stopped.
+        app = try Pacenote.open(dataDir: dir, serverUrl: server, token: token, transport: URLSessionTransport())
+        let run = try XCTUnwrap(try app.resumeRun(listener: Collect()))
+        XCTAssertEqual(run.resumedAt()?.tMs, 300_000)
+        try run.finish(tMs: 300_001)
+        try run.checkIn(tMs: 305_000, effort: 7)
+
+        app.setConnectivity(online: false)
+        let offline = try await app.syncNow()
+        XCTAssertTrue(offline.offline)
+        app.setConnectivity(online: true)
+        let report = try await app.syncNow()
+        XCTAssertNil(report.error)
+        XCTAssertEqual(report.runsUploaded, 1)
+        XCTAssertTrue(try app.runs()[0].uploaded)
+        XCTAssertNil(app.nextSyncAtMs())
+    }
 }
