@@ -77,6 +77,11 @@ impl<O: AudioOutput, F: AudioFocus> LivePlayer<O, F> {
         Self { output, focus, playing: None, waiting: Vec::new(), focused: false }
     }
 
+    /// When what is playing ends on the run clock (the host ticks then), if anything plays.
+    pub fn busy_until_ms(&self) -> Option<u64> {
+        self.playing.map(|(_, _, end)| end)
+    }
+
     /// The engine decided an utterance at `now_ms`.
     pub fn offer(&mut self, now_ms: u64, utterance: Utterance, audio: Stitched) -> Vec<PlayerEvent> {
         let mut events = self.tick(now_ms);

@@ -30,8 +30,10 @@ use pacenote_core::sensor;
 
 uniffi::setup_scaffolding!();
 
+mod audio;
 mod logging;
 mod offline;
+pub use audio::{AudioFailure, AudioFocus, AudioOutput, Pcm, SpeechFallback};
 pub use logging::{LogLevel, LogSink, init_logging};
 pub use offline::{
     HttpHeader, HttpRequest, HttpResponse, HttpTransport, OfflineReadiness, Pacenote, PreloadReport,
@@ -220,6 +222,8 @@ struct Inner {
     engine: Engine,
     persona: Option<Persona>,
     chooser: LineChooser,
+    /// The voice, once the host attached its audio.
+    audio: Option<audio::Audio>,
     /// Where a resumed run picked up.
     resumed: Option<ResumePoint>,
 }
@@ -350,7 +354,51 @@ impl RunSession {
 
     /// When the engine next needs a tick to be on time (a countdown, the end of speech).
     pub fn next_wakeup_ms(&self) -> Option<u64> {
-        self.lock().engine.session().next_wakeup_ms()
+        let inner = self.lock();
+        let engine = inner.engine.session().next_wakeup_ms();
+        match (engine, inner.audio.as_ref().and_then(audio::Audio::busy_until_ms)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Lets the library voice this run itself: each utterance stitched from the persona's pack
+    /// at `pack_dir` (see [`Pacenote::pack_dir`]) and played through `output` while `focus`
+    /// ducks other audio; text no clip holds goes through `speech`. The session then knows
+    /// when each utterance ends: do not call [`RunSession::cue_finished`]. Needs a persona (not
+    /// `neutral`) and `audio_reports_finish` in the settings. Decodes every clip and
+    /// synthesises the plan's step notes now (call it before the run, off the main thread).
+    pub fn attach_audio(
+        &self,
+        pack_dir: String,
+        output: Arc<dyn audio::AudioOutput>,
+        focus: Arc<dyn audio::AudioFocus>,
+        speech: Arc<dyn audio::SpeechFallback>,
+    ) -> Result<(), PacenoteError> {
+        guarded(|| {
+            let (persona, notes, reports_finish) = {
+                let inner = self.lock();
+                let session = inner.engine.session();
+                let notes: Vec<String> = session.steps().iter().filter_map(|s| s.step.note.clone()).collect();
+                (inner.persona.as_ref().map(|p| p.id.clone()), notes, session.config().audio_reports_finish)
+            };
+            let Some(persona) = persona else {
+                return Err(PacenoteError::InvalidInput {
+                    reason: "the neutral wording has no pack: voice it from the listener with the platform's speech".into(),
+                });
+            };
+            if !reports_finish {
+                return Err(PacenoteError::InvalidInput {
+                    reason: "attach_audio needs SessionSettings.audio_reports_finish = true".into(),
+                });
+            }
+            // Outside the lock: decoding and synthesising take a while.
+            let voice = audio::Audio::attach(&pack_dir, &persona, &notes, output, focus, speech)
+                .map_err(|reason| PacenoteError::InvalidInput { reason })?;
+            self.lock().audio = Some(voice);
+            tracing::info!(pack_dir, persona, "audio attached");
+            Ok(())
+        })
     }
 
     pub fn is_finished(&self) -> bool {
@@ -518,7 +566,13 @@ impl RunSession {
             "run session created"
         );
         Arc::new(Self {
-            inner: Mutex::new(Inner { engine, persona, chooser: LineChooser::new(LINE_SEED), resumed }),
+            inner: Mutex::new(Inner {
+                engine,
+                persona,
+                chooser: LineChooser::new(LINE_SEED),
+                audio: None,
+                resumed,
+            }),
             listener,
         })
     }
@@ -533,36 +587,44 @@ impl RunSession {
         let said = guarded(|| {
             let mut inner = self.lock();
             let inner = &mut *inner;
-            match &mut inner.engine {
-                Engine::Plain(session) => {
-                    let utterances = session.handle(&input);
-                    Ok(utterances
-                        .iter()
-                        .map(|u| describe(&inner.persona, &mut inner.chooser, u))
-                        .collect::<Vec<_>>())
-                }
-                Engine::Recorded { journal, writer } => {
-                    let (utterances, due) = journal
-                        .take(&input)
-                        .map_err(|e| PacenoteError::InvalidInput { reason: e.to_string() })?;
-                    let said: Vec<Utterance> = utterances
-                        .iter()
-                        .map(|u| {
-                            let described = describe(&inner.persona, &mut inner.chooser, u);
-                            journal.spoken(u, described.text.clone());
-                            described
-                        })
-                        .collect();
-                    // The store is written on the writer thread: no file I/O here.
-                    if due {
-                        writer.append(journal);
+            // What the voice finished before this input comes first, at its own time.
+            let mut queue: std::collections::VecDeque<Input> =
+                inner.audio.as_mut().map(|a| a.tick(input.t_ms())).unwrap_or_default().into();
+            queue.push_back(input);
+            let mut said = Vec::new();
+            let mut store_due = false;
+            while let Some(next) = queue.pop_front() {
+                let utterances = match &mut inner.engine {
+                    Engine::Plain(session) => session.handle(&next),
+                    Engine::Recorded { journal, .. } => {
+                        let (utterances, due) = journal
+                            .take(&next)
+                            .map_err(|e| PacenoteError::InvalidInput { reason: e.to_string() })?;
+                        store_due |= due;
+                        utterances
                     }
-                    if matches!(input, Input::CheckIn { .. }) {
-                        writer.finish(journal);
+                };
+                for u in &utterances {
+                    let (described, parts) = describe(&inner.persona, &mut inner.chooser, u);
+                    if let Engine::Recorded { journal, .. } = &mut inner.engine {
+                        journal.spoken(u, described.text.clone());
                     }
-                    Ok(said)
+                    if let Some(audio) = &mut inner.audio {
+                        queue.extend(audio.offer(u, &parts));
+                    }
+                    said.push(described);
                 }
             }
+            if let Engine::Recorded { journal, writer } = &mut inner.engine {
+                // The store is written on the writer thread: no file I/O here.
+                if store_due {
+                    writer.append(journal);
+                }
+                if matches!(input, Input::CheckIn { .. }) {
+                    writer.finish(journal);
+                }
+            }
+            Ok(said)
         })?;
         // Outside the lock: a listener may call back into the session.
         for u in said {
@@ -573,43 +635,44 @@ impl RunSession {
     }
 }
 
-/// An engine utterance in the persona's words, as the host receives it.
+/// An engine utterance in the persona's words, as the host receives it, and how a pack speaks
+/// it.
 fn describe(
     persona: &Option<Persona>,
     chooser: &mut LineChooser,
     u: &pacenote_core::cue::Utterance,
-) -> Utterance {
-    {
-        let texts: Vec<String> = u
-            .cues
-            .iter()
-            .map(|c| match persona {
-                Some(p) => p.line(c, chooser).text,
-                None => neutral_text(c),
-            })
-            .collect();
-        let text = match persona {
-            Some(_) => pacenote_core::cue::join_sentences(texts.iter().cloned()),
-            None => u.neutral_text(),
-        };
-        Utterance {
-            id: u.id,
-            at_ms: u.at_ms,
-            text,
-            cues: u
-                .cues
-                .iter()
-                .zip(texts)
-                .map(|(c, text)| CueInfo {
-                    kind: c.kind.as_str().to_owned(),
-                    priority: format!("{:?}", c.priority).to_lowercase(),
+) -> (Utterance, Vec<pacenote_core::persona::Spoken>) {
+    let lines: Vec<pacenote_core::persona::Line> = u
+        .cues
+        .iter()
+        .map(|c| match persona {
+            Some(p) => p.line(c, chooser),
+            None => {
+                let text = neutral_text(c);
+                pacenote_core::persona::Line {
+                    parts: vec![pacenote_core::persona::Spoken::Free(text.clone())],
                     text,
-                    step: c.step.and_then(|s| u32::try_from(s).ok()),
-                })
-                .collect(),
-            interrupts: u.interrupts,
-        }
-    }
+                }
+            }
+        })
+        .collect();
+    let text = match persona {
+        Some(_) => pacenote_core::cue::join_sentences(lines.iter().map(|l| l.text.clone())),
+        None => u.neutral_text(),
+    };
+    let cues = u
+        .cues
+        .iter()
+        .zip(&lines)
+        .map(|(c, line)| CueInfo {
+            kind: c.kind.as_str().to_owned(),
+            priority: format!("{:?}", c.priority).to_lowercase(),
+            text: line.text.clone(),
+            step: c.step.and_then(|s| u32::try_from(s).ok()),
+        })
+        .collect();
+    let parts = lines.into_iter().flat_map(|l| l.parts).collect();
+    (Utterance { id: u.id, at_ms: u.at_ms, text, cues, interrupts: u.interrupts }, parts)
 }
 
 /// This morning's check (every field optional but the pairs: today's and the baseline resting

@@ -250,6 +250,41 @@ typedef void (*UniffiCallbackInterfaceCueListenerMethod0)(uint64_t, RustBuffer, 
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_FOCUS_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_FOCUS_METHOD0
+typedef void (*UniffiCallbackInterfaceAudioFocusMethod0)(uint64_t, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_FOCUS_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_FOCUS_METHOD1
+typedef void (*UniffiCallbackInterfaceAudioFocusMethod1)(uint64_t, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_OUTPUT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_OUTPUT_METHOD0
+typedef void (*UniffiCallbackInterfaceAudioOutputMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_OUTPUT_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_OUTPUT_METHOD1
+typedef void (*UniffiCallbackInterfaceAudioOutputMethod1)(uint64_t, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SPEECH_FALLBACK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SPEECH_FALLBACK_METHOD0
+typedef void (*UniffiCallbackInterfaceSpeechFallbackMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
 typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, void* _Nonnull, 
@@ -271,6 +306,35 @@ typedef struct UniffiVTableCallbackInterfaceCueListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceCueListenerMethod0 _Nonnull onUtterance;
 } UniffiVTableCallbackInterfaceCueListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_AUDIO_FOCUS
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_AUDIO_FOCUS
+typedef struct UniffiVTableCallbackInterfaceAudioFocus {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAudioFocusMethod0 _Nonnull duck;
+    UniffiCallbackInterfaceAudioFocusMethod1 _Nonnull release;
+} UniffiVTableCallbackInterfaceAudioFocus;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_AUDIO_OUTPUT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_AUDIO_OUTPUT
+typedef struct UniffiVTableCallbackInterfaceAudioOutput {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceAudioOutputMethod0 _Nonnull play;
+    UniffiCallbackInterfaceAudioOutputMethod1 _Nonnull stop;
+} UniffiVTableCallbackInterfaceAudioOutput;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SPEECH_FALLBACK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SPEECH_FALLBACK
+typedef struct UniffiVTableCallbackInterfaceSpeechFallback {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSpeechFallbackMethod0 _Nonnull synthesize;
+} UniffiVTableCallbackInterfaceSpeechFallback;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
@@ -324,6 +388,11 @@ void uniffi_pacenote_ffi_fn_free_runsession(uint64_t handle, RustCallStatus *_No
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CONSTRUCTOR_RUNSESSION_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CONSTRUCTOR_RUNSESSION_NEW
 uint64_t uniffi_pacenote_ffi_fn_constructor_runsession_new(RustBuffer plan_json, RustBuffer persona, RustBuffer profile, RustBuffer settings, RustBuffer weather, RustBuffer week, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_ATTACH_AUDIO
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_ATTACH_AUDIO
+void uniffi_pacenote_ffi_fn_method_runsession_attach_audio(uint64_t ptr, RustBuffer pack_dir, uint64_t output, uint64_t focus, uint64_t speech, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_CADENCE
@@ -434,6 +503,76 @@ RustBuffer uniffi_pacenote_ffi_fn_method_runsession_summary(uint64_t ptr, RustCa
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_TICK
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_TICK
 void uniffi_pacenote_ffi_fn_method_runsession_tick(uint64_t ptr, uint64_t t_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOFOCUS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOFOCUS
+uint64_t uniffi_pacenote_ffi_fn_clone_audiofocus(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOFOCUS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOFOCUS
+void uniffi_pacenote_ffi_fn_free_audiofocus(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOFOCUS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOFOCUS
+void uniffi_pacenote_ffi_fn_init_callback_vtable_audiofocus(const UniffiVTableCallbackInterfaceAudioFocus* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_DUCK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_DUCK
+void uniffi_pacenote_ffi_fn_method_audiofocus_duck(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_RELEASE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_RELEASE
+void uniffi_pacenote_ffi_fn_method_audiofocus_release(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOOUTPUT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOOUTPUT
+uint64_t uniffi_pacenote_ffi_fn_clone_audiooutput(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOOUTPUT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOOUTPUT
+void uniffi_pacenote_ffi_fn_free_audiooutput(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOOUTPUT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOOUTPUT
+void uniffi_pacenote_ffi_fn_init_callback_vtable_audiooutput(const UniffiVTableCallbackInterfaceAudioOutput* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_PLAY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_PLAY
+void uniffi_pacenote_ffi_fn_method_audiooutput_play(uint64_t ptr, RustBuffer pcm, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_STOP
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_STOP
+void uniffi_pacenote_ffi_fn_method_audiooutput_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_SPEECHFALLBACK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_SPEECHFALLBACK
+uint64_t uniffi_pacenote_ffi_fn_clone_speechfallback(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_SPEECHFALLBACK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_SPEECHFALLBACK
+void uniffi_pacenote_ffi_fn_free_speechfallback(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_SPEECHFALLBACK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_SPEECHFALLBACK
+void uniffi_pacenote_ffi_fn_init_callback_vtable_speechfallback(const UniffiVTableCallbackInterfaceSpeechFallback* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_SPEECHFALLBACK_SYNTHESIZE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_SPEECHFALLBACK_SYNTHESIZE
+RustBuffer uniffi_pacenote_ffi_fn_method_speechfallback_synthesize(uint64_t ptr, RustBuffer text, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_LOGSINK
@@ -869,6 +1008,12 @@ uint16_t uniffi_pacenote_ffi_checksum_method_cuelistener_on_utterance(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_ATTACH_AUDIO
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_ATTACH_AUDIO
+uint16_t uniffi_pacenote_ffi_checksum_method_runsession_attach_audio(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_CADENCE
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_CADENCE
 uint16_t uniffi_pacenote_ffi_checksum_method_runsession_cadence(void
@@ -998,6 +1143,36 @@ uint16_t uniffi_pacenote_ffi_checksum_method_runsession_summary(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_TICK
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_TICK
 uint16_t uniffi_pacenote_ffi_checksum_method_runsession_tick(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_DUCK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_DUCK
+uint16_t uniffi_pacenote_ffi_checksum_method_audiofocus_duck(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_RELEASE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_RELEASE
+uint16_t uniffi_pacenote_ffi_checksum_method_audiofocus_release(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_PLAY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_PLAY
+uint16_t uniffi_pacenote_ffi_checksum_method_audiooutput_play(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_STOP
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_STOP
+uint16_t uniffi_pacenote_ffi_checksum_method_audiooutput_stop(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_SPEECHFALLBACK_SYNTHESIZE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_SPEECHFALLBACK_SYNTHESIZE
+uint16_t uniffi_pacenote_ffi_checksum_method_speechfallback_synthesize(void
     
 );
 #endif

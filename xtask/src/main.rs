@@ -407,23 +407,28 @@ fn kotlin_test() -> Result {
     let inputs =
         output("pacenote track inputs", Command::new(&pacenote).args(["track", "inputs"]).arg(&track))?;
     std::fs::write(data.join("inputs.csv"), inputs).map_err(|e| format!("inputs.csv: {e}"))?;
-    let replay = output(
-        "pacenote replay --json",
-        Command::new(&pacenote)
+    // Plain wording (the host voices it), and Jenna voiced from her pack (the library does).
+    for (persona, file) in [(None, "expected.tsv"), (Some("jenna"), "expected-jenna.tsv")] {
+        let mut replay = Command::new(&pacenote);
+        replay
             .args(["replay", "--json", "--plan"])
             .arg(root().join(KOTLIN_TEST_PLAN))
             .arg("--track")
-            .arg(&track),
-    )?;
-    let replay: serde_json::Value =
-        serde_json::from_slice(&replay).map_err(|e| format!("replay JSON: {e}"))?;
-    let mut expected = String::new();
-    for cue in replay["cues"].as_array().into_iter().flatten() {
-        let at_ms = (cue["t_s"].as_f64().unwrap_or(f64::NAN) * 1000.0).round();
-        let (kind, text) = (cue["kind"].as_str().unwrap_or(""), cue["text"].as_str().unwrap_or(""));
-        expected.push_str(&format!("{at_ms}\t{kind}\t{text}\n"));
+            .arg(&track);
+        if let Some(p) = persona {
+            replay.args(["--persona", p]);
+        }
+        let replay = output("pacenote replay --json", &mut replay)?;
+        let replay: serde_json::Value =
+            serde_json::from_slice(&replay).map_err(|e| format!("replay JSON: {e}"))?;
+        let mut expected = String::new();
+        for cue in replay["cues"].as_array().into_iter().flatten() {
+            let at_ms = (cue["t_s"].as_f64().unwrap_or(f64::NAN) * 1000.0).round();
+            let (kind, text) = (cue["kind"].as_str().unwrap_or(""), cue["text"].as_str().unwrap_or(""));
+            expected.push_str(&format!("{at_ms}\t{kind}\t{text}\n"));
+        }
+        std::fs::write(data.join(file), expected).map_err(|e| format!("{file}: {e}"))?;
     }
-    std::fs::write(data.join("expected.tsv"), expected).map_err(|e| format!("expected.tsv: {e}"))?;
 
     let mut sources: Vec<PathBuf> = Vec::new();
     collect_kotlin(&generated, &mut sources);

@@ -65,6 +65,23 @@ fun feed(s: RunSession, line: String) {
     }
 }
 
+/** The host's audio as the library sees it: a player, the focus and a synthesiser that record
+ *  what they were asked to do (the phone's AudioTrack, AudioFocusRequest and TextToSpeech in
+ *  the app). */
+class HostAudio : AudioOutput, AudioFocus, SpeechFallback {
+    val log = CopyOnWriteArrayList<String>()
+    override fun play(pcm: Pcm) {
+        log.add("play ${pcm.samplesLe.size / 2 * 1000 / pcm.sampleRateHz.toInt()}")
+    }
+    override fun stop() { log.add("stop") }
+    override fun duck() { log.add("duck") }
+    override fun release() { log.add("release") }
+    override fun synthesize(text: String): Pcm {
+        log.add("say $text")
+        return Pcm(ByteArray(16000), 16000u) // half a second of silence
+    }
+}
+
 class PacenoteTest {
     private val plan = File(data, "plan.json").readText()
 
@@ -82,6 +99,34 @@ class PacenoteTest {
         assertEquals(expected, got)
         // Callbacks arrive on the thread that fed the input.
         assertTrue(listener.threads.all { it == Thread.currentThread().name })
+    }
+
+    @Test
+    fun theLibraryVoicesTheRunFromThePackAsReplayDoes() {
+        val listener = Collect()
+        val audio = HostAudio()
+        val voiced = SessionSettings(Chattiness.NORMAL, true, true)
+        RunSession(plan, "jenna", noProfile, voiced, null, null, listener).use { s ->
+            s.attachAudio(File(data, "../../../audio/packs/en/jenna").canonicalPath, audio, audio, audio)
+            File(data, "inputs.csv").forEachLine { feed(s, it) }
+            // The last words play out on the library's own clock: tick when it asks, until it
+            // asks no more (then the music has its focus back).
+            for (i in 0 until 32) s.tick(s.nextWakeupMs() ?: break)
+            assertTrue(s.isFinished())
+        }
+        val got = listener.said.flatMap { u -> u.cues.map { "${u.atMs}\t${it.kind}\t${it.text}" } }
+        assertEquals(File(data, "expected-jenna.tsv").readLines(), got)
+        val plays = audio.log.filter { it.startsWith("play") }
+        assertEquals(listener.said.size, plays.size)
+        // The plan's step note was synthesised before the run; focus brackets every burst.
+        assertTrue(audio.log.first().startsWith("say "))
+        val focus = audio.log.filter { it == "duck" || it == "release" }
+        assertEquals("duck", focus.first())
+        assertEquals("release", focus.last())
+        assertTrue(focus.zipWithNext().all { (a, b) -> a != b })
+        assertThrows(PacenoteException.InvalidInput::class.java) {
+            RunSession(plan, "neutral", noProfile, voiced, null, null, Collect()).attachAudio("/nowhere", audio, audio, audio)
+        }
     }
 
     @Test

@@ -378,6 +378,11 @@ impl RunSession {
         self.finished
     }
 
+    /// How the engine behaves (as built).
+    pub fn config(&self) -> EngineConfig {
+        self.config
+    }
+
     /// The step being run (index into [`Self::steps`]); `None` before the start and after the
     /// last step.
     pub fn current_step_index(&self) -> Option<usize> {

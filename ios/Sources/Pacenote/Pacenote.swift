@@ -640,6 +640,505 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * The platform's audio focus: AVAudioSession `.duckOthers`, Android
+ * `AUDIOFOCUS_GAIN_TRANSIENT_MAY_DUCK`.
+ */
+public protocol AudioFocus: AnyObject, Sendable {
+    
+    /**
+     * Ducks other audio before the coach speaks. An error (a phone call holds the audio) lets
+     * the coach speak anyway, without ducking.
+     */
+    func duck() throws 
+    
+    /**
+     * Gives the audio back when the coach is quiet.
+     */
+    func release() 
+    
+}
+/**
+ * The platform's audio focus: AVAudioSession `.duckOthers`, Android
+ * `AUDIOFOCUS_GAIN_TRANSIENT_MAY_DUCK`.
+ */
+open class AudioFocusImpl: AudioFocus, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_pacenote_ffi_fn_clone_audiofocus(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_pacenote_ffi_fn_free_audiofocus(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Ducks other audio before the coach speaks. An error (a phone call holds the audio) lets
+     * the coach speak anyway, without ducking.
+     */
+open func duck()throws   {try rustCallWithError(FfiConverterTypeAudioFailure_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_audiofocus_duck(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Gives the audio back when the coach is quiet.
+     */
+open func release()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_audiofocus_release(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAudioFocus {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAudioFocus = UniffiVTableCallbackInterfaceAudioFocus(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAudioFocus.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AudioFocus: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAudioFocus.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AudioFocus: handle missing in uniffiClone")
+            }
+        },
+        duck: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAudioFocus.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.duck(
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeAudioFailure_lower
+            )
+        },
+        release: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAudioFocus.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.release(
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAudioFocus> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAudioFocus>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAudioFocus() {
+    uniffi_pacenote_ffi_fn_init_callback_vtable_audiofocus(UniffiCallbackInterfaceAudioFocus.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioFocus: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AudioFocus>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioFocus
+
+    public static func lift(_ handle: UInt64) throws -> AudioFocus {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AudioFocusImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AudioFocus) -> UInt64 {
+         if let rustImpl = value as? AudioFocusImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioFocus {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioFocus, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioFocus_lift(_ handle: UInt64) throws -> AudioFocus {
+    return try FfiConverterTypeAudioFocus.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioFocus_lower(_ value: AudioFocus) -> UInt64 {
+    return FfiConverterTypeAudioFocus.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Where the coach's voice goes (AVAudioPlayerNode, AudioTrack). Both calls return at once.
+ */
+public protocol AudioOutput: AnyObject, Sendable {
+    
+    /**
+     * Starts playing `pcm` now, replacing anything playing.
+     */
+    func play(pcm: Pcm) throws 
+    
+    /**
+     * Stops at once (a more urgent utterance cuts in).
+     */
+    func stop() 
+    
+}
+/**
+ * Where the coach's voice goes (AVAudioPlayerNode, AudioTrack). Both calls return at once.
+ */
+open class AudioOutputImpl: AudioOutput, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_pacenote_ffi_fn_clone_audiooutput(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_pacenote_ffi_fn_free_audiooutput(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Starts playing `pcm` now, replacing anything playing.
+     */
+open func play(pcm: Pcm)throws   {try rustCallWithError(FfiConverterTypeAudioFailure_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_audiooutput_play(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePcm_lower(pcm),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops at once (a more urgent utterance cuts in).
+     */
+open func stop()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_audiooutput_stop(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAudioOutput {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAudioOutput = UniffiVTableCallbackInterfaceAudioOutput(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAudioOutput.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AudioOutput: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAudioOutput.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AudioOutput: handle missing in uniffiClone")
+            }
+        },
+        play: { (
+            uniffiHandle: UInt64,
+            pcm: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAudioOutput.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.play(
+                     pcm: try FfiConverterTypePcm_lift(pcm)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeAudioFailure_lower
+            )
+        },
+        stop: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAudioOutput.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.stop(
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAudioOutput> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAudioOutput>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAudioOutput() {
+    uniffi_pacenote_ffi_fn_init_callback_vtable_audiooutput(UniffiCallbackInterfaceAudioOutput.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioOutput: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AudioOutput>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioOutput
+
+    public static func lift(_ handle: UInt64) throws -> AudioOutput {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AudioOutputImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AudioOutput) -> UInt64 {
+         if let rustImpl = value as? AudioOutputImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioOutput {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioOutput, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioOutput_lift(_ handle: UInt64) throws -> AudioOutput {
+    return try FfiConverterTypeAudioOutput.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioOutput_lower(_ value: AudioOutput) -> UInt64 {
+    return FfiConverterTypeAudioOutput.lower(value)
+}
+
+
+
+
+
+
+/**
  * Receives what the coach says. Called on the thread of the feed call, before it returns.
  */
 public protocol CueListener: AnyObject, Sendable {
@@ -1623,6 +2122,16 @@ public func FfiConverterTypePacenote_lower(_ value: Pacenote) -> UInt64 {
 public protocol RunSessionProtocol: AnyObject, Sendable {
     
     /**
+     * Lets the library voice this run itself: each utterance stitched from the persona's pack
+     * at `pack_dir` (see [`Pacenote::pack_dir`]) and played through `output` while `focus`
+     * ducks other audio; text no clip holds goes through `speech`. The session then knows
+     * when each utterance ends: do not call [`RunSession::cue_finished`]. Needs a persona (not
+     * `neutral`) and `audio_reports_finish` in the settings. Decodes every clip and
+     * synthesises the plan's step notes now (call it before the run, off the main thread).
+     */
+    func attachAudio(packDir: String, output: AudioOutput, focus: AudioFocus, speech: SpeechFallback) throws 
+    
+    /**
      * Steps per minute (both legs).
      */
     func cadence(tMs: UInt64, spm: Double) throws 
@@ -1783,6 +2292,26 @@ public convenience init(planJson: String, persona: String, profile: RunnerProfil
 
     
 
+    
+    /**
+     * Lets the library voice this run itself: each utterance stitched from the persona's pack
+     * at `pack_dir` (see [`Pacenote::pack_dir`]) and played through `output` while `focus`
+     * ducks other audio; text no clip holds goes through `speech`. The session then knows
+     * when each utterance ends: do not call [`RunSession::cue_finished`]. Needs a persona (not
+     * `neutral`) and `audio_reports_finish` in the settings. Decodes every clip and
+     * synthesises the plan's step notes now (call it before the run, off the main thread).
+     */
+open func attachAudio(packDir: String, output: AudioOutput, focus: AudioFocus, speech: SpeechFallback)throws   {try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_runsession_attach_audio(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(packDir),
+        FfiConverterTypeAudioOutput_lower(output),
+        FfiConverterTypeAudioFocus_lower(focus),
+        FfiConverterTypeSpeechFallback_lower(speech),uniffiCallStatus
+    )
+}
+}
     
     /**
      * Steps per minute (both legs).
@@ -2072,6 +2601,216 @@ public func FfiConverterTypeRunSession_lift(_ handle: UInt64) throws -> RunSessi
 #endif
 public func FfiConverterTypeRunSession_lower(_ value: RunSession) -> UInt64 {
     return FfiConverterTypeRunSession.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The platform's speech synthesiser for text no clip holds (a plan's step notes), in the
+ * persona's voice as far as the platform allows. May take a while: it is called when audio is
+ * attached, and during a run only for text nobody could foresee.
+ */
+public protocol SpeechFallback: AnyObject, Sendable {
+    
+    func synthesize(text: String) throws  -> Pcm
+    
+}
+/**
+ * The platform's speech synthesiser for text no clip holds (a plan's step notes), in the
+ * persona's voice as far as the platform allows. May take a while: it is called when audio is
+ * attached, and during a run only for text nobody could foresee.
+ */
+open class SpeechFallbackImpl: SpeechFallback, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_pacenote_ffi_fn_clone_speechfallback(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_pacenote_ffi_fn_free_speechfallback(handle, $0) }
+    }
+
+    
+
+    
+open func synthesize(text: String)throws  -> Pcm  {
+    return try  FfiConverterTypePcm_lift(try rustCallWithError(FfiConverterTypeAudioFailure_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_speechfallback_synthesize(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSpeechFallback {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSpeechFallback = UniffiVTableCallbackInterfaceSpeechFallback(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSpeechFallback.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SpeechFallback: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSpeechFallback.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SpeechFallback: handle missing in uniffiClone")
+            }
+        },
+        synthesize: { (
+            uniffiHandle: UInt64,
+            text: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Pcm in
+                guard let uniffiObj = try? FfiConverterTypeSpeechFallback.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.synthesize(
+                     text: try FfiConverterString.lift(text)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypePcm_lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeAudioFailure_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSpeechFallback> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSpeechFallback>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSpeechFallback() {
+    uniffi_pacenote_ffi_fn_init_callback_vtable_speechfallback(UniffiCallbackInterfaceSpeechFallback.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSpeechFallback: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SpeechFallback>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SpeechFallback
+
+    public static func lift(_ handle: UInt64) throws -> SpeechFallback {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SpeechFallbackImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SpeechFallback) -> UInt64 {
+         if let rustImpl = value as? SpeechFallbackImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SpeechFallback {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SpeechFallback, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSpeechFallback_lift(_ handle: UInt64) throws -> SpeechFallback {
+    return try FfiConverterTypeSpeechFallback.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSpeechFallback_lower(_ value: SpeechFallback) -> UInt64 {
+    return FfiConverterTypeSpeechFallback.lower(value)
 }
 
 
@@ -2573,6 +3312,63 @@ public func FfiConverterTypeOfflineReadiness_lift(_ buf: RustBuffer) throws -> O
 #endif
 public func FfiConverterTypeOfflineReadiness_lower(_ value: OfflineReadiness) -> RustBuffer {
     return FfiConverterTypeOfflineReadiness.lower(value)
+}
+
+
+/**
+ * Mono 16-bit PCM, little-endian bytes (a `ByteArray` / `Data` on the other side, no boxing).
+ */
+public struct Pcm: Equatable, Hashable {
+    public var samplesLe: Data
+    public var sampleRateHz: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(samplesLe: Data, sampleRateHz: UInt32) {
+        self.samplesLe = samplesLe
+        self.sampleRateHz = sampleRateHz
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Pcm: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePcm: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Pcm {
+        return
+            try Pcm(
+                samplesLe: FfiConverterData.read(from: &buf), 
+                sampleRateHz: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Pcm, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.samplesLe, into: &buf)
+        FfiConverterUInt32.write(value.sampleRateHz, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePcm_lift(_ buf: RustBuffer) throws -> Pcm {
+    return try FfiConverterTypePcm.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePcm_lower(_ value: Pcm) -> RustBuffer {
+    return FfiConverterTypePcm.lower(value)
 }
 
 
@@ -3387,6 +4183,84 @@ public func FfiConverterTypeWeekSoFar_lift(_ buf: RustBuffer) throws -> WeekSoFa
 #endif
 public func FfiConverterTypeWeekSoFar_lower(_ value: WeekSoFar) -> RustBuffer {
     return FfiConverterTypeWeekSoFar.lower(value)
+}
+
+
+/**
+ * The host's audio failed.
+ */
+public 
+enum AudioFailure: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    case Failed(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension AudioFailure: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioFailure: FfiConverterRustBuffer {
+    typealias SwiftType = AudioFailure
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioFailure {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .Failed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AudioFailure, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .Failed(reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioFailure_lift(_ buf: RustBuffer) throws -> AudioFailure {
+    return try FfiConverterTypeAudioFailure.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioFailure_lower(_ value: AudioFailure) -> RustBuffer {
+    return FfiConverterTypeAudioFailure.lower(value)
 }
 
 
@@ -4416,6 +5290,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_cuelistener_on_utterance() != 35968) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_attach_audio() != 6206) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_pacenote_ffi_checksum_method_runsession_cadence() != 6348) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4482,6 +5359,21 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_runsession_tick() != 16430) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_pacenote_ffi_checksum_method_audiofocus_duck() != 32563) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_audiofocus_release() != 3174) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_audiooutput_play() != 1005) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_audiooutput_stop() != 52532) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_speechfallback_synthesize() != 43821) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_pacenote_ffi_checksum_method_logsink_log() != 14557) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4528,9 +5420,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitAudioFocus()
+    uniffiCallbackInitAudioOutput()
     uniffiCallbackInitCueListener()
     uniffiCallbackInitHttpTransport()
     uniffiCallbackInitLogSink()
+    uniffiCallbackInitSpeechFallback()
     return InitializationResult.ok
 }()
 

@@ -132,4 +132,36 @@ final class PacenoteTests: XCTestCase {
         XCTAssertTrue(try app.runs()[0].uploaded)
         XCTAssertNil(app.nextSyncAtMs())
     }
+
+    /// Mirrors the Kotlin test of the library's own voice: the pack's clips played through the
+    /// host's output with the focus around each burst. Run from the repository (for the pack).
+    func testTheLibraryVoicesTheRunFromThePack() throws {
+        final class HostAudio: AudioOutput, AudioFocus, SpeechFallback, @unchecked Sendable {
+            var log: [String] = []
+            func play(pcm: Pcm) throws { log.append("play \(pcm.samplesLe.count / 2)") }
+            func stop() { log.append("stop") }
+            func duck() throws { log.append("duck") }
+            func release() { log.append("release") }
+            func synthesize(text: String) throws -> Pcm {
+                log.append("say \(text)")
+                return Pcm(samplesLe: Data(count: 16_000), sampleRateHz: 16_000)
+            }
+        }
+        let pack = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../../audio/packs/en/jenna").standardized.path
+        let audio = HostAudio()
+        let listener = Collect()
+        let voiced = SessionSettings(chattiness: .normal, autoPause: true, audioReportsFinish: true)
+        let run = try RunSession(planJson: tempo, persona: "jenna", profile: noProfile, settings: voiced,
+                                 weather: nil, week: nil, listener: listener)
+        try run.attachAudio(packDir: pack, output: audio, focus: audio, speech: audio)
+        try run.start(tMs: 0)
+        for s in UInt64(1)...1200 {
+            try run.location(fix: LocationFix(tMs: s * 1000, latDeg: 0, lonDeg: Double(s) * 3 / 111_320,
+                                              horizontalAccuracyM: 5, speedMps: 3, speedAccuracyMps: nil, altitudeM: nil))
+            try run.tick(tMs: s * 1000)
+        }
+        XCTAssertEqual(audio.log.filter { $0.hasPrefix("play") }.count, listener.said.count)
+        XCTAssertEqual(audio.log.first { $0 == "duck" || $0 == "release" }, "duck")
+    }
 }
