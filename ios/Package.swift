@@ -1,6 +1,7 @@
 // swift-tools-version:5.9
 // Pacenote for iOS: the generated Swift API (Sources/Pacenote/Pacenote.swift, committed and
-// checked fresh by `cargo xtask test`), thin glue (CoachVoice.swift) and the Rust library as an
+// checked fresh by `cargo xtask test`), thin glue (PackVoice, CoachVoice, URLSessionTransport,
+// BackgroundSync) and the Rust library as an
 // XCFramework built by build-xcframework.sh. Not compiled on the Linux CI machines.
 import PackageDescription
 
