@@ -1,6 +1,7 @@
 // Syncs finished runs when the network is back, through WorkManager (survives app death and
 // reboots). Needs the Android SDK. The app opens its one Pacenote and hands it over with
-// SyncWorker.pacenote = ...; schedule() enqueues a unique job with a network constraint.
+// SyncWorker.pacenote = ... in Application.onCreate (which also runs when WorkManager starts
+// the process for this job alone); schedule() enqueues a unique job with a network constraint.
 // A failed pass is retried by WorkManager's exponential backoff (which, like the library's
 // own, grows and is capped); within a pass the library retries with full jitter.
 package dev.pacenote.android
