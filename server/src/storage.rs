@@ -279,7 +279,7 @@ impl Storage for SqliteStorage {
             for s in &chunk.samples {
                 tx.execute(
                     "INSERT INTO samples (run_id, seq, t_ms, input_json) VALUES (?1, ?2, ?3, ?4)",
-                    params![run_id, to_sql(s.seq), to_sql(s.t_ms), s.input.to_string()],
+                    params![run_id, to_sql(s.seq), to_sql(s.t_ms), s.input.get()],
                 )
                 .map_err(|e| conflict("sample", e))?;
             }

@@ -210,7 +210,8 @@ fn malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong() {
         samples: vec![pacenote_sync::wire::WireSample {
             seq: 0,
             t_ms: 0,
-            input: serde_json::json!({"type":"start","t_ms":0}),
+            input: serde_json::value::RawValue::from_string(r#"{"type":"start","t_ms":0}"#.into())
+                .expect("json"),
         }],
         cues: vec![],
         events: vec![],

@@ -32,12 +32,19 @@ pub struct RunHeader {
     pub effort: Option<u8>,
 }
 
-/// One engine input of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One engine input of a run, its JSON kept as text (a 4-hour run has ~60,000: parsing each
+/// into a tree only to print it again would cost a phone tens of megabytes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WireSample {
     pub seq: u64,
     pub t_ms: u64,
-    pub input: serde_json::Value,
+    pub input: Box<serde_json::value::RawValue>,
+}
+
+impl PartialEq for WireSample {
+    fn eq(&self, other: &Self) -> bool {
+        (self.seq, self.t_ms, self.input.get()) == (other.seq, other.t_ms, other.input.get())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,7 +161,8 @@ pub fn chunks_of(log: &RunLog) -> Result<Vec<EncodedChunk>, String> {
         .map(|index| Chunk { index, samples: Vec::new(), cues: Vec::new(), events: Vec::new() })
         .collect();
     for (seq, t_ms, json) in &log.inputs {
-        let input = serde_json::from_str(json).map_err(|e| format!("stored input {seq}: {e}"))?;
+        let input = serde_json::value::RawValue::from_string(json.clone())
+            .map_err(|e| format!("stored input {seq}: {e}"))?;
         chunks[index_of(*t_ms) as usize].samples.push(WireSample { seq: *seq, t_ms: *t_ms, input });
     }
     for c in &log.cues {
