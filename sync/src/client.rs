@@ -127,7 +127,6 @@ pub struct Traffic {
     pub requests: u64,
     pub retries: u64,
     pub bytes_sent: u64,
-    pub bytes_received: u64,
 }
 
 /// A server address, a token and a transport, with retries.
@@ -210,7 +209,6 @@ impl Client {
                     )));
                 }
                 Ok(response) if is_retryable(response.status) => {
-                    traffic.bytes_received += response.body.len() as u64;
                     last = format!("{} {}", response.status, response.message());
                     match retry_after(&response) {
                         Some(wait) if wait > self.policy.max_delay => {
@@ -223,10 +221,7 @@ impl Client {
                         None => self.jitter(self.policy.base_delay, self.policy.max_delay, attempt),
                     }
                 }
-                Ok(response) => {
-                    traffic.bytes_received += response.body.len() as u64;
-                    return Ok(response);
-                }
+                Ok(response) => return Ok(response),
                 Err(e) => {
                     last = e.to_string();
                     self.jitter(self.policy.base_delay, self.policy.max_delay, attempt)

@@ -175,7 +175,7 @@ impl Journal {
         self.samples += 1;
         for record in &self.session.log()[self.logged..] {
             let json = serde_json::to_string(record).map_err(|e| RecordError::run(&self.run_id, e))?;
-            self.pending.events.push(StoredEvent { t_ms: record_t_ms(&json).unwrap_or(t_ms), json });
+            self.pending.events.push(StoredEvent { t_ms: record.t_ms().unwrap_or(t_ms), json });
         }
         self.logged = self.session.log().len();
         let milestone = matches!(input, Input::Start { .. } | Input::Finish { .. } | Input::CheckIn { .. });
@@ -294,11 +294,6 @@ impl Recorder {
         store.finish_run(self.journal.run_id(), &json, effort)?;
         Ok(self.journal.session().summary())
     }
-}
-
-/// The run time a log record carries, if any.
-fn record_t_ms(json: &str) -> Option<u64> {
-    serde_json::from_str::<serde_json::Value>(json).ok()?.get("t_ms")?.as_u64()
 }
 
 #[cfg(test)]

@@ -106,8 +106,6 @@ pub enum StoreError {
         path.display()
     )]
     NewerSchema { path: PathBuf, found: i64 },
-    #[error("{}: {message}", path.display())]
-    Invalid { path: PathBuf, message: String },
 }
 
 impl StoreError {

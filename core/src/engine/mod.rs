@@ -212,6 +212,20 @@ pub enum LogRecord {
     },
 }
 
+impl LogRecord {
+    /// The run clock the record happened at (the heat adjustment, made at the start, has none).
+    pub fn t_ms(&self) -> Option<u64> {
+        match *self {
+            Self::Feedback { t_ms, .. }
+            | Self::TargetsStopped { t_ms }
+            | Self::CheckIn { t_ms, .. }
+            | Self::FreeToStop { t_ms }
+            | Self::CheckInRejected { t_ms, .. } => Some(t_ms),
+            Self::HeatAdjusted { .. } => None,
+        }
+    }
+}
+
 /// Check-in answers are RPE on Borg's CR-10 scale as used for session RPE (Foster et al. 2001,
 /// "A new approach to monitoring exercise training", J Strength Cond Res 15:109).
 pub const CHECK_IN_RANGE: (u8, u8) = (1, 10);
