@@ -16,6 +16,7 @@ pub mod sensor;
 pub mod signal;
 pub mod speech;
 pub mod units;
+pub mod weather;
 
 /// The example plans that ship with Pacenote, as (file name, JSON text).
 pub const BUNDLED_PLANS: [(&str, &str); 5] = [

@@ -10,10 +10,6 @@
 use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Chattiness;
-use crate::profile::RunnerProfile;
-use crate::speech::Units;
-
 /// A run this long or longer counts for a week's streak: the "just ten minutes" session. Habit
 /// research favours keeping the habit over its size (Lally et al. 2010, "How are habits formed",
 /// Eur J Soc Psychol 40:998 — missing a single opportunity did not affect habit formation; Fogg,
@@ -63,30 +59,6 @@ pub struct CompletedRun {
     /// How it felt, 1–10, from the post-run check-in.
     #[serde(default)]
     pub effort: Option<u8>,
-}
-
-/// Everything the app keeps about the runner for coaching.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CoachProfile {
-    #[serde(default)]
-    pub heart: RunnerProfile,
-    #[serde(default)]
-    pub units: Units,
-    #[serde(default = "default_persona")]
-    pub persona: String,
-    #[serde(default)]
-    pub chattiness: Chattiness,
-    #[serde(default)]
-    pub goals: Vec<Goal>,
-    #[serde(default)]
-    pub weekly_plan: Option<WeeklyPlan>,
-    #[serde(default)]
-    pub completed: Vec<CompletedRun>,
-}
-
-fn default_persona() -> String {
-    "jenna".to_owned()
 }
 
 /// One week: planned versus done.
@@ -221,18 +193,5 @@ mod tests {
         assert_eq!(s.this_week.done, 0);
         // A whole empty week does break it.
         assert_eq!(process_status(&runs, FOUR, day("2026-11-30")).streak_weeks, 0);
-    }
-
-    #[test]
-    fn a_profile_reads_from_json_and_refuses_unknown_fields() {
-        let json = r#"{"heart":{"max_hr_bpm":188},"units":"imperial","persona":"stone","chattiness":"quiet",
-            "goals":[{"tier":"process","what":"run four days a week","target":"4 runs/week"},
-                     {"tier":"performance","what":"hold 5:10/km for 8 km","deadline":"2027-03-01"}],
-            "weekly_plan":{"runs_per_week":4},
-            "completed":[{"date":"2026-11-20","moving_time_s":1800,"distance_m":5000,"effort":4}]}"#;
-        let p: CoachProfile = serde_json::from_str(json).expect("valid");
-        assert_eq!(p.goals[1].deadline, Some(day("2027-03-01")));
-        assert_eq!(p.units, Units::Imperial);
-        assert!(serde_json::from_str::<CoachProfile>(r#"{"gaols":[]}"#).is_err());
     }
 }

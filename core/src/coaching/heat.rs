@@ -8,10 +8,9 @@
 //!
 //! Must not: make a target faster, or adjust by anything but the conditions given.
 
-use serde::{Deserialize, Serialize};
-
 use crate::plan::{Plan, PlanStep, Step, StepEnd, Target};
 use crate::units::SecondsPerKm;
+pub use crate::weather::{Conditions, HeatError};
 
 /// (temperature + dew point in °F, pace slower by %), Hadley's table at the top of each band;
 /// straight lines between.
@@ -33,44 +32,7 @@ pub const TOO_HOT_SUM_F: f64 = 180.0;
 pub const SHORT_REPEAT_MAX_S: f64 = 180.0;
 pub const SHORT_REPEAT_MAX_M: f64 = 800.0;
 
-/// The weather at the start of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Conditions {
-    pub temp_c: f64,
-    pub dew_point_c: f64,
-}
-
-/// A problem with the conditions given.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum HeatError {
-    #[error("temperature {0} °C is not a running temperature (expected −40 to 50 °C)")]
-    Temperature(f64),
-    #[error("dew point {dew_point_c} °C must be a number no higher than the temperature {temp_c} °C")]
-    DewPoint { temp_c: f64, dew_point_c: f64 },
-}
-
-fn fahrenheit(c: f64) -> f64 {
-    c * 9.0 / 5.0 + 32.0
-}
-
 impl Conditions {
-    pub fn new(temp_c: f64, dew_point_c: f64) -> Result<Self, HeatError> {
-        if !(temp_c.is_finite() && (-40.0..=50.0).contains(&temp_c)) {
-            return Err(HeatError::Temperature(temp_c));
-        }
-        // Dew point cannot exceed the temperature (a little rounding allowed).
-        if !(dew_point_c.is_finite() && dew_point_c <= temp_c + 0.5) {
-            return Err(HeatError::DewPoint { temp_c, dew_point_c });
-        }
-        Ok(Self { temp_c, dew_point_c })
-    }
-
-    /// Temperature plus dew point, °F: the measure the table is in.
-    pub fn sum_f(&self) -> f64 {
-        fahrenheit(self.temp_c) + fahrenheit(self.dew_point_c)
-    }
-
     /// How much slower to run, in % of pace, for continuous running.
     pub fn slowdown_pct(&self) -> f64 {
         let sum = self.sum_f();

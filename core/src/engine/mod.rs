@@ -3,276 +3,70 @@
 //! feedback, `cue_finished` — that advances the plan, decides cues and schedules them into
 //! utterances.
 //!
+//! The session only wires things together: target coaching lives in [`step`] and
+//! [`targets`], each kind of news (countdown, halfway, GPS, pause, encouragement, free to stop)
+//! in [`news`], the order of speech in [`scheduler`].
+//!
 //! Deterministic: the same inputs give the same utterances, byte for byte. No I/O, no clock of
 //! its own, no global state. Inputs with time going backwards are ignored (the sensors' own
 //! filters reject their stale readings); nothing here panics on any input.
 
+pub mod input;
+pub mod log;
+pub mod news;
 pub mod replay;
 pub mod scheduler;
+pub mod step;
 pub mod targets;
 
-use serde::{Deserialize, Serialize};
+pub use input::{EngineConfig, Input, RunContext, RunnerFeedback};
+pub use log::{CHECK_IN_RANGE, LogRecord, RunSummary};
+pub use news::countdown::COUNTDOWN_LEAD_S;
+pub use scheduler::SchedulerCounts;
+
+pub use crate::profile::Chattiness;
 
 use crate::coaching::goals::ProcessStatus;
-use crate::coaching::heat::{self, Conditions};
+use crate::coaching::heat;
 use crate::cue::{Cue, CueKind, CueSlots, Priority, Utterance};
-use crate::plan::{ExpandedStep, Plan, StepEnd, StepKind, Target};
+use crate::plan::{ExpandedStep, Plan, Target};
 use crate::profile::RunnerProfile;
 use crate::progress::{PlanProgress, ProgressEvent};
-use crate::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
 use crate::signal::heart_rate::{HeartRateFilter, HeartRateZones};
 use crate::signal::motion::{AutoPause, Motion};
-use crate::signal::pace::{GpsStatus, PaceEstimate, PaceEstimator};
+use crate::signal::pace::{PaceEstimate, PaceEstimator};
 use crate::units::SecondsPerKm;
+use news::News;
+use news::encouragement::{Encouragement, Moment};
+use news::free_to_stop::FreeToStop;
+use news::gps::GpsNews;
+use news::halfway::RunHalfway;
+use news::pause::PauseNews;
 use scheduler::Scheduler;
-pub use scheduler::{Chattiness, SchedulerCounts};
-use targets::{EARLY_REP_TOO_FAST_SHARE, HeartRateMonitor, HeartRateSafety, PACE_DWELL_MS, PaceMonitor};
+use step::StepCoach;
+use targets::{HeartRateSafety, PaceMonitor};
 
-/// Seconds before a step change that the countdown is said.
-pub const COUNTDOWN_LEAD_S: f64 = 10.0;
-/// Steps shorter than this get no countdown: it would be half the step.
-const COUNTDOWN_MIN_STEP_S: f64 = 45.0;
-/// Steps get a "halfway" only when at least this long (time) or far (distance).
-const HALFWAY_MIN_STEP_S: f64 = 240.0;
-const HALFWAY_MIN_STEP_M: f64 = 800.0;
-/// GPS lost is said only once it has been gone this long (shorter losses only make the pace
-/// unknown for a moment), and not again within [`GPS_LOST_REPEAT_MS`].
-const GPS_LOST_ANNOUNCE_AFTER_MS: u64 = 15_000;
-const GPS_LOST_REPEAT_MS: u64 = 600_000;
-/// "GPS is back" only after a loss at least this long (short losses are not news).
-const GPS_BACK_AFTER_LOSS_MS: u64 = 15_000;
-/// Encouragement only after this much silence: it never crowds out information.
-const ENCOURAGE_AFTER_SILENCE_MS: u64 = 120_000;
-/// Speed reference of a rep (for judging the next rep's start by pace): the last seconds of it.
-const REP_REFERENCE_WINDOW_MS: u64 = 60_000;
-/// The pace a correction speaks is averaged over this long: the runner hears a figure that
-/// matches their watch, not one second's wobble.
-const SPOKEN_PACE_WINDOW_MS: u64 = 10_000;
 /// No corrections in a step's last seconds: the step is ending, the countdown says so, and a
 /// correction would be about a pace that no longer matters.
 const NO_CORRECTIONS_IN_LAST_S: f64 = 15.0;
-/// Auto-pause and resume are announced at most this often; the timer still follows the
-/// runner in between (a runner dithering at a crossing does not need a running commentary).
-const PAUSE_ANNOUNCE_GAP_MS: u64 = 20_000;
 /// A cadence reading older than this says nothing about now (the pedometer stops reporting
 /// when the runner stands still).
 const CADENCE_FRESH_MS: u64 = 3_000;
 /// Extra tolerance on pace targets after the runner says it feels too hard.
 const TOO_HARD_EXTRA_TOLERANCE_S: f64 = 10.0;
+/// Below this speed a distance step's end cannot be foreseen.
+const MIN_FORESEEING_SPEED_MPS: f64 = 0.5;
 
-/// Something the runner said about the run (voice or a button).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunnerFeedback {
-    /// This feels too hard: the coach loosens pace targets and stops pushing.
-    TooHard,
-    /// This feels easy.
-    TooEasy,
-    /// Something hurts: no more pushing for the rest of the run, and a safety cue.
-    Pain,
-}
-
-/// An input to the engine, with the host's run clock.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Input {
-    Start {
-        t_ms: u64,
-    },
-    Fix(LocationFix),
-    HeartRate(HeartRateReading),
-    Cadence(CadenceReading),
-    DeviceSpeed(DeviceSpeedReading),
-    Tick {
-        t_ms: u64,
-    },
-    Pause {
-        t_ms: u64,
-    },
-    Resume {
-        t_ms: u64,
-    },
-    Lap {
-        t_ms: u64,
-    },
-    SkipStep {
-        t_ms: u64,
-    },
-    Finish {
-        t_ms: u64,
-    },
-    Feedback {
-        t_ms: u64,
-        feedback: RunnerFeedback,
-    },
-    CueFinished {
-        utterance_id: u64,
-        at_ms: u64,
-    },
-    /// The post-run check-in's answer: how hard it felt, 1 (very easy) to 10 (maximal).
-    /// Taken after the finish too.
-    CheckIn {
-        t_ms: u64,
-        effort: u8,
-    },
-}
-
-impl Input {
-    /// The run clock the input carries.
-    pub fn t_ms(&self) -> u64 {
-        match *self {
-            Self::Fix(f) => f.t_ms,
-            Self::HeartRate(r) => r.t_ms,
-            Self::Cadence(r) => r.t_ms,
-            Self::DeviceSpeed(r) => r.t_ms,
-            Self::CueFinished { at_ms, .. } => at_ms,
-            Self::Start { t_ms }
-            | Self::Tick { t_ms }
-            | Self::Pause { t_ms }
-            | Self::Resume { t_ms }
-            | Self::Lap { t_ms }
-            | Self::SkipStep { t_ms }
-            | Self::Finish { t_ms }
-            | Self::Feedback { t_ms, .. }
-            | Self::CheckIn { t_ms, .. } => t_ms,
-        }
-    }
-}
-
-/// How the engine behaves, beyond the plan and the runner.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EngineConfig {
-    pub chattiness: Chattiness,
-    /// Pause the timer when the runner stops (traffic lights).
-    pub auto_pause: bool,
-    /// The audio layer reports `cue_finished`: speech lasts until it does (with a generous
-    /// safety limit), not until the estimate from the words runs out.
-    pub audio_reports_finish: bool,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        Self { chattiness: Chattiness::Normal, auto_pause: true, audio_reports_finish: false }
-    }
-}
-
-/// The figures of a run so far.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct RunSummary {
-    pub distance_m: f64,
-    pub moving_time_s: f64,
-    pub steps_completed: usize,
-    pub cues_spoken: u64,
-    pub cues_dropped: u64,
-    pub utterances: u64,
-    /// Whether the run counts as a completed session: the plan done, or the "free to stop"
-    /// point reached (stopping then or going on both count).
-    pub counts_as_completed: bool,
-    /// The check-in answer, 1–10, once given.
-    pub effort: Option<u8>,
-}
-
-/// What else the engine knows at the start of a run, beyond plan, profile and settings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct RunContext {
-    /// The weather now (overrides conditions preloaded with the plan): pace targets are eased.
-    pub conditions: Option<Conditions>,
-    /// The runner's process goals before this run: celebrated at the finish.
-    pub process: Option<ProcessStatus>,
-}
-
-/// A record for the run's log: what the runner said and what the coach changed because of it.
-/// The host stores these with the run (and syncs them).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum LogRecord {
-    Feedback {
-        t_ms: u64,
-        feedback: RunnerFeedback,
-    },
-    /// Target coaching stopped (pain).
-    TargetsStopped {
-        t_ms: u64,
-    },
-    CheckIn {
-        t_ms: u64,
-        effort: u8,
-    },
-    FreeToStop {
-        t_ms: u64,
-    },
-    /// Pace targets eased by this much for heat, %.
-    HeatAdjusted {
-        pct: f64,
-    },
-    /// A check-in answer outside 1–10, ignored.
-    CheckInRejected {
-        t_ms: u64,
-        effort: u8,
-    },
-}
-
-impl LogRecord {
-    /// The run clock the record happened at (the heat adjustment, made at the start, has none).
-    pub fn t_ms(&self) -> Option<u64> {
-        match *self {
-            Self::Feedback { t_ms, .. }
-            | Self::TargetsStopped { t_ms }
-            | Self::CheckIn { t_ms, .. }
-            | Self::FreeToStop { t_ms }
-            | Self::CheckInRejected { t_ms, .. } => Some(t_ms),
-            Self::HeatAdjusted { .. } => None,
-        }
-    }
-}
-
-/// Check-in answers are RPE on Borg's CR-10 scale as used for session RPE (Foster et al. 2001,
-/// "A new approach to monitoring exercise training", J Strength Cond Res 15:109).
-pub const CHECK_IN_RANGE: (u8, u8) = (1, 10);
-
-/// How long the whole plan is, when it can be said: all steps by time or all by distance.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum PlanLength {
-    Time(f64),
-    Distance(f64),
-    Mixed,
-}
-
-impl PlanLength {
-    fn of(steps: &[ExpandedStep]) -> Self {
-        let (mut time_s, mut distance_m) = (0.0, 0.0);
-        let (mut any_time, mut any_distance, mut any_open) = (false, false, false);
-        for s in steps {
-            match s.step.end {
-                StepEnd::Time(t) => (time_s, any_time) = (time_s + t, true),
-                StepEnd::Distance(d) => (distance_m, any_distance) = (distance_m + d, true),
-                StepEnd::Open => any_open = true,
-            }
-        }
-        match (any_time, any_distance, any_open) {
-            (true, false, false) => PlanLength::Time(time_s),
-            (false, true, false) => PlanLength::Distance(distance_m),
-            _ => PlanLength::Mixed,
-        }
-    }
-}
-
-/// Per-step coaching state, new at every step start.
-#[derive(Debug, Clone, PartialEq)]
-struct StepCoach {
-    index: usize,
-    /// An easy or recovery step: guard the HR cap, never praise speed.
-    easy: bool,
-    pace: Option<PaceMonitor>,
-    heart_rate: Option<HeartRateMonitor>,
-    countdown_said: bool,
-    halfway_said: bool,
-    early_rep_said: bool,
-    early_rep_since: Option<u64>,
-    /// The speed this step's earlier rep ended at, if there was one (looked up at the start).
-    rep_reference_mps: Option<f64>,
-    /// (t_ms, speed) over the last minute of the step, for the next rep's reference.
-    speeds: std::collections::VecDeque<(u64, f64)>,
+/// Where the run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No input yet.
+    NotStarted,
+    Running,
+    /// Finish was asked for; the last word waits for current speech to end.
+    Finishing,
+    /// The last word is said: no more cues (a check-in answer is still taken).
+    Finished,
 }
 
 /// A run in progress.
@@ -282,37 +76,28 @@ pub struct RunSession {
     profile: RunnerProfile,
     zones: Option<HeartRateZones>,
     progress: PlanProgress,
-    /// Worked out once: the halfway mark is checked on every input.
-    plan_length: PlanLength,
+    phase: Phase,
+    now_ms: u64,
     pace: PaceEstimator,
     heart: HeartRateFilter,
     auto_pause: AutoPause,
+    manually_paused: bool,
+    /// The latest cadence reading (t_ms, steps/min); stale after [`CADENCE_FRESH_MS`].
+    cadence: Option<(u64, f64)>,
     safety: HeartRateSafety,
     scheduler: Scheduler,
+    next_cue_id: u64,
     coach: Option<StepCoach>,
     /// The speed each step path ran at the end of its last rep.
     rep_reference: Vec<(String, f64)>,
-    started: bool,
-    finished: bool,
-    /// Finish was asked for; the last word waits for current speech to end.
-    finishing: bool,
-    manually_paused: bool,
-    now_ms: u64,
-    next_cue_id: u64,
-    /// The latest cadence reading (t_ms, steps/min); stale after [`CADENCE_FRESH_MS`].
-    cadence: Option<(u64, f64)>,
-    gps_lost_said_ms: Option<u64>,
-    gps_lost_since: Option<u64>,
-    run_halfway_said: bool,
-    last_utterance_ms: u64,
-    last_encouragement_ms: u64,
-    no_pushing: bool,
+    run_halfway: RunHalfway,
+    gps_news: GpsNews,
+    pause_news: PauseNews,
+    encouragement: Encouragement,
+    free_to_stop: FreeToStop,
     extra_tolerance_s: f64,
-    last_pause_news_ms: Option<u64>,
     /// Pain was reported: no more target coaching this run.
     targets_stopped: bool,
-    free_to_stop_after_ms: Option<u64>,
-    free_to_stop_said: bool,
     process: Option<ProcessStatus>,
     effort: Option<u8>,
     log: Vec<LogRecord>,
@@ -344,33 +129,26 @@ impl RunSession {
             config,
             profile,
             zones: profile.zones(),
-            plan_length: PlanLength::of(progress.steps()),
+            run_halfway: RunHalfway::new(progress.steps()),
             progress,
+            phase: Phase::NotStarted,
+            now_ms: 0,
             pace: PaceEstimator::new(),
             heart: HeartRateFilter::new(),
             auto_pause: AutoPause::new(),
+            manually_paused: false,
+            cadence: None,
             safety: HeartRateSafety::default(),
             scheduler: Scheduler::with_reported_finish(config.chattiness, config.audio_reports_finish),
+            next_cue_id: 1,
             coach: None,
             rep_reference: Vec::new(),
-            started: false,
-            finished: false,
-            finishing: false,
-            manually_paused: false,
-            now_ms: 0,
-            next_cue_id: 1,
-            cadence: None,
-            gps_lost_said_ms: None,
-            gps_lost_since: None,
-            run_halfway_said: false,
-            last_utterance_ms: 0,
-            last_encouragement_ms: 0,
-            no_pushing: false,
+            gps_news: GpsNews::default(),
+            pause_news: PauseNews::default(),
+            encouragement: Encouragement::default(),
+            free_to_stop: FreeToStop::new(plan.free_to_stop_after_s),
             extra_tolerance_s: 0.0,
-            last_pause_news_ms: None,
             targets_stopped: false,
-            free_to_stop_after_ms: plan.free_to_stop_after_s.map(|s| (s * 1000.0) as u64),
-            free_to_stop_said: false,
             process: context.process,
             effort: None,
             log,
@@ -389,7 +167,7 @@ impl RunSession {
 
     /// Whether the run has finished (no more cues).
     pub fn is_finished(&self) -> bool {
-        self.finished
+        self.phase == Phase::Finished
     }
 
     /// How the engine behaves (as built).
@@ -437,7 +215,7 @@ impl RunSession {
             cues_spoken: counts.cues_spoken,
             cues_dropped: counts.cues_dropped,
             utterances: counts.utterances,
-            counts_as_completed: self.progress.is_complete() || self.free_to_stop_said,
+            counts_as_completed: self.progress.is_complete() || self.free_to_stop.reached(),
             effort: self.effort,
         }
     }
@@ -449,18 +227,21 @@ impl RunSession {
             self.check_in(t_ms, effort);
             return Vec::new();
         }
-        if self.finished {
-            return Vec::new();
-        }
-        if self.finishing {
-            // Only the audio's report matters now: the last word follows the current one.
-            if let Input::CueFinished { utterance_id, at_ms } = *input {
-                self.scheduler.finished(utterance_id, at_ms);
-                let out = self.speak(self.now_ms.max(at_ms));
-                self.finished = out.iter().any(|u| u.cues.iter().any(|c| c.kind == CueKind::RunFinish));
-                return out;
+        match self.phase {
+            Phase::Finished => return Vec::new(),
+            Phase::Finishing => {
+                // Only the audio's report matters now: the last word follows the current one.
+                if let Input::CueFinished { utterance_id, at_ms } = *input {
+                    self.scheduler.finished(utterance_id, at_ms);
+                    let out = self.speak(self.now_ms.max(at_ms));
+                    if said_the_finish(&out) {
+                        self.phase = Phase::Finished;
+                    }
+                    return out;
+                }
+                return Vec::new();
             }
-            return Vec::new();
+            Phase::NotStarted | Phase::Running => {}
         }
         let t_ms = input.t_ms();
         if let Input::CueFinished { utterance_id, at_ms } = *input {
@@ -470,10 +251,10 @@ impl RunSession {
         // Sensors judge their own time order; control inputs from the past are ignored.
         let is_sensor =
             matches!(input, Input::Fix(_) | Input::HeartRate(_) | Input::Cadence(_) | Input::DeviceSpeed(_));
-        if !is_sensor && self.started && t_ms < self.now_ms {
+        if !is_sensor && self.phase == Phase::Running && t_ms < self.now_ms {
             return Vec::new();
         }
-        if !self.started {
+        if self.phase == Phase::NotStarted {
             self.start(t_ms);
         }
         match *input {
@@ -519,10 +300,9 @@ impl RunSession {
     }
 
     fn start(&mut self, t_ms: u64) {
-        self.started = true;
+        self.phase = Phase::Running;
         self.now_ms = t_ms;
-        self.last_utterance_ms = t_ms;
-        self.last_encouragement_ms = t_ms;
+        self.encouragement.start(t_ms);
         self.queue(CueKind::RunStart, CueSlots::default(), t_ms);
         if self.log.iter().any(|r| matches!(r, LogRecord::HeatAdjusted { .. })) {
             self.queue(CueKind::HeatAdjusted, CueSlots::default(), t_ms);
@@ -553,17 +333,15 @@ impl RunSession {
         }
         self.queue(CueKind::CheckIn, CueSlots::default(), now);
         let mut out = self.speak(now);
-        let said =
-            |out: &[Utterance]| out.iter().any(|u| u.cues.iter().any(|c| c.kind == CueKind::RunFinish));
-        if said(&out) {
-            self.finished = true;
+        if said_the_finish(&out) {
+            self.phase = Phase::Finished;
         } else if self.config.audio_reports_finish {
             // The last word waits for the voice that is speaking (and never expires).
-            self.finishing = true;
+            self.phase = Phase::Finishing;
         } else {
             // No one will report the end of the current speech: the finish is the last word.
             out.extend(self.force_speak(now));
-            self.finished = true;
+            self.phase = Phase::Finished;
         }
         out
     }
@@ -584,7 +362,6 @@ impl RunSession {
             RunnerFeedback::Pain => {
                 // Stop target coaching at once: nothing about pace or heart rate is said again,
                 // and what was waiting to be said is dropped.
-                self.no_pushing = true;
                 self.targets_stopped = true;
                 self.scheduler.drop_pending(|c| c.priority == Priority::Correction);
                 self.log.push(LogRecord::TargetsStopped { t_ms });
@@ -612,14 +389,8 @@ impl RunSession {
         // A resume not yet announced and over already: say neither.
         let unsaid_resume = self.scheduler.drop_pending(|c| c.kind == CueKind::AutoResumed) > 0;
         if let Some(kind) = say.filter(|_| !unsaid_resume) {
-            self.announce_pause_news(kind, t_ms);
-        }
-    }
-
-    fn announce_pause_news(&mut self, kind: CueKind, t_ms: u64) {
-        if self.last_pause_news_ms.is_none_or(|last| t_ms.saturating_sub(last) >= PAUSE_ANNOUNCE_GAP_MS) {
-            self.last_pause_news_ms = Some(t_ms);
-            self.queue(kind, CueSlots::default(), t_ms);
+            let news = self.pause_news.update(kind, t_ms);
+            self.queue_news(news);
         }
     }
 
@@ -636,7 +407,8 @@ impl RunSession {
         // A pause not yet announced and over already: say neither.
         let unsaid_pause = self.scheduler.drop_pending(|c| c.kind == CueKind::AutoPaused) > 0;
         if let Some(kind) = say.filter(|_| !unsaid_pause) {
-            self.announce_pause_news(kind, t_ms);
+            let news = self.pause_news.update(kind, t_ms);
+            self.queue_news(news);
         }
     }
 
@@ -659,12 +431,18 @@ impl RunSession {
         }
         let events = self.progress.update(now, estimate.distance_m);
         self.on_progress(events);
-        self.gps_news(now, estimate.gps);
+        let news = self.gps_news.update(now, estimate.gps, self.progress.is_paused());
+        self.queue_news(news);
         if self.progress.is_paused() || self.progress.is_complete() {
             return;
         }
-        self.countdown_and_halfway(now, &estimate);
-        self.free_to_stop(now);
+        self.step_news(now, &estimate);
+        let news = self.run_halfway.update(now, self.progress.moving_ms(), estimate.distance_m);
+        self.queue_news(news);
+        if let Some(news) = self.free_to_stop.update(now, self.progress.moving_ms()) {
+            self.log.push(LogRecord::FreeToStop { t_ms: now });
+            self.queue_news(Some(news));
+        }
         if !self.targets_stopped {
             self.coach_targets(now, &estimate, bpm);
         }
@@ -672,7 +450,16 @@ impl RunSession {
             let slots = CueSlots { bpm, ..CueSlots::default() };
             self.queue(CueKind::HrVeryHigh, slots, now);
         }
-        self.encourage(now, &estimate);
+        let moment = Moment {
+            now_ms: now,
+            every_ms: self.config.chattiness.encouragement_every_ms(),
+            busy: self.scheduler.is_speaking() || self.scheduler.has_pending(),
+            band: self.current_pace_band(),
+            pace: estimate.pace(),
+            easy: self.coach.as_ref().is_some_and(|c| c.easy),
+        };
+        let news = self.encouragement.update(moment);
+        self.queue_news(news);
     }
 
     fn on_progress(&mut self, events: Vec<ProgressEvent>) {
@@ -712,17 +499,11 @@ impl RunSession {
         }
     }
 
+    /// Keeps how the step's rep ended, for the next rep of the same step.
     fn end_step(&mut self, at_ms: u64) {
         let Some(coach) = self.coach.as_ref() else { return };
         let Some(step) = self.progress.steps().get(coach.index) else { return };
-        let recent: Vec<f64> = coach
-            .speeds
-            .iter()
-            .filter(|(t, _)| at_ms.saturating_sub(*t) <= REP_REFERENCE_WINDOW_MS)
-            .map(|(_, v)| *v)
-            .collect();
-        if recent.len() >= 10 {
-            let mean = recent.iter().sum::<f64>() / recent.len() as f64;
+        if let Some(mean) = coach.rep_reference_mps(at_ms) {
             let path = step.path.clone();
             self.rep_reference.retain(|(p, _)| *p != path);
             self.rep_reference.push((path, mean));
@@ -733,138 +514,31 @@ impl RunSession {
         self.end_step(at_ms);
         // Corrections decided for the step that just ended are about it, not this one.
         self.scheduler.drop_pending(|c| c.priority == Priority::Correction);
-        let Some(step) = self.progress.steps().get(index).cloned() else { return };
-        let easy = matches!(
-            step.step.kind,
-            StepKind::Warmup | StepKind::Easy | StepKind::Recovery | StepKind::Cooldown | StepKind::Rest
-        );
-        let mut slots = CueSlots {
-            step_kind: Some(step.step.kind),
-            step_note: step.step.note.clone(),
-            rep: step.reps.last().map(|r| r.0),
-            reps: step.reps.last().map(|r| r.1),
-            ..CueSlots::default()
-        };
-        match step.step.end {
-            StepEnd::Time(s) => slots.duration_s = Some(s),
-            StepEnd::Distance(m) => slots.distance_m = Some(m),
-            StepEnd::Open => {}
-        }
-        let mut pace = None;
-        let mut heart_rate = None;
-        match step.step.target {
-            Some(Target::Pace(range)) => {
-                slots.target_pace = Some((range.fastest, range.slowest));
-                pace = Some(PaceMonitor::new(range.fastest.0, range.slowest.0, self.extra_tolerance_s));
-            }
-            Some(Target::HrZone(zone)) => {
-                slots.zone = Some(zone);
-                if let Some((lo, hi)) = self.zones.and_then(|z| z.range(zone)) {
-                    slots.target_bpm = Some((lo, hi));
-                    heart_rate = Some(HeartRateMonitor::new(lo, hi, !easy));
-                }
-            }
-            Some(Target::HrRange(range)) => {
-                let lo = range.min_bpm.map_or(0.0, f64::from);
-                let hi = range.max_bpm.map_or(f64::INFINITY, f64::from);
-                slots.target_bpm = Some((lo, hi.min(250.0)));
-                heart_rate = Some(HeartRateMonitor::new(lo, hi, !easy && range.min_bpm.is_some()));
-            }
-            Some(Target::Effort(_)) | None => {}
-        }
-        let rep_reference_mps = self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v);
-        self.coach = Some(StepCoach {
-            easy: matches!(step.step.kind, StepKind::Easy | StepKind::Recovery),
-            rep_reference_mps,
-            index,
-            pace,
-            heart_rate,
-            countdown_said: false,
-            halfway_said: false,
-            early_rep_said: false,
-            early_rep_since: None,
-            speeds: std::collections::VecDeque::new(),
-        });
+        let Some(step) = self.progress.steps().get(index) else { return };
+        let reference = self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v);
+        let (coach, slots) = StepCoach::start(step, self.zones, self.extra_tolerance_s, reference);
+        self.coach = Some(coach);
         self.queue(CueKind::StepStart, slots, at_ms);
     }
 
     /// When the countdown of the current step is due, if it has one.
     fn countdown_due_ms(&self) -> Option<u64> {
-        let coach = self.coach.as_ref().filter(|c| !c.countdown_said)?;
+        let coach = self.coach.as_ref()?;
         let step = self.progress.steps().get(coach.index)?;
-        let (moving_ms, metres) = self.progress.step_elapsed();
-        match step.step.end {
-            StepEnd::Time(seconds) if seconds >= COUNTDOWN_MIN_STEP_S => {
-                let left_ms = ((seconds - COUNTDOWN_LEAD_S) * 1000.0) as i64 - moving_ms as i64;
-                Some(self.now_ms.saturating_add_signed(left_ms))
-            }
-            StepEnd::Distance(total) => {
-                let speed = self.pace.estimate(self.now_ms).speed_mps.filter(|v| *v > 0.5)?;
-                let left_s = (total - metres) / speed;
-                if total / speed < COUNTDOWN_MIN_STEP_S {
-                    return None;
-                }
-                let due_in_ms = ((left_s - COUNTDOWN_LEAD_S) * 1000.0) as i64;
-                Some(self.now_ms.saturating_add_signed(due_in_ms))
-            }
-            _ => None,
-        }
+        let speed = self.pace.estimate(self.now_ms).speed_mps;
+        coach.countdown.due_ms(self.now_ms, step.step.end, self.progress.step_elapsed(), speed)
     }
 
-    fn countdown_and_halfway(&mut self, now: u64, estimate: &PaceEstimate) {
-        if let Some(due) = self.countdown_due_ms()
-            && due <= now
-        {
-            if let Some(coach) = self.coach.as_mut() {
-                coach.countdown_said = true;
-            }
-            let slots = CueSlots { duration_s: Some(COUNTDOWN_LEAD_S), ..CueSlots::default() };
-            // A countdown is due on its second: it carries that time, not the tick's.
-            self.queue(CueKind::Countdown, slots, due.max(now.saturating_sub(1000)));
-        }
-        let Some(coach) = self.coach.as_ref() else { return };
+    /// The current step's countdown and halfway mark.
+    fn step_news(&mut self, now: u64, estimate: &PaceEstimate) {
+        let elapsed = self.progress.step_elapsed();
+        let Some(coach) = self.coach.as_mut() else { return };
         let Some(step) = self.progress.steps().get(coach.index) else { return };
-        let (moving_ms, metres) = self.progress.step_elapsed();
-        let past_half = match step.step.end {
-            StepEnd::Time(s) if s >= HALFWAY_MIN_STEP_S => moving_ms as f64 / 1000.0 >= s / 2.0,
-            StepEnd::Distance(m) if m >= HALFWAY_MIN_STEP_M => metres >= m / 2.0,
-            _ => false,
-        };
-        if past_half && !coach.halfway_said {
-            if let Some(coach) = self.coach.as_mut() {
-                coach.halfway_said = true;
-            }
-            self.queue(CueKind::StepHalfway, CueSlots::default(), now);
-        }
-        if !self.run_halfway_said
-            && let Some(done) = self.plan_fraction_done(estimate)
-            && done >= 0.5
-        {
-            self.run_halfway_said = true;
-            self.queue(CueKind::RunHalfway, CueSlots::default(), now);
-        }
-    }
-
-    /// "Just ten minutes": once the moving time is reached, the runner may stop.
-    fn free_to_stop(&mut self, now: u64) {
-        if let Some(at) = self.free_to_stop_after_ms
-            && !self.free_to_stop_said
-            && self.progress.moving_ms() >= at
-        {
-            self.free_to_stop_said = true;
-            self.log.push(LogRecord::FreeToStop { t_ms: now });
-            let slots = CueSlots { duration_s: Some(at as f64 / 1000.0), ..CueSlots::default() };
-            self.queue(CueKind::FreeToStop, slots, now);
-        }
-    }
-
-    /// How much of the plan is done, when the plan is all time or all distance.
-    fn plan_fraction_done(&self, estimate: &PaceEstimate) -> Option<f64> {
-        match self.plan_length {
-            PlanLength::Time(total_s) => Some(self.progress.moving_ms() as f64 / 1000.0 / total_s),
-            PlanLength::Distance(total_m) => Some(estimate.distance_m / total_m),
-            PlanLength::Mixed => None,
-        }
+        let end = step.step.end;
+        let countdown = coach.countdown.update(now, end, elapsed, estimate.speed_mps);
+        let halfway = coach.halfway.update(now, end, elapsed);
+        self.queue_news(countdown);
+        self.queue_news(halfway);
     }
 
     /// Seconds left in the current step, when its end is known (time, or distance at the
@@ -873,73 +547,36 @@ impl RunSession {
         let step = self.progress.current_step()?;
         let (moving_ms, metres) = self.progress.step_elapsed();
         match step.step.end {
-            StepEnd::Time(s) => Some(s - moving_ms as f64 / 1000.0),
-            StepEnd::Distance(m) => estimate.speed_mps.filter(|v| *v > 0.5).map(|v| (m - metres) / v),
-            StepEnd::Open => None,
+            crate::plan::StepEnd::Time(s) => Some(s - moving_ms as f64 / 1000.0),
+            crate::plan::StepEnd::Distance(m) => {
+                estimate.speed_mps.filter(|v| *v > MIN_FORESEEING_SPEED_MPS).map(|v| (m - metres) / v)
+            }
+            crate::plan::StepEnd::Open => None,
         }
     }
 
     fn coach_targets(&mut self, now: u64, estimate: &PaceEstimate, bpm: Option<f64>) {
         let (step_moving_ms, _) = self.progress.step_elapsed();
-        let allow_push = !self.no_pushing;
         let ending = self.step_seconds_left(estimate).is_some_and(|left| left < NO_CORRECTIONS_IN_LAST_S);
         let band = self.current_pace_band();
         let Some(coach) = self.coach.as_mut() else { return };
-        if let Some(v) = estimate.speed_mps
-            && coach.speeds.back().is_none_or(|(t, _)| *t < now)
-        {
-            coach.speeds.push_back((now, v));
-            while coach.speeds.front().is_some_and(|(t, _)| now.saturating_sub(*t) > REP_REFERENCE_WINDOW_MS)
-            {
-                coach.speeds.pop_front();
-            }
-        }
-        let mut decisions = Vec::new();
+        coach.note_speed(now, estimate);
         if ending {
             return;
         }
-        if let Some(monitor) = coach.pace.as_mut()
-            && let Some(d) = monitor.update(now, step_moving_ms, estimate, allow_push)
-        {
-            decisions.push(d);
-        }
-        if let Some(monitor) = coach.heart_rate.as_mut() {
-            // Early in an HR rep, heart rate has not caught up: judge by pace against the
-            // runner's own earlier reps of this step instead.
-            if step_moving_ms < targets::HR_LAG_GRACE_MS
-                && !coach.early_rep_said
-                && let (Some(reference), Some(v)) = (coach.rep_reference_mps, estimate.speed_mps)
-            {
-                if v > reference * (1.0 + EARLY_REP_TOO_FAST_SHARE) && estimate.confidence > 0.5 {
-                    let since = *coach.early_rep_since.get_or_insert(now);
-                    if now - since >= PACE_DWELL_MS {
-                        coach.early_rep_said = true;
-                        decisions.push(targets::Decision { kind: CueKind::SlowDown, escalation: 1 });
-                    }
-                } else {
-                    coach.early_rep_since = None;
-                }
-            }
-            if let Some(mut d) = monitor.update(now, step_moving_ms, bpm, allow_push) {
-                // Easy days run easy: over the cap on an easy step is "conversational pace".
-                if coach.easy && d.kind == CueKind::HrAboveZone {
-                    d.kind = CueKind::EasyEaseOff;
-                }
-                decisions.push(d);
-            }
-        }
-        let target_bpm = coach.heart_rate.as_ref().map(HeartRateMonitor::band_bpm);
+        let decisions = coach.judge_targets(now, step_moving_ms, estimate, bpm);
         if decisions.is_empty() {
             return;
         }
         // Only now, on the rare input that decides something: this is the per-sample path.
-        let spoken_pace = recent_pace(&coach.speeds, now).or(estimate.pace());
+        let spoken_pace = coach.spoken_pace(now).or(estimate.pace());
+        let target_bpm = coach.target_bpm();
         for d in decisions {
             let slots = CueSlots {
                 pace: spoken_pace,
                 target_pace: band,
                 bpm,
-                target_bpm: target_bpm.map(|(lo, hi)| (lo, hi.min(250.0))),
+                target_bpm,
                 escalation: (d.escalation > 0).then_some(d.escalation),
                 ..CueSlots::default()
             };
@@ -947,54 +584,9 @@ impl RunSession {
         }
     }
 
-    fn gps_news(&mut self, now: u64, gps: GpsStatus) {
-        match gps {
-            GpsStatus::Lost { since_ms } => {
-                let since = *self.gps_lost_since.get_or_insert(since_ms);
-                let announced = self.gps_lost_said_ms.is_some_and(|t| t >= since);
-                let repeat_ok =
-                    self.gps_lost_said_ms.is_none_or(|t| now.saturating_sub(t) >= GPS_LOST_REPEAT_MS);
-                if !announced
-                    && repeat_ok
-                    && now.saturating_sub(since) >= GPS_LOST_ANNOUNCE_AFTER_MS
-                    && !self.progress.is_paused()
-                {
-                    self.gps_lost_said_ms = Some(now);
-                    self.queue(CueKind::GpsLost, CueSlots::default(), now);
-                }
-            }
-            GpsStatus::Good => {
-                if let Some(since) = self.gps_lost_since.take()
-                    && now.saturating_sub(since) >= GPS_BACK_AFTER_LOSS_MS
-                    && self.gps_lost_said_ms.is_some_and(|t| t >= since)
-                {
-                    self.queue(CueKind::GpsBack, CueSlots::default(), now);
-                }
-            }
-            GpsStatus::Waiting => {}
-        }
-    }
-
-    fn encourage(&mut self, now: u64, estimate: &PaceEstimate) {
-        let Some(every) = self.config.chattiness.encouragement_every_ms() else { return };
-        if now.saturating_sub(self.last_utterance_ms) < ENCOURAGE_AFTER_SILENCE_MS
-            || now.saturating_sub(self.last_encouragement_ms) < every
-            || self.scheduler.is_speaking()
-            || self.scheduler.has_pending()
-        {
-            return;
-        }
-        // Only when nothing needs correcting: praise must be true.
-        let on_target = match self.current_pace_band() {
-            Some((fast, slow)) => estimate.pace().is_some_and(|p| p.0 >= fast.0 - 5.0 && p.0 <= slow.0 + 5.0),
-            None => true,
-        };
-        if on_target {
-            self.last_encouragement_ms = now;
-            // No praise for speed on easy days: encouragement there never mentions pace.
-            let easy = self.coach.as_ref().is_some_and(|c| c.easy);
-            let slots = CueSlots { pace: estimate.pace().filter(|_| !easy), ..CueSlots::default() };
-            self.queue(CueKind::Encouragement, slots, now);
+    fn queue_news(&mut self, news: Option<News>) {
+        if let Some(News { kind, slots, at_ms }) = news {
+            self.queue(kind, slots, at_ms);
         }
     }
 
@@ -1007,7 +599,7 @@ impl RunSession {
     fn speak(&mut self, now: u64) -> Vec<Utterance> {
         let mut out = Vec::new();
         while let Some(u) = self.scheduler.poll(now) {
-            self.last_utterance_ms = now;
+            self.encouragement.heard(now);
             let interrupting = u.interrupts.is_some();
             out.push(u);
             if !interrupting {
@@ -1023,23 +615,14 @@ impl RunSession {
             self.scheduler.finished(id, now);
         }
         let u = self.scheduler.poll(now)?;
-        self.last_utterance_ms = now;
+        self.encouragement.heard(now);
         Some(u)
     }
 }
 
-/// The pace to speak: the mean speed of the last [`SPOKEN_PACE_WINDOW_MS`], steadier than the
-/// instantaneous estimate the corrections are decided on.
-fn recent_pace(speeds: &std::collections::VecDeque<(u64, f64)>, now: u64) -> Option<SecondsPerKm> {
-    let recent: Vec<f64> = speeds
-        .iter()
-        .filter(|(t, _)| now.saturating_sub(*t) <= SPOKEN_PACE_WINDOW_MS)
-        .map(|(_, v)| *v)
-        .collect();
-    if recent.is_empty() {
-        return None;
-    }
-    SecondsPerKm::from_speed_mps(recent.iter().sum::<f64>() / recent.len() as f64)
+/// Whether the run's last word is among these utterances.
+fn said_the_finish(out: &[Utterance]) -> bool {
+    out.iter().any(|u| u.cues.iter().any(|c| c.kind == CueKind::RunFinish))
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@
 //! Until the audio layer reports `cue_finished`, an utterance is assumed to last as long as its
 //! words take to say. Pure state; the engine feeds it the run clock.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::cue::{Cue, CueKind, Priority, Utterance};
+use crate::profile::Chattiness;
 
 /// Speaking rate for estimating how long an utterance lasts: about 150 words a minute.
 const WORDS_PER_SECOND: f64 = 2.5;
@@ -18,45 +19,6 @@ const UTTERANCE_OVERHEAD_MS: u64 = 600;
 const MAX_CUES_PER_UTTERANCE: usize = 3;
 /// A budget window for chattiness.
 const BUDGET_WINDOW_MS: u64 = 60_000;
-
-/// How much the coach talks, below step changes and safety (which are always said).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Chattiness {
-    Quiet,
-    #[default]
-    Normal,
-    Chatty,
-}
-
-impl Chattiness {
-    /// Utterances per minute below step-change priority.
-    fn per_minute(self) -> usize {
-        match self {
-            Self::Quiet => 1,
-            Self::Normal => 2,
-            Self::Chatty => 4,
-        }
-    }
-
-    /// Silence after any utterance before a lower-priority one may start.
-    fn min_gap_ms(self) -> u64 {
-        match self {
-            Self::Quiet => 30_000,
-            Self::Normal => 12_000,
-            Self::Chatty => 6_000,
-        }
-    }
-
-    /// Whether encouragement is said at all, and how often at most.
-    pub fn encouragement_every_ms(self) -> Option<u64> {
-        match self {
-            Self::Quiet => None,
-            Self::Normal => Some(480_000),
-            Self::Chatty => Some(240_000),
-        }
-    }
-}
 
 /// Counts for the run summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -213,13 +213,7 @@ impl PaceMonitor {
         }
     }
 
-    pub fn update(
-        &mut self,
-        t_ms: u64,
-        step_moving_ms: u64,
-        estimate: &PaceEstimate,
-        allow_speed_up: bool,
-    ) -> Option<Decision> {
+    pub fn update(&mut self, t_ms: u64, step_moving_ms: u64, estimate: &PaceEstimate) -> Option<Decision> {
         let dt_s = self.last_update_ms.map_or(0.0, |last| t_ms.saturating_sub(last) as f64 / 1000.0);
         self.last_update_ms = Some(t_ms);
         let settled = step_moving_ms >= PACE_STEP_GRACE_MS && t_ms >= self.quiet_until_ms;
@@ -228,8 +222,7 @@ impl PaceMonitor {
             self.corrections.pause_evidence();
             return None;
         };
-        let walking = speed < SPEED_UP_MIN_SHARE_OF_BAND * self.band_mps.0;
-        let may_push = allow_speed_up && !walking;
+        let may_push = speed >= SPEED_UP_MIN_SHARE_OF_BAND * self.band_mps.0;
         // Three tests, each "beyond band + tolerance, surely": recent windows of raw GPS
         // readings and each raw speed reading as it comes (quick on a clear change), and
         // evidence from the smoothed estimate (slow, but it is what notices a small excess
@@ -353,13 +346,7 @@ impl HeartRateMonitor {
         self.band_bpm
     }
 
-    pub fn update(
-        &mut self,
-        t_ms: u64,
-        step_moving_ms: u64,
-        bpm: Option<f64>,
-        allow_push: bool,
-    ) -> Option<Decision> {
+    pub fn update(&mut self, t_ms: u64, step_moving_ms: u64, bpm: Option<f64>) -> Option<Decision> {
         let Some(bpm) = bpm.filter(|_| step_moving_ms >= HR_LAG_GRACE_MS) else {
             self.corrections.pause_evidence();
             return None;
@@ -367,7 +354,7 @@ impl HeartRateMonitor {
         let (low, high) = self.band_bpm;
         let off = if bpm > high + HR_TOLERANCE_BPM {
             Some(Off::High)
-        } else if bpm < low - HR_TOLERANCE_BPM && self.coach_below && allow_push {
+        } else if bpm < low - HR_TOLERANCE_BPM && self.coach_below {
             Some(Off::Low)
         } else {
             None
@@ -380,6 +367,44 @@ impl HeartRateMonitor {
             HR_DWELL_MS,
             (CueKind::HrAboveZone, CueKind::HrBelowZone, CueKind::BackInZone),
         )
+    }
+}
+
+/// Early in an HR rep, heart rate has not caught up: the rep is judged by pace against the
+/// runner's own earlier reps of the same step (which reached the zone) instead. Once per rep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlyRepMonitor {
+    /// The speed the runner's last rep of this step ended at.
+    reference_mps: f64,
+    too_fast_since: Option<u64>,
+    said: bool,
+}
+
+/// The early-rep judgement needs a confident speed: a wobbling one would cry wolf at a rep start.
+const EARLY_REP_MIN_CONFIDENCE: f64 = 0.5;
+
+impl EarlyRepMonitor {
+    pub fn new(reference_mps: f64) -> Self {
+        Self { reference_mps, too_fast_since: None, said: false }
+    }
+
+    pub fn update(&mut self, t_ms: u64, step_moving_ms: u64, estimate: &PaceEstimate) -> Option<Decision> {
+        if step_moving_ms >= HR_LAG_GRACE_MS || self.said {
+            return None;
+        }
+        let v = estimate.speed_mps?;
+        if v > self.reference_mps * (1.0 + EARLY_REP_TOO_FAST_SHARE)
+            && estimate.confidence > EARLY_REP_MIN_CONFIDENCE
+        {
+            let since = *self.too_fast_since.get_or_insert(t_ms);
+            if t_ms - since >= PACE_DWELL_MS {
+                self.said = true;
+                return Some(Decision { kind: CueKind::SlowDown, escalation: 1 });
+            }
+        } else {
+            self.too_fast_since = None;
+        }
+        None
     }
 }
 
@@ -432,9 +457,7 @@ mod tests {
 
     /// Feeds one speed per second from second `from` to `to`; returns (second, decision).
     fn feed(monitor: &mut PaceMonitor, from: u64, to: u64, speed: f64) -> Vec<(u64, Decision)> {
-        (from..to)
-            .filter_map(|s| monitor.update(s * 1000, s * 1000, &at(speed), true).map(|d| (s, d)))
-            .collect()
+        (from..to).filter_map(|s| monitor.update(s * 1000, s * 1000, &at(speed)).map(|d| (s, d))).collect()
     }
 
     /// An estimate with a raw reading (as with phone Doppler) and a sluggish smoothed speed.
@@ -458,14 +481,12 @@ mod tests {
         let wobble = |t: u64| [0.12, -0.15, 0.05, -0.08, 0.14, -0.02][(t % 6) as usize];
         for t in 0..120 {
             let v = 1000.0 / 330.0;
-            assert_eq!(monitor.update(t * 1000, t * 1000, &with_reading(t, v, v + wobble(t)), true), None);
+            assert_eq!(monitor.update(t * 1000, t * 1000, &with_reading(t, v, v + wobble(t))), None);
         }
         let slow = 1000.0 / 363.0;
         let first = (120..200).find_map(|t| {
             let smoothed = 1000.0 / 330.0 + (slow - 1000.0 / 330.0) * ((t - 120) as f64 / 10.0).min(1.0);
-            monitor
-                .update(t * 1000, t * 1000, &with_reading(t, smoothed, slow + wobble(t)), true)
-                .map(|d| (t, d))
+            monitor.update(t * 1000, t * 1000, &with_reading(t, smoothed, slow + wobble(t))).map(|d| (t, d))
         });
         let (t, d) = first.expect("a correction");
         assert_eq!(d.kind, CueKind::SpeedUp);
@@ -483,7 +504,7 @@ mod tests {
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
-        assert_eq!(monitor.update(30_000, 30_000, &estimate, true), None);
+        assert_eq!(monitor.update(30_000, 30_000, &estimate), None);
         // The same window, started after the grace: the runner is surely slow.
         let settled = WindowSpeed { from_ms: 21_000, ..slow_window };
         let estimate = PaceEstimate {
@@ -491,7 +512,7 @@ mod tests {
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
-        assert_eq!(monitor.update(30_000, 30_000, &estimate, true).map(|d| d.kind), Some(CueKind::SpeedUp));
+        assert_eq!(monitor.update(30_000, 30_000, &estimate).map(|d| d.kind), Some(CueKind::SpeedUp));
     }
 
     #[test]
@@ -538,10 +559,10 @@ mod tests {
     fn heart_rate_waits_for_the_lag_and_easy_steps_are_not_pushed() {
         let mut m = HeartRateMonitor::new(140.0, 150.0, true);
         let said: Vec<u64> =
-            (0..120).filter(|s| m.update(s * 1000, s * 1000, Some(160.0), true).is_some()).collect();
+            (0..120).filter(|s| m.update(s * 1000, s * 1000, Some(160.0)).is_some()).collect();
         assert_eq!(said, vec![75]);
         let mut easy = HeartRateMonitor::new(140.0, 150.0, false);
-        assert!((0..300).all(|s| easy.update(s * 1000, s * 1000, Some(120.0), true).is_none()));
+        assert!((0..300).all(|s| easy.update(s * 1000, s * 1000, Some(120.0)).is_none()));
     }
 
     #[test]

@@ -6,7 +6,9 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::cue::CueKind;
+use crate::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
 use crate::signal::geo::EARTH_RADIUS_M;
+use crate::weather::Conditions;
 
 const LAT0: f64 = 48.0;
 const LON0: f64 = 11.0;

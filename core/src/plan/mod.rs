@@ -14,7 +14,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::coaching::heat::Conditions;
+use crate::weather::Conditions;
 
 use crate::units::{SecondsPerKm, format_clock_s, format_distance_m};
 

@@ -1,0 +1,184 @@
+//! Coaching within one step: its targets (pace band, heart-rate zone, the early-rep check),
+//! its countdown and halfway mark, and the speeds that become the next rep's reference.
+//!
+//! Must not: queue or speak; it hands decisions to the session, which words and schedules them.
+
+use std::collections::VecDeque;
+
+use super::news::countdown::Countdown;
+use super::news::halfway::StepHalfway;
+use super::targets::{Decision, EarlyRepMonitor, HeartRateMonitor, PaceMonitor};
+use crate::cue::{CueKind, CueSlots};
+use crate::plan::{ExpandedStep, StepEnd, StepKind, Target};
+use crate::signal::heart_rate::HeartRateZones;
+use crate::signal::pace::PaceEstimate;
+use crate::units::SecondsPerKm;
+
+/// Speed reference of a rep (for judging the next rep's start by pace): the last seconds of it.
+const REP_REFERENCE_WINDOW_MS: u64 = 60_000;
+/// A rep reference needs at least this many speeds (seconds) to be worth keeping.
+const REP_REFERENCE_MIN_SPEEDS: usize = 10;
+/// The pace a correction speaks is averaged over this long: the runner hears a figure that
+/// matches their watch, not one second's wobble.
+const SPOKEN_PACE_WINDOW_MS: u64 = 10_000;
+/// Heart rates are said up to this (an open-ended range has no top worth saying).
+const MAX_SPOKEN_BPM: f64 = 250.0;
+
+/// Per-step coaching state, new at every step start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCoach {
+    pub index: usize,
+    /// An easy or recovery step: guard the HR cap, never praise speed.
+    pub easy: bool,
+    pub pace: Option<PaceMonitor>,
+    heart_rate: Option<HeartRateMonitor>,
+    early_rep: Option<EarlyRepMonitor>,
+    pub countdown: Countdown,
+    pub halfway: StepHalfway,
+    /// (t_ms, speed) over the last minute of the step, for the next rep's reference.
+    speeds: VecDeque<(u64, f64)>,
+}
+
+impl StepCoach {
+    /// The coach of `step` and what its start cue says: `extra_tolerance_s` widens pace bands
+    /// (the runner said it feels hard); `rep_reference_mps` is how this step's last rep ended.
+    pub fn start(
+        step: &ExpandedStep,
+        zones: Option<HeartRateZones>,
+        extra_tolerance_s: f64,
+        rep_reference_mps: Option<f64>,
+    ) -> (Self, CueSlots) {
+        let easy_kind = matches!(
+            step.step.kind,
+            StepKind::Warmup | StepKind::Easy | StepKind::Recovery | StepKind::Cooldown | StepKind::Rest
+        );
+        let mut slots = CueSlots {
+            step_kind: Some(step.step.kind),
+            step_note: step.step.note.clone(),
+            rep: step.reps.last().map(|r| r.0),
+            reps: step.reps.last().map(|r| r.1),
+            ..CueSlots::default()
+        };
+        match step.step.end {
+            StepEnd::Time(s) => slots.duration_s = Some(s),
+            StepEnd::Distance(m) => slots.distance_m = Some(m),
+            StepEnd::Open => {}
+        }
+        let mut pace = None;
+        let mut heart_rate = None;
+        match step.step.target {
+            Some(Target::Pace(range)) => {
+                slots.target_pace = Some((range.fastest, range.slowest));
+                pace = Some(PaceMonitor::new(range.fastest.0, range.slowest.0, extra_tolerance_s));
+            }
+            Some(Target::HrZone(zone)) => {
+                slots.zone = Some(zone);
+                if let Some((lo, hi)) = zones.and_then(|z| z.range(zone)) {
+                    slots.target_bpm = Some((lo, hi));
+                    heart_rate = Some(HeartRateMonitor::new(lo, hi, !easy_kind));
+                }
+            }
+            Some(Target::HrRange(range)) => {
+                let lo = range.min_bpm.map_or(0.0, f64::from);
+                let hi = range.max_bpm.map_or(f64::INFINITY, f64::from);
+                slots.target_bpm = Some((lo, hi.min(MAX_SPOKEN_BPM)));
+                heart_rate = Some(HeartRateMonitor::new(lo, hi, !easy_kind && range.min_bpm.is_some()));
+            }
+            Some(Target::Effort(_)) | None => {}
+        }
+        // Only HR reps are judged early by pace: a pace rep has its own band from the start.
+        let early_rep = rep_reference_mps.filter(|_| heart_rate.is_some()).map(EarlyRepMonitor::new);
+        let coach = Self {
+            index: step.index,
+            easy: matches!(step.step.kind, StepKind::Easy | StepKind::Recovery),
+            pace,
+            heart_rate,
+            early_rep,
+            countdown: Countdown::default(),
+            halfway: StepHalfway::default(),
+            speeds: VecDeque::new(),
+        };
+        (coach, slots)
+    }
+
+    /// The mean speed of the step's last minute, when there is enough of it: the next rep of
+    /// the same step is judged against it.
+    pub fn rep_reference_mps(&self, at_ms: u64) -> Option<f64> {
+        let recent: Vec<f64> = self
+            .speeds
+            .iter()
+            .filter(|(t, _)| at_ms.saturating_sub(*t) <= REP_REFERENCE_WINDOW_MS)
+            .map(|(_, v)| *v)
+            .collect();
+        (recent.len() >= REP_REFERENCE_MIN_SPEEDS).then(|| recent.iter().sum::<f64>() / recent.len() as f64)
+    }
+
+    /// Keeps the speed of the last minute.
+    pub fn note_speed(&mut self, now_ms: u64, estimate: &PaceEstimate) {
+        if let Some(v) = estimate.speed_mps
+            && self.speeds.back().is_none_or(|(t, _)| *t < now_ms)
+        {
+            self.speeds.push_back((now_ms, v));
+            while self
+                .speeds
+                .front()
+                .is_some_and(|(t, _)| now_ms.saturating_sub(*t) > REP_REFERENCE_WINDOW_MS)
+            {
+                self.speeds.pop_front();
+            }
+        }
+    }
+
+    /// The target decisions of this instant, in the order they are to be queued.
+    pub fn judge_targets(
+        &mut self,
+        now_ms: u64,
+        step_moving_ms: u64,
+        estimate: &PaceEstimate,
+        bpm: Option<f64>,
+    ) -> Vec<Decision> {
+        let mut decisions = Vec::new();
+        if let Some(monitor) = self.pace.as_mut()
+            && let Some(d) = monitor.update(now_ms, step_moving_ms, estimate)
+        {
+            decisions.push(d);
+        }
+        if let Some(monitor) = self.heart_rate.as_mut() {
+            if let Some(d) = self.early_rep.as_mut().and_then(|m| m.update(now_ms, step_moving_ms, estimate))
+            {
+                decisions.push(d);
+            }
+            if let Some(mut d) = monitor.update(now_ms, step_moving_ms, bpm) {
+                // Easy days run easy: over the cap on an easy step is "conversational pace".
+                if self.easy && d.kind == CueKind::HrAboveZone {
+                    d.kind = CueKind::EasyEaseOff;
+                }
+                decisions.push(d);
+            }
+        }
+        decisions
+    }
+
+    /// The heart-rate band this step coaches to, capped for speech.
+    pub fn target_bpm(&self) -> Option<(f64, f64)> {
+        self.heart_rate.as_ref().map(|m| {
+            let (lo, hi) = m.band_bpm();
+            (lo, hi.min(MAX_SPOKEN_BPM))
+        })
+    }
+
+    /// The pace to speak: the mean speed of the last [`SPOKEN_PACE_WINDOW_MS`], steadier than
+    /// the instantaneous estimate the corrections are decided on.
+    pub fn spoken_pace(&self, now_ms: u64) -> Option<SecondsPerKm> {
+        let recent: Vec<f64> = self
+            .speeds
+            .iter()
+            .filter(|(t, _)| now_ms.saturating_sub(*t) <= SPOKEN_PACE_WINDOW_MS)
+            .map(|(_, v)| *v)
+            .collect();
+        if recent.is_empty() {
+            return None;
+        }
+        SecondsPerKm::from_speed_mps(recent.iter().sum::<f64>() / recent.len() as f64)
+    }
+}
