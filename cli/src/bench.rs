@@ -37,12 +37,26 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Every corpus recording against a plan fitted to its laps: what a runner would notice.
+    Corpus {
+        #[arg(long)]
+        json: bool,
+        /// The corpus folder (default: $PACENOTE_CORPUS, else ../shared/corpus).
+        #[arg(long)]
+        corpus: Option<std::path::PathBuf>,
+        /// Print each run's cue timeline too, as the runner would have heard it.
+        #[arg(long)]
+        timelines: bool,
+    },
 }
 
 pub fn run(command: BenchCommand) -> Result<(), CliError> {
     match command {
         BenchCommand::Pace { json } => pace(json),
         BenchCommand::Engine { json } => engine(json),
+        BenchCommand::Corpus { json, corpus, timelines } => {
+            crate::bench_corpus::corpus(json, corpus, timelines)
+        }
     }
 }
 

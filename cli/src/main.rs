@@ -4,6 +4,7 @@
 //! The command reads and writes files; the crates it calls do not.
 
 mod bench;
+mod bench_corpus;
 mod coach_audio;
 mod coach_cmd;
 mod demo;
@@ -95,7 +96,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     std::fs::write(path, bytes).map_err(|e| CliError::file(path, describe_io(&e)))
 }
 
-fn describe_io(e: &std::io::Error) -> String {
+pub fn describe_io(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or folder".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

@@ -6,6 +6,7 @@
 //! (`core`) does not carry file-format decoders it never needs on a run.
 
 pub mod fit;
+pub mod fitted;
 pub mod gpx;
 pub mod recording;
 pub mod replay;
