@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use pacenote_core::cue::{Cue, CueKind, Utterance};
 use pacenote_core::engine::EngineConfig;
-use pacenote_core::engine::targets::PACE_TOLERANCE_S_PER_KM;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_track::fitted::{Terrain, fit_plan, gps_gaps};
+use pacenote_track::judge::{contradicts, unpaired_pauses};
 use pacenote_track::replay::replay;
 use serde::Serialize;
 
@@ -40,45 +40,6 @@ pub struct CorpusRun {
     pub on_climbs_steady_hr: usize,
     pub on_descents_steady_hr: usize,
     pub paused_without_resumed: usize,
-}
-
-/// Whether a correction's words contradict its number: "pick it up" needs a pace slower than
-/// the band's slow end plus the tolerance, "ease off" one faster than the fast end less it —
-/// as spoken, to the second.
-pub fn contradicts(cue: &Cue) -> bool {
-    let (Some(pace), Some((fast, slow))) = (cue.slots.pace, cue.slots.target_pace) else { return false };
-    let heard = pace.0.round();
-    match cue.kind {
-        CueKind::SpeedUp => heard <= slow.0 + PACE_TOLERANCE_S_PER_KM,
-        CueKind::SlowDown => heard >= fast.0 - PACE_TOLERANCE_S_PER_KM,
-        _ => false,
-    }
-}
-
-/// "Paused" cues not followed by "moving again" before the runner is coached again (the run's
-/// end may follow instead).
-pub fn unpaired_pauses(cues: &[(u64, &Cue)]) -> usize {
-    let about_running = |k: CueKind| {
-        !matches!(
-            k,
-            CueKind::RunFinish
-                | CueKind::SessionComplete
-                | CueKind::CheckIn
-                | CueKind::StreakCelebration
-                | CueKind::GpsLost
-                | CueKind::GpsBack
-        )
-    };
-    cues.iter()
-        .enumerate()
-        .filter(|(_, (_, c))| c.kind == CueKind::AutoPaused)
-        .filter(|(i, _)| {
-            cues[i + 1..]
-                .iter()
-                .find(|(_, c)| about_running(c.kind))
-                .is_some_and(|(_, c)| c.kind != CueKind::AutoResumed)
-        })
-        .count()
 }
 
 fn judge(

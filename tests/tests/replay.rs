@@ -1,15 +1,18 @@
 //! Real recordings through the engine as if live: the cue timeline of four corpus runs against
-//! plans that match them (insta snapshots), and the promises every corpus run must keep — no
-//! flip-flopping corrections, at most one cue per 30 s on average, countdowns on the second,
+//! plans that match them (insta snapshots), and the promises every corpus run must keep against
+//! every plan, its fitted plan included — no flip-flopping corrections, no correction whose
+//! words contradict its number, at most one cue per 30 s on average, countdowns on the second,
 //! the same output every time.
 
 use std::path::PathBuf;
 
-use pacenote_core::cue::{CueKind, Utterance};
+use pacenote_core::cue::{Cue, CueKind, Utterance};
 use pacenote_core::engine::replay::timeline;
 use pacenote_core::engine::{EngineConfig, RunSummary};
 use pacenote_core::plan::{ExpandedStep, Plan};
 use pacenote_core::profile::RunnerProfile;
+use pacenote_track::fitted::fit_plan;
+use pacenote_track::judge::contradicts;
 use pacenote_track::replay::replay;
 
 fn corpus(file: &str) -> PathBuf {
@@ -85,6 +88,13 @@ fn every_run() -> Vec<(String, Vec<Utterance>, RunSummary, Vec<ExpandedStep>)> {
             let (u, s, steps) = run(plan, file);
             out.push((format!("{file} × {name}"), u, s, steps));
         }
+        // And the plan fitted to what the runner did (the laps that made it are not pressed).
+        let bytes = std::fs::read(corpus(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mut recording = pacenote_track::import(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let plan = fit_plan(&recording, "fitted").unwrap_or_else(|e| panic!("{file}: fitted plan: {e}"));
+        recording.laps.clear();
+        let (u, s, steps) = replay(&plan, &recording, profile(), EngineConfig::default());
+        out.push((format!("{file} × fitted"), u, s, steps));
     }
     out
 }
@@ -110,6 +120,10 @@ fn corpus_runs_keep_the_coaching_promises() {
         for pair in utterances.windows(2) {
             assert!(pair[1].at_ms >= pair[0].at_ms, "{name}: out of order");
         }
+        // Honest words: no correction's spoken pace contradicts it.
+        let contradictions: Vec<&Cue> =
+            utterances.iter().flat_map(|u| &u.cues).filter(|c| contradicts(c)).collect();
+        assert!(contradictions.is_empty(), "{name}: {contradictions:?}");
         // Every number in every cue is finite.
         for u in &utterances {
             for c in &u.cues {

@@ -8,6 +8,7 @@
 pub mod fit;
 pub mod fitted;
 pub mod gpx;
+pub mod judge;
 pub mod recording;
 pub mod replay;
 pub mod simulate;

@@ -573,7 +573,7 @@ impl RunSession {
         let target_bpm = coach.target_bpm();
         for d in decisions {
             let slots = CueSlots {
-                pace: spoken_pace,
+                pace: d.pace.or(spoken_pace),
                 target_pace: band,
                 bpm,
                 target_bpm,

@@ -138,8 +138,9 @@ impl StepCoach {
         bpm: Option<f64>,
     ) -> Vec<Decision> {
         let mut decisions = Vec::new();
+        let spoken = self.spoken_pace(now_ms).or(estimate.pace());
         if let Some(monitor) = self.pace.as_mut()
-            && let Some(d) = monitor.update(now_ms, step_moving_ms, estimate)
+            && let Some(d) = monitor.update(now_ms, step_moving_ms, estimate, spoken)
         {
             decisions.push(d);
         }

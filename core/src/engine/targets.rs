@@ -18,6 +18,7 @@
 
 use crate::cue::CueKind;
 use crate::signal::pace::PaceEstimate;
+use crate::units::SecondsPerKm;
 
 /// Beyond the band by this much before a pace correction: ±5 s/km is within what a runner can
 /// feel, and well outside what a good estimate wobbles.
@@ -83,11 +84,14 @@ enum Off {
 }
 
 /// A correction or praise the monitor wants said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Decision {
     pub kind: CueKind,
     /// 1 for the first correction in a direction, then 2, 3; 0 for praise.
     pub escalation: u8,
+    /// The pace a pace correction is about, to be spoken as it is: it lies beyond the band
+    /// plus tolerance on the side the words say (see [`PaceMonitor::update`]).
+    pub pace: Option<SecondsPerKm>,
 }
 
 /// The dwell / cooldown / escalation machine shared by pace and HR targets.
@@ -147,6 +151,7 @@ impl Corrections {
                 Some(Decision {
                     kind: if direction == Off::High { too_high } else { too_low },
                     escalation: self.in_a_row,
+                    pace: None,
                 })
             }
             None => {
@@ -159,7 +164,7 @@ impl Corrections {
                 if self.awaiting_back && t_ms - since >= BACK_ON_TARGET_DWELL_MS {
                     self.awaiting_back = false;
                     self.in_a_row = 0;
-                    return Some(Decision { kind: back, escalation: 0 });
+                    return Some(Decision { kind: back, escalation: 0, pace: None });
                 }
                 None
             }
@@ -176,6 +181,9 @@ impl Corrections {
 /// Coaching towards a pace band.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaceMonitor {
+    /// Band as paces, s/km: (fastest, slowest), and the tolerance beyond it.
+    band_s_per_km: (f64, f64),
+    tolerance_s_per_km: f64,
     /// Band as speeds in m/s: (slowest allowed, fastest allowed).
     band_mps: (f64, f64),
     /// Band widened by the tolerance.
@@ -200,6 +208,8 @@ impl PaceMonitor {
         let tolerance = PACE_TOLERANCE_S_PER_KM + extra_tolerance_s;
         let speed = |s_per_km: f64| 1000.0 / s_per_km.max(1.0);
         Self {
+            band_s_per_km: (fastest_s_per_km, slowest_s_per_km),
+            tolerance_s_per_km: tolerance,
             band_mps: (speed(slowest_s_per_km), speed(fastest_s_per_km)),
             outer_mps: (speed(slowest_s_per_km + tolerance), speed((fastest_s_per_km - tolerance).max(60.0))),
             evidence_fast: 0.0,
@@ -213,7 +223,17 @@ impl PaceMonitor {
         }
     }
 
-    pub fn update(&mut self, t_ms: u64, step_moving_ms: u64, estimate: &PaceEstimate) -> Option<Decision> {
+    /// `spoken` is the pace the runner would hear now (the display estimate): a correction is
+    /// made only when it, as spoken (to the second), lies beyond the band plus tolerance on
+    /// the side the words say — otherwise the correction waits — and it is the pace the
+    /// decision carries. The words never contradict their number.
+    pub fn update(
+        &mut self,
+        t_ms: u64,
+        step_moving_ms: u64,
+        estimate: &PaceEstimate,
+        spoken: Option<SecondsPerKm>,
+    ) -> Option<Decision> {
         let dt_s = self.last_update_ms.map_or(0.0, |last| t_ms.saturating_sub(last) as f64 / 1000.0);
         self.last_update_ms = Some(t_ms);
         let settled = step_moving_ms >= PACE_STEP_GRACE_MS && t_ms >= self.quiet_until_ms;
@@ -234,14 +254,17 @@ impl PaceMonitor {
         let (reading_fast, reading_slow) =
             (reading_fast && speed > self.outer_mps.1, reading_slow && speed < self.outer_mps.0);
         let (smoothed_fast, smoothed_slow) = self.smoothed_test(dt_s, estimate, speed, may_push);
-        let off = if window_fast || reading_fast || smoothed_fast {
+        let verdict = if window_fast || reading_fast || smoothed_fast {
             Some(Off::High)
         } else if may_push && (window_slow || reading_slow || smoothed_slow) {
             Some(Off::Low)
         } else {
             None
         };
-        let inside = speed >= self.band_mps.0 && speed <= self.band_mps.1;
+        // Honest words: the number to be spoken has to say the same, or the correction waits
+        // (with its evidence kept) until it does.
+        let off = verdict.filter(|off| self.words_agree(*off, spoken));
+        let inside = verdict.is_none() && speed >= self.band_mps.0 && speed <= self.band_mps.1;
         let decision = self.corrections.judge(
             t_ms,
             off,
@@ -251,8 +274,20 @@ impl PaceMonitor {
         );
         if decision.is_some_and(|d| d.escalation > 0) {
             self.forget_evidence();
+            return decision.map(|d| Decision { pace: spoken, ..d });
         }
         decision
+    }
+
+    /// Whether `spoken`, as the runner hears it (whole seconds per km), is beyond the band
+    /// plus tolerance on the side of `off`.
+    fn words_agree(&self, off: Off, spoken: Option<SecondsPerKm>) -> bool {
+        let Some(heard) = spoken.map(|p| p.0.round()) else { return false };
+        let (fastest, slowest) = self.band_s_per_km;
+        match off {
+            Off::High => heard < fastest - self.tolerance_s_per_km,
+            Off::Low => heard > slowest + self.tolerance_s_per_km,
+        }
     }
 
     /// Some recent window is surely beyond band + tolerance, and the current estimate
@@ -399,7 +434,7 @@ impl EarlyRepMonitor {
             let since = *self.too_fast_since.get_or_insert(t_ms);
             if t_ms - since >= PACE_DWELL_MS {
                 self.said = true;
-                return Some(Decision { kind: CueKind::SlowDown, escalation: 1 });
+                return Some(Decision { kind: CueKind::SlowDown, escalation: 1, pace: None });
             }
         } else {
             self.too_fast_since = None;
@@ -457,7 +492,13 @@ mod tests {
 
     /// Feeds one speed per second from second `from` to `to`; returns (second, decision).
     fn feed(monitor: &mut PaceMonitor, from: u64, to: u64, speed: f64) -> Vec<(u64, Decision)> {
-        (from..to).filter_map(|s| monitor.update(s * 1000, s * 1000, &at(speed)).map(|d| (s, d))).collect()
+        (from..to)
+            .filter_map(|s| {
+                monitor
+                    .update(s * 1000, s * 1000, &at(speed), SecondsPerKm::from_speed_mps(speed))
+                    .map(|d| (s, d))
+            })
+            .collect()
     }
 
     /// An estimate with a raw reading (as with phone Doppler) and a sluggish smoothed speed.
@@ -481,12 +522,27 @@ mod tests {
         let wobble = |t: u64| [0.12, -0.15, 0.05, -0.08, 0.14, -0.02][(t % 6) as usize];
         for t in 0..120 {
             let v = 1000.0 / 330.0;
-            assert_eq!(monitor.update(t * 1000, t * 1000, &with_reading(t, v, v + wobble(t))), None);
+            assert_eq!(
+                monitor.update(
+                    t * 1000,
+                    t * 1000,
+                    &with_reading(t, v, v + wobble(t)),
+                    SecondsPerKm::from_speed_mps(v)
+                ),
+                None
+            );
         }
         let slow = 1000.0 / 363.0;
         let first = (120..200).find_map(|t| {
             let smoothed = 1000.0 / 330.0 + (slow - 1000.0 / 330.0) * ((t - 120) as f64 / 10.0).min(1.0);
-            monitor.update(t * 1000, t * 1000, &with_reading(t, smoothed, slow + wobble(t))).map(|d| (t, d))
+            monitor
+                .update(
+                    t * 1000,
+                    t * 1000,
+                    &with_reading(t, smoothed, slow + wobble(t)),
+                    SecondsPerKm::from_speed_mps(slow),
+                )
+                .map(|d| (t, d))
         });
         let (t, d) = first.expect("a correction");
         assert_eq!(d.kind, CueKind::SpeedUp);
@@ -504,7 +560,7 @@ mod tests {
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
-        assert_eq!(monitor.update(30_000, 30_000, &estimate), None);
+        assert_eq!(monitor.update(30_000, 30_000, &estimate, SecondsPerKm::from_speed_mps(2.5)), None);
         // The same window, started after the grace: the runner is surely slow.
         let settled = WindowSpeed { from_ms: 21_000, ..slow_window };
         let estimate = PaceEstimate {
@@ -512,7 +568,10 @@ mod tests {
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
-        assert_eq!(monitor.update(30_000, 30_000, &estimate).map(|d| d.kind), Some(CueKind::SpeedUp));
+        assert_eq!(
+            monitor.update(30_000, 30_000, &estimate, SecondsPerKm::from_speed_mps(2.5)).map(|d| d.kind),
+            Some(CueKind::SpeedUp)
+        );
     }
 
     #[test]

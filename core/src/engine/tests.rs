@@ -397,3 +397,60 @@ fn process_goals_are_celebrated_at_the_finish() {
     );
     assert!(crate::cue::neutral_text(cue).contains("four of four"));
 }
+
+/// A run along a line in segments of (seconds, speed m/s), 1 Hz fixes with position noise of
+/// `noise_m` and Doppler when `doppler`, ticks every second.
+fn segmented_run(segments: &[(u64, f64)], noise_m: f64, doppler: bool, seed: u64) -> Vec<Input> {
+    let mut noise = Noise(seed | 1);
+    let (mut east, mut t) = (0.0, 0u64);
+    let mut out = vec![Input::Start { t_ms: 0 }];
+    for &(seconds, speed) in segments {
+        for _ in 0..seconds {
+            t += 1000;
+            east += speed;
+            let (e, n) = (east + noise_m * noise.next(), noise_m * noise.next());
+            out.push(Input::Fix(LocationFix {
+                t_ms: t,
+                lat_deg: LAT0 + (n / EARTH_RADIUS_M).to_degrees(),
+                lon_deg: LON0 + (e / (EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
+                horizontal_accuracy_m: 5.0,
+                speed_mps: doppler.then(|| (speed + 0.3 * noise.next()).max(0.0)),
+                speed_accuracy_mps: None,
+                altitude_m: None,
+            }));
+            out.push(Input::Tick { t_ms: t });
+        }
+    }
+    out.push(Input::Finish { t_ms: t + 1000 });
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// Honest words: whatever the runner does and however noisy the GPS, a correction's
+    /// spoken pace (to the second) lies beyond the band plus tolerance on the side its words say.
+    #[test]
+    fn corrections_never_contradict_their_number(
+        segments in proptest::collection::vec((20u64..240, 1.5f64..6.0), 1..8),
+        centre_s_per_km in 200.0f64..480.0,
+        half_width_s in 3.0f64..25.0,
+        noise_m in 0.0f64..12.0,
+        doppler in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let (fast, slow) = (centre_s_per_km - half_width_s, centre_s_per_km + half_width_s);
+        let plan = plan(&format!(
+            r#"{{"version":1,"id":"p","name":"p","steps":[{{"kind":"work","end":{{"time_s":3000}},"target":{{"pace":{{"fastest":{fast:.0},"slowest":{slow:.0}}}}}}}]}}"#
+        ));
+        let (said, _) = run(&plan, RunnerProfile::default(), &segmented_run(&segments, noise_m, doppler, seed));
+        for cue in said.iter().flat_map(|u| &u.cues) {
+            let (Some(pace), Some((f, s))) = (cue.slots.pace, cue.slots.target_pace) else { continue };
+            let heard = pace.0.round();
+            match cue.kind {
+                CueKind::SpeedUp => prop_assert!(heard > s.0 + targets::PACE_TOLERANCE_S_PER_KM, "{cue:?}"),
+                CueKind::SlowDown => prop_assert!(heard < f.0 - targets::PACE_TOLERANCE_S_PER_KM, "{cue:?}"),
+                _ => {}
+            }
+        }
+    }
+}
