@@ -1,7 +1,7 @@
 //! Real recordings through the engine as if live: the cue timeline of four corpus runs against
 //! plans that match them (insta snapshots), and the promises every corpus run must keep against
 //! every plan, its fitted plan included — no flip-flopping corrections, no correction whose
-//! words contradict its number, at most one cue per 30 s on average, countdowns on the second,
+//! words contradict its number, no "paused" without "moving again", at most one cue per 30 s on average, countdowns on the second,
 //! the same output every time.
 
 use std::path::PathBuf;
@@ -12,7 +12,7 @@ use pacenote_core::engine::{EngineConfig, RunSummary};
 use pacenote_core::plan::{ExpandedStep, Plan};
 use pacenote_core::profile::RunnerProfile;
 use pacenote_track::fitted::fit_plan;
-use pacenote_track::judge::contradicts;
+use pacenote_track::judge::{contradicts, unpaired_pauses};
 use pacenote_track::replay::replay;
 
 fn corpus(file: &str) -> PathBuf {
@@ -124,6 +124,10 @@ fn corpus_runs_keep_the_coaching_promises() {
         let contradictions: Vec<&Cue> =
             utterances.iter().flat_map(|u| &u.cues).filter(|c| contradicts(c)).collect();
         assert!(contradictions.is_empty(), "{name}: {contradictions:?}");
+        // Every "paused" is followed by "moving again" (or the run's end).
+        let heard: Vec<(u64, &Cue)> =
+            utterances.iter().flat_map(|u| u.cues.iter().map(move |c| (u.at_ms, c))).collect();
+        assert_eq!(unpaired_pauses(&heard), 0, "{name}: a \"paused\" without its \"moving again\"");
         // Every number in every cue is finite.
         for u in &utterances {
             for c in &u.cues {

@@ -274,11 +274,11 @@ impl RunSession {
             Input::Start { .. } | Input::Tick { .. } | Input::CueFinished { .. } | Input::CheckIn { .. } => {}
             Input::Pause { t_ms } => {
                 self.manually_paused = true;
-                self.pause_timer(t_ms, None);
+                self.pause_timer(t_ms, false);
             }
             Input::Resume { t_ms } => {
                 self.manually_paused = false;
-                self.resume_timer(t_ms, None);
+                self.resume_timer(t_ms);
             }
             Input::Lap { t_ms } => {
                 let events = self.progress.lap(t_ms, self.pace.estimate(t_ms).distance_m);
@@ -379,22 +379,25 @@ impl RunSession {
         }
     }
 
-    fn pause_timer(&mut self, t_ms: u64, say: Option<CueKind>) {
+    /// Stops the timer; `say`: by auto-pause, which the runner hears about.
+    fn pause_timer(&mut self, t_ms: u64, say: bool) {
         if self.progress.is_paused() {
             return;
         }
         let events = self.progress.pause(t_ms, self.pace.estimate(t_ms).distance_m);
         self.pace.set_paused(true);
         self.on_progress(events);
-        // A resume not yet announced and over already: say neither.
-        let unsaid_resume = self.scheduler.drop_pending(|c| c.kind == CueKind::AutoResumed) > 0;
-        if let Some(kind) = say.filter(|_| !unsaid_resume) {
-            let news = self.pause_news.update(kind, t_ms);
+        // A "moving again" not yet said and over already: drop it, and the "paused" it
+        // answered still waits for its pair; this stop is not said.
+        if self.scheduler.drop_pending(|c| c.kind == CueKind::AutoResumed) > 0 {
+            self.pause_news.resume_unsaid();
+        } else if say {
+            let news = self.pause_news.paused(t_ms);
             self.queue_news(news);
         }
     }
 
-    fn resume_timer(&mut self, t_ms: u64, say: Option<CueKind>) {
+    fn resume_timer(&mut self, t_ms: u64) {
         if !self.progress.is_paused() {
             return;
         }
@@ -404,10 +407,12 @@ impl RunSession {
         if let Some(monitor) = self.coach.as_mut().and_then(|c| c.pace.as_mut()) {
             monitor.restart_grace(t_ms);
         }
-        // A pause not yet announced and over already: say neither.
-        let unsaid_pause = self.scheduler.drop_pending(|c| c.kind == CueKind::AutoPaused) > 0;
-        if let Some(kind) = say.filter(|_| !unsaid_pause) {
-            let news = self.pause_news.update(kind, t_ms);
+        // A "paused" not yet said and over already: say neither. Otherwise a "paused" that
+        // was said gets its "moving again", whoever restarted the timer.
+        if self.scheduler.drop_pending(|c| c.kind == CueKind::AutoPaused) > 0 {
+            self.pause_news.pause_unsaid();
+        } else {
+            let news = self.pause_news.resumed(t_ms);
             self.queue_news(news);
         }
     }
@@ -424,8 +429,8 @@ impl RunSession {
             let cadence =
                 self.cadence.filter(|(t, _)| now.saturating_sub(*t) <= CADENCE_FRESH_MS).map(|(_, spm)| spm);
             match self.auto_pause.update(now, estimate.speed_mps, cadence) {
-                Some(Motion::Stopped) => self.pause_timer(now, Some(CueKind::AutoPaused)),
-                Some(Motion::Moving) => self.resume_timer(now, Some(CueKind::AutoResumed)),
+                Some(Motion::Stopped) => self.pause_timer(now, true),
+                Some(Motion::Moving) => self.resume_timer(now),
                 None => {}
             }
         }

@@ -1,6 +1,8 @@
 //! Auto-pause and resume from speed, with hysteresis so a slow shuffle at a crossing does not
 //! flicker the timer. Never from GPS loss: an unknown speed keeps the state it had (a tunnel
-//! is not a stop), and running cadence counts as moving whatever GPS says.
+//! is not a stop), and running cadence counts as moving whatever GPS says. Never before the
+//! runner has first moved: standing at the start line (or a watch whose speed channel reads
+//! zero for its first seconds) is not a stop.
 //!
 //! Pure state; the engine decides what to say about it.
 
@@ -32,6 +34,8 @@ pub struct AutoPause {
     state: Motion,
     /// Since when the evidence has pointed the other way.
     contrary_since_ms: Option<u64>,
+    /// The runner has been seen moving since the start: only then can they stop.
+    started_moving: bool,
 }
 
 impl Default for AutoPause {
@@ -42,7 +46,7 @@ impl Default for AutoPause {
 
 impl AutoPause {
     pub fn new() -> Self {
-        Self { state: Motion::Moving, contrary_since_ms: None }
+        Self { state: Motion::Moving, contrary_since_ms: None, started_moving: false }
     }
 
     pub fn state(&self) -> Motion {
@@ -64,6 +68,12 @@ impl AutoPause {
                 Some(if v > MOVING_ABOVE_MPS { Motion::Moving } else { Motion::Stopped })
             }
         };
+        if evidence == Some(Motion::Moving) {
+            self.started_moving = true;
+        }
+        if !self.started_moving {
+            return None;
+        }
         match evidence {
             Some(e) if e != self.state => {
                 let since = *self.contrary_since_ms.get_or_insert(t_ms);
@@ -107,6 +117,16 @@ mod tests {
         speeds.extend([(60_000, Some(0.1)), (61_000, Some(0.1)), (62_000, Some(3.0)), (63_000, Some(0.1))]);
         assert!(run(&mut pause, &speeds).is_empty());
         assert_eq!(pause.state(), Motion::Moving);
+    }
+
+    #[test]
+    fn no_stop_before_the_runner_first_moves() {
+        let mut pause = AutoPause::new();
+        // A watch whose speed reads zero for the first seconds, then the run.
+        let mut speeds: Vec<(u64, Option<f64>)> = (0..8).map(|s| (s * 1000, Some(0.0))).collect();
+        speeds.extend((8..20).map(|s| (s * 1000, Some(2.5))));
+        speeds.extend((20..30).map(|s| (s * 1000, Some(0.0))));
+        assert_eq!(run(&mut pause, &speeds), vec![(24_000, Motion::Stopped)]);
     }
 
     #[test]
