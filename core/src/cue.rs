@@ -129,7 +129,9 @@ impl CueKind {
             | CueKind::EasyEaseOff => 15_000,
             CueKind::BackOnPace | CueKind::BackInZone => 10_000,
             CueKind::HrVeryHigh | CueKind::PainCheck => 20_000,
-            CueKind::GpsLost | CueKind::GpsBack | CueKind::StepHalfway | CueKind::RunHalfway => 20_000,
+            CueKind::GpsLost | CueKind::StepHalfway | CueKind::RunHalfway => 20_000,
+            // Still true a minute on, and the runner who heard "lost" waits to hear it.
+            CueKind::GpsBack => 60_000,
             CueKind::Split => 30_000,
             CueKind::RunStart | CueKind::SessionComplete | CueKind::HeatAdjusted => 15_000,
             CueKind::FreeToStop => 20_000,

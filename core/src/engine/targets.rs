@@ -50,6 +50,11 @@ const READING_SIGMA_FLOOR_MPS: f64 = 0.1;
 pub const PACE_DWELL_MS: u64 = 8_000;
 /// No pace corrections in a step's first seconds: the runner is still changing speed.
 pub const PACE_STEP_GRACE_MS: u64 = 20_000;
+/// After a GPS loss, with positions alone (no Doppler, device speed or cadence to bridge with),
+/// no pace correction until the track has been back this long: a phone's first fixes after a
+/// gap converge over several seconds, and that convergence reads as speed (OpenTracks #1519,
+/// #1905). The windows then fill only with fixes from after it.
+pub const REACQUIRE_SETTLE_MS: u64 = 15_000;
 /// Slower than this share of the band's slow end, the runner has stopped or is walking on
 /// purpose (a crossing, a hill, a drink): a coach does not shout "pick it up" at them.
 pub const SPEED_UP_MIN_SHARE_OF_BAND: f64 = 0.7;
@@ -236,6 +241,11 @@ impl PaceMonitor {
     ) -> Option<Decision> {
         let dt_s = self.last_update_ms.map_or(0.0, |last| t_ms.saturating_sub(last) as f64 / 1000.0);
         self.last_update_ms = Some(t_ms);
+        if let Some(back_ms) = estimate.reacquired_at_ms
+            && estimate.reading.is_none()
+        {
+            self.quiet_until_ms = self.quiet_until_ms.max(back_ms + REACQUIRE_SETTLE_MS);
+        }
         let settled = step_moving_ms >= PACE_STEP_GRACE_MS && t_ms >= self.quiet_until_ms;
         let Some(speed) = estimate.speed_mps.filter(|_| settled) else {
             self.forget_evidence();
@@ -487,6 +497,7 @@ mod tests {
             source: SpeedSource::Gps,
             recent: None,
             reading: None,
+            reacquired_at_ms: None,
         }
     }
 

@@ -472,3 +472,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_jump_on_reacquisition_is_not_speed() {
+    // On target at 5:00/km (band 4:55–5:05), positions only; a 40-s dropout, then the phone's
+    // first fixes come back 60 m short of the truth and converge over 8 s — the jump reads as
+    // a burst of speed. No correction, and GPS is back only once fixes come steadily.
+    let plan = plan(
+        r#"{"version":1,"id":"p","name":"p","steps":[{"kind":"work","end":{"time_s":900},"target":{"pace":{"fastest":"4:55","slowest":"5:05"}}}]}"#,
+    );
+    let speed = 1000.0 / 300.0;
+    let mut noise = Noise(0x5eed_1234_abcd_ef01);
+    let mut out = vec![Input::Start { t_ms: 0 }];
+    for s in 0..=600u64 {
+        let t = s * 1000;
+        if !(300..340).contains(&s) {
+            let lag = if (340..365).contains(&s) { 80.0 * (365 - s) as f64 / 25.0 } else { 0.0 };
+            let (e, n) = (speed * s as f64 - lag + 1.5 * noise.next(), 1.5 * noise.next());
+            out.push(Input::Fix(LocationFix {
+                t_ms: t,
+                lat_deg: LAT0 + (n / EARTH_RADIUS_M).to_degrees(),
+                lon_deg: LON0 + (e / (EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
+                horizontal_accuracy_m: 5.0,
+                speed_mps: None,
+                speed_accuracy_mps: None,
+                altitude_m: None,
+            }));
+        }
+        out.push(Input::Tick { t_ms: t });
+    }
+    out.push(Input::Finish { t_ms: 601_000 });
+    let (said, _) = run(&plan, RunnerProfile::default(), &out);
+    let k = kinds(&said);
+    assert!(!k.iter().any(|(_, c)| matches!(c, CueKind::SpeedUp | CueKind::SlowDown)), "{k:?}");
+    let back = k.iter().find(|(_, c)| *c == CueKind::GpsBack).map(|(t, _)| *t);
+    assert!(back.is_some_and(|t| t >= 342), "{k:?}");
+}

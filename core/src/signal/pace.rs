@@ -66,6 +66,9 @@ const RESET_AFTER_REJECTS: u32 = 3;
 const UNKNOWN_ABOVE_SIGMA_MPS: f64 = 0.8;
 /// Speed σ at which confidence is one half.
 const HALF_CONFIDENCE_SIGMA_MPS: f64 = 0.25;
+/// After a loss, GPS is back only after this many fixes in a row (a lone fix between two
+/// dropouts is not the signal back).
+pub const REACQUIRE_MIN_FIXES: u32 = 3;
 /// Device speed and cadence readings older than this are stale.
 const FALLBACK_FRESH_MS: u64 = 3_000;
 /// Stride is learned only from confident GPS speeds, and moves slowly (weight of a new one).
@@ -114,6 +117,12 @@ pub enum GpsStatus {
     Lost {
         since_ms: u64,
     },
+    /// Fixes are coming back after a loss (since `lost_since_ms`), but too few yet to trust:
+    /// the first fixes after a gap jump (the chipset re-converging), and a lone fix between two
+    /// dropouts is not the GPS back.
+    Returning {
+        lost_since_ms: u64,
+    },
 }
 
 /// Where the current speed comes from.
@@ -148,6 +157,8 @@ pub struct PaceEstimate {
     /// The newest raw speed reading (Doppler or device), for tests that take each reading
     /// as it comes rather than the filter's smoothed speed.
     pub reading: Option<SpeedReading>,
+    /// The first fix after the latest GPS loss, if there was one.
+    pub reacquired_at_ms: Option<u64>,
 }
 
 /// One raw speed reading with its σ.
@@ -412,6 +423,10 @@ pub struct PaceEstimator {
     direction: Direction,
     /// The newest Doppler reading of an accepted fix.
     doppler_reading: Option<SpeedReading>,
+    /// After a loss, until [`REACQUIRE_MIN_FIXES`] fixes have come: (lost since, fixes back).
+    reacquiring: Option<(u64, u32)>,
+    /// The first fix after the latest loss.
+    reacquired_at_ms: Option<u64>,
 }
 
 /// The direction of travel for [`RecentFixes`]: a vector average of the filter's velocity over
@@ -476,6 +491,8 @@ impl PaceEstimator {
             recent: RecentFixes::default(),
             direction: Direction::default(),
             doppler_reading: None,
+            reacquiring: None,
+            reacquired_at_ms: None,
         }
     }
 
@@ -565,6 +582,10 @@ impl PaceEstimator {
             return FixVerdict::Accepted;
         };
         if was_lost {
+            // The loss lasts, for the runner, from the first loss until fixes come steadily.
+            let lost_since = self.reacquiring.map_or(last_t + self.lost_after_ms(), |(since, _)| since);
+            self.reacquiring = Some((lost_since, 1));
+            self.reacquired_at_ms = Some(fix.t_ms);
             // After a gap the old velocity says little: start again here, and bridge the
             // distance with the straight line unless a fallback already counted it.
             let straight = (at.0 - last_at.0).hypot(at.1 - last_at.1);
@@ -607,7 +628,15 @@ impl PaceEstimator {
         self.gap_bridged_by_fallback = false;
         self.fallback_integrated_ms = None;
         self.learn_stride(fix.t_ms, speed, speed_sigma);
+        self.count_reacquired_fix();
         FixVerdict::Accepted
+    }
+
+    /// One more fix after a loss; enough of them and GPS is back.
+    fn count_reacquired_fix(&mut self) {
+        if let Some((since, fixes)) = self.reacquiring {
+            self.reacquiring = (fixes + 1 < REACQUIRE_MIN_FIXES).then_some((since, fixes + 1));
+        }
     }
 
     fn start_filter(&mut self, t_ms: u64, at: (f64, f64), sigma: f64, doppler: Option<(f64, f64)>) {
@@ -673,6 +702,7 @@ impl PaceEstimator {
                 self.distance_m += (self.last_speed_mps + now_speed) / 2.0 * (t_ms - last_t) as f64 / 1000.0;
             }
             self.start_filter(t_ms, at, sigma, doppler);
+            self.count_reacquired_fix();
             return FixVerdict::Accepted;
         }
         FixVerdict::Rejected(reason)
@@ -713,13 +743,25 @@ impl PaceEstimator {
 
     /// The GPS state at `t_ms`.
     pub fn gps_status(&self, t_ms: u64) -> GpsStatus {
-        match self.last_fix {
-            None => GpsStatus::Waiting,
-            Some((t, ..)) if t_ms.saturating_sub(t) > self.lost_after_ms() => {
-                GpsStatus::Lost { since_ms: t + self.lost_after_ms() }
+        match (self.last_fix, self.reacquiring) {
+            (None, _) => GpsStatus::Waiting,
+            (Some((t, ..)), reacquiring) if self.no_fix_for(t, t_ms) => {
+                GpsStatus::Lost { since_ms: reacquiring.map_or(t + self.lost_after_ms(), |(since, _)| since) }
             }
-            Some(_) => GpsStatus::Good,
+            (Some(_), Some((lost_since_ms, _))) => GpsStatus::Returning { lost_since_ms },
+            (Some(_), None) => GpsStatus::Good,
         }
+    }
+
+    /// Whether no fix has come since the one at `last_t` for long enough to call GPS lost.
+    fn no_fix_for(&self, last_t: u64, t_ms: u64) -> bool {
+        t_ms.saturating_sub(last_t) > self.lost_after_ms()
+    }
+
+    /// The first fix after the latest GPS loss, if there was one: pace from positions alone is
+    /// not to be judged until the track has settled after it.
+    pub fn reacquired_at_ms(&self) -> Option<u64> {
+        self.reacquired_at_ms
     }
 
     /// A speed from the fallbacks (device speed first, then cadence), with its σ.
@@ -736,7 +778,8 @@ impl PaceEstimator {
     /// Moves the clock to `t_ms` without a fix: while GPS is lost, distance grows from a
     /// fallback speed if there is one. Call it on every tick.
     pub fn on_tick(&mut self, t_ms: u64) {
-        if matches!(self.gps_status(t_ms), GpsStatus::Good) {
+        // Fixes are coming (even the few after a loss, which carry distance themselves).
+        if self.last_fix.is_some_and(|(t, ..)| !self.no_fix_for(t, t_ms)) {
             return;
         }
         let Some((speed, _, _)) = self.fallback_speed(t_ms) else {
@@ -767,6 +810,7 @@ impl PaceEstimator {
             source,
             recent: None,
             reading: None,
+            reacquired_at_ms: self.reacquired_at_ms,
         };
         let from_gps = match (gps, &self.kalman) {
             (GpsStatus::Good, Some(kalman)) => {
@@ -803,6 +847,7 @@ impl PaceEstimator {
                 }),
                 SpeedSource::Cadence | SpeedSource::None => None,
             },
+            reacquired_at_ms: self.reacquired_at_ms,
         }
     }
 }

@@ -44,7 +44,8 @@ impl GpsNews {
                     && self.lost_said_ms.is_some_and(|t| t >= since))
                 .then(|| News::new(CueKind::GpsBack, now_ms))
             }
-            GpsStatus::Waiting => None,
+            // Fixes are coming back but have not settled: neither a new loss nor back yet.
+            GpsStatus::Returning { .. } | GpsStatus::Waiting => None,
         }
     }
 }

@@ -148,6 +148,30 @@ fn gps_loss_gives_unknown_pace_and_the_gap_is_bridged() {
 }
 
 #[test]
+fn a_lone_fix_between_dropouts_does_not_end_the_loss() {
+    let mut noise = Noise(12);
+    let mut est = PaceEstimator::new();
+    let speed = 3.0;
+    // 60 s of fixes, 40 s of nothing, one fix, 46 s of nothing, then fixes again.
+    for s in (0..=60u64).chain([100]).chain(146..=200) {
+        est.on_fix(&fix(s * 1000, speed * s as f64, 3.0, None, &mut noise));
+        let status = est.gps_status(s * 1000);
+        match s {
+            100 => assert_eq!(status, GpsStatus::Returning { lost_since_ms: 66_000 }),
+            // The second loss is the same loss for the runner; the track is back after three
+            // fixes in a row.
+            146 | 147 => assert_eq!(status, GpsStatus::Returning { lost_since_ms: 66_000 }),
+            148 => assert_eq!(status, GpsStatus::Good),
+            _ => {}
+        }
+        if (146..=147).contains(&s) {
+            assert_eq!(est.estimate(s * 1000).speed_mps, None, "no speed from the first fixes back");
+        }
+    }
+    assert_eq!(est.estimate(200_000).reacquired_at_ms, Some(146_000));
+}
+
+#[test]
 fn treadmill_speed_without_gps() {
     let mut est = PaceEstimator::new();
     for s in 0..=300u64 {
