@@ -119,8 +119,12 @@ pub fn build(
         let file = format!("{id}.ogg");
         let ogg = out.join(&file);
         run_tts(tts_template, text, &wav, &persona.voice)?;
+        // oggenc picks a random stream serial unless told: the same text would give other
+        // bytes (and another content hash) on every rebuild, and phones would download every
+        // clip of a pack again for a one-line script change.
+        let serial = u32::from_str_radix(&id[1..9], 16).unwrap_or(0).to_string();
         let encoded = Command::new("oggenc")
-            .args(["-Q", "-q", VORBIS_QUALITY, "--resample", SAMPLE_RATE_HZ, "-o"])
+            .args(["-Q", "-q", VORBIS_QUALITY, "--resample", SAMPLE_RATE_HZ, "--serial", &serial, "-o"])
             .arg(&ogg)
             .arg(&wav)
             .output()

@@ -124,8 +124,20 @@ pub fn replay_corpus(dir: &Path, timelines: bool) -> Result<Vec<CorpusRun>, CliE
         let (utterances, summary, steps) = replay(&plan, &replayed, PROFILE, EngineConfig::default());
         if timelines {
             println!("== {name}");
-            for line in pacenote_core::engine::replay::timeline(&utterances, &steps) {
-                println!("{line}");
+            let terrain = Terrain::of(&recording);
+            let lines = pacenote_core::engine::replay::timeline(&utterances, &steps);
+            for (line, u) in lines.iter().zip(&utterances) {
+                // Corrections carry the ground they were made on: grade and heart rate.
+                let correction =
+                    u.cues.iter().any(|c| matches!(c.kind, CueKind::SpeedUp | CueKind::SlowDown));
+                match terrain.grade_at(u.at_ms).filter(|_| correction) {
+                    Some(g) => println!(
+                        "{line}   [grade {:+.1} %{}]",
+                        g * 100.0,
+                        if terrain.hr_steady_at(u.at_ms, STEADY_HR_SHARE) { ", HR steady" } else { "" }
+                    ),
+                    None => println!("{line}"),
+                }
             }
         }
         runs.push(judge(&name, &utterances, summary.moving_time_s, steps.len(), &recording));

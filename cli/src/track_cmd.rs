@@ -170,6 +170,7 @@ fn input_line(input: &pacenote_core::engine::Input) -> String {
         Input::HeartRate(r) => format!("hr,{},{}", r.t_ms, r.bpm),
         Input::Cadence(r) => format!("cadence,{},{}", r.t_ms, r.spm),
         Input::DeviceSpeed(r) => format!("device_speed,{},{}", r.t_ms, r.speed_mps),
+        Input::Altitude(r) => format!("altitude,{},{}", r.t_ms, r.altitude_m),
         Input::Start { t_ms } => format!("start,{t_ms}"),
         Input::Tick { t_ms } => format!("tick,{t_ms}"),
         Input::Pause { t_ms } => format!("pause,{t_ms}"),

@@ -49,12 +49,14 @@ pub enum CueKind {
     HeatAdjusted,
     /// After the finish: how did that feel, 1 to 10?
     CheckIn,
+    /// On a climb, where the watch's pace drops: hold the effort, the pace will come back.
+    HillEffort,
     /// At the finish: planned versus done this week, the streak in weeks.
     StreakCelebration,
 }
 
 impl CueKind {
-    pub const ALL: [CueKind; 26] = [
+    pub const ALL: [CueKind; 27] = [
         Self::RunStart,
         Self::RunFinish,
         Self::SessionComplete,
@@ -81,6 +83,7 @@ impl CueKind {
         Self::HeatAdjusted,
         Self::CheckIn,
         Self::StreakCelebration,
+        Self::HillEffort,
     ];
 
     /// How urgent this kind is (DESIGN §6: safety > step change > correction > stat >
@@ -107,7 +110,8 @@ impl CueKind {
             | Self::HrAboveZone
             | Self::HrBelowZone
             | Self::BackInZone
-            | Self::EasyEaseOff => Priority::Correction,
+            | Self::EasyEaseOff
+            | Self::HillEffort => Priority::Correction,
             Self::StepHalfway | Self::RunHalfway | Self::Split | Self::GpsLost | Self::GpsBack => {
                 Priority::Stat
             }
@@ -126,7 +130,8 @@ impl CueKind {
             | CueKind::SlowDown
             | CueKind::HrAboveZone
             | CueKind::HrBelowZone
-            | CueKind::EasyEaseOff => 15_000,
+            | CueKind::EasyEaseOff
+            | CueKind::HillEffort => 15_000,
             CueKind::BackOnPace | CueKind::BackInZone => 10_000,
             CueKind::HrVeryHigh | CueKind::PainCheck => 20_000,
             CueKind::GpsLost | CueKind::StepHalfway | CueKind::RunHalfway => 20_000,
@@ -169,6 +174,7 @@ impl CueKind {
             Self::HeatAdjusted => "heat_adjusted",
             Self::CheckIn => "check_in",
             Self::StreakCelebration => "streak_celebration",
+            Self::HillEffort => "hill_effort",
         }
     }
 }
@@ -386,6 +392,7 @@ pub fn neutral_text(cue: &Cue) -> String {
             format!("Heart rate {}, over your easy cap: ease off to a conversational pace", bpm(s.bpm))
         }
         CueKind::HeatAdjusted => "It's hot and humid: targets are eased, run by feel".to_owned(),
+        CueKind::HillEffort => "Hill: hold the effort, the pace will come back".to_owned(),
         CueKind::CheckIn => "How did that feel, from one to ten?".to_owned(),
         CueKind::StreakCelebration => {
             let mut parts = Vec::new();

@@ -34,6 +34,15 @@ pub struct CadenceReading {
     pub spm: f64,
 }
 
+/// The phone's barometric relative altitude (iOS CMAltimeter, Android TYPE_PRESSURE turned
+/// into metres), or a watch's barometric altitude: any zero, good to a few decimetres over
+/// minutes — far better than GPS altitude for grade.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AltitudeReading {
+    pub t_ms: u64,
+    pub altitude_m: f64,
+}
+
 /// A speed from a device that measures it directly (treadmill, footpod), with no position.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DeviceSpeedReading {

@@ -9,9 +9,10 @@ use pacenote_core::plan::{Plan, PlanError};
 
 use crate::recording::Recording;
 
-/// Grade is measured over at least this much distance (DESIGN §3: never point to point; over
-/// 50 m a 1 m altitude error is 2 % of grade).
+/// Grade is measured over at least this much distance and this long (DESIGN §3: "a baseline of
+/// ≥ 50 m / ~60 s", never point to point; over 50 m a 1 m altitude error is 2 % of grade).
 pub const GRADE_BASELINE_M: f64 = 50.0;
+pub const GRADE_BASELINE_MS: u64 = 60_000;
 /// Sections this flat count as flat when fitting a band (|grade| below this share).
 pub const FLAT_GRADE: f64 = 0.02;
 /// A lap's band is fitted to its flat sections when at least this share of its moving time is
@@ -38,8 +39,8 @@ pub struct Terrain {
     pub t_ms: Vec<u64>,
     /// Cumulative distance, m (the device's own when it has one).
     pub distance_m: Vec<f64>,
-    /// Grade over the last [`GRADE_BASELINE_M`] or more, as a share (0.04 = 4 %); `None`
-    /// without altitude or before enough distance.
+    /// Grade over the last [`GRADE_BASELINE_M`] and [`GRADE_BASELINE_MS`] or more, as a share
+    /// (0.04 = 4 %); `None` without altitude or before enough of a baseline.
     pub grade: Vec<Option<f64>>,
     pub heart_rate_bpm: Vec<Option<f64>>,
 }
@@ -51,12 +52,16 @@ impl Terrain {
         let mut grade = vec![None; samples.len()];
         let mut back = 0usize;
         for i in 0..samples.len() {
-            // The latest earlier sample at least the baseline behind, with an altitude.
-            while back + 1 < i && distance_m[i] - distance_m[back + 1] >= GRADE_BASELINE_M {
+            // The latest earlier sample at least the baseline behind in distance and time.
+            while back + 1 < i
+                && distance_m[i] - distance_m[back + 1] >= GRADE_BASELINE_M
+                && samples[i].t_ms - samples[back + 1].t_ms >= GRADE_BASELINE_MS
+            {
                 back += 1;
             }
             let run = distance_m[i] - distance_m[back];
             if run >= GRADE_BASELINE_M
+                && samples[i].t_ms - samples[back].t_ms >= GRADE_BASELINE_MS
                 && let (Some(a1), Some(a0)) = (samples[i].altitude_m, samples[back].altitude_m)
             {
                 grade[i] = Some((a1 - a0) / run);

@@ -5,14 +5,19 @@
 //! consumer GPS watch typically has in the open. The device's speed channel is fed as the
 //! fix's speed (watches smooth GPS or use a footpod), or as device speed when there is no
 //! position (a treadmill). Auto-laps (every whole kilometre or mile) are not lap presses.
+//! A FIT file's altitude is a watch's barometric altitude (`enhanced_altitude`; every watch
+//! of the corpus has a barometer) and is fed as the barometer; GPX and TCX altitude rides on
+//! the fix as GPS altitude.
 
 use pacenote_core::cue::Utterance;
 use pacenote_core::engine::{EngineConfig, Input, LogRecord, RunContext, RunSession, RunSummary};
 use pacenote_core::plan::{ExpandedStep, Plan};
 use pacenote_core::profile::RunnerProfile;
-use pacenote_core::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
+use pacenote_core::sensor::{
+    AltitudeReading, CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix,
+};
 
-use crate::recording::Recording;
+use crate::recording::{Format, Recording};
 
 /// Accuracy given to fixes whose file does not say: consumer GPS in the open sky is good to
 /// about 3–5 m (68 %).
@@ -29,6 +34,7 @@ pub fn to_inputs(recording: &Recording) -> Vec<Input> {
     // (time, order within the same millisecond, input): pause/resume and laps after the
     // samples of their instant, ticks last.
     timed.push((0, 0, Input::Start { t_ms: 0 }));
+    let barometric = recording.format == Format::Fit;
     for s in &recording.samples {
         let t = s.t_ms;
         if let Some(p) = s.position {
@@ -42,7 +48,7 @@ pub fn to_inputs(recording: &Recording) -> Vec<Input> {
                     horizontal_accuracy_m: p.accuracy_m.unwrap_or(DEFAULT_FIX_ACCURACY_M),
                     speed_mps: s.speed_mps,
                     speed_accuracy_mps: None,
-                    altitude_m: s.altitude_m,
+                    altitude_m: s.altitude_m.filter(|_| !barometric),
                 }),
             ));
         } else if let Some(speed_mps) = s.speed_mps {
@@ -53,6 +59,10 @@ pub fn to_inputs(recording: &Recording) -> Vec<Input> {
         }
         if let Some(spm) = s.cadence_spm {
             timed.push((t, 1, Input::Cadence(CadenceReading { t_ms: t, spm })));
+        }
+        // After the fix of its instant: the grade is measured along the distance it brought.
+        if barometric && let Some(altitude_m) = s.altitude_m {
+            timed.push((t, 1, Input::Altitude(AltitudeReading { t_ms: t, altitude_m })));
         }
     }
     for pause in &recording.pauses {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::coaching::goals::ProcessStatus;
 use crate::profile::Chattiness;
-use crate::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
+use crate::sensor::{AltitudeReading, CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
 use crate::weather::Conditions;
 
 /// Something the runner said about the run (voice or a button).
@@ -33,6 +33,8 @@ pub enum Input {
     HeartRate(HeartRateReading),
     Cadence(CadenceReading),
     DeviceSpeed(DeviceSpeedReading),
+    /// Barometric relative altitude (preferred to GPS altitude for grade).
+    Altitude(AltitudeReading),
     Tick {
         t_ms: u64,
     },
@@ -75,6 +77,7 @@ impl Input {
             Self::HeartRate(r) => r.t_ms,
             Self::Cadence(r) => r.t_ms,
             Self::DeviceSpeed(r) => r.t_ms,
+            Self::Altitude(r) => r.t_ms,
             Self::CueFinished { at_ms, .. } => at_ms,
             Self::Start { t_ms }
             | Self::Tick { t_ms }

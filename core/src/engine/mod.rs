@@ -29,12 +29,13 @@ pub use crate::profile::Chattiness;
 use crate::coaching::goals::ProcessStatus;
 use crate::coaching::heat;
 use crate::cue::{Cue, CueKind, CueSlots, Priority, Utterance};
-use crate::plan::{ExpandedStep, Plan, Target};
+use crate::plan::{ExpandedStep, Hills, Plan, Target};
 use crate::profile::RunnerProfile;
 use crate::progress::{PlanProgress, ProgressEvent};
+use crate::signal::grade::GradeEstimator;
 use crate::signal::heart_rate::{HeartRateFilter, HeartRateZones};
 use crate::signal::motion::{AutoPause, Motion};
-use crate::signal::pace::{PaceEstimate, PaceEstimator};
+use crate::signal::pace::{FixVerdict, PaceEstimate, PaceEstimator};
 use crate::units::SecondsPerKm;
 use news::News;
 use news::encouragement::{Encouragement, Moment};
@@ -79,6 +80,9 @@ pub struct RunSession {
     phase: Phase,
     now_ms: u64,
     pace: PaceEstimator,
+    grade: GradeEstimator,
+    /// Whether pace targets are judged grade-adjusted (the plan's `hills`).
+    hills: Hills,
     heart: HeartRateFilter,
     auto_pause: AutoPause,
     manually_paused: bool,
@@ -134,6 +138,8 @@ impl RunSession {
             phase: Phase::NotStarted,
             now_ms: 0,
             pace: PaceEstimator::new(),
+            grade: GradeEstimator::default(),
+            hills: plan.hills,
             heart: HeartRateFilter::new(),
             auto_pause: AutoPause::new(),
             manually_paused: false,
@@ -249,8 +255,14 @@ impl RunSession {
             return self.speak(self.now_ms.max(at_ms));
         }
         // Sensors judge their own time order; control inputs from the past are ignored.
-        let is_sensor =
-            matches!(input, Input::Fix(_) | Input::HeartRate(_) | Input::Cadence(_) | Input::DeviceSpeed(_));
+        let is_sensor = matches!(
+            input,
+            Input::Fix(_)
+                | Input::HeartRate(_)
+                | Input::Cadence(_)
+                | Input::DeviceSpeed(_)
+                | Input::Altitude(_)
+        );
         if !is_sensor && self.phase == Phase::Running && t_ms < self.now_ms {
             return Vec::new();
         }
@@ -259,7 +271,13 @@ impl RunSession {
         }
         match *input {
             Input::Fix(fix) => {
-                self.pace.on_fix(&fix);
+                let verdict = self.pace.on_fix(&fix);
+                if let (FixVerdict::Accepted, Some(altitude_m)) = (verdict, fix.altitude_m) {
+                    self.grade.on_gps_altitude(fix.t_ms, self.pace.distance_m(), altitude_m);
+                }
+            }
+            Input::Altitude(reading) => {
+                self.grade.on_barometer(reading.t_ms, self.pace.distance_m(), reading.altitude_m);
             }
             Input::HeartRate(reading) => {
                 self.heart.on_reading(&reading);
@@ -386,6 +404,7 @@ impl RunSession {
         }
         let events = self.progress.pause(t_ms, self.pace.estimate(t_ms).distance_m);
         self.pace.set_paused(true);
+        self.grade.reset();
         self.on_progress(events);
         // A "moving again" not yet said and over already: drop it, and the "paused" it
         // answered still waits for its pair; this stop is not said.
@@ -569,7 +588,8 @@ impl RunSession {
         if ending {
             return;
         }
-        let decisions = coach.judge_targets(now, step_moving_ms, estimate, bpm);
+        let terrain = (self.hills == Hills::Gap).then_some(&self.grade);
+        let decisions = coach.judge_targets(now, step_moving_ms, estimate, bpm, terrain);
         if decisions.is_empty() {
             return;
         }

@@ -10,6 +10,7 @@ use super::news::halfway::StepHalfway;
 use super::targets::{Decision, EarlyRepMonitor, HeartRateMonitor, PaceMonitor};
 use crate::cue::{CueKind, CueSlots};
 use crate::plan::{ExpandedStep, StepEnd, StepKind, Target};
+use crate::signal::grade::GradeEstimator;
 use crate::signal::heart_rate::HeartRateZones;
 use crate::signal::pace::PaceEstimate;
 use crate::units::SecondsPerKm;
@@ -136,11 +137,12 @@ impl StepCoach {
         step_moving_ms: u64,
         estimate: &PaceEstimate,
         bpm: Option<f64>,
+        terrain: Option<&GradeEstimator>,
     ) -> Vec<Decision> {
         let mut decisions = Vec::new();
         let spoken = self.spoken_pace(now_ms).or(estimate.pace());
         if let Some(monitor) = self.pace.as_mut()
-            && let Some(d) = monitor.update(now_ms, step_moving_ms, estimate, spoken)
+            && let Some(d) = monitor.update(now_ms, step_moving_ms, estimate, spoken, terrain)
         {
             decisions.push(d);
         }

@@ -17,6 +17,7 @@
 //! Pure decisions; the scheduler decides when they are spoken.
 
 use crate::cue::CueKind;
+use crate::signal::grade::{GradeEstimator, speed_factor};
 use crate::signal::pace::PaceEstimate;
 use crate::units::SecondsPerKm;
 
@@ -55,6 +56,10 @@ pub const PACE_STEP_GRACE_MS: u64 = 20_000;
 /// gap converge over several seconds, and that convergence reads as speed (OpenTracks #1519,
 /// #1905). The windows then fill only with fixes from after it.
 pub const REACQUIRE_SETTLE_MS: u64 = 15_000;
+/// On grades this steep (up or down) the coach speaks effort, not pace: no pace corrections
+/// there, even grade-adjusted (a runner labouring up a 6 % climb at the right effort is on
+/// target whatever the watch says; GAP's own error over a short climb is a few per cent).
+pub const HILL_GRADE: f64 = 0.03;
 /// Slower than this share of the band's slow end, the runner has stopped or is walking on
 /// purpose (a crossing, a hill, a drink): a coach does not shout "pick it up" at them.
 pub const SPEED_UP_MIN_SHARE_OF_BAND: f64 = 0.7;
@@ -204,6 +209,63 @@ pub struct PaceMonitor {
     /// No corrections before this (the runner is getting going again after a stop).
     quiet_until_ms: u64,
     corrections: Corrections,
+    hill: HillNews,
+    /// Since when the tests have said the same thing (for the terrain check).
+    verdict_since: Option<(Off, u64)>,
+}
+
+/// The grade the speed now is adjusted by is the barometer's over this last stretch.
+const SHORT_GRADE_WINDOW_MS: u64 = 10_000;
+/// Where altitude is known, a verdict must have held this long, so that the grade over the
+/// stretch it is about is measured (a barometer needs ~8 s to tell a 6 % climb from the flat).
+pub const TERRAIN_CONFIRM_MS: u64 = 8_000;
+
+/// A climb worth a word is at least this steep (corrections are already withheld from
+/// [`HILL_GRADE`]; a 3 % rise on a long easy run is not news).
+pub const HILL_NEWS_GRADE: f64 = 0.04;
+/// "Hold the effort" is said once per climb, and not more often than this on rolling hills.
+pub const HILL_NEWS_GAP_MS: u64 = 180_000;
+/// The watch's pace has been behind the band this long on the climb before the coach says so.
+const HILL_NEWS_DWELL_MS: u64 = 5_000;
+
+/// "Hill: hold the effort, the pace will come back" — said once per climb, when the runner's
+/// raw pace has fallen behind the band (what their watch shows) on a climb, where the
+/// grade-adjusted judgement is quiet.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct HillNews {
+    behind_since_ms: Option<u64>,
+    said_this_climb: bool,
+    last_said_ms: Option<u64>,
+}
+
+impl HillNews {
+    fn update(
+        &mut self,
+        t_ms: u64,
+        grade: Option<f64>,
+        raw_speed: Option<f64>,
+        slowest_mps: f64,
+    ) -> Option<Decision> {
+        let climbing = grade.is_some_and(|g| g >= HILL_NEWS_GRADE);
+        if grade.is_none_or(|g| g < HILL_GRADE / 2.0) {
+            // Off the climb: the next one is news again.
+            self.said_this_climb = false;
+        }
+        let behind = raw_speed.is_some_and(|v| v < slowest_mps);
+        if !(climbing && behind) || self.said_this_climb {
+            self.behind_since_ms = None;
+            return None;
+        }
+        let since = *self.behind_since_ms.get_or_insert(t_ms);
+        let rested = self.last_said_ms.is_none_or(|at| t_ms.saturating_sub(at) >= HILL_NEWS_GAP_MS);
+        if t_ms - since < HILL_NEWS_DWELL_MS || !rested {
+            return None;
+        }
+        self.said_this_climb = true;
+        self.last_said_ms = Some(t_ms);
+        self.behind_since_ms = None;
+        Some(Decision { kind: CueKind::HillEffort, escalation: 0, pace: None })
+    }
 }
 
 impl PaceMonitor {
@@ -225,6 +287,8 @@ impl PaceMonitor {
             last_reading_ms: None,
             quiet_until_ms: 0,
             corrections: Corrections::default(),
+            hill: HillNews::default(),
+            verdict_since: None,
         }
     }
 
@@ -238,7 +302,31 @@ impl PaceMonitor {
         step_moving_ms: u64,
         estimate: &PaceEstimate,
         spoken: Option<SecondsPerKm>,
+        terrain: Option<&GradeEstimator>,
     ) -> Option<Decision> {
+        // Judged grade-adjusted when altitude is known (the caller passes no terrain for a plan
+        // whose hills are raw): each speed as its flat equivalent over the stretch it was
+        // measured on — the speed now by the grade of the last seconds, each window by its own
+        // — and the pace that would be spoken likewise.
+        let long = terrain.and_then(GradeEstimator::grade).map(|g| g.grade);
+        let short = terrain.and_then(|g| g.grade_since(t_ms.saturating_sub(SHORT_GRADE_WINDOW_MS))).or(long);
+        let factor = short.map_or(1.0, speed_factor);
+        let raw_speed = estimate.speed_mps;
+        let mut adjusted = estimate.grade_adjusted(factor);
+        if let (Some(terrain), Some(recent)) = (terrain, adjusted.recent.as_mut()) {
+            for w in recent.windows.iter_mut().flatten() {
+                if let Some(g) = terrain.grade_since(w.from_ms) {
+                    let rescale = speed_factor(g) / factor;
+                    w.speed_mps *= rescale;
+                    w.sigma_mps *= rescale;
+                    w.low_bias_mps *= rescale;
+                }
+            }
+        }
+        let estimate = &adjusted;
+        let spoken = spoken.map(|p| SecondsPerKm(p.0 / factor));
+        let on_a_hill = [long, short].iter().flatten().any(|g| g.abs() >= HILL_GRADE);
+        let terrain_known = terrain.is_some_and(GradeEstimator::has_altitude);
         let dt_s = self.last_update_ms.map_or(0.0, |last| t_ms.saturating_sub(last) as f64 / 1000.0);
         self.last_update_ms = Some(t_ms);
         if let Some(back_ms) = estimate.reacquired_at_ms
@@ -252,6 +340,9 @@ impl PaceMonitor {
             self.corrections.pause_evidence();
             return None;
         };
+        if let Some(hill) = self.hill.update(t_ms, long, raw_speed, self.outer_mps.0) {
+            return Some(hill);
+        }
         let may_push = speed >= SPEED_UP_MIN_SHARE_OF_BAND * self.band_mps.0;
         // Three tests, each "beyond band + tolerance, surely": recent windows of raw GPS
         // readings and each raw speed reading as it comes (quick on a clear change), and
@@ -273,7 +364,16 @@ impl PaceMonitor {
         };
         // Honest words: the number to be spoken has to say the same, or the correction waits
         // (with its evidence kept) until it does.
-        let off = verdict.filter(|off| self.words_agree(*off, spoken));
+        // Where altitude is known, a verdict waits until the grade over its own stretch is
+        // known too: the runner slows at the foot of a climb seconds before any altitude can
+        // show it.
+        let since = match (verdict, self.verdict_since) {
+            (Some(v), Some((w, since))) if v == w => since,
+            _ => t_ms,
+        };
+        self.verdict_since = verdict.map(|v| (v, since));
+        let terrain_seen = !terrain_known || t_ms - since >= TERRAIN_CONFIRM_MS;
+        let off = verdict.filter(|off| terrain_seen && !on_a_hill && self.words_agree(*off, spoken));
         let inside = verdict.is_none() && speed >= self.band_mps.0 && speed <= self.band_mps.1;
         let decision = self.corrections.judge(
             t_ms,
@@ -506,7 +606,7 @@ mod tests {
         (from..to)
             .filter_map(|s| {
                 monitor
-                    .update(s * 1000, s * 1000, &at(speed), SecondsPerKm::from_speed_mps(speed))
+                    .update(s * 1000, s * 1000, &at(speed), SecondsPerKm::from_speed_mps(speed), None)
                     .map(|d| (s, d))
             })
             .collect()
@@ -538,7 +638,8 @@ mod tests {
                     t * 1000,
                     t * 1000,
                     &with_reading(t, v, v + wobble(t)),
-                    SecondsPerKm::from_speed_mps(v)
+                    SecondsPerKm::from_speed_mps(v),
+                    None
                 ),
                 None
             );
@@ -552,6 +653,7 @@ mod tests {
                     t * 1000,
                     &with_reading(t, smoothed, slow + wobble(t)),
                     SecondsPerKm::from_speed_mps(slow),
+                    None,
                 )
                 .map(|d| (t, d))
         });
@@ -571,7 +673,7 @@ mod tests {
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
-        assert_eq!(monitor.update(30_000, 30_000, &estimate, SecondsPerKm::from_speed_mps(2.5)), None);
+        assert_eq!(monitor.update(30_000, 30_000, &estimate, SecondsPerKm::from_speed_mps(2.5), None), None);
         // The same window, started after the grace: the runner is surely slow.
         let settled = WindowSpeed { from_ms: 21_000, ..slow_window };
         let estimate = PaceEstimate {
@@ -580,7 +682,9 @@ mod tests {
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
         assert_eq!(
-            monitor.update(30_000, 30_000, &estimate, SecondsPerKm::from_speed_mps(2.5)).map(|d| d.kind),
+            monitor
+                .update(30_000, 30_000, &estimate, SecondsPerKm::from_speed_mps(2.5), None)
+                .map(|d| d.kind),
             Some(CueKind::SpeedUp)
         );
     }

@@ -508,3 +508,58 @@ fn a_jump_on_reacquisition_is_not_speed() {
     let back = k.iter().find(|(_, c)| *c == CueKind::GpsBack).map(|(t, _)| *t);
     assert!(back.is_some_and(|t| t >= 342), "{k:?}");
 }
+
+/// A run east at constant effort over a hill: flat, a 6 % climb, flat again; the runner's raw
+/// speed on the climb is the flat speed over Strava's factor for 6 %; barometer at 1 Hz.
+fn hill_run(plan: &Plan) -> Vec<(u64, CueKind)> {
+    let flat = 1000.0 / 330.0;
+    let mut noise = Noise(0x0b1d_2e3f_4a5b_6c7d);
+    let (mut east, mut altitude) = (0.0, 100.0);
+    let mut out = vec![Input::Start { t_ms: 0 }];
+    for s in 0..=900u64 {
+        let t = s * 1000;
+        let climbing = (300..540).contains(&s);
+        let v = if climbing { flat / crate::signal::grade::speed_factor(0.06) } else { flat };
+        east += v;
+        if climbing {
+            altitude += 0.06 * v;
+        }
+        let (e, n) = (east + noise.next(), noise.next());
+        out.push(Input::Fix(LocationFix {
+            t_ms: t,
+            lat_deg: LAT0 + (n / EARTH_RADIUS_M).to_degrees(),
+            lon_deg: LON0 + (e / (EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
+            horizontal_accuracy_m: 5.0,
+            speed_mps: Some(v + 0.15 * noise.next()),
+            speed_accuracy_mps: Some(0.15),
+            altitude_m: None,
+        }));
+        out.push(Input::Altitude(crate::sensor::AltitudeReading {
+            t_ms: t,
+            altitude_m: altitude + 0.2 * noise.next(),
+        }));
+        out.push(Input::Tick { t_ms: t });
+    }
+    out.push(Input::Finish { t_ms: 901_000 });
+    kinds(&run(plan, RunnerProfile::default(), &out).0)
+}
+
+#[test]
+fn a_climb_at_steady_effort_is_on_target_and_the_coach_speaks_effort() {
+    let band = r#""target":{"pace":{"fastest":"5:20","slowest":"5:40"}}"#;
+    let gap = plan(&format!(
+        r#"{{"version":1,"id":"h","name":"h","steps":[{{"kind":"work","end":{{"time_s":1200}},{band}}}]}}"#
+    ));
+    let k = hill_run(&gap);
+    assert!(!k.iter().any(|(_, c)| matches!(c, CueKind::SpeedUp | CueKind::SlowDown)), "{k:?}");
+    let hill: Vec<u64> = k.iter().filter(|(_, c)| *c == CueKind::HillEffort).map(|(t, _)| *t).collect();
+    assert_eq!(hill.len(), 1, "{k:?}");
+    assert!((300..540).contains(&hill[0]), "{k:?}");
+    // A flat-course rehearsal judges the pace as run: the climb is too slow.
+    let raw = plan(&format!(
+        r#"{{"version":1,"id":"h","name":"h","hills":"raw","steps":[{{"kind":"work","end":{{"time_s":1200}},{band}}}]}}"#
+    ));
+    let k = hill_run(&raw);
+    assert!(k.iter().any(|(t, c)| *c == CueKind::SpeedUp && (300..560).contains(t)), "{k:?}");
+    assert!(!k.iter().any(|(_, c)| *c == CueKind::HillEffort), "{k:?}");
+}

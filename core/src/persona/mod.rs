@@ -157,7 +157,8 @@ fn allowed_slots(kind: CueKind) -> &'static [Slot] {
         | CueKind::GpsLost
         | CueKind::GpsBack
         | CueKind::AutoPaused
-        | CueKind::AutoResumed => &[],
+        | CueKind::AutoResumed
+        | CueKind::HillEffort => &[],
     }
 }
 

@@ -5,8 +5,8 @@
 //! what cannot be understood at all is an error naming the line. No I/O here.
 
 use super::{
-    Effort, MAX_NOTE_CHARS, PLAN_FORMAT_VERSION, PaceRange, Plan, PlanStep, Repeat, Step, StepEnd, StepKind,
-    Target, validate,
+    Effort, Hills, MAX_NOTE_CHARS, PLAN_FORMAT_VERSION, PaceRange, Plan, PlanStep, Repeat, Step, StepEnd,
+    StepKind, Target, validate,
 };
 use crate::units::SecondsPerKm;
 
@@ -98,6 +98,7 @@ pub fn import(text: &str, id: &str, name: &str) -> Result<Imported, ImportError>
         steps,
         free_to_stop_after_s: None,
         conditions: None,
+        hills: Hills::default(),
     };
     let problems = validate(&plan);
     if !problems.is_empty() {

@@ -60,6 +60,27 @@ pub struct Plan {
     /// The weather expected, preloaded with the plan: pace targets are eased for heat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Conditions>,
+    /// How pace targets treat hills: grade-adjusted (the default) or raw (a flat-course race
+    /// rehearsal).
+    #[serde(default, skip_serializing_if = "Hills::is_default")]
+    pub hills: Hills,
+}
+
+/// How pace targets treat hills (DESIGN §3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hills {
+    /// Pace is judged grade-adjusted: a climb at the same effort is on target.
+    #[default]
+    Gap,
+    /// Pace is judged as run, hills or not.
+    Raw,
+}
+
+impl Hills {
+    fn is_default(&self) -> bool {
+        *self == Hills::Gap
+    }
 }
 
 /// The shortest and longest "free to stop" point a plan may set.
@@ -226,6 +247,8 @@ struct RawPlan {
     free_to_stop_after_s: Option<f64>,
     #[serde(default)]
     conditions: Option<RawConditions>,
+    #[serde(default)]
+    hills: Hills,
 }
 
 #[derive(Deserialize)]
@@ -290,6 +313,7 @@ impl Plan {
             steps,
             free_to_stop_after_s: raw.free_to_stop_after_s,
             conditions,
+            hills: raw.hills,
         };
         if problems.is_empty() { Ok(plan) } else { Err(PlanError::Invalid(problems)) }
     }

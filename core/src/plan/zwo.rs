@@ -9,8 +9,8 @@ use quick_xml::events::{BytesStart, Event};
 
 use super::icu::{ImportError, Imported, rpe_for_intensity};
 use super::{
-    Effort, MAX_NOTE_CHARS, PLAN_FORMAT_VERSION, PaceRange, Plan, PlanStep, Repeat, Step, StepEnd, StepKind,
-    Target, validate,
+    Effort, Hills, MAX_NOTE_CHARS, PLAN_FORMAT_VERSION, PaceRange, Plan, PlanStep, Repeat, Step, StepEnd,
+    StepKind, Target, validate,
 };
 use crate::units::SecondsPerKm;
 
@@ -114,6 +114,7 @@ pub fn import(
         steps,
         free_to_stop_after_s: None,
         conditions: None,
+        hills: Hills::default(),
     };
     let problems = validate(&plan);
     if !problems.is_empty() {

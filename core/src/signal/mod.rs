@@ -5,6 +5,7 @@
 //! and nothing does I/O.
 
 pub mod geo;
+pub mod grade;
 pub mod heart_rate;
 pub mod motion;
 pub mod pace;

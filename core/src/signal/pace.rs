@@ -174,6 +174,29 @@ impl PaceEstimate {
     pub fn pace(&self) -> Option<SecondsPerKm> {
         self.speed_mps.and_then(SecondsPerKm::from_speed_mps)
     }
+
+    /// The same estimate as grade-adjusted speeds: every speed (and its σ) times `factor`
+    /// ([`crate::signal::grade::speed_factor`] of the grade now). Windows reaching back over a
+    /// change of grade are scaled by today's factor too: an approximation for the long ones.
+    pub fn grade_adjusted(&self, factor: f64) -> Self {
+        let scale = |w: super::recent::WindowSpeed| super::recent::WindowSpeed {
+            speed_mps: w.speed_mps * factor,
+            sigma_mps: w.sigma_mps * factor,
+            low_bias_mps: w.low_bias_mps * factor,
+            ..w
+        };
+        Self {
+            speed_mps: self.speed_mps.map(|v| v * factor),
+            speed_sigma_mps: self.speed_sigma_mps * factor,
+            recent: self.recent.map(|r| RecentSpeed { windows: r.windows.map(|w| w.map(scale)) }),
+            reading: self.reading.map(|r| SpeedReading {
+                speed_mps: r.speed_mps * factor,
+                sigma_mps: r.sigma_mps * factor,
+                ..r
+            }),
+            ..*self
+        }
+    }
 }
 
 /// Counts of what happened to the fixes, for logs and tests.
@@ -503,6 +526,11 @@ impl PaceEstimator {
 
     pub fn counts(&self) -> FixCounts {
         self.counts
+    }
+
+    /// The distance run so far, m.
+    pub fn distance_m(&self) -> f64 {
+        self.distance_m
     }
 
     /// Stride the cadence fallback uses, learned from good GPS.

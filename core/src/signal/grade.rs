@@ -1,0 +1,256 @@
+//! The grade the runner is on, and what it does to pace: grade from altitude over a baseline
+//! of at least 50 m (never point to point), the phone's barometer preferred to GPS altitude,
+//! and the speed factor that turns raw speed into grade-adjusted speed (GAP).
+//!
+//! Why a baseline: GPS altitude is good to ~4 m, a barometer's relative altitude to a few
+//! decimetres; point-to-point over a 3-m step either would read as a wall. A least-squares
+//! slope of altitude over distance along the last ≥ 50 m (and ~60 s) keeps the grade error
+//! to ±1–2 % with a barometer; GPS altitude needs a longer baseline for the same.
+//!
+//! Must not: guess a grade without altitude, or use altitudes from before a pause or a reset.
+
+use std::collections::VecDeque;
+
+/// Grade is measured over at least this much distance with a barometer (DESIGN §3).
+pub const BARO_BASELINE_M: f64 = 50.0;
+/// With GPS altitude (σ ≈ 4 m) the baseline is longer: over 150 m a least-squares slope is
+/// good to about ±2 %, where 50 m would be ±7 %.
+pub const GPS_BASELINE_M: f64 = 150.0;
+/// The slope of GPS altitude is taken over at least this long too (~60 s, DESIGN §3): its
+/// error wanders over tens of seconds.
+pub const GPS_WINDOW_MS: u64 = 60_000;
+/// A barometer is good to decimetres over a minute: its slope over 20 s (and ≥ 50 m) is good
+/// to about ±0.5 % of grade, and lags a change of grade by only ~10 s — a 60-s window would
+/// leave the foot and the top of every climb judged on the wrong grade for half a minute.
+pub const BARO_WINDOW_MS: u64 = 20_000;
+/// The grade over a short stretch (the one a correction is about) needs at least this long
+/// and this far of barometric altitude; GPS altitude is too coarse for it.
+pub const SHORT_GRADE_MIN_SPAN_MS: u64 = 8_000;
+const SHORT_GRADE_MIN_RUN_M: f64 = 15.0;
+/// A barometer reading older than this is stale; GPS altitude is used instead.
+const BARO_FRESH_MS: u64 = 5_000;
+/// Altitudes further back than this are dropped whatever the baseline.
+const MAX_KEEP_MS: u64 = 300_000;
+/// Fewer altitudes than this say nothing about a slope.
+const MIN_POINTS: usize = 4;
+/// Grades beyond ±45 % are not running; the factor is clipped there (issue 12).
+pub const MAX_GRADE: f64 = 0.45;
+
+/// Strava's 2017 heart-rate-based grade adjustment ("An Improved GAP Model", Strava
+/// engineering, 2017): (grade, speed factor) — running at speed v on that grade is the effort
+/// of running v × factor on the flat. Chosen over Minetti's metabolic cost ratio, which
+/// over-credits climbs for runners (DESIGN §3).
+pub const STRAVA_2017_FACTORS: [(f64, f64); 8] = [
+    (-0.10, 0.876),
+    (-0.04, 0.918),
+    (0.0, 1.0),
+    (0.02, 1.055),
+    (0.04, 1.135),
+    (0.06, 1.228),
+    (0.10, 1.459),
+    (0.15, 1.846),
+];
+
+/// The speed factor at `grade` (a share, 0.04 = 4 %): straight lines between the table's
+/// points; above +15 % the last segment's slope carries on to +45 %; below −10 % the factor
+/// stays at its −10 % value (Strava's curve bottoms out there: steeper descents are braking,
+/// not free speed).
+pub fn speed_factor(grade: f64) -> f64 {
+    let g = if grade.is_finite() { grade.clamp(-MAX_GRADE, MAX_GRADE) } else { 0.0 };
+    let table = &STRAVA_2017_FACTORS;
+    if g <= table[0].0 {
+        return table[0].1;
+    }
+    let i = table.partition_point(|(x, _)| *x < g).clamp(1, table.len() - 1);
+    let ((x0, y0), (x1, y1)) = (table[i - 1], table[i]);
+    y0 + (g - x0) * (y1 - y0) / (x1 - x0)
+}
+
+/// Where altitude comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AltitudeSource {
+    Barometer,
+    Gps,
+}
+
+/// The grade now, and what it rests on.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Grade {
+    /// Rise over run (0.04 = 4 %).
+    pub grade: f64,
+    pub source: AltitudeSource,
+}
+
+/// Altitudes along the run's distance, for the grade.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GradeEstimator {
+    /// (t_ms, distance m, altitude m) of the current source, oldest first.
+    points: VecDeque<(u64, f64, f64)>,
+    source: Option<AltitudeSource>,
+    last_baro_ms: Option<u64>,
+    latest: Option<Grade>,
+}
+
+impl GradeEstimator {
+    /// A barometer's relative altitude (any zero) at `distance_m` along the run.
+    pub fn on_barometer(&mut self, t_ms: u64, distance_m: f64, altitude_m: f64) {
+        self.last_baro_ms = Some(t_ms);
+        self.push(AltitudeSource::Barometer, t_ms, distance_m, altitude_m);
+    }
+
+    /// A fix's GPS altitude, used while there is no fresh barometer.
+    pub fn on_gps_altitude(&mut self, t_ms: u64, distance_m: f64, altitude_m: f64) {
+        if self.last_baro_ms.is_some_and(|t| t_ms.saturating_sub(t) <= BARO_FRESH_MS) {
+            return;
+        }
+        self.push(AltitudeSource::Gps, t_ms, distance_m, altitude_m);
+    }
+
+    /// The grade over the stretch since `from_ms` (barometer only, at least
+    /// [`SHORT_GRADE_MIN_SPAN_MS`] of it): what the runner climbed while a speed was measured.
+    pub fn grade_since(&self, from_ms: u64) -> Option<f64> {
+        if self.source != Some(AltitudeSource::Barometer) {
+            return None;
+        }
+        let &(t_end, d_end, _) = self.points.back()?;
+        let start = self.points.partition_point(|(t, _, _)| *t < from_ms);
+        let &(t0, d0, _) = self.points.get(start)?;
+        if t_end - t0 < SHORT_GRADE_MIN_SPAN_MS || d_end - d0 < SHORT_GRADE_MIN_RUN_M {
+            return None;
+        }
+        let n = (self.points.len() - start) as f64;
+        let (mut sd, mut sa, mut sdd, mut sda) = (0.0, 0.0, 0.0, 0.0);
+        for &(_, d, a) in self.points.range(start..) {
+            let x = d - d_end;
+            sd += x;
+            sa += a;
+            sdd += x * x;
+            sda += x * a;
+        }
+        let var = sdd - sd * sd / n;
+        let grade = (sda - sd * sa / n) / var;
+        (var > 0.0 && grade.is_finite()).then(|| grade.clamp(-MAX_GRADE, MAX_GRADE))
+    }
+
+    /// Whether any altitude is known (grade adjustment is in play).
+    pub fn has_altitude(&self) -> bool {
+        !self.points.is_empty()
+    }
+
+    /// Forgets the altitudes (after a pause: the runner may have walked anywhere).
+    pub fn reset(&mut self) {
+        self.points.clear();
+        self.latest = None;
+    }
+
+    /// The grade as of the latest altitude, once there is a baseline.
+    pub fn grade(&self) -> Option<Grade> {
+        self.latest
+    }
+
+    fn push(&mut self, source: AltitudeSource, t_ms: u64, distance_m: f64, altitude_m: f64) {
+        if !(distance_m.is_finite() && altitude_m.is_finite()) {
+            return;
+        }
+        if self.source != Some(source) {
+            // Barometric and GPS altitudes have different zeros: never mixed in one slope.
+            self.points.clear();
+            self.source = Some(source);
+        }
+        if self.points.back().is_some_and(|(t, d, _)| *t >= t_ms || *d > distance_m) {
+            return;
+        }
+        self.points.push_back((t_ms, distance_m, altitude_m));
+        while self.points.front().is_some_and(|(t, _, _)| t_ms - t > MAX_KEEP_MS) {
+            self.points.pop_front();
+        }
+        self.latest = self.slope(source);
+    }
+
+    /// Least-squares slope of altitude over distance, over the newest points spanning at least
+    /// the baseline and the window.
+    fn slope(&self, source: AltitudeSource) -> Option<Grade> {
+        let (baseline, window_ms) = match source {
+            AltitudeSource::Barometer => (BARO_BASELINE_M, BARO_WINDOW_MS),
+            AltitudeSource::Gps => (GPS_BASELINE_M, GPS_WINDOW_MS),
+        };
+        let &(t_end, d_end, _) = self.points.back()?;
+        let mut n = 0usize;
+        let (mut sd, mut sa, mut sdd, mut sda) = (0.0, 0.0, 0.0, 0.0);
+        let mut covered = false;
+        for &(t, d, a) in self.points.iter().rev() {
+            let x = d - d_end;
+            sd += x;
+            sa += a;
+            sdd += x * x;
+            sda += x * a;
+            n += 1;
+            if d_end - d >= baseline && t_end - t >= window_ms {
+                covered = true;
+                break;
+            }
+        }
+        if !covered || n < MIN_POINTS {
+            return None;
+        }
+        let nf = n as f64;
+        let var = sdd - sd * sd / nf;
+        if var <= 0.0 {
+            return None;
+        }
+        let grade = (sda - sd * sa / nf) / var;
+        grade.is_finite().then(|| Grade { grade: grade.clamp(-MAX_GRADE, MAX_GRADE), source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_factor_is_strava_2017_at_its_points() {
+        for (grade, factor) in STRAVA_2017_FACTORS {
+            assert!((speed_factor(grade) - factor).abs() < 1e-9, "{grade}: {}", speed_factor(grade));
+        }
+        // Between points, monotone on climbs; clipped at ±45 %.
+        assert!(speed_factor(0.03) > 1.055 && speed_factor(0.03) < 1.135);
+        assert_eq!(speed_factor(0.9), speed_factor(0.45));
+        assert_eq!(speed_factor(-0.3), 0.876);
+        assert_eq!(speed_factor(f64::NAN), 1.0);
+    }
+
+    #[test]
+    fn grade_needs_a_baseline_and_comes_from_the_slope_not_the_last_step() {
+        let mut g = GradeEstimator::default();
+        // 3 m/s up a 6 % grade, barometer at 1 Hz with ±0.3 m of wobble.
+        for s in 0..90u64 {
+            let d = 3.0 * s as f64;
+            let wobble = [0.3, -0.2, 0.1, -0.3, 0.2][(s % 5) as usize];
+            g.on_barometer(s * 1000, d, 100.0 + 0.06 * d + wobble);
+            if s < 20 {
+                assert_eq!(g.grade(), None, "no baseline yet at {s} s");
+            }
+        }
+        let short = g.grade_since(78_000).expect("a short grade");
+        assert!((short - 0.06).abs() < 0.02, "{short}");
+        assert_eq!(g.grade_since(85_000), None, "too short a stretch");
+        let grade = g.grade().expect("a grade");
+        assert!((grade.grade - 0.06).abs() < 0.005, "{grade:?}");
+        assert_eq!(grade.source, AltitudeSource::Barometer);
+    }
+
+    #[test]
+    fn a_fresh_barometer_wins_over_gps_altitude() {
+        let mut g = GradeEstimator::default();
+        for s in 0..200u64 {
+            let d = 3.0 * s as f64;
+            // GPS altitude says a steep hill; the barometer says flat.
+            g.on_gps_altitude(s * 1000, d, 0.2 * d);
+            g.on_barometer(s * 1000, d, 50.0);
+        }
+        let grade = g.grade().expect("a grade");
+        assert_eq!(grade.source, AltitudeSource::Barometer);
+        assert!(grade.grade.abs() < 1e-9, "{grade:?}");
+    }
+}
