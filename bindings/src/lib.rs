@@ -297,6 +297,14 @@ impl RunSession {
         self.feed(Input::DeviceSpeed(sensor::DeviceSpeedReading { t_ms, speed_mps }))
     }
 
+    /// The barometer's relative altitude in metres (iOS `CMAltimeter.relativeAltitude`,
+    /// Android `SensorManager.getAltitude` of `TYPE_PRESSURE` readings), about once a second:
+    /// pace on hills is judged grade-adjusted, and a barometer's grade is far better than GPS
+    /// altitude's. Any zero; non-finite readings are ignored by the engine.
+    pub fn altitude(&self, t_ms: u64, altitude_m: f64) -> Result<(), PacenoteError> {
+        self.feed(Input::Altitude(sensor::AltitudeReading { t_ms, altitude_m }))
+    }
+
     /// Call at least every second, and at [`RunSession::next_wakeup_ms`].
     pub fn tick(&self, t_ms: u64) -> Result<(), PacenoteError> {
         self.feed(Input::Tick { t_ms })

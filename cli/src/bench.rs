@@ -197,7 +197,7 @@ fn trace_all(run: &SimulatedRun, target_pace: f64, doppler_sigma_mps: f64) -> Ve
         estimator.on_fix(fix);
         let e = estimator.estimate(fix.t_ms);
         ours.speeds.push((fix.t_ms, e.speed_mps));
-        if let Some(d) = monitor.update(fix.t_ms, fix.t_ms, &e, e.pace(), None)
+        if let Some(d) = monitor.update(fix.t_ms, fix.t_ms, &e, || e.pace(), None)
             && matches!(d.kind, CueKind::SpeedUp | CueKind::SlowDown)
         {
             ours.cues.push((fix.t_ms, d.kind));

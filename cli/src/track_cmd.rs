@@ -159,13 +159,14 @@ fn input_line(input: &pacenote_core::engine::Input) -> String {
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     match input {
         Input::Fix(f) => format!(
-            "fix,{},{},{},{},{},{}",
+            "fix,{},{},{},{},{},{},{}",
             f.t_ms,
             f.lat_deg,
             f.lon_deg,
             f.horizontal_accuracy_m,
             opt(f.speed_mps),
-            opt(f.speed_accuracy_mps)
+            opt(f.speed_accuracy_mps),
+            opt(f.altitude_m)
         ),
         Input::HeartRate(r) => format!("hr,{},{}", r.t_ms, r.bpm),
         Input::Cadence(r) => format!("cadence,{},{}", r.t_ms, r.spm),

@@ -390,6 +390,11 @@ void uniffi_pacenote_ffi_fn_free_runsession(uint64_t handle, RustCallStatus *_No
 uint64_t uniffi_pacenote_ffi_fn_constructor_runsession_new(RustBuffer plan_json, RustBuffer persona, RustBuffer profile, RustBuffer settings, RustBuffer weather, RustBuffer week, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_ALTITUDE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_ALTITUDE
+void uniffi_pacenote_ffi_fn_method_runsession_altitude(uint64_t ptr, uint64_t t_ms, double altitude_m, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_ATTACH_AUDIO
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_ATTACH_AUDIO
 void uniffi_pacenote_ffi_fn_method_runsession_attach_audio(uint64_t ptr, RustBuffer pack_dir, uint64_t output, uint64_t focus, uint64_t speech, RustCallStatus *_Nonnull out_status
@@ -1005,6 +1010,12 @@ uint16_t uniffi_pacenote_ffi_checksum_func_init_logging(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_CUELISTENER_ON_UTTERANCE
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_CUELISTENER_ON_UTTERANCE
 uint16_t uniffi_pacenote_ffi_checksum_method_cuelistener_on_utterance(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_ALTITUDE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_ALTITUDE
+uint16_t uniffi_pacenote_ffi_checksum_method_runsession_altitude(void
     
 );
 #endif

@@ -50,11 +50,15 @@ fun feed(s: RunSession, line: String) {
     when (f[0]) {
         "start" -> s.start(t)
         "fix" -> s.location(
-            LocationFix(t, f[2].toDouble(), f[3].toDouble(), f[4].toDouble(), f[5].toDoubleOrNull(), f[6].toDoubleOrNull(), null)
+            LocationFix(
+                t, f[2].toDouble(), f[3].toDouble(), f[4].toDouble(), f[5].toDoubleOrNull(), f[6].toDoubleOrNull(),
+                f.getOrNull(7)?.toDoubleOrNull()
+            )
         )
         "hr" -> s.heartRate(t, f[2].toDouble())
         "cadence" -> s.cadence(t, f[2].toDouble())
         "device_speed" -> s.deviceSpeed(t, f[2].toDouble())
+        "altitude" -> s.altitude(t, f[2].toDouble())
         "tick" -> s.tick(t)
         "pause" -> s.pause(t)
         "resume" -> s.resume(t)

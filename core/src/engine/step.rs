@@ -140,7 +140,8 @@ impl StepCoach {
         terrain: Option<&GradeEstimator>,
     ) -> Vec<Decision> {
         let mut decisions = Vec::new();
-        let spoken = self.spoken_pace(now_ms).or(estimate.pace());
+        let speeds = &self.speeds;
+        let spoken = || mean_pace(speeds, now_ms).or(estimate.pace());
         if let Some(monitor) = self.pace.as_mut()
             && let Some(d) = monitor.update(now_ms, step_moving_ms, estimate, spoken, terrain)
         {
@@ -173,15 +174,19 @@ impl StepCoach {
     /// The pace to speak: the mean speed of the last [`SPOKEN_PACE_WINDOW_MS`], steadier than
     /// the instantaneous estimate the corrections are decided on.
     pub fn spoken_pace(&self, now_ms: u64) -> Option<SecondsPerKm> {
-        let recent: Vec<f64> = self
-            .speeds
-            .iter()
-            .filter(|(t, _)| now_ms.saturating_sub(*t) <= SPOKEN_PACE_WINDOW_MS)
-            .map(|(_, v)| *v)
-            .collect();
-        if recent.is_empty() {
-            return None;
-        }
-        SecondsPerKm::from_speed_mps(recent.iter().sum::<f64>() / recent.len() as f64)
+        mean_pace(&self.speeds, now_ms)
     }
+}
+
+/// The pace of the mean speed over the last [`SPOKEN_PACE_WINDOW_MS`].
+fn mean_pace(speeds: &VecDeque<(u64, f64)>, now_ms: u64) -> Option<SecondsPerKm> {
+    let (sum, n) = speeds
+        .iter()
+        .rev()
+        .take_while(|(t, _)| now_ms.saturating_sub(*t) <= SPOKEN_PACE_WINDOW_MS)
+        .fold((0.0, 0usize), |(sum, n), (_, v)| (sum + v, n + 1));
+    if n == 0 {
+        return None;
+    }
+    SecondsPerKm::from_speed_mps(sum / n as f64)
 }

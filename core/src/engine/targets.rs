@@ -301,7 +301,7 @@ impl PaceMonitor {
         t_ms: u64,
         step_moving_ms: u64,
         estimate: &PaceEstimate,
-        spoken: Option<SecondsPerKm>,
+        spoken: impl FnOnce() -> Option<SecondsPerKm>,
         terrain: Option<&GradeEstimator>,
     ) -> Option<Decision> {
         // Judged grade-adjusted when altitude is known (the caller passes no terrain for a plan
@@ -324,7 +324,6 @@ impl PaceMonitor {
             }
         }
         let estimate = &adjusted;
-        let spoken = spoken.map(|p| SecondsPerKm(p.0 / factor));
         let on_a_hill = [long, short].iter().flatten().any(|g| g.abs() >= HILL_GRADE);
         let terrain_known = terrain.is_some_and(GradeEstimator::has_altitude);
         let dt_s = self.last_update_ms.map_or(0.0, |last| t_ms.saturating_sub(last) as f64 / 1000.0);
@@ -362,6 +361,8 @@ impl PaceMonitor {
         } else {
             None
         };
+        // Worked out only when there is something to say (this is the per-sample path).
+        let spoken = verdict.and_then(|_| spoken()).map(|p| SecondsPerKm(p.0 / factor));
         // Honest words: the number to be spoken has to say the same, or the correction waits
         // (with its evidence kept) until it does.
         // Where altitude is known, a verdict waits until the grade over its own stretch is
@@ -606,7 +607,7 @@ mod tests {
         (from..to)
             .filter_map(|s| {
                 monitor
-                    .update(s * 1000, s * 1000, &at(speed), SecondsPerKm::from_speed_mps(speed), None)
+                    .update(s * 1000, s * 1000, &at(speed), || SecondsPerKm::from_speed_mps(speed), None)
                     .map(|d| (s, d))
             })
             .collect()
@@ -638,7 +639,7 @@ mod tests {
                     t * 1000,
                     t * 1000,
                     &with_reading(t, v, v + wobble(t)),
-                    SecondsPerKm::from_speed_mps(v),
+                    || SecondsPerKm::from_speed_mps(v),
                     None
                 ),
                 None
@@ -652,7 +653,7 @@ mod tests {
                     t * 1000,
                     t * 1000,
                     &with_reading(t, smoothed, slow + wobble(t)),
-                    SecondsPerKm::from_speed_mps(slow),
+                    || SecondsPerKm::from_speed_mps(slow),
                     None,
                 )
                 .map(|d| (t, d))
@@ -673,7 +674,10 @@ mod tests {
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
-        assert_eq!(monitor.update(30_000, 30_000, &estimate, SecondsPerKm::from_speed_mps(2.5), None), None);
+        assert_eq!(
+            monitor.update(30_000, 30_000, &estimate, || SecondsPerKm::from_speed_mps(2.5), None),
+            None
+        );
         // The same window, started after the grace: the runner is surely slow.
         let settled = WindowSpeed { from_ms: 21_000, ..slow_window };
         let estimate = PaceEstimate {
@@ -683,7 +687,7 @@ mod tests {
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
         assert_eq!(
             monitor
-                .update(30_000, 30_000, &estimate, SecondsPerKm::from_speed_mps(2.5), None)
+                .update(30_000, 30_000, &estimate, || SecondsPerKm::from_speed_mps(2.5), None)
                 .map(|d| d.kind),
             Some(CueKind::SpeedUp)
         );

@@ -2122,6 +2122,14 @@ public func FfiConverterTypePacenote_lower(_ value: Pacenote) -> UInt64 {
 public protocol RunSessionProtocol: AnyObject, Sendable {
     
     /**
+     * The barometer's relative altitude in metres (iOS `CMAltimeter.relativeAltitude`,
+     * Android `SensorManager.getAltitude` of `TYPE_PRESSURE` readings), about once a second:
+     * pace on hills is judged grade-adjusted, and a barometer's grade is far better than GPS
+     * altitude's. Any zero; non-finite readings are ignored by the engine.
+     */
+    func altitude(tMs: UInt64, altitudeM: Double) throws 
+    
+    /**
      * Lets the library voice this run itself: each utterance stitched from the persona's pack
      * at `pack_dir` (see [`Pacenote::pack_dir`]) and played through `output` while `focus`
      * ducks other audio; text no clip holds goes through `speech`. The session then knows
@@ -2292,6 +2300,22 @@ public convenience init(planJson: String, persona: String, profile: RunnerProfil
 
     
 
+    
+    /**
+     * The barometer's relative altitude in metres (iOS `CMAltimeter.relativeAltitude`,
+     * Android `SensorManager.getAltitude` of `TYPE_PRESSURE` readings), about once a second:
+     * pace on hills is judged grade-adjusted, and a barometer's grade is far better than GPS
+     * altitude's. Any zero; non-finite readings are ignored by the engine.
+     */
+open func altitude(tMs: UInt64, altitudeM: Double)throws   {try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_runsession_altitude(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(tMs),
+        FfiConverterDouble.lower(altitudeM),uniffiCallStatus
+    )
+}
+}
     
     /**
      * Lets the library voice this run itself: each utterance stitched from the persona's pack
@@ -5288,6 +5312,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_cuelistener_on_utterance() != 35968) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_altitude() != 50060) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_runsession_attach_audio() != 6206) {
