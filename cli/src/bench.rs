@@ -13,11 +13,12 @@ use std::time::Instant;
 
 use clap::Subcommand;
 use pacenote_core::cue::CueKind;
-use pacenote_core::engine::targets::PaceMonitor;
+use pacenote_core::engine::targets::{PACE_TOLERANCE_S_PER_KM, PaceMonitor};
 use pacenote_core::engine::{EngineConfig, RunSession, replay};
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::sensor::LocationFix;
+use pacenote_core::signal::grade::GradeEstimator;
 use pacenote_core::signal::pace::PaceEstimator;
 use pacenote_track::recording::haversine_m;
 use pacenote_track::simulate::{SimConfig, SimulatedRun, simulate_plan};
@@ -131,11 +132,38 @@ fn runner_plan(steps: &[(f64, f64)]) -> Plan {
     })
 }
 
-/// What one estimator said on one run: speed per fix time, and its cues.
+/// What one estimator said on one run: speed per fix time, its cues, and how many of its
+/// corrections spoke a pace that contradicts their words (ours only: the baselines speak the
+/// very estimate that left the band).
 struct Trace {
     speeds: Vec<(u64, Option<f64>)>,
     cues: Vec<(u64, CueKind)>,
+    contradictions: usize,
 }
+
+/// Where the altitude our monitor grade-adjusts with comes from, in a hilly run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Altitude {
+    Barometer,
+    Gps,
+}
+
+/// A rolling route for the hilly runs: (length m, grade) sections, 2–12 % climbs and
+/// descents, ending where it started (2.5 km a lap).
+const HILLY_ROUTE: [(f64, f64); 9] = [
+    (400.0, 0.0),
+    (300.0, 0.04),
+    (200.0, 0.0),
+    (250.0, -0.06),
+    (300.0, 0.02),
+    (200.0, 0.08),
+    (300.0, -0.04),
+    (150.0, 0.12),
+    (400.0, -0.0625),
+];
+/// Recorded altitude error: a phone barometer's, and GPS altitude's.
+const BARO_ALTITUDE_SIGMA_M: f64 = 0.2;
+const GPS_ALTITUDE_SIGMA_M: f64 = 4.0;
 
 /// A baseline's cue rule: outside the band → cue, after a grace, with a cooldown.
 struct BaselineCues {
@@ -184,6 +212,16 @@ fn fixes(run: &SimulatedRun, doppler_sigma_mps: f64) -> Vec<LocationFix> {
 
 /// Runs every estimator over a run coached against `target_pace`.
 fn trace_all(run: &SimulatedRun, target_pace: f64, doppler_sigma_mps: f64) -> Vec<Trace> {
+    trace_all_with(run, target_pace, doppler_sigma_mps, None)
+}
+
+/// [`trace_all`], with our monitor grade-adjusting from the run's altitude when given.
+fn trace_all_with(
+    run: &SimulatedRun,
+    target_pace: f64,
+    doppler_sigma_mps: f64,
+    altitude: Option<Altitude>,
+) -> Vec<Trace> {
     let fixes = fixes(run, doppler_sigma_mps);
     let band = (target_pace - BAND_HALF_S_PER_KM, target_pace + BAND_HALF_S_PER_KM);
     let band_mps = (1000.0 / band.1, 1000.0 / band.0);
@@ -192,15 +230,31 @@ fn trace_all(run: &SimulatedRun, target_pace: f64, doppler_sigma_mps: f64) -> Ve
     // Ours: the product's estimator and the product's pace monitor.
     let mut estimator = PaceEstimator::new();
     let mut monitor = PaceMonitor::new(band.0, band.1, 0.0);
-    let mut ours = Trace { speeds: Vec::new(), cues: Vec::new() };
+    let mut grade = GradeEstimator::default();
+    let altitudes: std::collections::HashMap<u64, f64> =
+        run.recording.samples.iter().filter_map(|s| Some((s.t_ms, s.altitude_m?))).collect();
+    let mut ours = Trace { speeds: Vec::new(), cues: Vec::new(), contradictions: 0 };
     for fix in &fixes {
         estimator.on_fix(fix);
+        if let (Some(source), Some(a)) = (altitude, altitudes.get(&fix.t_ms)) {
+            match source {
+                Altitude::Barometer => grade.on_barometer(fix.t_ms, estimator.distance_m(), *a),
+                Altitude::Gps => grade.on_gps_altitude(fix.t_ms, estimator.distance_m(), *a),
+            }
+        }
         let e = estimator.estimate(fix.t_ms);
         ours.speeds.push((fix.t_ms, e.speed_mps));
-        if let Some(d) = monitor.update(fix.t_ms, fix.t_ms, &e, || e.pace(), None)
+        let terrain = altitude.map(|_| &grade);
+        if let Some(d) = monitor.update(fix.t_ms, fix.t_ms, &e, || e.pace(), terrain)
             && matches!(d.kind, CueKind::SpeedUp | CueKind::SlowDown)
         {
             ours.cues.push((fix.t_ms, d.kind));
+            let heard = d.pace.map(|p| p.0.round());
+            let honest = match d.kind {
+                CueKind::SpeedUp => heard.is_some_and(|p| p > band.1 + PACE_TOLERANCE_S_PER_KM),
+                _ => heard.is_some_and(|p| p < band.0 - PACE_TOLERANCE_S_PER_KM),
+            };
+            ours.contradictions += usize::from(!honest);
         }
     }
     traces.push(ours);
@@ -219,7 +273,7 @@ fn trace_all(run: &SimulatedRun, target_pace: f64, doppler_sigma_mps: f64) -> Ve
 
     // Trimmed mean of the last 20 s.
     let mut cues = BaselineCues { band_mps, last_cue_s: None };
-    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new() };
+    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new(), contradictions: 0 };
     let mut window: VecDeque<(u64, f64)> = VecDeque::new();
     for &(t, v) in &raw {
         window.push_back((t, v));
@@ -240,7 +294,7 @@ fn trace_all(run: &SimulatedRun, target_pace: f64, doppler_sigma_mps: f64) -> Ve
 
     // EMA α = 0.4.
     let mut cues = BaselineCues { band_mps, last_cue_s: None };
-    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new() };
+    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new(), contradictions: 0 };
     let mut ema: Option<f64> = None;
     for &(t, v) in &raw {
         let next = ema.map_or(v, |e| e + EMA_ALPHA * (v - e));
@@ -254,7 +308,7 @@ fn trace_all(run: &SimulatedRun, target_pace: f64, doppler_sigma_mps: f64) -> Ve
 
     // 5-fix moving average of position-derived speed.
     let mut cues = BaselineCues { band_mps, last_cue_s: None };
-    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new() };
+    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new(), contradictions: 0 };
     let mut last: VecDeque<f64> = VecDeque::new();
     for &(t, v) in &position_speed {
         last.push_back(v);
@@ -325,6 +379,8 @@ struct Row {
     bound_s_per_km: f64,
     false_cues_per_hour: f64,
     detect_latency_s: f64,
+    /// Corrections whose spoken pace contradicts their words.
+    contradictions: usize,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -348,6 +404,7 @@ struct Tally {
     steady_hours: f64,
     latencies: Vec<f64>,
     misses: usize,
+    contradictions: usize,
 }
 
 impl Tally {
@@ -366,6 +423,7 @@ impl Tally {
                 f64::NAN
             }),
             detect_latency_s: round2(mean(&latencies)),
+            contradictions: self.contradictions,
         }
     }
 
@@ -376,6 +434,7 @@ impl Tally {
         self.steady_hours += other.steady_hours;
         self.latencies.extend(&other.latencies);
         self.misses += other.misses;
+        self.contradictions += other.contradictions;
     }
 }
 
@@ -420,6 +479,7 @@ fn pace(json: bool) -> Result<(), CliError> {
             t.bounds.push(bound_s_per_km(windows[i], c.sigma_m, doppler_sigma, speed));
             t.false_cues += trace.cues.len();
             t.steady_hours += 1200.0 / 3600.0;
+            t.contradictions += trace.contradictions;
         }
         // A 10 % change of pace, slower and faster, after 6 minutes on target.
         for factor in [1.1, 1.0 / 1.1] {
@@ -437,6 +497,7 @@ fn pace(json: bool) -> Result<(), CliError> {
                 t.bounds.push(bound_s_per_km(windows[i], c.sigma_m, doppler_sigma, speed));
                 // Cues before the change are false (steady on target).
                 t.false_cues += trace.cues.iter().filter(|(at, _)| *at < 360_000).count();
+                t.contradictions += trace.contradictions;
                 t.steady_hours += 360.0 / 3600.0;
                 match trace.cues.iter().find(|(at, kind)| *at >= 360_000 && *kind == expected) {
                     Some((at, _)) => t.latencies.push((*at as f64 - 360_000.0) / 1000.0),
@@ -482,6 +543,82 @@ fn pace(json: bool) -> Result<(), CliError> {
         }
     }
 
+    // Hilly runs at constant effort (every correction is false: the runner is on target in
+    // grade-adjusted terms), with a barometer and with GPS altitude only; phone GPS with and
+    // without Doppler.
+    for altitude in [Altitude::Barometer, Altitude::Gps] {
+        for doppler in [true, false] {
+            for seed in [1, 2] {
+                let c = Condition { pace_s_per_km: 330.0, sigma_m: 3.0, correlated: true, doppler, seed };
+                let mut config = c.config();
+                config.hills = HILLY_ROUTE.to_vec();
+                config.gps.altitude_sigma_m = match altitude {
+                    Altitude::Barometer => BARO_ALTITUDE_SIGMA_M,
+                    Altitude::Gps => GPS_ALTITUDE_SIGMA_M,
+                };
+                let run = simulate_plan(&runner_plan(&[(1800.0, c.pace_s_per_km)]), &config);
+                let name = format!(
+                    "hilly 2–12 %, constant effort, {} altitude, {}",
+                    if altitude == Altitude::Barometer { "barometer" } else { "GPS" },
+                    c.noise_name()
+                );
+                let g = group(&mut groups, name);
+                let traces =
+                    trace_all_with(&run, c.pace_s_per_km, config.gps.doppler_sigma_mps, Some(altitude));
+                for (i, trace) in traces.iter().enumerate() {
+                    let t = &mut groups[g].1[i];
+                    t.false_cues += trace.cues.len();
+                    t.steady_hours += 1800.0 / 3600.0;
+                    t.contradictions += trace.contradictions;
+                }
+            }
+        }
+    }
+    // What grade adjustment costs on the flat: a 10 % change with the altitude the phone has
+    // (a verdict waits until the grade over its stretch is known: ~8 s with a barometer, ~30 s
+    // with GPS altitude alone).
+    for altitude in [Altitude::Barometer, Altitude::Gps] {
+        for doppler in [true, false] {
+            for seed in [1, 2] {
+                let c = Condition { pace_s_per_km: 330.0, sigma_m: 3.0, correlated: true, doppler, seed };
+                let mut config = c.config();
+                config.hills = vec![(1000.0, 0.0)];
+                config.gps.altitude_sigma_m = match altitude {
+                    Altitude::Barometer => BARO_ALTITUDE_SIGMA_M,
+                    Altitude::Gps => GPS_ALTITUDE_SIGMA_M,
+                };
+                let name = format!(
+                    "10 % change on the flat, {} altitude, {}",
+                    if altitude == Altitude::Barometer { "barometer" } else { "GPS" },
+                    c.noise_name()
+                );
+                let g = group(&mut groups, name);
+                for factor in [1.1, 1.0 / 1.1] {
+                    let changed = simulate_plan(
+                        &runner_plan(&[(360.0, c.pace_s_per_km), (240.0, c.pace_s_per_km * factor)]),
+                        &config,
+                    );
+                    let expected = if factor > 1.0 { CueKind::SpeedUp } else { CueKind::SlowDown };
+                    let traces = trace_all_with(
+                        &changed,
+                        c.pace_s_per_km,
+                        config.gps.doppler_sigma_mps,
+                        Some(altitude),
+                    );
+                    for (i, trace) in traces.iter().enumerate() {
+                        let t = &mut groups[g].1[i];
+                        t.false_cues += trace.cues.iter().filter(|(at, _)| *at < 360_000).count();
+                        t.steady_hours += 360.0 / 3600.0;
+                        t.contradictions += trace.contradictions;
+                        match trace.cues.iter().find(|(at, kind)| *at >= 360_000 && *kind == expected) {
+                            Some((at, _)) => t.latencies.push((*at as f64 - 360_000.0) / 1000.0),
+                            None => t.misses += 1,
+                        }
+                    }
+                }
+            }
+        }
+    }
     let mut overall = vec![Tally::default(); ESTIMATORS.len()];
     for (_, tallies) in &groups {
         for (o, t) in overall.iter_mut().zip(tallies) {
@@ -505,13 +642,18 @@ fn pace(json: bool) -> Result<(), CliError> {
     }
     let print = |rows: &[Row]| {
         println!(
-            "  {:<18} {:>12} {:>12} {:>14} {:>14}",
-            "estimator", "RMSE s/km", "bound s/km", "false cues/h", "detect 10% s"
+            "  {:<18} {:>12} {:>12} {:>14} {:>14} {:>8}",
+            "estimator", "RMSE s/km", "bound s/km", "false cues/h", "detect 10% s", "contra"
         );
         for r in rows {
             println!(
-                "  {:<18} {:>12.2} {:>12.2} {:>14.2} {:>14.2}",
-                r.estimator, r.rmse_s_per_km, r.bound_s_per_km, r.false_cues_per_hour, r.detect_latency_s
+                "  {:<18} {:>12.2} {:>12.2} {:>14.2} {:>14.2} {:>8}",
+                r.estimator,
+                r.rmse_s_per_km,
+                r.bound_s_per_km,
+                r.false_cues_per_hour,
+                r.detect_latency_s,
+                r.contradictions
             );
         }
     };
@@ -521,7 +663,7 @@ fn pace(json: bool) -> Result<(), CliError> {
     }
     println!(
         "\nOVERALL ({} simulated runs, {:.1} s)",
-        conditions.len() * 3 + 3,
+        conditions.len() * 3 + 3 + 8 + 16,
         started.elapsed().as_secs_f64()
     );
     print(&result.overall);

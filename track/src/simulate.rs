@@ -16,6 +16,7 @@
 use chrono::{DateTime, Utc};
 use pacenote_core::plan::{Plan, StepEnd, StepKind, Target};
 use pacenote_core::progress::PlanProgress;
+use pacenote_core::signal::grade::speed_factor;
 use pacenote_core::units::SecondsPerKm;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -90,6 +91,9 @@ pub struct GpsModel {
     pub doppler_sigma_mps: f64,
     /// Stretches of run clock (start s, length s) with no fix at all.
     pub dropouts_s: Vec<(f64, f64)>,
+    /// σ of the error of each recorded altitude (white): a barometer's is ~0.2 m, GPS
+    /// altitude's several metres; 0 records the true altitude (to 0.1 m).
+    pub altitude_sigma_m: f64,
 }
 
 /// Everything a simulated run depends on.
@@ -100,6 +104,10 @@ pub struct SimConfig {
     pub gps: GpsModel,
     /// Stops with the timer paused: (moving time s when it starts, length s).
     pub stops_s: Vec<(f64, f64)>,
+    /// A hilly route, as (length m, grade) sections repeated along it; the runner holds the
+    /// effort, so their speed on a grade is their flat speed over Strava's factor for it.
+    /// Empty: the gently rolling default (under 1 % of grade).
+    pub hills: Vec<(f64, f64)>,
     /// Whether the phone keeps recording through stops (an app that leaves pausing to its
     /// own auto-pause) rather than stopping its timer (a watch's auto-pause: a gap in the
     /// recording and a pause interval).
@@ -124,8 +132,10 @@ impl SimConfig {
                 doppler: true,
                 doppler_sigma_mps: 0.15,
                 dropouts_s: Vec::new(),
+                altitude_sigma_m: 0.0,
             },
             stops_s: Vec::new(),
+            hills: Vec::new(),
             record_through_stops: false,
             start_lat_deg: 51.5007,
             start_lon_deg: -0.1246,
@@ -250,7 +260,8 @@ pub fn simulate_plan(plan: &Plan, config: &SimConfig) -> SimulatedRun {
         speed += (intent - speed) * (1.0 - (-dt / SPEED_RESPONSE_S).exp());
         let w_decay = (-dt / WOBBLE_CORRELATION_S).exp();
         wobble = wobble * w_decay + runner.speed_wobble * (1.0 - w_decay * w_decay).sqrt() * gauss(&mut rng);
-        let true_speed = (speed * (1.0 + wobble)).max(0.0);
+        let effort_speed = (speed * (1.0 + wobble)).max(0.0);
+        let true_speed = effort_speed / grade_at(&config.hills, distance_m).map_or(1.0, speed_factor);
         let steady_hrr = (HRR_AT_THRESHOLD + HRR_PER_RELATIVE_SPEED * (true_speed / threshold_speed - 1.0))
             .clamp(HRR_STANDING, 1.0);
         let steady_hr = runner.resting_hr_bpm + steady_hrr * reserve + HR_DRIFT_BPM_PER_MIN * moving_s / 60.0;
@@ -337,7 +348,10 @@ impl<'a> Phone<'a> {
             None
         };
         let cadence = if true_speed < 2.0 { 110.0 } else { 150.0 + 8.0 * true_speed } + 1.5 * gauss(rng);
-        let altitude = 35.0 + 8.0 * (distance_m / 900.0).sin() + 3.0 * (distance_m / 250.0).sin();
+        let altitude = match altitude_at(&self.config.hills, distance_m) {
+            Some(a) => a + gps.altitude_sigma_m * gauss(rng),
+            None => 35.0 + 8.0 * (distance_m / 900.0).sin() + 3.0 * (distance_m / 250.0).sin(),
+        };
         Sample {
             t_ms,
             position,
@@ -349,6 +363,42 @@ impl<'a> Phone<'a> {
             distance_m: None,
         }
     }
+}
+
+/// The grade at `distance_m` along a route of repeated (length m, grade) sections.
+fn grade_at(hills: &[(f64, f64)], distance_m: f64) -> Option<f64> {
+    let lap: f64 = hills.iter().map(|(len, _)| len.max(0.0)).sum();
+    if lap <= 0.0 {
+        return None;
+    }
+    let mut at = distance_m.rem_euclid(lap);
+    for &(len, grade) in hills {
+        if at < len {
+            return Some(grade);
+        }
+        at -= len.max(0.0);
+    }
+    hills.last().map(|(_, g)| *g)
+}
+
+/// The altitude at `distance_m` along such a route (100 m at the start).
+fn altitude_at(hills: &[(f64, f64)], distance_m: f64) -> Option<f64> {
+    let lap: f64 = hills.iter().map(|(len, _)| len.max(0.0)).sum();
+    if lap <= 0.0 {
+        return None;
+    }
+    let rise_per_lap: f64 = hills.iter().map(|(len, g)| len.max(0.0) * g).sum();
+    let (laps, mut at) = ((distance_m / lap).floor(), distance_m.rem_euclid(lap));
+    let mut altitude = 100.0 + laps * rise_per_lap;
+    for &(len, grade) in hills {
+        let step = at.min(len.max(0.0));
+        altitude += step * grade;
+        at -= step;
+        if at <= 0.0 {
+            break;
+        }
+    }
+    Some(altitude)
 }
 
 /// The speed a runner aims for in a step.

@@ -17,7 +17,7 @@
 //! Pure decisions; the scheduler decides when they are spoken.
 
 use crate::cue::CueKind;
-use crate::signal::grade::{GradeEstimator, speed_factor};
+use crate::signal::grade::{AltitudeSource, GradeEstimator, speed_factor};
 use crate::signal::pace::PaceEstimate;
 use crate::units::SecondsPerKm;
 
@@ -210,15 +210,22 @@ pub struct PaceMonitor {
     quiet_until_ms: u64,
     corrections: Corrections,
     hill: HillNews,
-    /// Since when the tests have said the same thing (for the terrain check).
-    verdict_since: Option<(Off, u64)>,
+    /// Since when the tests have said the same thing, and when they last said it (for the
+    /// terrain check).
+    verdict_since: Option<(Off, u64, u64)>,
 }
 
+/// A verdict that lapses for no longer than this and comes back is the same verdict.
+const VERDICT_FLICKER_MS: u64 = 3_000;
 /// The grade the speed now is adjusted by is the barometer's over this last stretch.
 const SHORT_GRADE_WINDOW_MS: u64 = 10_000;
 /// Where altitude is known, a verdict must have held this long, so that the grade over the
 /// stretch it is about is measured (a barometer needs ~8 s to tell a 6 % climb from the flat).
 pub const TERRAIN_CONFIRM_MS: u64 = 8_000;
+/// With GPS altitude alone the grade is a 60-s slope that lags a change of grade by ~30 s: a
+/// verdict waits that long (`pacenote bench pace`, hilly GPS-altitude runs: 29 false
+/// corrections an hour with Doppler at the barometer's 8 s).
+pub const GPS_TERRAIN_CONFIRM_MS: u64 = 30_000;
 
 /// A climb worth a word is at least this steep (corrections are already withheld from
 /// [`HILL_GRADE`]; a 3 % rise on a long easy run is not news).
@@ -368,12 +375,21 @@ impl PaceMonitor {
         // Where altitude is known, a verdict waits until the grade over its own stretch is
         // known too: the runner slows at the foot of a climb seconds before any altitude can
         // show it.
+        // A verdict flickering for a second (the grade's own noise moves the adjusted speed) is
+        // the same verdict.
         let since = match (verdict, self.verdict_since) {
-            (Some(v), Some((w, since))) if v == w => since,
+            (Some(v), Some((w, since, seen))) if v == w && t_ms - seen <= VERDICT_FLICKER_MS => since,
             _ => t_ms,
         };
-        self.verdict_since = verdict.map(|v| (v, since));
-        let terrain_seen = !terrain_known || t_ms - since >= TERRAIN_CONFIRM_MS;
+        self.verdict_since = match verdict {
+            Some(v) => Some((v, since, t_ms)),
+            None => self.verdict_since.filter(|(_, _, seen)| t_ms - seen <= VERDICT_FLICKER_MS),
+        };
+        let confirm_ms = match terrain.and_then(GradeEstimator::grade).map(|g| g.source) {
+            Some(AltitudeSource::Gps) => GPS_TERRAIN_CONFIRM_MS,
+            _ => TERRAIN_CONFIRM_MS,
+        };
+        let terrain_seen = !terrain_known || t_ms - since >= confirm_ms;
         let off = verdict.filter(|off| terrain_seen && !on_a_hill && self.words_agree(*off, spoken));
         let inside = verdict.is_none() && speed >= self.band_mps.0 && speed <= self.band_mps.1;
         let decision = self.corrections.judge(
