@@ -28,6 +28,20 @@ fn plan(json: &str) -> Plan {
     Plan::from_json(json.as_bytes()).expect("valid plan")
 }
 
+/// A fix `e` m east and `n` m north of the origin, 5 m accuracy, with a Doppler speed and its
+/// σ when given.
+fn fix_at(t_ms: u64, e: f64, n: f64, doppler: Option<(f64, Option<f64>)>) -> Input {
+    Input::Fix(LocationFix {
+        t_ms,
+        lat_deg: LAT0 + (n / EARTH_RADIUS_M).to_degrees(),
+        lon_deg: LON0 + (e / (EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
+        horizontal_accuracy_m: 5.0,
+        speed_mps: doppler.map(|(v, _)| v),
+        speed_accuracy_mps: doppler.and_then(|(_, sigma)| sigma),
+        altitude_m: None,
+    })
+}
+
 /// A straight run east with 1 Hz fixes (Doppler included) and ticks every 250 ms. `speed(s)`
 /// gives the true speed in second `s`; `None` seconds have no fix (GPS lost).
 fn inputs(seconds: u64, speed: impl Fn(u64) -> Option<f64>, hr: impl Fn(u64) -> Option<f64>) -> Vec<Input> {
@@ -41,15 +55,7 @@ fn inputs(seconds: u64, speed: impl Fn(u64) -> Option<f64>, hr: impl Fn(u64) -> 
         if let Some(v) = v {
             let e = east + 2.0 * noise.next();
             let n = 2.0 * noise.next();
-            out.push(Input::Fix(LocationFix {
-                t_ms: t,
-                lat_deg: LAT0 + (n / EARTH_RADIUS_M).to_degrees(),
-                lon_deg: LON0 + (e / (EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
-                horizontal_accuracy_m: 5.0,
-                speed_mps: Some(v + 0.2 * noise.next()),
-                speed_accuracy_mps: Some(0.3),
-                altitude_m: None,
-            }));
+            out.push(fix_at(t, e, n, Some((v + 0.2 * noise.next(), Some(0.3)))));
         }
         if let Some(bpm) = hr(s) {
             out.push(Input::HeartRate(HeartRateReading { t_ms: t, bpm }));
@@ -427,15 +433,7 @@ fn segmented_run(segments: &[(u64, f64)], noise_m: f64, doppler: bool, seed: u64
             t += 1000;
             east += speed;
             let (e, n) = (east + noise_m * noise.next(), noise_m * noise.next());
-            out.push(Input::Fix(LocationFix {
-                t_ms: t,
-                lat_deg: LAT0 + (n / EARTH_RADIUS_M).to_degrees(),
-                lon_deg: LON0 + (e / (EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
-                horizontal_accuracy_m: 5.0,
-                speed_mps: doppler.then(|| (speed + 0.3 * noise.next()).max(0.0)),
-                speed_accuracy_mps: None,
-                altitude_m: None,
-            }));
+            out.push(fix_at(t, e, n, doppler.then(|| ((speed + 0.3 * noise.next()).max(0.0), None))));
             out.push(Input::Tick { t_ms: t });
         }
     }
@@ -489,15 +487,7 @@ fn a_jump_on_reacquisition_is_not_speed() {
         if !(300..340).contains(&s) {
             let lag = if (340..365).contains(&s) { 80.0 * (365 - s) as f64 / 25.0 } else { 0.0 };
             let (e, n) = (speed * s as f64 - lag + 1.5 * noise.next(), 1.5 * noise.next());
-            out.push(Input::Fix(LocationFix {
-                t_ms: t,
-                lat_deg: LAT0 + (n / EARTH_RADIUS_M).to_degrees(),
-                lon_deg: LON0 + (e / (EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
-                horizontal_accuracy_m: 5.0,
-                speed_mps: None,
-                speed_accuracy_mps: None,
-                altitude_m: None,
-            }));
+            out.push(fix_at(t, e, n, None));
         }
         out.push(Input::Tick { t_ms: t });
     }
@@ -525,15 +515,7 @@ fn hill_run(plan: &Plan) -> Vec<(u64, CueKind)> {
             altitude += 0.06 * v;
         }
         let (e, n) = (east + noise.next(), noise.next());
-        out.push(Input::Fix(LocationFix {
-            t_ms: t,
-            lat_deg: LAT0 + (n / EARTH_RADIUS_M).to_degrees(),
-            lon_deg: LON0 + (e / (EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
-            horizontal_accuracy_m: 5.0,
-            speed_mps: Some(v + 0.15 * noise.next()),
-            speed_accuracy_mps: Some(0.15),
-            altitude_m: None,
-        }));
+        out.push(fix_at(t, e, n, Some((v + 0.15 * noise.next(), Some(0.15)))));
         out.push(Input::Altitude(crate::sensor::AltitudeReading {
             t_ms: t,
             altitude_m: altitude + 0.2 * noise.next(),
