@@ -165,6 +165,26 @@ const HILLY_ROUTE: [(f64, f64); 9] = [
 const BARO_ALTITUDE_SIGMA_M: f64 = 0.2;
 const GPS_ALTITUDE_SIGMA_M: f64 = 4.0;
 
+impl Altitude {
+    fn name(self) -> &'static str {
+        match self {
+            Altitude::Barometer => "barometer",
+            Altitude::Gps => "GPS",
+        }
+    }
+
+    fn sigma_m(self) -> f64 {
+        match self {
+            Altitude::Barometer => BARO_ALTITUDE_SIGMA_M,
+            Altitude::Gps => GPS_ALTITUDE_SIGMA_M,
+        }
+    }
+}
+
+/// The 10 % change runs: this long on target, then changed.
+const CHANGE_AT_MS: u64 = 360_000;
+const CHANGE_AT_S: f64 = CHANGE_AT_MS as f64 / 1000.0;
+
 /// A baseline's cue rule: outside the band → cue, after a grace, with a cooldown.
 struct BaselineCues {
     band_mps: (f64, f64),
@@ -427,6 +447,25 @@ impl Tally {
         }
     }
 
+    /// A run on target for `seconds`: every correction is false.
+    fn count_steady(&mut self, trace: &Trace, seconds: f64) {
+        self.false_cues += trace.cues.len();
+        self.steady_hours += seconds / 3600.0;
+        self.contradictions += trace.contradictions;
+    }
+
+    /// A run on target until [`CHANGE_AT_MS`], then 10 % off: corrections before the change are
+    /// false, the first `expected` one after it is the detection.
+    fn count_change(&mut self, trace: &Trace, expected: CueKind) {
+        self.false_cues += trace.cues.iter().filter(|(at, _)| *at < CHANGE_AT_MS).count();
+        self.steady_hours += CHANGE_AT_MS as f64 / 3_600_000.0;
+        self.contradictions += trace.contradictions;
+        match trace.cues.iter().find(|(at, kind)| *at >= CHANGE_AT_MS && *kind == expected) {
+            Some((at, _)) => self.latencies.push((*at - CHANGE_AT_MS) as f64 / 1000.0),
+            None => self.misses += 1,
+        }
+    }
+
     fn merge(&mut self, other: &Tally) {
         self.squared_errors.extend(&other.squared_errors);
         self.bounds.extend(&other.bounds);
@@ -477,14 +516,12 @@ fn pace(json: bool) -> Result<(), CliError> {
             let t = &mut groups[g].1[i];
             t.squared_errors.extend(pace_errors(&steady, trace));
             t.bounds.push(bound_s_per_km(windows[i], c.sigma_m, doppler_sigma, speed));
-            t.false_cues += trace.cues.len();
-            t.steady_hours += 1200.0 / 3600.0;
-            t.contradictions += trace.contradictions;
+            t.count_steady(trace, 1200.0);
         }
         // A 10 % change of pace, slower and faster, after 6 minutes on target.
         for factor in [1.1, 1.0 / 1.1] {
             let changed = simulate_plan(
-                &runner_plan(&[(360.0, c.pace_s_per_km), (240.0, c.pace_s_per_km * factor)]),
+                &runner_plan(&[(CHANGE_AT_S, c.pace_s_per_km), (240.0, c.pace_s_per_km * factor)]),
                 &config,
             );
             let expected = if factor > 1.0 { CueKind::SpeedUp } else { CueKind::SlowDown };
@@ -495,14 +532,7 @@ fn pace(json: bool) -> Result<(), CliError> {
                 let t = &mut groups[g].1[i];
                 t.squared_errors.extend(pace_errors(&changed, trace));
                 t.bounds.push(bound_s_per_km(windows[i], c.sigma_m, doppler_sigma, speed));
-                // Cues before the change are false (steady on target).
-                t.false_cues += trace.cues.iter().filter(|(at, _)| *at < 360_000).count();
-                t.contradictions += trace.contradictions;
-                t.steady_hours += 360.0 / 3600.0;
-                match trace.cues.iter().find(|(at, kind)| *at >= 360_000 && *kind == expected) {
-                    Some((at, _)) => t.latencies.push((*at as f64 - 360_000.0) / 1000.0),
-                    None => t.misses += 1,
-                }
+                t.count_change(trace, expected);
             }
         }
     }
@@ -543,77 +573,46 @@ fn pace(json: bool) -> Result<(), CliError> {
         }
     }
 
-    // Hilly runs at constant effort (every correction is false: the runner is on target in
-    // grade-adjusted terms), with a barometer and with GPS altitude only; phone GPS with and
-    // without Doppler.
+    // With the altitude a phone has (a barometer, or GPS altitude alone) our monitor judges
+    // grade-adjusted: hilly runs at constant effort (every correction is false: the runner is
+    // on target in grade-adjusted terms), and what that costs on the flat — a 10 % change, whose
+    // verdict waits until the grade over its stretch is known (~8 s with a barometer, ~30 s
+    // with GPS altitude alone).
+    let mut altitude_runs = 0;
     for altitude in [Altitude::Barometer, Altitude::Gps] {
         for doppler in [true, false] {
             for seed in [1, 2] {
                 let c = Condition { pace_s_per_km: 330.0, sigma_m: 3.0, correlated: true, doppler, seed };
                 let mut config = c.config();
+                config.gps.altitude_sigma_m = altitude.sigma_m();
+                let doppler_sigma = config.gps.doppler_sigma_mps;
+
                 config.hills = HILLY_ROUTE.to_vec();
-                config.gps.altitude_sigma_m = match altitude {
-                    Altitude::Barometer => BARO_ALTITUDE_SIGMA_M,
-                    Altitude::Gps => GPS_ALTITUDE_SIGMA_M,
-                };
-                let run = simulate_plan(&runner_plan(&[(1800.0, c.pace_s_per_km)]), &config);
+                let hilly = simulate_plan(&runner_plan(&[(1800.0, c.pace_s_per_km)]), &config);
+                altitude_runs += 1;
                 let name = format!(
                     "hilly 2–12 %, constant effort, {} altitude, {}",
-                    if altitude == Altitude::Barometer { "barometer" } else { "GPS" },
+                    altitude.name(),
                     c.noise_name()
                 );
                 let g = group(&mut groups, name);
-                let traces =
-                    trace_all_with(&run, c.pace_s_per_km, config.gps.doppler_sigma_mps, Some(altitude));
-                for (i, trace) in traces.iter().enumerate() {
-                    let t = &mut groups[g].1[i];
-                    t.false_cues += trace.cues.len();
-                    t.steady_hours += 1800.0 / 3600.0;
-                    t.contradictions += trace.contradictions;
+                let traces = trace_all_with(&hilly, c.pace_s_per_km, doppler_sigma, Some(altitude));
+                for (t, trace) in groups[g].1.iter_mut().zip(&traces) {
+                    t.count_steady(trace, 1800.0);
                 }
-            }
-        }
-    }
-    // What grade adjustment costs on the flat: a 10 % change with the altitude the phone has
-    // (a verdict waits until the grade over its stretch is known: ~8 s with a barometer, ~30 s
-    // with GPS altitude alone).
-    for altitude in [Altitude::Barometer, Altitude::Gps] {
-        for doppler in [true, false] {
-            for seed in [1, 2] {
-                let c = Condition { pace_s_per_km: 330.0, sigma_m: 3.0, correlated: true, doppler, seed };
-                let mut config = c.config();
+
                 config.hills = vec![(1000.0, 0.0)];
-                config.gps.altitude_sigma_m = match altitude {
-                    Altitude::Barometer => BARO_ALTITUDE_SIGMA_M,
-                    Altitude::Gps => GPS_ALTITUDE_SIGMA_M,
-                };
-                let name = format!(
-                    "10 % change on the flat, {} altitude, {}",
-                    if altitude == Altitude::Barometer { "barometer" } else { "GPS" },
-                    c.noise_name()
-                );
+                let name =
+                    format!("10 % change on the flat, {} altitude, {}", altitude.name(), c.noise_name());
                 let g = group(&mut groups, name);
                 for factor in [1.1, 1.0 / 1.1] {
-                    let changed = simulate_plan(
-                        &runner_plan(&[(360.0, c.pace_s_per_km), (240.0, c.pace_s_per_km * factor)]),
-                        &config,
-                    );
+                    let steps = [(CHANGE_AT_S, c.pace_s_per_km), (240.0, c.pace_s_per_km * factor)];
+                    let changed = simulate_plan(&runner_plan(&steps), &config);
+                    altitude_runs += 1;
                     let expected = if factor > 1.0 { CueKind::SpeedUp } else { CueKind::SlowDown };
-                    let traces = trace_all_with(
-                        &changed,
-                        c.pace_s_per_km,
-                        config.gps.doppler_sigma_mps,
-                        Some(altitude),
-                    );
-                    for (i, trace) in traces.iter().enumerate() {
-                        let t = &mut groups[g].1[i];
-                        t.false_cues += trace.cues.iter().filter(|(at, _)| *at < 360_000).count();
-                        t.steady_hours += 360.0 / 3600.0;
-                        t.contradictions += trace.contradictions;
-                        match trace.cues.iter().find(|(at, kind)| *at >= 360_000 && *kind == expected) {
-                            Some((at, _)) => t.latencies.push((*at as f64 - 360_000.0) / 1000.0),
-                            None => t.misses += 1,
-                        }
+                    let traces = trace_all_with(&changed, c.pace_s_per_km, doppler_sigma, Some(altitude));
+                    for (t, trace) in groups[g].1.iter_mut().zip(&traces) {
+                        t.count_change(trace, expected);
                     }
                 }
             }
@@ -663,7 +662,7 @@ fn pace(json: bool) -> Result<(), CliError> {
     }
     println!(
         "\nOVERALL ({} simulated runs, {:.1} s)",
-        conditions.len() * 3 + 3 + 8 + 16,
+        conditions.len() * 3 + 3 + altitude_runs,
         started.elapsed().as_secs_f64()
     );
     print(&result.overall);

@@ -48,8 +48,8 @@ fn judge(
     moving_s: f64,
     steps: usize,
     recording: &pacenote_track::Recording,
+    terrain: &Terrain,
 ) -> CorpusRun {
-    let terrain = Terrain::of(recording);
     let gaps = gps_gaps(recording);
     let cues: Vec<(u64, &Cue)> =
         utterances.iter().flat_map(|u| u.cues.iter().map(move |c| (u.at_ms, c))).collect();
@@ -122,9 +122,9 @@ pub fn replay_corpus(dir: &Path, timelines: bool) -> Result<Vec<CorpusRun>, CliE
         let mut replayed = recording.clone();
         replayed.laps.clear();
         let (utterances, summary, steps) = replay(&plan, &replayed, PROFILE, EngineConfig::default());
+        let terrain = Terrain::of(&recording);
         if timelines {
             println!("== {name}");
-            let terrain = Terrain::of(&recording);
             let lines = pacenote_core::engine::replay::timeline(&utterances, &steps);
             for (line, u) in lines.iter().zip(&utterances) {
                 // Corrections carry the ground they were made on: grade and heart rate.
@@ -140,7 +140,7 @@ pub fn replay_corpus(dir: &Path, timelines: bool) -> Result<Vec<CorpusRun>, CliE
                 }
             }
         }
-        runs.push(judge(&name, &utterances, summary.moving_time_s, steps.len(), &recording));
+        runs.push(judge(&name, &utterances, summary.moving_time_s, steps.len(), &recording, &terrain));
     }
     Ok(runs)
 }

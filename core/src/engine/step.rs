@@ -105,13 +105,7 @@ impl StepCoach {
     /// The mean speed of the step's last minute, when there is enough of it: the next rep of
     /// the same step is judged against it.
     pub fn rep_reference_mps(&self, at_ms: u64) -> Option<f64> {
-        let recent: Vec<f64> = self
-            .speeds
-            .iter()
-            .filter(|(t, _)| at_ms.saturating_sub(*t) <= REP_REFERENCE_WINDOW_MS)
-            .map(|(_, v)| *v)
-            .collect();
-        (recent.len() >= REP_REFERENCE_MIN_SPEEDS).then(|| recent.iter().sum::<f64>() / recent.len() as f64)
+        trailing_mean_mps(&self.speeds, at_ms, REP_REFERENCE_WINDOW_MS, REP_REFERENCE_MIN_SPEEDS)
     }
 
     /// Keeps the speed of the last minute.
@@ -180,13 +174,20 @@ impl StepCoach {
 
 /// The pace of the mean speed over the last [`SPOKEN_PACE_WINDOW_MS`].
 fn mean_pace(speeds: &VecDeque<(u64, f64)>, now_ms: u64) -> Option<SecondsPerKm> {
+    SecondsPerKm::from_speed_mps(trailing_mean_mps(speeds, now_ms, SPOKEN_PACE_WINDOW_MS, 1)?)
+}
+
+/// The mean of the speeds of the last `window_ms` before `now_ms`, when there are at least
+/// `min_speeds` of them (no allocation: this runs on the per-sample path).
+fn trailing_mean_mps(
+    speeds: &VecDeque<(u64, f64)>,
+    now_ms: u64,
+    window_ms: u64,
+    min_speeds: usize,
+) -> Option<f64> {
     let (sum, n) = speeds
         .iter()
-        .rev()
-        .take_while(|(t, _)| now_ms.saturating_sub(*t) <= SPOKEN_PACE_WINDOW_MS)
+        .filter(|(t, _)| now_ms.saturating_sub(*t) <= window_ms)
         .fold((0.0, 0usize), |(sum, n), (_, v)| (sum + v, n + 1));
-    if n == 0 {
-        return None;
-    }
-    SecondsPerKm::from_speed_mps(sum / n as f64)
+    (n >= min_speeds.max(1)).then(|| sum / n as f64)
 }

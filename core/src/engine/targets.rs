@@ -315,7 +315,8 @@ impl PaceMonitor {
         // whose hills are raw): each speed as its flat equivalent over the stretch it was
         // measured on — the speed now by the grade of the last seconds, each window by its own
         // — and the pace that would be spoken likewise.
-        let long = terrain.and_then(GradeEstimator::grade).map(|g| g.grade);
+        let long_grade = terrain.and_then(GradeEstimator::grade);
+        let long = long_grade.map(|g| g.grade);
         let short = terrain.and_then(|g| g.grade_since(t_ms.saturating_sub(SHORT_GRADE_WINDOW_MS))).or(long);
         let factor = short.map_or(1.0, speed_factor);
         let raw_speed = estimate.speed_mps;
@@ -385,7 +386,7 @@ impl PaceMonitor {
             Some(v) => Some((v, since, t_ms)),
             None => self.verdict_since.filter(|(_, _, seen)| t_ms - seen <= VERDICT_FLICKER_MS),
         };
-        let confirm_ms = match terrain.and_then(GradeEstimator::grade).map(|g| g.source) {
+        let confirm_ms = match long_grade.map(|g| g.source) {
             Some(AltitudeSource::Gps) => GPS_TERRAIN_CONFIRM_MS,
             _ => TERRAIN_CONFIRM_MS,
         };

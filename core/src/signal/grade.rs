@@ -119,18 +119,7 @@ impl GradeEstimator {
         if t_end - t0 < SHORT_GRADE_MIN_SPAN_MS || d_end - d0 < SHORT_GRADE_MIN_RUN_M {
             return None;
         }
-        let n = (self.points.len() - start) as f64;
-        let (mut sd, mut sa, mut sdd, mut sda) = (0.0, 0.0, 0.0, 0.0);
-        for &(_, d, a) in self.points.range(start..) {
-            let x = d - d_end;
-            sd += x;
-            sa += a;
-            sdd += x * x;
-            sda += x * a;
-        }
-        let var = sdd - sd * sd / n;
-        let grade = (sda - sd * sa / n) / var;
-        (var > 0.0 && grade.is_finite()).then(|| grade.clamp(-MAX_GRADE, MAX_GRADE))
+        least_squares_slope(self.points.range(start..), d_end).map(|g| g.clamp(-MAX_GRADE, MAX_GRADE))
     }
 
     /// Whether any altitude is known (grade adjustment is in play).
@@ -176,32 +165,38 @@ impl GradeEstimator {
             AltitudeSource::Gps => (GPS_BASELINE_M, GPS_WINDOW_MS),
         };
         let &(t_end, d_end, _) = self.points.back()?;
-        let mut n = 0usize;
-        let (mut sd, mut sa, mut sdd, mut sda) = (0.0, 0.0, 0.0, 0.0);
-        let mut covered = false;
-        for &(t, d, a) in self.points.iter().rev() {
-            let x = d - d_end;
-            sd += x;
-            sa += a;
-            sdd += x * x;
-            sda += x * a;
-            n += 1;
-            if d_end - d >= baseline && t_end - t >= window_ms {
-                covered = true;
-                break;
-            }
-        }
-        if !covered || n < MIN_POINTS {
+        // The newest points back to the first that covers both the baseline and the window.
+        let covering = self
+            .points
+            .iter()
+            .rev()
+            .position(|&(t, d, _)| d_end - d >= baseline && t_end - t >= window_ms)?
+            + 1;
+        if covering < MIN_POINTS {
             return None;
         }
-        let nf = n as f64;
-        let var = sdd - sd * sd / nf;
-        if var <= 0.0 {
-            return None;
-        }
-        let grade = (sda - sd * sa / nf) / var;
-        grade.is_finite().then(|| Grade { grade: grade.clamp(-MAX_GRADE, MAX_GRADE), source })
+        let grade = least_squares_slope(self.points.iter().rev().take(covering), d_end)?;
+        Some(Grade { grade: grade.clamp(-MAX_GRADE, MAX_GRADE), source })
     }
+}
+
+/// The least-squares slope of altitude over distance through `points` (t, distance, altitude),
+/// distances taken relative to `d_end` (small numbers, no precision lost to a run's
+/// kilometres); `None` when the distances do not spread or the slope is not a number.
+fn least_squares_slope<'a>(points: impl Iterator<Item = &'a (u64, f64, f64)>, d_end: f64) -> Option<f64> {
+    let (mut n, mut sd, mut sa, mut sdd, mut sda) = (0usize, 0.0, 0.0, 0.0, 0.0);
+    for &(_, d, a) in points {
+        let x = d - d_end;
+        sd += x;
+        sa += a;
+        sdd += x * x;
+        sda += x * a;
+        n += 1;
+    }
+    let nf = n as f64;
+    let var = sdd - sd * sd / nf;
+    let slope = (sda - sd * sa / nf) / var;
+    (var > 0.0 && slope.is_finite()).then_some(slope)
 }
 
 #[cfg(test)]

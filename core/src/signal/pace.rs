@@ -176,8 +176,8 @@ impl PaceEstimate {
     }
 
     /// The same estimate as grade-adjusted speeds: every speed (and its σ) times `factor`
-    /// ([`crate::signal::grade::speed_factor`] of the grade now). Windows reaching back over a
-    /// change of grade are scaled by today's factor too: an approximation for the long ones.
+    /// ([`crate::signal::grade::speed_factor`] of the grade now), windows included — a caller
+    /// that knows the grade over a window's own span rescales it by that.
     pub fn grade_adjusted(&self, factor: f64) -> Self {
         let scale = |w: super::recent::WindowSpeed| super::recent::WindowSpeed {
             speed_mps: w.speed_mps * factor,
@@ -784,12 +784,6 @@ impl PaceEstimator {
     /// Whether no fix has come since the one at `last_t` for long enough to call GPS lost.
     fn no_fix_for(&self, last_t: u64, t_ms: u64) -> bool {
         t_ms.saturating_sub(last_t) > self.lost_after_ms()
-    }
-
-    /// The first fix after the latest GPS loss, if there was one: pace from positions alone is
-    /// not to be judged until the track has settled after it.
-    pub fn reacquired_at_ms(&self) -> Option<u64> {
-        self.reacquired_at_ms
     }
 
     /// A speed from the fallbacks (device speed first, then cadence), with its σ.
