@@ -18,6 +18,7 @@ use pacenote_core::engine::{EngineConfig, RunSession, replay};
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::sensor::LocationFix;
+use pacenote_core::signal::display::{DISPLAY_WINDOW_MS, DisplayPace};
 use pacenote_core::signal::grade::GradeEstimator;
 use pacenote_core::signal::pace::PaceEstimator;
 use pacenote_track::recording::haversine_m;
@@ -72,10 +73,10 @@ const TRIM_SHARE: f64 = 0.1;
 const EMA_ALPHA: f64 = 0.4;
 const MOVING_AVERAGE_FIXES: usize = 5;
 /// Runners' natural speed wobble on a steady run (1 σ).
-const STEADY_WOBBLE: f64 = 0.01;
+pub(crate) const STEADY_WOBBLE: f64 = 0.01;
 
 /// The estimators compared.
-const ESTIMATORS: [&str; 4] = ["pacenote", "trimmed_mean_20s", "ema_0.4", "moving_average_5"];
+pub(crate) const ESTIMATORS: [&str; 4] = ["pacenote", "trimmed_mean_20s", "ema_0.4", "moving_average_5"];
 
 /// One simulated condition.
 #[derive(Debug, Clone, Copy)]
@@ -113,7 +114,7 @@ impl Condition {
 }
 
 /// A plan for the simulated runner: steps of (seconds, pace); the runner aims at that pace.
-fn runner_plan(steps: &[(f64, f64)]) -> Plan {
+pub(crate) fn runner_plan(steps: &[(f64, f64)]) -> Plan {
     let steps: Vec<String> = steps
         .iter()
         .map(|(seconds, pace)| {
@@ -135,15 +136,36 @@ fn runner_plan(steps: &[(f64, f64)]) -> Plan {
 /// What one estimator said on one run: speed per fix time, its cues, and how many of its
 /// corrections spoke a pace that contradicts their words (ours only: the baselines speak the
 /// very estimate that left the band).
-struct Trace {
+pub(crate) struct Trace {
     speeds: Vec<(u64, Option<f64>)>,
-    cues: Vec<(u64, CueKind)>,
-    contradictions: usize,
+    /// Ours only: the pace the runner would hear at each fix (the display estimate), and the
+    /// pace each correction spoke (s/km).
+    display: Vec<(u64, Option<f64>)>,
+    spoken: Vec<(u64, f64)>,
+    pub(crate) cues: Vec<(u64, CueKind)>,
+    pub(crate) contradictions: usize,
+}
+
+impl Trace {
+    /// A baseline's cues had its band been wider by `margin_s_per_km` at each end: what it
+    /// would take for it to be as quiet as ours.
+    pub(crate) fn baseline_cues_with_margin(
+        &self,
+        band_s_per_km: (f64, f64),
+        margin_s_per_km: f64,
+    ) -> Vec<(u64, CueKind)> {
+        let band_mps = (
+            1000.0 / (band_s_per_km.1 + margin_s_per_km),
+            1000.0 / (band_s_per_km.0 - margin_s_per_km).max(60.0),
+        );
+        let mut cues = BaselineCues { band_mps, last_cue_s: None };
+        self.speeds.iter().filter_map(|&(t, v)| Some((t, cues.judge(t / 1000, v)?))).collect()
+    }
 }
 
 /// Where the altitude our monitor grade-adjusts with comes from, in a hilly run.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Altitude {
+pub(crate) enum Altitude {
     Barometer,
     Gps,
 }
@@ -182,8 +204,8 @@ impl Altitude {
 }
 
 /// The 10 % change runs: this long on target, then changed.
-const CHANGE_AT_MS: u64 = 360_000;
-const CHANGE_AT_S: f64 = CHANGE_AT_MS as f64 / 1000.0;
+pub(crate) const CHANGE_AT_MS: u64 = 360_000;
+pub(crate) const CHANGE_AT_S: f64 = CHANGE_AT_MS as f64 / 1000.0;
 
 /// A baseline's cue rule: outside the band → cue, after a grace, with a cooldown.
 struct BaselineCues {
@@ -211,7 +233,7 @@ impl BaselineCues {
 
 /// The fixes a phone would hand over, with the speed accuracy phones report beside Doppler
 /// speed (iOS `speedAccuracy`, Android `speedAccuracyMetersPerSecond`).
-fn fixes(run: &SimulatedRun, doppler_sigma_mps: f64) -> Vec<LocationFix> {
+pub(crate) fn fixes(run: &SimulatedRun, doppler_sigma_mps: f64) -> Vec<LocationFix> {
     run.recording
         .samples
         .iter()
@@ -232,28 +254,37 @@ fn fixes(run: &SimulatedRun, doppler_sigma_mps: f64) -> Vec<LocationFix> {
 
 /// Runs every estimator over a run coached against `target_pace`.
 fn trace_all(run: &SimulatedRun, target_pace: f64, doppler_sigma_mps: f64) -> Vec<Trace> {
-    trace_all_with(run, target_pace, doppler_sigma_mps, None)
+    trace_all_with(run, target_pace, BAND_HALF_S_PER_KM, doppler_sigma_mps, None)
 }
 
-/// [`trace_all`], with our monitor grade-adjusting from the run's altitude when given.
-fn trace_all_with(
+/// [`trace_all`] with a band of ±`band_half_s_per_km` around the target, and our monitor
+/// grade-adjusting from the run's altitude when given.
+pub(crate) fn trace_all_with(
     run: &SimulatedRun,
     target_pace: f64,
+    band_half_s_per_km: f64,
     doppler_sigma_mps: f64,
     altitude: Option<Altitude>,
 ) -> Vec<Trace> {
     let fixes = fixes(run, doppler_sigma_mps);
-    let band = (target_pace - BAND_HALF_S_PER_KM, target_pace + BAND_HALF_S_PER_KM);
+    let band = (target_pace - band_half_s_per_km, target_pace + band_half_s_per_km);
     let band_mps = (1000.0 / band.1, 1000.0 / band.0);
     let mut traces = Vec::new();
 
     // Ours: the product's estimator and the product's pace monitor.
     let mut estimator = PaceEstimator::new();
+    let mut display = DisplayPace::default();
     let mut monitor = PaceMonitor::new(band.0, band.1, 0.0);
     let mut grade = GradeEstimator::default();
     let altitudes: std::collections::HashMap<u64, f64> =
         run.recording.samples.iter().filter_map(|s| Some((s.t_ms, s.altitude_m?))).collect();
-    let mut ours = Trace { speeds: Vec::new(), cues: Vec::new(), contradictions: 0 };
+    let mut ours = Trace {
+        speeds: Vec::new(),
+        display: Vec::new(),
+        spoken: Vec::new(),
+        cues: Vec::new(),
+        contradictions: 0,
+    };
     for fix in &fixes {
         estimator.on_fix(fix);
         if let (Some(source), Some(a)) = (altitude, altitudes.get(&fix.t_ms)) {
@@ -264,11 +295,17 @@ fn trace_all_with(
         }
         let e = estimator.estimate(fix.t_ms);
         ours.speeds.push((fix.t_ms, e.speed_mps));
+        display.note(fix.t_ms, &e);
+        let spoken = display.pace(fix.t_ms, &e);
+        ours.display.push((fix.t_ms, spoken.map(|p| 1000.0 / p.0)));
         let terrain = altitude.map(|_| &grade);
-        if let Some(d) = monitor.update(fix.t_ms, fix.t_ms, &e, || e.pace(), terrain)
+        if let Some(d) = monitor.update(fix.t_ms, fix.t_ms, &e, || spoken, terrain)
             && matches!(d.kind, CueKind::SpeedUp | CueKind::SlowDown)
         {
             ours.cues.push((fix.t_ms, d.kind));
+            if let Some(p) = d.pace {
+                ours.spoken.push((fix.t_ms, p.0));
+            }
             let heard = d.pace.map(|p| p.0.round());
             let honest = match d.kind {
                 CueKind::SpeedUp => heard.is_some_and(|p| p > band.1 + PACE_TOLERANCE_S_PER_KM),
@@ -293,7 +330,13 @@ fn trace_all_with(
 
     // Trimmed mean of the last 20 s.
     let mut cues = BaselineCues { band_mps, last_cue_s: None };
-    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new(), contradictions: 0 };
+    let mut trace = Trace {
+        speeds: Vec::new(),
+        display: Vec::new(),
+        spoken: Vec::new(),
+        cues: Vec::new(),
+        contradictions: 0,
+    };
     let mut window: VecDeque<(u64, f64)> = VecDeque::new();
     for &(t, v) in &raw {
         window.push_back((t, v));
@@ -314,7 +357,13 @@ fn trace_all_with(
 
     // EMA α = 0.4.
     let mut cues = BaselineCues { band_mps, last_cue_s: None };
-    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new(), contradictions: 0 };
+    let mut trace = Trace {
+        speeds: Vec::new(),
+        display: Vec::new(),
+        spoken: Vec::new(),
+        cues: Vec::new(),
+        contradictions: 0,
+    };
     let mut ema: Option<f64> = None;
     for &(t, v) in &raw {
         let next = ema.map_or(v, |e| e + EMA_ALPHA * (v - e));
@@ -328,7 +377,13 @@ fn trace_all_with(
 
     // 5-fix moving average of position-derived speed.
     let mut cues = BaselineCues { band_mps, last_cue_s: None };
-    let mut trace = Trace { speeds: Vec::new(), cues: Vec::new(), contradictions: 0 };
+    let mut trace = Trace {
+        speeds: Vec::new(),
+        display: Vec::new(),
+        spoken: Vec::new(),
+        cues: Vec::new(),
+        contradictions: 0,
+    };
     let mut last: VecDeque<f64> = VecDeque::new();
     for &(t, v) in &position_speed {
         last.push_back(v);
@@ -345,12 +400,10 @@ fn trace_all_with(
     traces
 }
 
-/// Squared pace errors (s/km) against the truth, while the runner runs.
-fn pace_errors(run: &SimulatedRun, trace: &Trace) -> Vec<f64> {
-    let truth: std::collections::HashMap<u64, f64> =
-        run.truth.iter().filter(|t| t.moving && t.speed_mps > 1.5).map(|t| (t.t_ms, t.speed_mps)).collect();
-    trace
-        .speeds
+/// Squared pace errors (s/km) of `speeds` against the truth, while the runner runs.
+fn pace_errors(run: &SimulatedRun, speeds: &[(u64, Option<f64>)]) -> Vec<f64> {
+    let truth = true_speeds(run);
+    speeds
         .iter()
         .filter(|(t, _)| *t >= 30_000)
         .filter_map(|(t, v)| {
@@ -359,6 +412,17 @@ fn pace_errors(run: &SimulatedRun, trace: &Trace) -> Vec<f64> {
             Some((1000.0 / v - 1000.0 / truth).powi(2).min(1e6))
         })
         .collect()
+}
+
+/// The runner's true speed at each instant they run.
+fn true_speeds(run: &SimulatedRun) -> std::collections::HashMap<u64, f64> {
+    run.truth.iter().filter(|t| t.moving && t.speed_mps > 1.5).map(|t| (t.t_ms, t.speed_mps)).collect()
+}
+
+/// How far each pace a correction spoke was from the runner's true pace then (s/km).
+fn spoken_errors(run: &SimulatedRun, trace: &Trace) -> Vec<f64> {
+    let truth = true_speeds(run);
+    trace.spoken.iter().filter_map(|(t, pace)| Some((pace - 1000.0 / truth.get(t)?).abs())).collect()
 }
 
 /// Time for an estimator to reach half of a noiseless 10 % step: a moving average of N
@@ -401,7 +465,17 @@ struct Row {
     detect_latency_s: f64,
     /// Corrections whose spoken pace contradicts their words.
     contradictions: usize,
+    /// Ours only (NaN for the baselines): the display estimate — the pace spoken — its RMSE
+    /// and the least-squares bound for its window, how many corrections spoke a pace, and the
+    /// share of them within [`SPOKEN_WITHIN_S_PER_KM`] of the truth.
+    display_rmse_s_per_km: f64,
+    display_bound_s_per_km: f64,
+    spoken: usize,
+    spoken_within_share: f64,
 }
+
+/// A spoken pace this close to the truth (s/km) is one a runner can trust.
+const SPOKEN_WITHIN_S_PER_KM: f64 = 10.0;
 
 #[derive(Debug, Default, Clone, Serialize)]
 struct Scenario {
@@ -413,6 +487,7 @@ struct Scenario {
 struct PaceBench {
     overall: Vec<Row>,
     scenarios: Vec<Scenario>,
+    position_error: Vec<crate::bench_position::PositionRow>,
 }
 
 /// Running sums for one estimator in one group of runs.
@@ -420,6 +495,11 @@ struct PaceBench {
 struct Tally {
     squared_errors: Vec<f64>,
     bounds: Vec<f64>,
+    /// Ours only: the display estimate's squared errors and bounds, and the spoken paces'
+    /// errors (s/km).
+    display_squared_errors: Vec<f64>,
+    display_bounds: Vec<f64>,
+    spoken_errors: Vec<f64>,
     false_cues: usize,
     steady_hours: f64,
     latencies: Vec<f64>,
@@ -437,6 +517,13 @@ impl Tally {
             estimator: estimator.to_owned(),
             rmse_s_per_km: round2(mean(&self.squared_errors).sqrt()),
             bound_s_per_km: round2(mean(&self.bounds)),
+            display_rmse_s_per_km: round2(mean(&self.display_squared_errors).sqrt()),
+            display_bound_s_per_km: round2(mean(&self.display_bounds)),
+            spoken: self.spoken_errors.len(),
+            spoken_within_share: round2(
+                self.spoken_errors.iter().filter(|e| **e <= SPOKEN_WITHIN_S_PER_KM).count() as f64
+                    / self.spoken_errors.len() as f64,
+            ),
             false_cues_per_hour: round2(if self.steady_hours > 0.0 {
                 self.false_cues as f64 / self.steady_hours
             } else {
@@ -444,6 +531,18 @@ impl Tally {
             }),
             detect_latency_s: round2(mean(&latencies)),
             contradictions: self.contradictions,
+        }
+    }
+
+    /// The errors of a run's estimates; `bound` gives the least-squares bound for a window of
+    /// so many seconds.
+    fn count_errors(&mut self, run: &SimulatedRun, trace: &Trace, window_s: f64, bound: impl Fn(f64) -> f64) {
+        self.squared_errors.extend(pace_errors(run, &trace.speeds));
+        self.bounds.push(bound(window_s));
+        if !trace.display.is_empty() {
+            self.display_squared_errors.extend(pace_errors(run, &trace.display));
+            self.display_bounds.push(bound(DISPLAY_WINDOW_MS as f64 / 1000.0));
+            self.spoken_errors.extend(spoken_errors(run, trace));
         }
     }
 
@@ -469,6 +568,9 @@ impl Tally {
     fn merge(&mut self, other: &Tally) {
         self.squared_errors.extend(&other.squared_errors);
         self.bounds.extend(&other.bounds);
+        self.display_squared_errors.extend(&other.display_squared_errors);
+        self.display_bounds.extend(&other.display_bounds);
+        self.spoken_errors.extend(&other.spoken_errors);
         self.false_cues += other.false_cues;
         self.steady_hours += other.steady_hours;
         self.latencies.extend(&other.latencies);
@@ -477,7 +579,7 @@ impl Tally {
     }
 }
 
-fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     if x.is_finite() { (x * 100.0).round() / 100.0 } else { x }
 }
 
@@ -514,8 +616,9 @@ fn pace(json: bool) -> Result<(), CliError> {
         for (i, trace) in trace_all(&steady, c.pace_s_per_km, config.gps.doppler_sigma_mps).iter().enumerate()
         {
             let t = &mut groups[g].1[i];
-            t.squared_errors.extend(pace_errors(&steady, trace));
-            t.bounds.push(bound_s_per_km(windows[i], c.sigma_m, doppler_sigma, speed));
+            t.count_errors(&steady, trace, windows[i], |w| {
+                bound_s_per_km(w, c.sigma_m, doppler_sigma, speed)
+            });
             t.count_steady(trace, 1200.0);
         }
         // A 10 % change of pace, slower and faster, after 6 minutes on target.
@@ -530,8 +633,9 @@ fn pace(json: bool) -> Result<(), CliError> {
                 trace_all(&changed, c.pace_s_per_km, config.gps.doppler_sigma_mps).iter().enumerate()
             {
                 let t = &mut groups[g].1[i];
-                t.squared_errors.extend(pace_errors(&changed, trace));
-                t.bounds.push(bound_s_per_km(windows[i], c.sigma_m, doppler_sigma, speed));
+                t.count_errors(&changed, trace, windows[i], |w| {
+                    bound_s_per_km(w, c.sigma_m, doppler_sigma, speed)
+                });
                 t.count_change(trace, expected);
             }
         }
@@ -568,8 +672,9 @@ fn pace(json: bool) -> Result<(), CliError> {
         let run = simulate_plan(&runner_plan(&steps), &config);
         let g = group(&mut groups, name.to_owned());
         for (i, trace) in trace_all(&run, 330.0, config.gps.doppler_sigma_mps).iter().enumerate() {
-            groups[g].1[i].squared_errors.extend(pace_errors(&run, trace));
-            groups[g].1[i].bounds.push(bound_s_per_km(windows[i], 5.0, Some(0.15), 1000.0 / 330.0));
+            groups[g].1[i].count_errors(&run, trace, windows[i], |w| {
+                bound_s_per_km(w, 5.0, Some(0.15), 1000.0 / 330.0)
+            });
         }
     }
 
@@ -596,7 +701,13 @@ fn pace(json: bool) -> Result<(), CliError> {
                     c.noise_name()
                 );
                 let g = group(&mut groups, name);
-                let traces = trace_all_with(&hilly, c.pace_s_per_km, doppler_sigma, Some(altitude));
+                let traces = trace_all_with(
+                    &hilly,
+                    c.pace_s_per_km,
+                    BAND_HALF_S_PER_KM,
+                    doppler_sigma,
+                    Some(altitude),
+                );
                 for (t, trace) in groups[g].1.iter_mut().zip(&traces) {
                     t.count_steady(trace, 1800.0);
                 }
@@ -610,7 +721,13 @@ fn pace(json: bool) -> Result<(), CliError> {
                     let changed = simulate_plan(&runner_plan(&steps), &config);
                     altitude_runs += 1;
                     let expected = if factor > 1.0 { CueKind::SpeedUp } else { CueKind::SlowDown };
-                    let traces = trace_all_with(&changed, c.pace_s_per_km, doppler_sigma, Some(altitude));
+                    let traces = trace_all_with(
+                        &changed,
+                        c.pace_s_per_km,
+                        BAND_HALF_S_PER_KM,
+                        doppler_sigma,
+                        Some(altitude),
+                    );
                     for (t, trace) in groups[g].1.iter_mut().zip(&traces) {
                         t.count_change(trace, expected);
                     }
@@ -633,6 +750,7 @@ fn pace(json: bool) -> Result<(), CliError> {
                 rows: tallies.iter().zip(ESTIMATORS).map(|(t, n)| t.row(n)).collect(),
             })
             .collect(),
+        position_error: crate::bench_position::position_error(),
     };
     if json {
         let text = serde_json::to_string_pretty(&result).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -666,6 +784,34 @@ fn pace(json: bool) -> Result<(), CliError> {
         started.elapsed().as_secs_f64()
     );
     print(&result.overall);
+    println!(
+        "\nthe pace spoken (ours): display estimate against the bound for its {} s window, and corrections' spoken paces within {SPOKEN_WITHIN_S_PER_KM} s/km of the truth",
+        DISPLAY_WINDOW_MS / 1000
+    );
+    println!(
+        "  {:<62} {:>10} {:>10} {:>7} {:>8} {:>8}",
+        "group", "RMSE s/km", "bound", "ratio", "spoken", "within"
+    );
+    for (name, row) in result
+        .scenarios
+        .iter()
+        .map(|s| (s.name.as_str(), &s.rows[0]))
+        .chain([("OVERALL", &result.overall[0])])
+    {
+        if row.display_rmse_s_per_km.is_nan() && row.spoken == 0 {
+            continue;
+        }
+        println!(
+            "  {:<62} {:>10.2} {:>10.2} {:>7.2} {:>8} {:>8}",
+            name,
+            row.display_rmse_s_per_km,
+            row.display_bound_s_per_km,
+            row.display_rmse_s_per_km / row.display_bound_s_per_km,
+            row.spoken,
+            if row.spoken > 0 { format!("{:.0} %", 100.0 * row.spoken_within_share) } else { "-".to_owned() }
+        );
+    }
+    crate::bench_position::print(&result.position_error);
     let ours = &result.overall[0];
     let beats_all = result.overall[1..].iter().all(|b| {
         ours.false_cues_per_hour < b.false_cues_per_hour && ours.detect_latency_s < b.detect_latency_s

@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_corpus;
+mod bench_position;
 mod coach_audio;
 mod coach_cmd;
 mod demo;

@@ -599,7 +599,7 @@ impl RunSession {
             return;
         }
         // Only now, on the rare input that decides something: this is the per-sample path.
-        let spoken_pace = coach.spoken_pace(now).or(estimate.pace());
+        let spoken_pace = coach.spoken_pace(now, estimate);
         let target_bpm = coach.target_bpm();
         for d in decisions {
             let slots = CueSlots {

@@ -10,6 +10,7 @@ use super::news::halfway::StepHalfway;
 use super::targets::{Decision, EarlyRepMonitor, HeartRateMonitor, PaceMonitor};
 use crate::cue::{CueKind, CueSlots};
 use crate::plan::{ExpandedStep, StepEnd, StepKind, Target};
+use crate::signal::display::DisplayPace;
 use crate::signal::grade::GradeEstimator;
 use crate::signal::heart_rate::HeartRateZones;
 use crate::signal::pace::PaceEstimate;
@@ -19,9 +20,6 @@ use crate::units::SecondsPerKm;
 const REP_REFERENCE_WINDOW_MS: u64 = 60_000;
 /// A rep reference needs at least this many speeds (seconds) to be worth keeping.
 const REP_REFERENCE_MIN_SPEEDS: usize = 10;
-/// The pace a correction speaks is averaged over this long: the runner hears a figure that
-/// matches their watch, not one second's wobble.
-const SPOKEN_PACE_WINDOW_MS: u64 = 10_000;
 /// Heart rates are said up to this (an open-ended range has no top worth saying).
 const MAX_SPOKEN_BPM: f64 = 250.0;
 
@@ -38,6 +36,8 @@ pub struct StepCoach {
     pub halfway: StepHalfway,
     /// (t_ms, speed) over the last minute of the step, for the next rep's reference.
     speeds: VecDeque<(u64, f64)>,
+    /// The pace to speak.
+    display: DisplayPace,
 }
 
 impl StepCoach {
@@ -98,6 +98,7 @@ impl StepCoach {
             countdown: Countdown::default(),
             halfway: StepHalfway::default(),
             speeds: VecDeque::new(),
+            display: DisplayPace::default(),
         };
         (coach, slots)
     }
@@ -110,6 +111,7 @@ impl StepCoach {
 
     /// Keeps the speed of the last minute.
     pub fn note_speed(&mut self, now_ms: u64, estimate: &PaceEstimate) {
+        self.display.note(now_ms, estimate);
         if let Some(v) = estimate.speed_mps
             && self.speeds.back().is_none_or(|(t, _)| *t < now_ms)
         {
@@ -134,8 +136,8 @@ impl StepCoach {
         terrain: Option<&GradeEstimator>,
     ) -> Vec<Decision> {
         let mut decisions = Vec::new();
-        let speeds = &self.speeds;
-        let spoken = || mean_pace(speeds, now_ms).or(estimate.pace());
+        let display = &self.display;
+        let spoken = || display.pace(now_ms, estimate);
         if let Some(monitor) = self.pace.as_mut()
             && let Some(d) = monitor.update(now_ms, step_moving_ms, estimate, spoken, terrain)
         {
@@ -165,16 +167,11 @@ impl StepCoach {
         })
     }
 
-    /// The pace to speak: the mean speed of the last [`SPOKEN_PACE_WINDOW_MS`], steadier than
-    /// the instantaneous estimate the corrections are decided on.
-    pub fn spoken_pace(&self, now_ms: u64) -> Option<SecondsPerKm> {
-        mean_pace(&self.speeds, now_ms)
+    /// The pace to speak ([`DisplayPace`]), steadier than the instantaneous estimate the
+    /// corrections are decided on.
+    pub fn spoken_pace(&self, now_ms: u64, estimate: &PaceEstimate) -> Option<SecondsPerKm> {
+        self.display.pace(now_ms, estimate)
     }
-}
-
-/// The pace of the mean speed over the last [`SPOKEN_PACE_WINDOW_MS`].
-fn mean_pace(speeds: &VecDeque<(u64, f64)>, now_ms: u64) -> Option<SecondsPerKm> {
-    SecondsPerKm::from_speed_mps(trailing_mean_mps(speeds, now_ms, SPOKEN_PACE_WINDOW_MS, 1)?)
 }
 
 /// The mean of the speeds of the last `window_ms` before `now_ms`, when there are at least

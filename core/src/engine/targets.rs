@@ -16,8 +16,11 @@
 //!
 //! Pure decisions; the scheduler decides when they are spoken.
 
+use std::collections::VecDeque;
+
 use crate::cue::CueKind;
-use crate::signal::grade::{AltitudeSource, GradeEstimator, speed_factor};
+use crate::signal::display::DISPLAY_WINDOW_MS;
+use crate::signal::grade::{Adjustment, AltitudeSource, GradeEstimator};
 use crate::signal::pace::PaceEstimate;
 use crate::units::SecondsPerKm;
 
@@ -188,6 +191,44 @@ impl Corrections {
     }
 }
 
+/// A CUSUM over raw speed readings on one side of the band, and the readings of its own stretch
+/// (since it last stood at zero) within the display window.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ReadingEvidence {
+    /// In σ, capped at [`READING_EVIDENCE_SIGMA`]: more would only delay noticing the runner
+    /// is back.
+    sigma: f64,
+    /// (t_ms, speed) of the stretch's readings of the last [`DISPLAY_WINDOW_MS`].
+    readings: VecDeque<(u64, f64)>,
+}
+
+impl ReadingEvidence {
+    fn add(&mut self, t_ms: u64, beyond_sigma: f64, speed_mps: f64) {
+        self.sigma = (self.sigma + beyond_sigma).clamp(0.0, READING_EVIDENCE_SIGMA);
+        if self.sigma > 0.0 {
+            self.readings.push_back((t_ms, speed_mps));
+            while self.readings.front().is_some_and(|(t, _)| t_ms.saturating_sub(*t) > DISPLAY_WINDOW_MS) {
+                self.readings.pop_front();
+            }
+        } else {
+            self.readings.clear();
+        }
+    }
+
+    /// The mean speed of the stretch's latest readings, once the evidence is sure: what
+    /// convinced it, and no older than a display's window (the evidence may have stood sure
+    /// through a cooldown for minutes).
+    fn sure_speed(&self) -> Option<f64> {
+        (self.sigma >= READING_EVIDENCE_SIGMA && !self.readings.is_empty())
+            .then(|| self.readings.iter().map(|(_, v)| v).sum::<f64>() / self.readings.len() as f64)
+    }
+
+    fn forget(&mut self) {
+        self.sigma = 0.0;
+        self.readings.clear();
+    }
+}
+
 /// Coaching towards a pace band.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaceMonitor {
@@ -203,8 +244,8 @@ pub struct PaceMonitor {
     evidence_slow: f64,
     last_update_ms: Option<u64>,
     /// The same from raw speed readings (σ), and the time of the last reading taken.
-    reading_fast: f64,
-    reading_slow: f64,
+    reading_fast: ReadingEvidence,
+    reading_slow: ReadingEvidence,
     last_reading_ms: Option<u64>,
     /// No corrections before this (the runner is getting going again after a stop).
     quiet_until_ms: u64,
@@ -289,8 +330,8 @@ impl PaceMonitor {
             evidence_fast: 0.0,
             evidence_slow: 0.0,
             last_update_ms: None,
-            reading_fast: 0.0,
-            reading_slow: 0.0,
+            reading_fast: ReadingEvidence::default(),
+            reading_slow: ReadingEvidence::default(),
             last_reading_ms: None,
             quiet_until_ms: 0,
             corrections: Corrections::default(),
@@ -317,17 +358,25 @@ impl PaceMonitor {
         // — and the pace that would be spoken likewise.
         let long_grade = terrain.and_then(GradeEstimator::grade);
         let long = long_grade.map(|g| g.grade);
-        let short = terrain.and_then(|g| g.grade_since(t_ms.saturating_sub(SHORT_GRADE_WINDOW_MS))).or(long);
-        let factor = short.map_or(1.0, speed_factor);
+        let short_grade = terrain.and_then(|g| g.grade_since(t_ms.saturating_sub(SHORT_GRADE_WINDOW_MS)));
+        let short = short_grade.map(|g| g.grade).or(long);
+        // GPS altitude tells a climb from the flat, but not 1 % from 2 % (σ ≈ 1 % of grade over
+        // 150 m even when its error is white, and it is not): it withholds corrections on a
+        // hill, and leaves the pace raw elsewhere — adjusting by it only adds its noise.
+        let adjustment = short_grade
+            .or(long_grade)
+            .filter(|g| g.source == AltitudeSource::Barometer)
+            .map_or(Adjustment::NONE, |g| g.adjustment());
+        let factor = adjustment.factor;
         let raw_speed = estimate.speed_mps;
-        let mut adjusted = estimate.grade_adjusted(factor);
-        if let (Some(terrain), Some(recent)) = (terrain, adjusted.recent.as_mut()) {
-            for w in recent.windows.iter_mut().flatten() {
-                if let Some(g) = terrain.grade_since(w.from_ms) {
-                    let rescale = speed_factor(g) / factor;
-                    w.speed_mps *= rescale;
-                    w.sigma_mps *= rescale;
-                    w.low_bias_mps *= rescale;
+        let mut adjusted = estimate.grade_adjusted(adjustment);
+        if let (Some(terrain), Some(recent), Some(raw)) = (terrain, adjusted.recent.as_mut(), estimate.recent)
+        {
+            for (w, raw) in recent.windows.iter_mut().zip(raw.windows) {
+                if let (Some(w), Some(raw)) = (w.as_mut(), raw)
+                    && let Some(g) = terrain.grade_since(raw.from_ms)
+                {
+                    *w = raw.adjusted(g.adjustment());
                 }
             }
         }
@@ -359,18 +408,24 @@ impl PaceMonitor {
         // Readings come in bursts of error (a watch's speed dropping to nothing under a bridge):
         // the smoothed estimate has to agree with them too.
         let (reading_fast, reading_slow) = self.reading_test(estimate, may_push);
-        let (reading_fast, reading_slow) =
-            (reading_fast && speed > self.outer_mps.1, reading_slow && speed < self.outer_mps.0);
+        let (reading_fast, reading_slow) = (
+            reading_fast.filter(|_| speed > self.outer_mps.1),
+            reading_slow.filter(|_| speed < self.outer_mps.0),
+        );
         let (smoothed_fast, smoothed_slow) = self.smoothed_test(dt_s, estimate, speed, may_push);
-        let verdict = if window_fast || reading_fast || smoothed_fast {
-            Some(Off::High)
-        } else if may_push && (window_slow || reading_slow || smoothed_slow) {
-            Some(Off::Low)
+        let (verdict, readings_mean) = if window_fast || reading_fast.is_some() || smoothed_fast {
+            (Some(Off::High), reading_fast)
+        } else if may_push && (window_slow || reading_slow.is_some() || smoothed_slow) {
+            (Some(Off::Low), reading_slow)
         } else {
-            None
+            (None, None)
         };
-        // Worked out only when there is something to say (this is the per-sample path).
-        let spoken = verdict.and_then(|_| spoken()).map(|p| SecondsPerKm(p.0 / factor));
+        // The display estimate (what the runner's watch shows now), worked out only when there
+        // is something to say (this is the per-sample path); and the number to speak: where the
+        // raw readings convinced the test, their mean since the evidence began (a 10-s display
+        // still half holds the pace from before a change), else the display.
+        let display = verdict.and_then(|_| spoken()).map(|p| SecondsPerKm(p.0 / factor));
+        let spoken = readings_mean.and_then(SecondsPerKm::from_speed_mps).or(display);
         // Honest words: the number to be spoken has to say the same, or the correction waits
         // (with its evidence kept) until it does.
         // Where altitude is known, a verdict waits until the grade over its own stretch is
@@ -391,7 +446,11 @@ impl PaceMonitor {
             _ => TERRAIN_CONFIRM_MS,
         };
         let terrain_seen = !terrain_known || t_ms - since >= confirm_ms;
-        let off = verdict.filter(|off| terrain_seen && !on_a_hill && self.words_agree(*off, spoken));
+        // Both the number spoken and the display have to agree: a window that remembers a surge
+        // is no reason to say "ease off" to a runner whose watch shows them back in the band.
+        let off = verdict.filter(|off| {
+            terrain_seen && !on_a_hill && self.words_agree(*off, spoken) && self.words_agree(*off, display)
+        });
         let inside = verdict.is_none() && speed >= self.band_mps.0 && speed <= self.band_mps.1;
         let decision = self.corrections.judge(
             t_ms,
@@ -418,7 +477,8 @@ impl PaceMonitor {
         }
     }
 
-    /// Some recent window is surely beyond band + tolerance, and the current estimate
+    /// Some recent window is surely outside the band and beyond band + tolerance by its own
+    /// speed ([`crate::signal::recent::RecentSpeed::outside`]), and the current estimate
     /// agrees (a window still holding a stop at a crossing is no reason to shout "pick it up"
     /// at a runner who is back on pace). Only windows from after the runner settled count.
     fn window_test(
@@ -430,29 +490,28 @@ impl PaceMonitor {
     ) -> (bool, bool) {
         let settled_since_ms =
             (t_ms + PACE_STEP_GRACE_MS).saturating_sub(step_moving_ms).max(self.quiet_until_ms);
-        let Some((above, below)) = estimate.recent.and_then(|r| r.sure_bounds(settled_since_ms)) else {
-            return (false, false);
-        };
-        (
-            above > self.outer_mps.1 && speed > self.outer_mps.1,
-            below < self.outer_mps.0 && speed < self.outer_mps.0,
-        )
+        let Some(recent) = estimate.recent else { return (false, false) };
+        let (fast, slow) = recent.outside(settled_since_ms, self.band_mps, self.outer_mps);
+        (fast && speed > self.outer_mps.1, slow && speed < self.outer_mps.0)
     }
 
-    /// CUSUM over raw speed readings (Doppler, treadmill), each taken once.
-    fn reading_test(&mut self, estimate: &PaceEstimate, may_push: bool) -> (bool, bool) {
+    /// CUSUM over raw speed readings (Doppler, treadmill), each taken once; when one side is
+    /// sure, the mean of the readings since its evidence began.
+    fn reading_test(&mut self, estimate: &PaceEstimate, may_push: bool) -> (Option<f64>, Option<f64>) {
         if let Some(reading) = estimate.reading.filter(|r| self.last_reading_ms.is_none_or(|t| r.t_ms > t)) {
             self.last_reading_ms = Some(reading.t_ms);
             let sigma = reading.sigma_mps.max(READING_SIGMA_FLOOR_MPS);
             let k = READING_EVIDENCE_ALLOWANCE_SIGMA;
-            // Capped at the threshold: more would only delay noticing the runner is back.
-            let cap = READING_EVIDENCE_SIGMA;
             let fast = (reading.speed_mps - self.outer_mps.1) / sigma - k;
             let slow = (self.outer_mps.0 - reading.speed_mps) / sigma - k;
-            self.reading_fast = (self.reading_fast + fast).clamp(0.0, cap);
-            self.reading_slow = if may_push { (self.reading_slow + slow).clamp(0.0, cap) } else { 0.0 };
+            self.reading_fast.add(reading.t_ms, fast, reading.speed_mps);
+            if may_push {
+                self.reading_slow.add(reading.t_ms, slow, reading.speed_mps);
+            } else {
+                self.reading_slow.forget();
+            }
         }
-        (self.reading_fast >= READING_EVIDENCE_SIGMA, self.reading_slow >= READING_EVIDENCE_SIGMA)
+        (self.reading_fast.sure_speed(), self.reading_slow.sure_speed())
     }
 
     /// CUSUM over the smoothed estimate, in units of its own σ, per second.
@@ -478,8 +537,8 @@ impl PaceMonitor {
     fn forget_evidence(&mut self) {
         self.evidence_fast = 0.0;
         self.evidence_slow = 0.0;
-        self.reading_fast = 0.0;
-        self.reading_slow = 0.0;
+        self.reading_fast.forget();
+        self.reading_slow.forget();
     }
 }
 
@@ -685,9 +744,18 @@ mod tests {
         use crate::signal::recent::{RecentSpeed, WindowSpeed};
         // A long window still holding the step's slow start says "surely slow"; it reaches
         // back before the grace ended, so it is not asked.
-        let slow_window = WindowSpeed { from_ms: 5_000, speed_mps: 2.0, sigma_mps: 0.01, low_bias_mps: 0.0 };
+        let slow_window = WindowSpeed {
+            from_ms: 5_000,
+            speed_mps: 2.0,
+            sigma_mps: 0.01,
+            low_bias_mps: 0.0,
+            doppler: false,
+        };
         let estimate = PaceEstimate {
-            recent: Some(RecentSpeed { windows: [None, None, None, None, Some(slow_window)] }),
+            recent: Some(RecentSpeed {
+                windows: [None, None, None, None, Some(slow_window)],
+                doppler_mean_mps: None,
+            }),
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
@@ -698,7 +766,10 @@ mod tests {
         // The same window, started after the grace: the runner is surely slow.
         let settled = WindowSpeed { from_ms: 21_000, ..slow_window };
         let estimate = PaceEstimate {
-            recent: Some(RecentSpeed { windows: [None, None, None, None, Some(settled)] }),
+            recent: Some(RecentSpeed {
+                windows: [None, None, None, None, Some(settled)],
+                doppler_mean_mps: None,
+            }),
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);

@@ -27,6 +27,11 @@ pub const BARO_WINDOW_MS: u64 = 20_000;
 /// and this far of barometric altitude; GPS altitude is too coarse for it.
 pub const SHORT_GRADE_MIN_SPAN_MS: u64 = 8_000;
 const SHORT_GRADE_MIN_RUN_M: f64 = 15.0;
+/// The factor's slope is taken over ± this much grade (the table is piecewise linear).
+const FACTOR_SLOPE_STEP: f64 = 0.001;
+/// GPS altitude errors persist for tens of seconds (the chipset's vertical solution wanders
+/// like its horizontal one): a slope's residuals count one independent reading per this many.
+const GPS_ALTITUDE_READINGS_PER_INDEPENDENT: f64 = 1.0;
 /// A barometer reading older than this is stale; GPS altitude is used instead.
 const BARO_FRESH_MS: u64 = 5_000;
 /// Altitudes further back than this are dropped whatever the baseline.
@@ -79,7 +84,38 @@ pub enum AltitudeSource {
 pub struct Grade {
     /// Rise over run (0.04 = 4 %).
     pub grade: f64,
+    /// Its standard deviation, from the slope's own residuals (so a grade that changes within
+    /// the stretch is less sure), counting correlated altitude errors as fewer readings.
+    pub sigma: f64,
     pub source: AltitudeSource,
+}
+
+impl Grade {
+    /// The speed factor of this grade, and its σ.
+    pub fn adjustment(&self) -> Adjustment {
+        let slope = (speed_factor(self.grade + FACTOR_SLOPE_STEP)
+            - speed_factor(self.grade - FACTOR_SLOPE_STEP))
+            / (2.0 * FACTOR_SLOPE_STEP);
+        Adjustment { factor: speed_factor(self.grade), sigma: slope.abs() * self.sigma }
+    }
+}
+
+/// What grade adjustment does to a speed: times `factor`, and `sigma` more uncertain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adjustment {
+    pub factor: f64,
+    /// σ of the factor (from the grade's σ).
+    pub sigma: f64,
+}
+
+impl Adjustment {
+    /// No adjustment (no altitude, or a plan whose hills are raw).
+    pub const NONE: Self = Self { factor: 1.0, sigma: 0.0 };
+
+    /// A speed and its σ, adjusted: the grade's uncertainty adds to the speed's.
+    pub fn apply(&self, speed_mps: f64, sigma_mps: f64) -> (f64, f64) {
+        (speed_mps * self.factor, (sigma_mps * self.factor).hypot(speed_mps * self.sigma))
+    }
 }
 
 /// Altitudes along the run's distance, for the grade.
@@ -109,7 +145,7 @@ impl GradeEstimator {
 
     /// The grade over the stretch since `from_ms` (barometer only, at least
     /// [`SHORT_GRADE_MIN_SPAN_MS`] of it): what the runner climbed while a speed was measured.
-    pub fn grade_since(&self, from_ms: u64) -> Option<f64> {
+    pub fn grade_since(&self, from_ms: u64) -> Option<Grade> {
         if self.source != Some(AltitudeSource::Barometer) {
             return None;
         }
@@ -119,7 +155,11 @@ impl GradeEstimator {
         if t_end - t0 < SHORT_GRADE_MIN_SPAN_MS || d_end - d0 < SHORT_GRADE_MIN_RUN_M {
             return None;
         }
-        least_squares_slope(self.points.range(start..), d_end).map(|g| g.clamp(-MAX_GRADE, MAX_GRADE))
+        least_squares_slope(self.points.range(start..), d_end).map(|(grade, sigma)| Grade {
+            grade: grade.clamp(-MAX_GRADE, MAX_GRADE),
+            sigma,
+            source: AltitudeSource::Barometer,
+        })
     }
 
     /// Whether any altitude is known (grade adjustment is in play).
@@ -175,28 +215,41 @@ impl GradeEstimator {
         if covering < MIN_POINTS {
             return None;
         }
-        let grade = least_squares_slope(self.points.iter().rev().take(covering), d_end)?;
-        Some(Grade { grade: grade.clamp(-MAX_GRADE, MAX_GRADE), source })
+        let (grade, sigma) = least_squares_slope(self.points.iter().rev().take(covering), d_end)?;
+        let sigma = match source {
+            AltitudeSource::Barometer => sigma,
+            AltitudeSource::Gps => sigma * GPS_ALTITUDE_READINGS_PER_INDEPENDENT.sqrt(),
+        };
+        Some(Grade { grade: grade.clamp(-MAX_GRADE, MAX_GRADE), sigma, source })
     }
 }
 
 /// The least-squares slope of altitude over distance through `points` (t, distance, altitude),
-/// distances taken relative to `d_end` (small numbers, no precision lost to a run's
-/// kilometres); `None` when the distances do not spread or the slope is not a number.
-fn least_squares_slope<'a>(points: impl Iterator<Item = &'a (u64, f64, f64)>, d_end: f64) -> Option<f64> {
-    let (mut n, mut sd, mut sa, mut sdd, mut sda) = (0usize, 0.0, 0.0, 0.0, 0.0);
+/// distances taken relative to `d_end` and altitudes to the first point's (small numbers, no
+/// precision lost to a run's kilometres), and its σ from the residuals; `None` when the
+/// distances do not spread or the slope is not a number.
+fn least_squares_slope<'a>(
+    points: impl Iterator<Item = &'a (u64, f64, f64)>,
+    d_end: f64,
+) -> Option<(f64, f64)> {
+    let (mut n, mut sd, mut sa, mut sdd, mut sda, mut saa) = (0usize, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut a0 = None;
     for &(_, d, a) in points {
-        let x = d - d_end;
+        let (x, y) = (d - d_end, a - *a0.get_or_insert(a));
         sd += x;
-        sa += a;
+        sa += y;
         sdd += x * x;
-        sda += x * a;
+        sda += x * y;
+        saa += y * y;
         n += 1;
     }
     let nf = n as f64;
-    let var = sdd - sd * sd / nf;
-    let slope = (sda - sd * sa / nf) / var;
-    (var > 0.0 && slope.is_finite()).then_some(slope)
+    let sxx = sdd - sd * sd / nf;
+    let sxy = sda - sd * sa / nf;
+    let syy = saa - sa * sa / nf;
+    let slope = sxy / sxx;
+    let residual_var = if n > 2 { ((syy - slope * sxy) / (nf - 2.0)).max(0.0) } else { 0.0 };
+    (sxx > 0.0 && slope.is_finite()).then(|| (slope, (residual_var / sxx).sqrt()))
 }
 
 #[cfg(test)]
@@ -228,7 +281,8 @@ mod tests {
             }
         }
         let short = g.grade_since(78_000).expect("a short grade");
-        assert!((short - 0.06).abs() < 0.02, "{short}");
+        assert!((short.grade - 0.06).abs() < 0.02, "{short:?}");
+        assert!(short.sigma > 0.0 && short.sigma < 0.01, "{short:?}");
         assert_eq!(g.grade_since(85_000), None, "too short a stretch");
         let grade = g.grade().expect("a grade");
         assert!((grade.grade - 0.06).abs() < 0.005, "{grade:?}");

@@ -4,6 +4,7 @@
 //! Every estimate carries how sure it is. Nothing here emits cues — that is the engine's job —
 //! and nothing does I/O.
 
+pub mod display;
 pub mod geo;
 pub mod grade;
 pub mod heart_rate;

@@ -15,6 +15,7 @@
 use serde::Serialize;
 
 use super::geo::LocalFrame;
+use super::grade::Adjustment;
 use super::recent::{RecentFixes, RecentSpeed};
 use crate::sensor::{CadenceReading, DeviceSpeedReading, LocationFix};
 use crate::units::SecondsPerKm;
@@ -175,24 +176,22 @@ impl PaceEstimate {
         self.speed_mps.and_then(SecondsPerKm::from_speed_mps)
     }
 
-    /// The same estimate as grade-adjusted speeds: every speed (and its σ) times `factor`
-    /// ([`crate::signal::grade::speed_factor`] of the grade now), windows included — a caller
-    /// that knows the grade over a window's own span rescales it by that.
-    pub fn grade_adjusted(&self, factor: f64) -> Self {
-        let scale = |w: super::recent::WindowSpeed| super::recent::WindowSpeed {
-            speed_mps: w.speed_mps * factor,
-            sigma_mps: w.sigma_mps * factor,
-            low_bias_mps: w.low_bias_mps * factor,
-            ..w
-        };
+    /// The same estimate as grade-adjusted speeds: every speed times the adjustment's factor
+    /// and its σ widened by the grade's ([`crate::signal::grade::Adjustment`] of the grade
+    /// now), windows included — a caller that knows the grade over a window's own span adjusts
+    /// the raw window by that instead.
+    pub fn grade_adjusted(&self, adjustment: Adjustment) -> Self {
+        let speed = self.speed_mps.map(|v| adjustment.apply(v, self.speed_sigma_mps));
         Self {
-            speed_mps: self.speed_mps.map(|v| v * factor),
-            speed_sigma_mps: self.speed_sigma_mps * factor,
-            recent: self.recent.map(|r| RecentSpeed { windows: r.windows.map(|w| w.map(scale)) }),
-            reading: self.reading.map(|r| SpeedReading {
-                speed_mps: r.speed_mps * factor,
-                sigma_mps: r.sigma_mps * factor,
-                ..r
+            speed_mps: speed.map(|(v, _)| v),
+            speed_sigma_mps: speed.map_or(self.speed_sigma_mps * adjustment.factor, |(_, s)| s),
+            recent: self.recent.map(|r| RecentSpeed {
+                windows: r.windows.map(|w| w.map(|w| w.adjusted(adjustment))),
+                doppler_mean_mps: r.doppler_mean_mps.map(|v| v * adjustment.factor),
+            }),
+            reading: self.reading.map(|r| {
+                let (speed_mps, sigma_mps) = adjustment.apply(r.speed_mps, r.sigma_mps);
+                SpeedReading { speed_mps, sigma_mps, ..r }
             }),
             ..*self
         }

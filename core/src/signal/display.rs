@@ -1,0 +1,61 @@
+//! The pace a runner hears: the figure spoken in corrections, steady enough to match their
+//! watch and as close to the truth as the readings allow.
+//!
+//! With Doppler it is the mean of the raw Doppler readings of the last
+//! [`DISPLAY_WINDOW_MS`] — unbiased, and as good as a window of that length can be (within a
+//! few per cent of the least-squares bound on `pacenote bench pace`); the Kalman filter's
+//! speed, tuned to decide rather than to show, lags a surge by seconds and reads a stop late.
+//! Without Doppler (positions alone, a treadmill, cadence) it is the mean of the estimate's
+//! speed over the same window.
+//!
+//! Must not: decide anything. Corrections are decided on the estimate and its tests; this only
+//! says the number.
+
+use std::collections::VecDeque;
+
+use super::pace::PaceEstimate;
+use crate::units::SecondsPerKm;
+
+/// The window the spoken pace averages over: the runner hears a figure that matches their
+/// watch (which averages over a few to ten seconds), not one second's wobble.
+pub const DISPLAY_WINDOW_MS: u64 = 10_000;
+
+/// The estimate's speeds of the last [`DISPLAY_WINDOW_MS`], for when there is no Doppler.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DisplayPace {
+    speeds: VecDeque<(u64, f64)>,
+}
+
+impl DisplayPace {
+    /// Keeps the estimate's speed at `t_ms` (one per instant; older than the window is dropped).
+    pub fn note(&mut self, t_ms: u64, estimate: &PaceEstimate) {
+        if let Some(v) = estimate.speed_mps
+            && self.speeds.back().is_none_or(|(t, _)| *t < t_ms)
+        {
+            self.speeds.push_back((t_ms, v));
+        }
+        while self.speeds.front().is_some_and(|(t, _)| t_ms.saturating_sub(*t) > DISPLAY_WINDOW_MS) {
+            self.speeds.pop_front();
+        }
+    }
+
+    /// Forgets the speeds (a new step, a pause).
+    pub fn clear(&mut self) {
+        self.speeds.clear();
+    }
+
+    /// The pace to speak at `t_ms`: Doppler's mean over the window when every recent fix had
+    /// one, else the mean of the estimate's speeds over it.
+    pub fn pace(&self, t_ms: u64, estimate: &PaceEstimate) -> Option<SecondsPerKm> {
+        let doppler = estimate.recent.and_then(|r| r.doppler_mean_mps);
+        let speed = doppler.or_else(|| {
+            let (sum, n) = self
+                .speeds
+                .iter()
+                .filter(|(t, _)| t_ms.saturating_sub(*t) <= DISPLAY_WINDOW_MS)
+                .fold((0.0, 0usize), |(sum, n), (_, v)| (sum + v, n + 1));
+            (n > 0).then(|| sum / n as f64)
+        });
+        speed.and_then(SecondsPerKm::from_speed_mps).or(estimate.pace())
+    }
+}
