@@ -136,6 +136,7 @@ pub(crate) fn runner_plan(steps: &[(f64, f64)]) -> Plan {
 /// What one estimator said on one run: speed per fix time, its cues, and how many of its
 /// corrections spoke a pace that contradicts their words (ours only: the baselines speak the
 /// very estimate that left the band).
+#[derive(Default)]
 pub(crate) struct Trace {
     speeds: Vec<(u64, Option<f64>)>,
     /// Ours only: the pace the runner would hear at each fix (the display estimate), and the
@@ -147,6 +148,13 @@ pub(crate) struct Trace {
 }
 
 impl Trace {
+    /// A baseline's trace: its speeds, and the cues its rule makes of them.
+    fn baseline(band_mps: (f64, f64), speeds: Vec<(u64, Option<f64>)>) -> Self {
+        let mut rule = BaselineCues { band_mps, last_cue_s: None };
+        let cues = speeds.iter().filter_map(|&(t, v)| Some((t, rule.judge(t / 1000, v)?))).collect();
+        Self { speeds, cues, ..Self::default() }
+    }
+
     /// A baseline's cues had its band been wider by `margin_s_per_km` at each end: what it
     /// would take for it to be as quiet as ours.
     pub(crate) fn baseline_cues_with_margin(
@@ -158,8 +166,7 @@ impl Trace {
             1000.0 / (band_s_per_km.1 + margin_s_per_km),
             1000.0 / (band_s_per_km.0 - margin_s_per_km).max(60.0),
         );
-        let mut cues = BaselineCues { band_mps, last_cue_s: None };
-        self.speeds.iter().filter_map(|&(t, v)| Some((t, cues.judge(t / 1000, v)?))).collect()
+        Self::baseline(band_mps, self.speeds.clone()).cues
     }
 }
 
@@ -278,13 +285,7 @@ pub(crate) fn trace_all_with(
     let mut grade = GradeEstimator::default();
     let altitudes: std::collections::HashMap<u64, f64> =
         run.recording.samples.iter().filter_map(|s| Some((s.t_ms, s.altitude_m?))).collect();
-    let mut ours = Trace {
-        speeds: Vec::new(),
-        display: Vec::new(),
-        spoken: Vec::new(),
-        cues: Vec::new(),
-        contradictions: 0,
-    };
+    let mut ours = Trace::default();
     for fix in &fixes {
         estimator.on_fix(fix);
         if let (Some(source), Some(a)) = (altitude, altitudes.get(&fix.t_ms)) {
@@ -329,16 +330,8 @@ pub(crate) fn trace_all_with(
     }
 
     // Trimmed mean of the last 20 s.
-    let mut cues = BaselineCues { band_mps, last_cue_s: None };
-    let mut trace = Trace {
-        speeds: Vec::new(),
-        display: Vec::new(),
-        spoken: Vec::new(),
-        cues: Vec::new(),
-        contradictions: 0,
-    };
     let mut window: VecDeque<(u64, f64)> = VecDeque::new();
-    for &(t, v) in &raw {
+    let trimmed = raw.iter().map(|&(t, v)| {
         window.push_back((t, v));
         while window.front().is_some_and(|(t0, _)| t - t0 >= TRIMMED_WINDOW_S * 1000) {
             window.pop_front();
@@ -347,56 +340,29 @@ pub(crate) fn trace_all_with(
         values.sort_by(f64::total_cmp);
         let cut = (values.len() as f64 * TRIM_SHARE).floor() as usize;
         let kept = &values[cut..values.len() - cut];
-        let mean = (!kept.is_empty()).then(|| kept.iter().sum::<f64>() / kept.len() as f64);
-        trace.speeds.push((t, mean));
-        if let Some(kind) = cues.judge(t / 1000, mean) {
-            trace.cues.push((t, kind));
-        }
-    }
-    traces.push(trace);
+        (t, (!kept.is_empty()).then(|| kept.iter().sum::<f64>() / kept.len() as f64))
+    });
+    traces.push(Trace::baseline(band_mps, trimmed.collect()));
 
     // EMA α = 0.4.
-    let mut cues = BaselineCues { band_mps, last_cue_s: None };
-    let mut trace = Trace {
-        speeds: Vec::new(),
-        display: Vec::new(),
-        spoken: Vec::new(),
-        cues: Vec::new(),
-        contradictions: 0,
-    };
     let mut ema: Option<f64> = None;
-    for &(t, v) in &raw {
+    let smoothed = raw.iter().map(|&(t, v)| {
         let next = ema.map_or(v, |e| e + EMA_ALPHA * (v - e));
         ema = Some(next);
-        trace.speeds.push((t, Some(next)));
-        if let Some(kind) = cues.judge(t / 1000, Some(next)) {
-            trace.cues.push((t, kind));
-        }
-    }
-    traces.push(trace);
+        (t, Some(next))
+    });
+    traces.push(Trace::baseline(band_mps, smoothed.collect()));
 
     // 5-fix moving average of position-derived speed.
-    let mut cues = BaselineCues { band_mps, last_cue_s: None };
-    let mut trace = Trace {
-        speeds: Vec::new(),
-        display: Vec::new(),
-        spoken: Vec::new(),
-        cues: Vec::new(),
-        contradictions: 0,
-    };
     let mut last: VecDeque<f64> = VecDeque::new();
-    for &(t, v) in &position_speed {
+    let averaged = position_speed.iter().map(|&(t, v)| {
         last.push_back(v);
         if last.len() > MOVING_AVERAGE_FIXES {
             last.pop_front();
         }
-        let mean = last.iter().sum::<f64>() / last.len() as f64;
-        trace.speeds.push((t, Some(mean)));
-        if let Some(kind) = cues.judge(t / 1000, Some(mean)) {
-            trace.cues.push((t, kind));
-        }
-    }
-    traces.push(trace);
+        (t, Some(last.iter().sum::<f64>() / last.len() as f64))
+    });
+    traces.push(Trace::baseline(band_mps, averaged.collect()));
     traces
 }
 
