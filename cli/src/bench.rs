@@ -17,7 +17,7 @@ use pacenote_core::engine::targets::{PACE_TOLERANCE_S_PER_KM, PaceMonitor};
 use pacenote_core::engine::{EngineConfig, RunSession, replay};
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
-use pacenote_core::sensor::LocationFix;
+use pacenote_core::sensor::{DeviceSpeedReading, LocationFix};
 use pacenote_core::signal::display::{DISPLAY_WINDOW_MS, DisplayPace};
 use pacenote_core::signal::grade::GradeEstimator;
 use pacenote_core::signal::pace::PaceEstimator;
@@ -210,6 +210,26 @@ impl Altitude {
     }
 }
 
+/// How far off the first fix after a dropout is (m): phones' first fixes after a gap are tens
+/// of metres out (OpenTracks #1519, #1905).
+const REACQUIRE_JUMP_M: f64 = 30.0;
+/// Dropouts of a steady 30-minute run (start s, length s), and of a change run: the last ends
+/// 10 s before the change.
+const STEADY_DROPOUTS_S: [(f64, f64); 4] = [(300.0, 10.0), (600.0, 30.0), (900.0, 60.0), (1300.0, 80.0)];
+const CHANGE_DROPOUTS_S: [(f64, f64); 2] = [(150.0, 40.0), (300.0, 50.0)];
+
+/// A simulated run as a treadmill records it: no position, the belt's speed (the runner's) in
+/// 0.1 km/h steps, as a device speed.
+fn treadmill(mut run: SimulatedRun) -> SimulatedRun {
+    let truth: std::collections::HashMap<u64, f64> =
+        run.truth.iter().map(|t| (t.t_ms, t.speed_mps)).collect();
+    for s in &mut run.recording.samples {
+        s.position = None;
+        s.speed_mps = truth.get(&s.t_ms).map(|v| (v * 36.0).round() / 36.0);
+    }
+    run
+}
+
 /// The 10 % change runs: this long on target, then changed.
 pub(crate) const CHANGE_AT_MS: u64 = 360_000;
 pub(crate) const CHANGE_AT_S: f64 = CHANGE_AT_MS as f64 / 1000.0;
@@ -285,27 +305,44 @@ pub(crate) fn trace_all_with(
     let mut grade = GradeEstimator::default();
     let altitudes: std::collections::HashMap<u64, f64> =
         run.recording.samples.iter().filter_map(|s| Some((s.t_ms, s.altitude_m?))).collect();
+    // A run with no position at all is a treadmill's: its speeds are the belt's.
+    let belt: Vec<DeviceSpeedReading> = if fixes.is_empty() {
+        run.recording
+            .samples
+            .iter()
+            .filter_map(|s| Some(DeviceSpeedReading { t_ms: s.t_ms, speed_mps: s.speed_mps? }))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut ours = Trace::default();
-    for fix in &fixes {
-        estimator.on_fix(fix);
-        if let (Some(source), Some(a)) = (altitude, altitudes.get(&fix.t_ms)) {
+    let readings =
+        fixes.iter().map(|f| (f.t_ms, Some(f), None)).chain(belt.iter().map(|b| (b.t_ms, None, Some(b))));
+    for (t_ms, fix, belt) in readings {
+        if let Some(fix) = fix {
+            estimator.on_fix(fix);
+        }
+        if let Some(belt) = belt {
+            estimator.on_device_speed(belt);
+        }
+        if let (Some(source), Some(a)) = (altitude, altitudes.get(&t_ms)) {
             match source {
-                Altitude::Barometer => grade.on_barometer(fix.t_ms, estimator.distance_m(), *a),
-                Altitude::Gps => grade.on_gps_altitude(fix.t_ms, estimator.distance_m(), *a),
+                Altitude::Barometer => grade.on_barometer(t_ms, estimator.distance_m(), *a),
+                Altitude::Gps => grade.on_gps_altitude(t_ms, estimator.distance_m(), *a),
             }
         }
-        let e = estimator.estimate(fix.t_ms);
-        ours.speeds.push((fix.t_ms, e.speed_mps));
-        display.note(fix.t_ms, &e);
-        let spoken = display.pace(fix.t_ms, &e);
-        ours.display.push((fix.t_ms, spoken.map(|p| 1000.0 / p.0)));
+        let e = estimator.estimate(t_ms);
+        ours.speeds.push((t_ms, e.speed_mps));
+        display.note(t_ms, &e);
+        let spoken = display.pace(t_ms, &e);
+        ours.display.push((t_ms, spoken.map(|p| 1000.0 / p.0)));
         let terrain = altitude.map(|_| &grade);
-        if let Some(d) = monitor.update(fix.t_ms, fix.t_ms, &e, || spoken, terrain)
+        if let Some(d) = monitor.update(t_ms, t_ms, &e, || spoken, terrain)
             && matches!(d.kind, CueKind::SpeedUp | CueKind::SlowDown)
         {
-            ours.cues.push((fix.t_ms, d.kind));
+            ours.cues.push((t_ms, d.kind));
             if let Some(p) = d.pace {
-                ours.spoken.push((fix.t_ms, p.0));
+                ours.spoken.push((t_ms, p.0));
             }
             let heard = d.pace.map(|p| p.0.round());
             let honest = match d.kind {
@@ -328,6 +365,7 @@ pub(crate) fn trace_all_with(
         position_speed.push((pair[1].t_ms, from_positions));
         raw.push((pair[1].t_ms, pair[1].speed_mps.unwrap_or(from_positions)));
     }
+    raw.extend(belt.iter().map(|b| (b.t_ms, b.speed_mps)));
 
     // Trimmed mean of the last 20 s.
     let mut window: VecDeque<(u64, f64)> = VecDeque::new();
@@ -701,6 +739,69 @@ fn pace(json: bool) -> Result<(), CliError> {
             }
         }
     }
+    // GPS dropouts of 10–80 s whose first fixes come back 30 m off (fading over ~5 s), with
+    // positions only and with Doppler: steady runs (every correction is false), and a 10 %
+    // change 10 s after the track came back.
+    let mut dropout_runs = 0;
+    for doppler in [false, true] {
+        for seed in [1, 2] {
+            for pace_s_per_km in [270.0, 330.0, 390.0] {
+                let c = Condition { pace_s_per_km, sigma_m: 3.0, correlated: true, doppler, seed };
+                let mut config = c.config();
+                config.gps.reacquire_jump_m = REACQUIRE_JUMP_M;
+                let doppler_sigma = config.gps.doppler_sigma_mps;
+                let name = format!(
+                    "GPS dropouts of 10–80 s, {REACQUIRE_JUMP_M:.0}-m jump on re-acquisition, {}",
+                    c.noise_name()
+                );
+                let g = group(&mut groups, name);
+                config.gps.dropouts_s = STEADY_DROPOUTS_S.to_vec();
+                let steady = simulate_plan(&runner_plan(&[(1800.0, pace_s_per_km)]), &config);
+                dropout_runs += 1;
+                for (t, trace) in groups[g].1.iter_mut().zip(trace_all(&steady, pace_s_per_km, doppler_sigma))
+                {
+                    t.count_steady(&trace, 1800.0);
+                }
+                config.gps.dropouts_s = CHANGE_DROPOUTS_S.to_vec();
+                for factor in [1.1, 1.0 / 1.1] {
+                    let steps = [(CHANGE_AT_S, pace_s_per_km), (240.0, pace_s_per_km * factor)];
+                    let changed = simulate_plan(&runner_plan(&steps), &config);
+                    dropout_runs += 1;
+                    let expected = if factor > 1.0 { CueKind::SpeedUp } else { CueKind::SlowDown };
+                    for (t, trace) in
+                        groups[g].1.iter_mut().zip(trace_all(&changed, pace_s_per_km, doppler_sigma))
+                    {
+                        t.count_change(&trace, expected);
+                    }
+                }
+            }
+        }
+    }
+
+    // A treadmill: no position, the belt's speed in 0.1 km/h steps (the runner sets the belt:
+    // no wobble); steady, and a 10 % change of the belt.
+    for seed in [1, 2] {
+        for pace_s_per_km in [270.0, 330.0, 390.0] {
+            let mut config = SimConfig::phone(seed);
+            config.runner.speed_wobble = 0.0;
+            let g = group(&mut groups, "treadmill (belt speed in 0.1 km/h steps)".to_owned());
+            let steady = treadmill(simulate_plan(&runner_plan(&[(1200.0, pace_s_per_km)]), &config));
+            dropout_runs += 1;
+            for (t, trace) in groups[g].1.iter_mut().zip(trace_all(&steady, pace_s_per_km, 0.0)) {
+                t.count_steady(&trace, 1200.0);
+            }
+            for factor in [1.1, 1.0 / 1.1] {
+                let steps = [(CHANGE_AT_S, pace_s_per_km), (240.0, pace_s_per_km * factor)];
+                let changed = treadmill(simulate_plan(&runner_plan(&steps), &config));
+                dropout_runs += 1;
+                let expected = if factor > 1.0 { CueKind::SpeedUp } else { CueKind::SlowDown };
+                for (t, trace) in groups[g].1.iter_mut().zip(trace_all(&changed, pace_s_per_km, 0.0)) {
+                    t.count_change(&trace, expected);
+                }
+            }
+        }
+    }
+
     let mut overall = vec![Tally::default(); ESTIMATORS.len()];
     for (_, tallies) in &groups {
         for (o, t) in overall.iter_mut().zip(tallies) {
@@ -746,7 +847,7 @@ fn pace(json: bool) -> Result<(), CliError> {
     }
     println!(
         "\nOVERALL ({} simulated runs, {:.1} s)",
-        conditions.len() * 3 + 3 + altitude_runs,
+        conditions.len() * 3 + 3 + altitude_runs + dropout_runs,
         started.elapsed().as_secs_f64()
     );
     print(&result.overall);

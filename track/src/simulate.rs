@@ -24,6 +24,9 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::recording::{EARTH_RADIUS_M, Format, Lap, Pause, Position, Recording, Sample};
 
+/// A re-acquisition jump fades with this time constant (s): phones' first fixes after a gap
+/// converge over several seconds.
+pub const REACQUIRE_JUMP_SETTLE_S: f64 = 5.0;
 /// Seconds a runner takes to settle on a new speed (first-order time constant).
 const SPEED_RESPONSE_S: f64 = 3.0;
 /// Correlation time of the runner's speed wobble: surges and lulls last tens of seconds.
@@ -91,6 +94,10 @@ pub struct GpsModel {
     pub doppler_sigma_mps: f64,
     /// Stretches of run clock (start s, length s) with no fix at all.
     pub dropouts_s: Vec<(f64, f64)>,
+    /// How far off (m) the first fix after a dropout is, in a random direction, the offset
+    /// fading over [`REACQUIRE_JUMP_SETTLE_S`]: a chipset re-converging after a gap
+    /// (OpenTracks #1519, #1905). 0: no jump.
+    pub reacquire_jump_m: f64,
     /// σ of the error of each recorded altitude (white): a barometer's is ~0.2 m, GPS
     /// altitude's several metres; 0 records the true altitude (to 0.1 m).
     pub altitude_sigma_m: f64,
@@ -132,6 +139,7 @@ impl SimConfig {
                 doppler: true,
                 doppler_sigma_mps: 0.15,
                 dropouts_s: Vec::new(),
+                reacquire_jump_m: 0.0,
                 altitude_sigma_m: 0.0,
             },
             stops_s: Vec::new(),
@@ -296,6 +304,10 @@ struct Phone<'a> {
     config: &'a SimConfig,
     /// The slowly wandering part of the position error (east, north), metres.
     error_m: (f64, f64),
+    /// The fading offset of the fixes after a dropout (east, north), metres, and whether the
+    /// last sample was in a dropout.
+    jump_m: (f64, f64),
+    was_in_dropout: bool,
     last_ms: u64,
     cos_lat: f64,
 }
@@ -306,6 +318,8 @@ impl<'a> Phone<'a> {
         Self {
             config,
             error_m: (gauss(rng) * sigma, gauss(rng) * sigma),
+            jump_m: (0.0, 0.0),
+            was_in_dropout: false,
             last_ms: 0,
             cos_lat: config.start_lat_deg.to_radians().cos().max(0.01),
         }
@@ -330,12 +344,19 @@ impl<'a> Phone<'a> {
             (self.error_m.0 * decay + kick * gauss(rng), self.error_m.1 * decay + kick * gauss(rng));
         let t_s = t_ms as f64 / 1000.0;
         let in_dropout = gps.dropouts_s.iter().any(|(start, len)| t_s >= *start && t_s < start + len);
+        let fade = (-dt / REACQUIRE_JUMP_SETTLE_S).exp();
+        self.jump_m = (self.jump_m.0 * fade, self.jump_m.1 * fade);
+        if self.was_in_dropout && !in_dropout && gps.reacquire_jump_m > 0.0 {
+            let direction = std::f64::consts::TAU * rng.random::<f64>();
+            self.jump_m = (gps.reacquire_jump_m * direction.cos(), gps.reacquire_jump_m * direction.sin());
+        }
+        self.was_in_dropout = in_dropout;
         let sigma = (gps.correlated_sigma_m.powi(2) + gps.white_sigma_m.powi(2)).sqrt();
         let position = if in_dropout {
             None
         } else {
-            let e = at_m.0 + self.error_m.0 + gps.white_sigma_m * gauss(rng);
-            let n = at_m.1 + self.error_m.1 + gps.white_sigma_m * gauss(rng);
+            let e = at_m.0 + self.error_m.0 + self.jump_m.0 + gps.white_sigma_m * gauss(rng);
+            let n = at_m.1 + self.error_m.1 + self.jump_m.1 + gps.white_sigma_m * gauss(rng);
             Some(Position {
                 lat_deg: self.config.start_lat_deg + (n / EARTH_RADIUS_M).to_degrees(),
                 lon_deg: self.config.start_lon_deg + (e / (EARTH_RADIUS_M * self.cos_lat)).to_degrees(),

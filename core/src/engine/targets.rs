@@ -55,10 +55,11 @@ pub const PACE_DWELL_MS: u64 = 8_000;
 /// No pace corrections in a step's first seconds: the runner is still changing speed.
 pub const PACE_STEP_GRACE_MS: u64 = 20_000;
 /// After a GPS loss, with positions alone (no Doppler, device speed or cadence to bridge with),
-/// no pace correction until the track has been back this long: a phone's first fixes after a
-/// gap converge over several seconds, and that convergence reads as speed (OpenTracks #1519,
-/// #1905). The windows then fill only with fixes from after it.
-pub const REACQUIRE_SETTLE_MS: u64 = 15_000;
+/// no pace correction until the track has been back [`REACQUIRE_SETTLE_MS`]: a phone's first
+/// fixes after a gap converge over several seconds, and that convergence reads as speed
+/// (OpenTracks #1519, #1905). The filter starts again then, and the windows fill only with
+/// fixes from after it.
+pub use crate::signal::pace::REACQUIRE_SETTLE_MS;
 /// On grades this steep (up or down) the coach speaks effort, not pace: no pace corrections
 /// there, even grade-adjusted (a runner labouring up a 6 % climb at the right effort is on
 /// target whatever the watch says; GAP's own error over a short climb is a few per cent).

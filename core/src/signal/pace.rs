@@ -70,6 +70,11 @@ const HALF_CONFIDENCE_SIGMA_MPS: f64 = 0.25;
 /// After a loss, GPS is back only after this many fixes in a row (a lone fix between two
 /// dropouts is not the signal back).
 pub const REACQUIRE_MIN_FIXES: u32 = 3;
+/// After a loss, with positions alone, the fixes of this long are the chipset converging (the
+/// first fixes after a gap come back tens of metres off and walk in over seconds: OpenTracks
+/// #1519, #1905): the filter, which took that walk for speed, starts again from the fix after
+/// it, and no correction is made before it (`engine::targets`).
+pub const REACQUIRE_SETTLE_MS: u64 = 15_000;
 /// Device speed and cadence readings older than this are stale.
 const FALLBACK_FRESH_MS: u64 = 3_000;
 /// Stride is learned only from confident GPS speeds, and moves slowly (weight of a new one).
@@ -449,6 +454,8 @@ pub struct PaceEstimator {
     reacquiring: Option<(u64, u32)>,
     /// The first fix after the latest loss.
     reacquired_at_ms: Option<u64>,
+    /// With positions alone, when the filter starts again after a re-acquisition.
+    settle_restart_at_ms: Option<u64>,
 }
 
 /// The direction of travel for [`RecentFixes`]: a vector average of the filter's velocity over
@@ -515,6 +522,7 @@ impl PaceEstimator {
             doppler_reading: None,
             reacquiring: None,
             reacquired_at_ms: None,
+            settle_restart_at_ms: None,
         }
     }
 
@@ -621,6 +629,20 @@ impl PaceEstimator {
             }
             self.gap_bridged_by_fallback = false;
             self.start_filter(fix.t_ms, at, sigma, doppler);
+            self.settle_restart_at_ms = doppler.is_none().then_some(fix.t_ms + REACQUIRE_SETTLE_MS);
+            return FixVerdict::Accepted;
+        }
+        if doppler.is_some() {
+            self.settle_restart_at_ms = None;
+        }
+        if self.settle_restart_at_ms.is_some_and(|at_ms| fix.t_ms >= at_ms) {
+            // The chipset has converged: what the filter learned from its walk is not speed.
+            self.settle_restart_at_ms = None;
+            if !self.paused {
+                self.distance_m += self.last_speed_mps * dt_s;
+            }
+            self.start_filter(fix.t_ms, at, sigma, doppler);
+            self.count_reacquired_fix();
             return FixVerdict::Accepted;
         }
         let before = kalman.clone();

@@ -172,6 +172,27 @@ fn a_lone_fix_between_dropouts_does_not_end_the_loss() {
 }
 
 #[test]
+fn the_walk_of_fixes_after_a_gap_is_not_taken_for_speed() {
+    let mut noise = Noise(13);
+    let mut est = PaceEstimator::new();
+    let speed = 3.0;
+    // 120 s of fixes, 40 s of nothing; the first fix back is 30 m north, walking in over ~5 s
+    // (a chipset re-converging), positions only.
+    for s in (0..=120u64).chain(160..=200) {
+        let jump_m = if s >= 160 { 30.0 * (-((s - 160) as f64) / 5.0).exp() } else { 0.0 };
+        let mut f = fix(s * 1000, speed * s as f64, 1.0, None, &mut noise);
+        f.lat_deg += (jump_m / super::super::geo::EARTH_RADIUS_M).to_degrees();
+        est.on_fix(&f);
+        if s == 181 {
+            // The walk ran north at up to 6 m/s; the filter that took it for speed started
+            // again at 175 s, and has the runner's speed back (kept, it still read 7 % fast).
+            let v = est.estimate(s * 1000).speed_mps.expect("known");
+            assert!((v - speed).abs() < 0.12, "{v}");
+        }
+    }
+}
+
+#[test]
 fn treadmill_speed_without_gps() {
     let mut est = PaceEstimator::new();
     for s in 0..=300u64 {
