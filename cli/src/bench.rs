@@ -6,7 +6,12 @@
 //! position-derived speed — each cueing whenever its estimate leaves the target band, after a
 //! 20 s start grace, at most every 30 s). Per scenario and overall it prints pace RMSE, the
 //! least-squares bound for each estimator's effective window, false target cues per hour on
-//! steady running, and seconds to detect a 10 % pace change.
+//! steady running, seconds to detect a 10 % pace change, and corrections whose words contradict
+//! their number. Scenarios: white and wandering GPS error with and without Doppler, intervals,
+//! stop-and-go, dropouts (and dropouts whose first fixes come back 30 m off), hilly routes at
+//! constant effort with a barometer or GPS altitude, a treadmill. Then the pace spoken (the
+//! display estimate against its bound; spoken paces within 10 s/km of the truth) and the
+//! position-error groups of `bench_position`.
 
 use std::collections::VecDeque;
 use std::time::Instant;
