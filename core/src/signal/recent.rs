@@ -14,7 +14,7 @@
 //! fixes themselves, not taken from the reported accuracy (a rough guess, and no help in
 //! telling the parts apart): the white part from second differences of position fix to fix,
 //! the wandering part from second differences of the along-track distance over
-//! [`WANDER_LAGS_S`] — a runner's speed changes little over half a minute, wandering error
+//! [`WANDER_LAG_S`] — a runner's speed changes little over half a minute, wandering error
 //! does, and how fast it does is what moves a window's slope. Until enough is measured, the
 //! reported accuracy less the white part is taken as wandering at its most harmful correlation
 //! time for each window (the cautious side).
@@ -71,13 +71,13 @@ const WHITE_NOISE_LEARN_WEIGHT: f64 = 0.02;
 const EVEN_SPACING_SHARE: f64 = 0.1;
 /// Second differences larger than this (m) are a jump, not noise.
 const MAX_SECOND_DIFFERENCE_M: f64 = 50.0;
-/// Lags (s) of the along-track second differences that measure the wandering error: long
+/// Lag (s) of the along-track second differences that measure the wandering error: long
 /// enough that white noise is a small part, short enough that the runner's own surges and
-/// lulls (a few per cent over tens of seconds) are too. Wander measured over either counts
-/// (the larger is taken).
-const WANDER_LAGS_S: [f64; 1] = [8.0];
-/// The wandering error is trusted once each lag has this many second differences (two
-/// minutes of a 1-Hz phone), and is then a running mean over about this many more.
+/// lulls (a few per cent over tens of seconds) are too. (Averaging lags of 6, 8 and 12 s
+/// changed nothing on `bench pace`.)
+const WANDER_LAG_S: f64 = 8.0;
+/// The wandering error is trusted once this many second differences are in (two minutes of a
+/// 1-Hz phone).
 const WANDER_LEARN_MIN: u32 = 120;
 /// Each second difference moves the running median of their sizes by this share, up or down,
 /// once settled (the n-th by `WANDER_MEDIAN_FIRST_STEP / √n` before): it then follows a change
@@ -211,9 +211,9 @@ pub struct RecentFixes {
     /// The share of recent steps that counted across the heading too (running mean).
     across_share: f64,
     /// Running median of the along-track second difference's size at each of
-    /// [`WANDER_LAGS_S`] (m), and how many went into it.
-    wander_median_m: [f64; WANDER_LAGS_S.len()],
-    wander_count: [u32; WANDER_LAGS_S.len()],
+    /// [`WANDER_LAG_S`] (m), and how many went into it.
+    wander_median_m: f64,
+    wander_count: u32,
 }
 
 impl RecentFixes {
@@ -300,62 +300,55 @@ impl RecentFixes {
         }
     }
 
-    /// Second differences of the along-track distance ending at the newest fix, at each lag,
-    /// when fixes are there at (about) the lag's spacing.
+    /// The second difference of the along-track distance over [`WANDER_LAG_S`] ending at the
+    /// newest fix, when fixes are there at (about) the lag's spacing.
     fn learn_wander(&mut self) {
         let Some(last) = self.samples.back().copied() else { return };
-        for (k, lag_s) in WANDER_LAGS_S.iter().enumerate() {
-            let lag_ms = (lag_s * 1000.0) as u64;
-            let near = |t_ms: u64| {
-                let i = self.samples.partition_point(|s| s.t_ms < t_ms);
-                let s = self.samples.get(i)?;
-                (s.t_ms.abs_diff(t_ms) as f64 <= EVEN_SPACING_SHARE * lag_ms as f64).then_some(*s)
-            };
-            let (Some(middle), Some(first)) =
-                (near(last.t_ms.saturating_sub(lag_ms)), near(last.t_ms.saturating_sub(2 * lag_ms)))
-            else {
-                continue;
-            };
-            if first.t_ms >= middle.t_ms || middle.t_ms >= last.t_ms {
-                continue;
-            }
-            let (dt1, dt2) = ((middle.t_ms - first.t_ms) as f64, (last.t_ms - middle.t_ms) as f64);
-            // Weighted so that a steady speed gives zero even when the spacing is uneven.
-            let e = (last.along_m - middle.along_m) - (middle.along_m - first.along_m) * dt2 / dt1;
-            if e.abs() >= MAX_SECOND_DIFFERENCE_M {
-                continue;
-            }
-            // A running median of |e|, not a mean of e²: the runner getting going, a stop at a
-            // crossing or a corner makes a few huge second differences, which would swamp a
-            // mean for minutes; each moves the median by one small step.
-            let n = self.wander_count[k];
-            let m = &mut self.wander_median_m[k];
-            *m = if n == 0 {
-                e.abs().max(WANDER_MEDIAN_FLOOR_M)
-            } else {
-                // Large steps at first (the median moves fast from a poor start), then small
-                // ones: a long memory, for wandering error is slow and its samples few.
-                let size = (WANDER_MEDIAN_FIRST_STEP / f64::from(n).sqrt()).max(WANDER_MEDIAN_STEP);
-                let step = if e.abs() > *m { size } else { -size };
-                (*m * (1.0 + step)).max(WANDER_MEDIAN_FLOOR_M)
-            };
-            self.wander_count[k] = n.saturating_add(1);
+        let lag_ms = (WANDER_LAG_S * 1000.0) as u64;
+        let near = |t_ms: u64| {
+            let i = self.samples.partition_point(|s| s.t_ms < t_ms);
+            let s = self.samples.get(i)?;
+            (s.t_ms.abs_diff(t_ms) as f64 <= EVEN_SPACING_SHARE * lag_ms as f64).then_some(*s)
+        };
+        let (Some(middle), Some(first)) =
+            (near(last.t_ms.saturating_sub(lag_ms)), near(last.t_ms.saturating_sub(2 * lag_ms)))
+        else {
+            return;
+        };
+        if first.t_ms >= middle.t_ms || middle.t_ms >= last.t_ms {
+            return;
         }
+        let (dt1, dt2) = ((middle.t_ms - first.t_ms) as f64, (last.t_ms - middle.t_ms) as f64);
+        // Weighted so that a steady speed gives zero even when the spacing is uneven.
+        let e = (last.along_m - middle.along_m) - (middle.along_m - first.along_m) * dt2 / dt1;
+        if e.abs() >= MAX_SECOND_DIFFERENCE_M {
+            return;
+        }
+        // A running median of |e|, not a mean of e²: the runner getting going, a stop at a
+        // crossing or a corner makes a few huge second differences, which would swamp a mean
+        // for minutes; each moves the median by one small step.
+        let n = self.wander_count;
+        self.wander_median_m = if n == 0 {
+            e.abs().max(WANDER_MEDIAN_FLOOR_M)
+        } else {
+            // Large steps at first (the median moves fast from a poor start), then small ones:
+            // a long memory, for wandering error is slow and its samples few.
+            let size = (WANDER_MEDIAN_FIRST_STEP / f64::from(n).sqrt()).max(WANDER_MEDIAN_STEP);
+            let step = if e.abs() > self.wander_median_m { size } else { -size };
+            (self.wander_median_m * (1.0 + step)).max(WANDER_MEDIAN_FLOOR_M)
+        };
+        self.wander_count = n.saturating_add(1);
     }
 
     /// The diffusion of the wandering error along the track (m²/s), once measured: a random
     /// walk of diffusion q gives a second difference over lag h a variance of 2qh, white noise
     /// of variance σ² one of 6σ².
     pub fn wander_diffusion_m2_per_s(&self) -> Option<f64> {
-        if self.wander_count.iter().any(|n| *n < WANDER_LEARN_MIN) {
+        if self.wander_count < WANDER_LEARN_MIN {
             return None;
         }
-        let white = 6.0 * self.white_var_m2;
-        let measured = WANDER_LAGS_S
-            .iter()
-            .zip(self.wander_median_m)
-            .map(|(lag_s, median)| ((median / GAUSSIAN_MEDIAN_ABS).powi(2) - white).max(0.0) / (2.0 * lag_s))
-            .fold(0.0, f64::max);
+        let second_difference_var = (self.wander_median_m / GAUSSIAN_MEDIAN_ABS).powi(2);
+        let measured = (second_difference_var - 6.0 * self.white_var_m2).max(0.0) / (2.0 * WANDER_LAG_S);
         Some((measured * WANDER_CAUTION).max(WANDER_DIFFUSION_FLOOR_M2_PER_S))
     }
 
@@ -365,8 +358,15 @@ impl RecentFixes {
     }
 
     /// The speed over a window of `window_s` whose fixes (from `first`, its earliest, to the
-    /// last fix) are summed in `sums`, and its σ.
-    fn window(&self, window_s: f64, first: &Sample, sums: &WindowSums) -> Option<WindowSpeed> {
+    /// last fix) are summed in `sums`, and its σ; `measured` is the wander's diffusion, if
+    /// measured.
+    fn window(
+        &self,
+        window_s: f64,
+        first: &Sample,
+        sums: &WindowSums,
+        measured: Option<f64>,
+    ) -> Option<WindowSpeed> {
         let last = self.samples.back()?;
         let n = sums.n;
         let span_s = (last.t_ms - first.t_ms) as f64 / 1000.0;
@@ -401,7 +401,6 @@ impl RecentFixes {
         // white would read as wandering: the wander is the small difference of two noisy
         // figures there, and the reported accuracy knows better.
         let white_var = self.white_var_m2;
-        let measured = self.wander_diffusion_m2_per_s();
         let reported_wander_var = (sums.position_var / nf - white_var).max(0.0);
         let reported_slope_var = (WANDER_SLOPE_FACTOR / span_s).powi(2) * reported_wander_var;
         let wander_slope_var = measured
@@ -427,7 +426,7 @@ impl RecentFixes {
     /// Every window in one pass from the newest fix back, summing as it goes.
     fn compute(&self) -> Option<RecentSpeed> {
         let last = *self.samples.back()?;
-        let position_only = last.doppler.is_none();
+        let measured = self.wander_diffusion_m2_per_s();
         let mut windows = [None; WINDOWS_S.len()];
         let mut sums = WindowSums { all_doppler: true, ..WindowSums::default() };
         let mut first: Option<Sample> = None;
@@ -435,7 +434,7 @@ impl RecentFixes {
         let from_ms = |k: usize| last.t_ms.saturating_sub((WINDOWS_S[k] * 1000.0) as u64);
         for s in self.samples.iter().rev() {
             while next < WINDOWS_S.len() && s.t_ms < from_ms(next) {
-                windows[next] = first.and_then(|f| self.window(WINDOWS_S[next], &f, &sums));
+                windows[next] = first.and_then(|f| self.window(WINDOWS_S[next], &f, &sums, measured));
                 next += 1;
             }
             if next == WINDOWS_S.len() {
@@ -445,15 +444,7 @@ impl RecentFixes {
             first = Some(*s);
         }
         for (k, window) in windows.iter_mut().enumerate().skip(next) {
-            *window = first.and_then(|f| self.window(WINDOWS_S[k], &f, &sums));
-        }
-        if position_only {
-            // Positions alone say little over a few seconds (see POSITION_ONLY_MIN_WINDOW_S).
-            for (window, window_s) in windows.iter_mut().zip(WINDOWS_S) {
-                if window_s < POSITION_ONLY_MIN_WINDOW_S {
-                    *window = None;
-                }
-            }
+            *window = first.and_then(|f| self.window(WINDOWS_S[k], &f, &sums, measured));
         }
         windows
             .iter()
