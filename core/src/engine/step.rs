@@ -3,8 +3,6 @@
 //!
 //! Must not: queue or speak; it hands decisions to the session, which words and schedules them.
 
-use std::collections::VecDeque;
-
 use super::news::countdown::Countdown;
 use super::news::halfway::StepHalfway;
 use super::targets::{Decision, EarlyRepMonitor, HeartRateMonitor, PaceMonitor};
@@ -34,10 +32,9 @@ pub struct StepCoach {
     early_rep: Option<EarlyRepMonitor>,
     pub countdown: Countdown,
     pub halfway: StepHalfway,
-    /// (t_ms, speed) over the last minute of the step, for the next rep's reference.
-    speeds: VecDeque<(u64, f64)>,
-    /// The pace to speak.
-    display: DisplayPace,
+    /// The estimate's speeds over the last minute of the step: the pace to speak, and the next
+    /// rep's reference.
+    speeds: DisplayPace,
 }
 
 impl StepCoach {
@@ -97,8 +94,7 @@ impl StepCoach {
             early_rep,
             countdown: Countdown::default(),
             halfway: StepHalfway::default(),
-            speeds: VecDeque::new(),
-            display: DisplayPace::default(),
+            speeds: DisplayPace::keeping(REP_REFERENCE_WINDOW_MS),
         };
         (coach, slots)
     }
@@ -106,24 +102,12 @@ impl StepCoach {
     /// The mean speed of the step's last minute, when there is enough of it: the next rep of
     /// the same step is judged against it.
     pub fn rep_reference_mps(&self, at_ms: u64) -> Option<f64> {
-        trailing_mean_mps(&self.speeds, at_ms, REP_REFERENCE_WINDOW_MS, REP_REFERENCE_MIN_SPEEDS)
+        self.speeds.mean_mps(at_ms, REP_REFERENCE_WINDOW_MS, REP_REFERENCE_MIN_SPEEDS)
     }
 
     /// Keeps the speed of the last minute.
     pub fn note_speed(&mut self, now_ms: u64, estimate: &PaceEstimate) {
-        self.display.note(now_ms, estimate);
-        if let Some(v) = estimate.speed_mps
-            && self.speeds.back().is_none_or(|(t, _)| *t < now_ms)
-        {
-            self.speeds.push_back((now_ms, v));
-            while self
-                .speeds
-                .front()
-                .is_some_and(|(t, _)| now_ms.saturating_sub(*t) > REP_REFERENCE_WINDOW_MS)
-            {
-                self.speeds.pop_front();
-            }
-        }
+        self.speeds.note(now_ms, estimate);
     }
 
     /// The target decisions of this instant, in the order they are to be queued.
@@ -136,8 +120,8 @@ impl StepCoach {
         terrain: Option<&GradeEstimator>,
     ) -> Vec<Decision> {
         let mut decisions = Vec::new();
-        let display = &self.display;
-        let spoken = || display.pace(now_ms, estimate);
+        let speeds = &self.speeds;
+        let spoken = || speeds.pace(now_ms, estimate);
         if let Some(monitor) = self.pace.as_mut()
             && let Some(d) = monitor.update(now_ms, step_moving_ms, estimate, spoken, terrain)
         {
@@ -170,21 +154,6 @@ impl StepCoach {
     /// The pace to speak ([`DisplayPace`]), steadier than the instantaneous estimate the
     /// corrections are decided on.
     pub fn spoken_pace(&self, now_ms: u64, estimate: &PaceEstimate) -> Option<SecondsPerKm> {
-        self.display.pace(now_ms, estimate)
+        self.speeds.pace(now_ms, estimate)
     }
-}
-
-/// The mean of the speeds of the last `window_ms` before `now_ms`, when there are at least
-/// `min_speeds` of them (no allocation: this runs on the per-sample path).
-fn trailing_mean_mps(
-    speeds: &VecDeque<(u64, f64)>,
-    now_ms: u64,
-    window_ms: u64,
-    min_speeds: usize,
-) -> Option<f64> {
-    let (sum, n) = speeds
-        .iter()
-        .filter(|(t, _)| now_ms.saturating_sub(*t) <= window_ms)
-        .fold((0.0, 0usize), |(sum, n), (_, v)| (sum + v, n + 1));
-    (n >= min_speeds.max(1)).then(|| sum / n as f64)
 }
