@@ -83,6 +83,10 @@ pub struct RunSession {
     /// The speed as of the last [`Self::advance`] (every input that changes the estimator ends
     /// in one): the countdown's foresight reads it instead of cloning the filter again.
     speed_now_mps: Option<f64>,
+    /// The estimate of the last [`Self::advance`], with its instant and the estimator's
+    /// generation: several inputs at one instant (a fix, its heart rate, its altitude, a tick)
+    /// that leave the estimator as it was reuse it.
+    estimate_now: Option<(u64, u64, PaceEstimate)>,
     grade: GradeEstimator,
     /// Whether pace targets are judged grade-adjusted (the plan's `hills`).
     hills: Hills,
@@ -142,6 +146,7 @@ impl RunSession {
             now_ms: 0,
             pace: PaceEstimator::new(),
             speed_now_mps: None,
+            estimate_now: None,
             grade: GradeEstimator::default(),
             hills: plan.hills,
             heart: HeartRateFilter::new(),
@@ -445,7 +450,12 @@ impl RunSession {
     fn advance(&mut self, now: u64) {
         self.now_ms = now;
         self.pace.on_tick(now);
-        let estimate = self.pace.estimate(now);
+        let generation = self.pace.generation();
+        let estimate = match self.estimate_now.take() {
+            Some((at_ms, g, estimate)) if at_ms == now && g == generation => estimate,
+            _ => self.pace.estimate(now),
+        };
+        self.estimate_now = Some((now, generation, estimate));
         self.speed_now_mps = estimate.speed_mps;
         let bpm = self.heart.estimate(now).bpm;
 

@@ -11,6 +11,8 @@
 
 use std::collections::VecDeque;
 
+use super::line_fit::LineSums;
+
 /// Grade is measured over at least this much distance with a barometer (DESIGN §3).
 pub const BARO_BASELINE_M: f64 = 50.0;
 /// With GPS altitude (σ ≈ 4 m) the baseline is longer: over 150 m a least-squares slope is
@@ -38,6 +40,9 @@ const BARO_FRESH_MS: u64 = 5_000;
 const MAX_KEEP_MS: u64 = 300_000;
 /// Fewer altitudes than this say nothing about a slope.
 const MIN_POINTS: usize = 4;
+/// The slope sums' origin moves up to the oldest altitude kept once it is this old (ms; see
+/// [`super::line_fit`]).
+const REBASE_AFTER_MS: u64 = 600_000;
 /// Grades beyond ±45 % are not running; the factor is clipped there (issue 12).
 pub const MAX_GRADE: f64 = 0.45;
 
@@ -114,15 +119,32 @@ impl Adjustment {
 
     /// A speed and its σ, adjusted: the grade's uncertainty adds to the speed's.
     pub fn apply(&self, speed_mps: f64, sigma_mps: f64) -> (f64, f64) {
-        (speed_mps * self.factor, (sigma_mps * self.factor).hypot(speed_mps * self.sigma))
+        // A plain root, not libm's hypot (slow, and speeds cannot overflow): this runs for every
+        // window on every sample.
+        let (a, b) = (sigma_mps * self.factor, speed_mps * self.sigma);
+        (speed_mps * self.factor, (a * a + b * b).sqrt())
     }
+}
+
+/// One altitude along the run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Point {
+    t_ms: u64,
+    distance_m: f64,
+    altitude_m: f64,
+    /// The slope sums over the points kept before this one.
+    before: LineSums,
 }
 
 /// Altitudes along the run's distance, for the grade.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GradeEstimator {
-    /// (t_ms, distance m, altitude m) of the current source, oldest first.
-    points: VecDeque<(u64, f64, f64)>,
+    /// The altitudes of the current source, oldest first.
+    points: VecDeque<Point>,
+    /// Slope sums (altitude over distance) over every point kept, relative to `origin`
+    /// (t_ms, distance m, altitude m).
+    total: LineSums,
+    origin: (u64, f64, f64),
     source: Option<AltitudeSource>,
     last_baro_ms: Option<u64>,
     latest: Option<Grade>,
@@ -149,13 +171,14 @@ impl GradeEstimator {
         if self.source != Some(AltitudeSource::Barometer) {
             return None;
         }
-        let &(t_end, d_end, _) = self.points.back()?;
-        let start = self.points.partition_point(|(t, _, _)| *t < from_ms);
-        let &(t0, d0, _) = self.points.get(start)?;
-        if t_end - t0 < SHORT_GRADE_MIN_SPAN_MS || d_end - d0 < SHORT_GRADE_MIN_RUN_M {
+        let end = self.points.back()?;
+        let first = self.points.get(self.points.partition_point(|p| p.t_ms < from_ms))?;
+        if end.t_ms - first.t_ms < SHORT_GRADE_MIN_SPAN_MS
+            || end.distance_m - first.distance_m < SHORT_GRADE_MIN_RUN_M
+        {
             return None;
         }
-        least_squares_slope(self.points.range(start..), d_end).map(|(grade, sigma)| Grade {
+        least_squares_slope(self.total.less(&first.before)).map(|(grade, sigma)| Grade {
             grade: grade.clamp(-MAX_GRADE, MAX_GRADE),
             sigma,
             source: AltitudeSource::Barometer,
@@ -187,14 +210,34 @@ impl GradeEstimator {
             self.points.clear();
             self.source = Some(source);
         }
-        if self.points.back().is_some_and(|(t, d, _)| *t >= t_ms || *d > distance_m) {
+        if self.points.back().is_some_and(|p| p.t_ms >= t_ms || p.distance_m > distance_m) {
             return;
         }
-        self.points.push_back((t_ms, distance_m, altitude_m));
-        while self.points.front().is_some_and(|(t, _, _)| t_ms - t > MAX_KEEP_MS) {
+        if self.points.is_empty() {
+            self.origin = (t_ms, distance_m, altitude_m);
+            self.total = LineSums::default();
+        }
+        let point = Point { t_ms, distance_m, altitude_m, before: self.total };
+        self.total.add(distance_m - self.origin.1, altitude_m - self.origin.2);
+        self.points.push_back(point);
+        while self.points.front().is_some_and(|p| t_ms - p.t_ms > MAX_KEEP_MS) {
             self.points.pop_front();
         }
+        if t_ms - self.origin.0 > REBASE_AFTER_MS {
+            self.rebase();
+        }
         self.latest = self.slope(source);
+    }
+
+    /// Moves the sums' origin up to the oldest point kept, summing the kept points afresh.
+    fn rebase(&mut self) {
+        let Some(front) = self.points.front() else { return };
+        self.origin = (front.t_ms, front.distance_m, front.altitude_m);
+        self.total = LineSums::default();
+        for p in &mut self.points {
+            p.before = self.total;
+            self.total.add(p.distance_m - self.origin.1, p.altitude_m - self.origin.2);
+        }
     }
 
     /// Least-squares slope of altitude over distance, over the newest points spanning at least
@@ -204,18 +247,17 @@ impl GradeEstimator {
             AltitudeSource::Barometer => (BARO_BASELINE_M, BARO_WINDOW_MS),
             AltitudeSource::Gps => (GPS_BASELINE_M, GPS_WINDOW_MS),
         };
-        let &(t_end, d_end, _) = self.points.back()?;
-        // The newest points back to the first that covers both the baseline and the window.
-        let covering = self
+        let end = self.points.back()?;
+        // The newest points back to the first that covers both the baseline and the window
+        // (older points cover more: the last that does).
+        let covers = self
             .points
-            .iter()
-            .rev()
-            .position(|&(t, d, _)| d_end - d >= baseline && t_end - t >= window_ms)?
-            + 1;
-        if covering < MIN_POINTS {
+            .partition_point(|p| end.distance_m - p.distance_m >= baseline && end.t_ms - p.t_ms >= window_ms);
+        let first = self.points.get(covers.checked_sub(1)?)?;
+        if self.points.len() - (covers - 1) < MIN_POINTS {
             return None;
         }
-        let (grade, sigma) = least_squares_slope(self.points.iter().rev().take(covering), d_end)?;
+        let (grade, sigma) = least_squares_slope(self.total.less(&first.before))?;
         let sigma = match source {
             AltitudeSource::Barometer => sigma,
             AltitudeSource::Gps => sigma * GPS_ALTITUDE_READINGS_PER_INDEPENDENT.sqrt(),
@@ -224,32 +266,14 @@ impl GradeEstimator {
     }
 }
 
-/// The least-squares slope of altitude over distance through `points` (t, distance, altitude),
-/// distances taken relative to `d_end` and altitudes to the first point's (small numbers, no
-/// precision lost to a run's kilometres), and its σ from the residuals; `None` when the
-/// distances do not spread or the slope is not a number.
-fn least_squares_slope<'a>(
-    points: impl Iterator<Item = &'a (u64, f64, f64)>,
-    d_end: f64,
-) -> Option<(f64, f64)> {
-    let (mut n, mut sd, mut sa, mut sdd, mut sda, mut saa) = (0usize, 0.0, 0.0, 0.0, 0.0, 0.0);
-    let mut a0 = None;
-    for &(_, d, a) in points {
-        let (x, y) = (d - d_end, a - *a0.get_or_insert(a));
-        sd += x;
-        sa += y;
-        sdd += x * x;
-        sda += x * y;
-        saa += y * y;
-        n += 1;
-    }
-    let nf = n as f64;
-    let sxx = sdd - sd * sd / nf;
-    let sxy = sda - sd * sa / nf;
-    let syy = saa - sa * sa / nf;
-    let slope = sxy / sxx;
-    let residual_var = if n > 2 { ((syy - slope * sxy) / (nf - 2.0)).max(0.0) } else { 0.0 };
-    (sxx > 0.0 && slope.is_finite()).then(|| (slope, (residual_var / sxx).sqrt()))
+/// The least-squares slope of altitude over distance summed in `sums`, and its σ from the
+/// residuals; `None` when the distances do not spread or the slope is not a number.
+fn least_squares_slope(sums: LineSums) -> Option<(f64, f64)> {
+    let line = sums.centred()?;
+    let slope = line.slope();
+    let residual_var =
+        if sums.n > 2 { ((line.syy - slope * line.sxy) / (sums.n as f64 - 2.0)).max(0.0) } else { 0.0 };
+    (line.sxx > 0.0 && slope.is_finite()).then(|| (slope, (residual_var / line.sxx).sqrt()))
 }
 
 #[cfg(test)]
@@ -266,6 +290,34 @@ mod tests {
         assert_eq!(speed_factor(0.9), speed_factor(0.45));
         assert_eq!(speed_factor(-0.3), 0.876);
         assert_eq!(speed_factor(f64::NAN), 1.0);
+    }
+
+    #[test]
+    fn the_grade_reads_the_same_after_the_sums_origin_moves_up() {
+        // 25 minutes of rolling hills (grade changing every 100 s) on GPS altitude: the sums'
+        // origin moves up twice; the grade is the slope over the covering points, as if summed
+        // afresh.
+        let mut g = GradeEstimator::default();
+        let mut altitude = 300.0;
+        for s in 0..1500u64 {
+            altitude += 3.0 * [0.04, -0.03, 0.08, 0.0][((s / 100) % 4) as usize];
+            let wobble = [1.5, -1.0, 0.5, -1.5, 1.0][(s % 5) as usize];
+            g.on_gps_altitude(s * 1000, 3.0 * s as f64, altitude + wobble);
+        }
+        assert!(g.origin.0 > 0, "the origin moved up");
+        let end = *g.points.back().expect("points");
+        let covering: Vec<&Point> = g
+            .points
+            .iter()
+            .filter(|p| end.t_ms - p.t_ms <= GPS_WINDOW_MS.max(((GPS_BASELINE_M / 3.0) * 1000.0) as u64))
+            .collect();
+        let n = covering.len() as f64;
+        let md = covering.iter().map(|p| p.distance_m).sum::<f64>() / n;
+        let ma = covering.iter().map(|p| p.altitude_m).sum::<f64>() / n;
+        let sdd: f64 = covering.iter().map(|p| (p.distance_m - md).powi(2)).sum();
+        let sda: f64 = covering.iter().map(|p| (p.distance_m - md) * (p.altitude_m - ma)).sum();
+        let grade = g.grade().expect("a grade");
+        assert!((grade.grade - sda / sdd).abs() < 1e-9, "{} vs {}", grade.grade, sda / sdd);
     }
 
     #[test]

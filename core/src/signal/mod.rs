@@ -8,6 +8,7 @@ pub mod display;
 pub mod geo;
 pub mod grade;
 pub mod heart_rate;
+pub mod line_fit;
 pub mod motion;
 pub mod pace;
 pub mod recent;

@@ -456,6 +456,9 @@ pub struct PaceEstimator {
     reacquired_at_ms: Option<u64>,
     /// With positions alone, when the filter starts again after a re-acquisition.
     settle_restart_at_ms: Option<u64>,
+    /// Counts the changes of state: an estimate asked for again at the same instant and the
+    /// same generation is the same estimate (see [`Self::generation`]).
+    generation: u64,
 }
 
 /// The direction of travel for [`RecentFixes`]: a vector average of the filter's velocity over
@@ -523,6 +526,7 @@ impl PaceEstimator {
             reacquiring: None,
             reacquired_at_ms: None,
             settle_restart_at_ms: None,
+            generation: 0,
         }
     }
 
@@ -547,6 +551,7 @@ impl PaceEstimator {
 
     /// While paused, distance does not grow (the runner walks to the shop; the run is stopped).
     pub fn set_paused(&mut self, paused: bool) {
+        self.generation += 1;
         self.paused = paused;
         if paused {
             self.recent.reset();
@@ -555,6 +560,7 @@ impl PaceEstimator {
 
     /// Takes a location fix.
     pub fn on_fix(&mut self, fix: &LocationFix) -> FixVerdict {
+        self.generation += 1;
         let verdict = self.judge_fix(fix);
         let counter = match verdict {
             FixVerdict::Accepted => &mut self.counts.accepted,
@@ -602,8 +608,9 @@ impl PaceEstimator {
             return FixVerdict::Accepted;
         };
         let dt_s = (fix.t_ms - last_t) as f64 / 1000.0;
+        let (east_m, north_m) = (at.0 - last_at.0, at.1 - last_at.1);
         let jump_m =
-            ((at.0 - last_at.0).hypot(at.1 - last_at.1) - last_acc - fix.horizontal_accuracy_m).max(0.0);
+            ((east_m * east_m + north_m * north_m).sqrt() - last_acc - fix.horizontal_accuracy_m).max(0.0);
         if jump_m > MAX_RUNNING_SPEED_MPS * dt_s {
             return self.reject_or_restart(fix.t_ms, at, sigma, doppler, RejectReason::ImpossibleSpeed);
         }
@@ -776,6 +783,7 @@ impl PaceEstimator {
             && (0.0..=MAX_RUNNING_SPEED_MPS).contains(&reading.speed_mps)
             && self.device_speed.is_none_or(|d| reading.t_ms > d.t_ms)
         {
+            self.generation += 1;
             self.device_speed = Some(*reading);
         }
     }
@@ -786,6 +794,7 @@ impl PaceEstimator {
             && (0.0..=300.0).contains(&reading.spm)
             && self.cadence.is_none_or(|c| reading.t_ms > c.t_ms)
         {
+            self.generation += 1;
             self.cadence = Some(*reading);
         }
     }
@@ -825,6 +834,7 @@ impl PaceEstimator {
         if self.last_fix.is_some_and(|(t, ..)| !self.no_fix_for(t, t_ms)) {
             return;
         }
+        self.generation += 1;
         let Some((speed, _, _)) = self.fallback_speed(t_ms) else {
             self.fallback_integrated_ms = None;
             return;
@@ -838,6 +848,13 @@ impl PaceEstimator {
         if self.fallback_integrated_ms.is_none_or(|from| t_ms > from) {
             self.fallback_integrated_ms = Some(t_ms);
         }
+    }
+
+    /// Changes with every change of state (a fix, a reading, a pause, distance from a
+    /// fallback): a caller may keep an estimate for as long as the instant and this stay the
+    /// same.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The estimate at `t_ms`.

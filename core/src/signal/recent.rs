@@ -26,6 +26,7 @@ use std::collections::VecDeque;
 
 use super::display::DISPLAY_WINDOW_MS;
 use super::grade::Adjustment;
+use super::line_fit::LineSums;
 
 /// The windows tested, in seconds: short ones catch a clear change fast, long ones a small
 /// one surely.
@@ -92,6 +93,10 @@ const WANDER_MEDIAN_FIRST_STEP: f64 = 0.1;
 const WANDER_CAUTION: f64 = 1.25;
 /// The running median is kept above this (m), so that it can grow again by steps.
 const WANDER_MEDIAN_FLOOR_M: f64 = 0.01;
+/// The sums' origin moves up to the oldest fix kept once it is this old (ms): times within
+/// ten minutes or so and distances within a few kilometres keep sums of squares over a window
+/// exact to far below a centimetre, however long the run.
+const REBASE_AFTER_MS: u64 = 600_000;
 /// Weight of each step in the share of steps counted across the heading.
 const ACROSS_SHARE_WEIGHT: f64 = 0.02;
 /// A step counts across the heading only while its noise (σ) is at most this share of it: with
@@ -128,6 +133,8 @@ struct Sample {
     position_var_m2: f64,
     /// Doppler speed and its σ, m/s.
     doppler: Option<(f64, f64)>,
+    /// The sums over the fixes kept before this one (see [`Sums`]).
+    before: Sums,
 }
 
 /// The speed over one recent window, with its σ.
@@ -200,6 +207,9 @@ pub struct RecentFixes {
     samples: VecDeque<Sample>,
     last_at: Option<(f64, f64)>,
     along_m: f64,
+    /// The sums over every fix kept, and the time and distance they are relative to.
+    total: Sums,
+    origin: (u64, f64),
     /// The two fixes before the last, for second differences: (t, position).
     before: Option<(u64, (f64, f64))>,
     last: Option<(u64, (f64, f64))>,
@@ -250,13 +260,33 @@ impl RecentFixes {
         }
         self.last_at = Some(at);
         self.learn_white_noise(t_ms, at);
-        self.samples.push_back(Sample { t_ms, along_m: self.along_m, position_var_m2, doppler });
+        if self.samples.is_empty() {
+            self.origin = (t_ms, self.along_m);
+            self.total = Sums::default();
+        }
+        let sample = Sample { t_ms, along_m: self.along_m, position_var_m2, doppler, before: self.total };
+        self.total.add(&sample, self.origin);
+        self.samples.push_back(sample);
         self.learn_wander();
         let longest_ms = (WINDOWS_S[WINDOWS_S.len() - 1] * 1000.0) as u64;
         while self.samples.front().is_some_and(|s| t_ms - s.t_ms > longest_ms) {
             self.samples.pop_front();
         }
+        if t_ms - self.origin.0 > REBASE_AFTER_MS {
+            self.rebase();
+        }
         self.latest = self.compute();
+    }
+
+    /// Moves the sums' origin up to the oldest fix kept, summing the kept fixes afresh.
+    fn rebase(&mut self) {
+        let Some(front) = self.samples.front() else { return };
+        self.origin = (front.t_ms, front.along_m);
+        self.total = Sums::default();
+        for s in &mut self.samples {
+            s.before = self.total;
+            self.total.add(s, self.origin);
+        }
     }
 
     fn learn_white_noise(&mut self, t_ms: u64, at: (f64, f64)) {
@@ -357,18 +387,12 @@ impl RecentFixes {
         self.white_var_m2.sqrt()
     }
 
-    /// The speed over a window of `window_s` whose fixes (from `first`, its earliest, to the
-    /// last fix) are summed in `sums`, and its σ; `measured` is the wander's diffusion, if
-    /// measured.
-    fn window(
-        &self,
-        window_s: f64,
-        first: &Sample,
-        sums: &WindowSums,
-        measured: Option<f64>,
-    ) -> Option<WindowSpeed> {
+    /// The speed over a window of `window_s` whose fixes run from `first`, its earliest, to
+    /// the last fix, and its σ; `measured` is the wander's diffusion, if measured.
+    fn window(&self, window_s: f64, first: &Sample, measured: Option<f64>) -> Option<WindowSpeed> {
         let last = self.samples.back()?;
-        let n = sums.n;
+        let sums = self.total.less(&first.before);
+        let n = sums.line.n;
         let span_s = (last.t_ms - first.t_ms) as f64 / 1000.0;
         if n < MIN_FIXES || span_s < MIN_SPAN_SHARE * window_s {
             return None;
@@ -376,12 +400,12 @@ impl RecentFixes {
         let nf = n as f64;
         // Doppler, when every fix of the window has it, and then Doppler alone: it is unbiased,
         // and sharper than positions could add to.
-        if sums.all_doppler {
+        if sums.without_doppler == 0 {
             let independent = nf.min(span_s / DOPPLER_INDEPENDENT_EVERY_S).max(1.0);
             return Some(WindowSpeed {
                 from_ms: first.t_ms,
                 speed_mps: sums.doppler / nf,
-                sigma_mps: (sums.doppler_var / nf / independent).sqrt(),
+                sigma_mps: (sums.doppler_var / (nf * independent)).sqrt(),
                 low_bias_mps: 0.0,
                 doppler: true,
             });
@@ -390,8 +414,8 @@ impl RecentFixes {
             return None;
         }
         // Positions: least-squares slope of the along-track distance over time.
-        let stt = sums.tt - sums.t * sums.t / nf;
-        let sta = sums.ta - sums.t * sums.a / nf;
+        let line = sums.line.centred()?;
+        let (stt, sta) = (line.sxx, line.sxy);
         if stt <= 0.0 {
             return None;
         }
@@ -423,29 +447,15 @@ impl RecentFixes {
         self.latest
     }
 
-    /// Every window in one pass from the newest fix back, summing as it goes.
+    /// Every window, each from its first fix's sums.
     fn compute(&self) -> Option<RecentSpeed> {
-        let last = *self.samples.back()?;
+        let last_ms = self.samples.back()?.t_ms;
         let measured = self.wander_diffusion_m2_per_s();
-        let mut windows = [None; WINDOWS_S.len()];
-        let mut sums = WindowSums { all_doppler: true, ..WindowSums::default() };
-        let mut first: Option<Sample> = None;
-        let mut next = 0;
-        let from_ms = |k: usize| last.t_ms.saturating_sub((WINDOWS_S[k] * 1000.0) as u64);
-        for s in self.samples.iter().rev() {
-            while next < WINDOWS_S.len() && s.t_ms < from_ms(next) {
-                windows[next] = first.and_then(|f| self.window(WINDOWS_S[next], &f, &sums, measured));
-                next += 1;
-            }
-            if next == WINDOWS_S.len() {
-                break;
-            }
-            sums.add(s, &last);
-            first = Some(*s);
-        }
-        for (k, window) in windows.iter_mut().enumerate().skip(next) {
-            *window = first.and_then(|f| self.window(WINDOWS_S[k], &f, &sums, measured));
-        }
+        let windows = WINDOWS_S.map(|window_s| {
+            let from_ms = last_ms.saturating_sub((window_s * 1000.0) as u64);
+            let first = self.samples.get(self.samples.partition_point(|s| s.t_ms < from_ms))?;
+            self.window(window_s, first, measured)
+        });
         windows
             .iter()
             .any(Option::is_some)
@@ -471,8 +481,13 @@ impl RecentFixes {
             return None;
         }
         let total: f64 = readings[..n].iter().map(|(v, _)| v).sum();
-        let sigma = readings[..n].iter().map(|(_, s)| *s).fold(DISPLAY_SIGMA_FLOOR_MPS, f64::max)
-            * DOPPLER_INDEPENDENT_EVERY_S.sqrt();
+        let sigma = readings[..n].iter().map(|(_, s)| *s).fold(DISPLAY_SIGMA_FLOOR_MPS, f64::max);
+        let var = sigma * sigma * DOPPLER_INDEPENDENT_EVERY_S;
+        // Squared z-scores (no root on the per-fix path).
+        // The newest k against the rest: their means differ by d = (newest·rest − older·k) /
+        // (k·rest), of variance var·n / (k·rest), so z² = (newest·rest − older·k)² / (var·n·k·rest)
+        // — compared without a division, on the per-fix path.
+        let n_var = var * n as f64;
         let mut newest = 0.0;
         let mut best: Option<(f64, usize)> = None;
         for k in 1..n {
@@ -481,9 +496,13 @@ impl RecentFixes {
                 continue;
             }
             let (kf, rest) = (k as f64, (n - k) as f64);
-            let z = (newest / kf - (total - newest) / rest).abs() / (sigma * (1.0 / kf + 1.0 / rest).sqrt());
-            if z > DISPLAY_CHANGE_SIGMAS && best.is_none_or(|(b, _)| z > b) {
-                best = Some((z, k));
+            let scaled = newest * rest - (total - newest) * kf;
+            let (numerator, denominator) = (scaled * scaled, n_var * kf * rest);
+            if numerator > DISPLAY_CHANGE_SIGMAS * DISPLAY_CHANGE_SIGMAS * denominator {
+                let z2 = numerator / denominator;
+                if best.is_none_or(|(b, _)| z2 > b) {
+                    best = Some((z2, k));
+                }
             }
         }
         Some(match best {
@@ -493,37 +512,40 @@ impl RecentFixes {
     }
 }
 
-/// Running sums over a window's fixes, relative to the newest fix (small numbers: no precision
-/// lost to a run's hours and kilometres).
-#[derive(Debug, Clone, Copy, Default)]
-struct WindowSums {
-    n: usize,
-    t: f64,
-    a: f64,
-    tt: f64,
-    ta: f64,
+/// Sums over fixes for a window's least-squares slope ([`LineSums`] of the along-track
+/// distance over time) and its means: each fix keeps the sums over the fixes before it, so a
+/// window's are the total less its first fix's — every window in a few steps. Times (s) and
+/// distances (m) are relative to an origin moved up every [`REBASE_AFTER_MS`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Sums {
+    line: LineSums,
     position_var: f64,
     doppler: f64,
     doppler_var: f64,
-    all_doppler: bool,
+    without_doppler: usize,
 }
 
-impl WindowSums {
-    fn add(&mut self, s: &Sample, last: &Sample) {
-        let t = (last.t_ms - s.t_ms) as f64 / -1000.0;
-        let a = s.along_m - last.along_m;
-        self.n += 1;
-        self.t += t;
-        self.a += a;
-        self.tt += t * t;
-        self.ta += t * a;
+impl Sums {
+    fn add(&mut self, s: &Sample, (origin_ms, origin_along_m): (u64, f64)) {
+        self.line.add((s.t_ms - origin_ms) as f64 / 1000.0, s.along_m - origin_along_m);
         self.position_var += s.position_var_m2;
         match s.doppler {
             Some((v, sigma)) => {
                 self.doppler += v;
                 self.doppler_var += sigma * sigma;
             }
-            None => self.all_doppler = false,
+            None => self.without_doppler += 1,
+        }
+    }
+
+    /// These sums less `earlier` (sums over a prefix of the same fixes).
+    fn less(&self, earlier: &Sums) -> Sums {
+        Sums {
+            line: self.line.less(&earlier.line),
+            position_var: self.position_var - earlier.position_var,
+            doppler: self.doppler - earlier.doppler,
+            doppler_var: self.doppler_var - earlier.doppler_var,
+            without_doppler: self.without_doppler - earlier.without_doppler,
         }
     }
 }
@@ -552,6 +574,44 @@ mod tests {
         assert_eq!(recent.outside(0, (2.85, 3.15), (2.8, 3.2)), (false, false));
         assert_eq!(recent.outside(0, (2.6, 2.97), (2.55, 2.98)), (true, false));
         assert_eq!(recent.outside(0, (3.1, 3.4), (3.09, 3.45)), (false, true));
+    }
+
+    #[test]
+    fn windows_read_as_if_summed_afresh_after_the_origin_moves_up() {
+        // 25 minutes with a surge every few minutes: the sums' origin moves up twice.
+        let speed = |t: u64| 3.0 + if (t / 170).is_multiple_of(2) { 0.4 } else { 0.0 };
+        let mut recent = RecentFixes::default();
+        let mut east = 0.0;
+        for t in 0..1500u64 {
+            east += speed(t);
+            let wobble = ((t * 7919) % 13) as f64 * 0.3;
+            recent.push(t * 1000, (east + wobble, wobble), 9.0, Some((1.0, 0.0)), None);
+        }
+        assert!(recent.origin.0 > 0, "the origin moved up");
+        let windows = recent.recent_speed().expect("windows full").windows;
+        let last_ms = recent.samples.back().expect("fixes").t_ms;
+        for (k, window_s) in WINDOWS_S.iter().enumerate().filter(|(_, w)| **w >= POSITION_ONLY_MIN_WINDOW_S) {
+            // The least-squares slope over the window's fixes, summed directly.
+            let from_ms = last_ms - (window_s * 1000.0) as u64;
+            let points: Vec<(f64, f64)> = recent
+                .samples
+                .iter()
+                .filter(|s| s.t_ms >= from_ms)
+                .map(|s| ((s.t_ms - from_ms) as f64 / 1000.0, s.along_m - recent.samples[0].along_m))
+                .collect();
+            let n = points.len() as f64;
+            let (mt, ma) =
+                (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
+            let stt: f64 = points.iter().map(|p| (p.0 - mt).powi(2)).sum();
+            let sta: f64 = points.iter().map(|p| (p.0 - mt) * (p.1 - ma)).sum();
+            let window = windows[k].expect("window full");
+            assert!(
+                (window.speed_mps - sta / stt).abs() < 1e-9,
+                "{window_s} s: {} vs {}",
+                window.speed_mps,
+                sta / stt
+            );
+        }
     }
 
     #[test]
