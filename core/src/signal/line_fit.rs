@@ -58,6 +58,11 @@ impl LineSums {
         }
     }
 
+    /// The means of x and of y, or `None` for no points.
+    pub fn means(&self) -> Option<(f64, f64)> {
+        (self.n > 0).then(|| (self.x / self.n as f64, self.y / self.n as f64))
+    }
+
     /// The sums about the means, or `None` for no points.
     pub fn centred(&self) -> Option<Centred> {
         if self.n == 0 {
