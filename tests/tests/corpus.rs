@@ -207,3 +207,35 @@ fn damaged_copies_of_real_files_fail_cleanly() {
         let _ = pacenote_track::import(&flipped);
     }
 }
+
+#[test]
+fn a_damaged_clock_never_costs_an_input_per_second_of_its_leap() {
+    // 25 copies of D1 with a few bits flipped at spread-out places (as the issue-14 probe did:
+    // two of its copies read as 722,352 h long): each is refused, or its inputs stay within a
+    // run's worth — not one tick per second of a leap that would fill the memory.
+    let file = manifest().into_iter().find(|e| e.file.starts_with("D1_")).expect("D1 in the manifest").file;
+    let bytes = std::fs::read(corpus_dir().join(&file)).expect("readable");
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for copy in 0..25 {
+        let mut flipped = bytes.clone();
+        for _ in 0..8 {
+            let at = 14 + (next() as usize) % (flipped.len() - 16);
+            flipped[at] ^= 1 << (next() % 8);
+        }
+        let Ok(recording) = pacenote_track::import(&flipped) else { continue };
+        let inputs = pacenote_track::replay::to_inputs(&recording);
+        let bound = 8 * recording.samples.len() + 2 * 600;
+        assert!(
+            inputs.len() <= bound,
+            "copy {copy}: {} inputs for {} samples",
+            inputs.len(),
+            recording.samples.len()
+        );
+    }
+}

@@ -158,7 +158,7 @@ fn from_records(records: &[FitDataRecord]) -> Result<Recording, TrackError> {
     rec.start_time = Some(start);
     let clock = |t: DateTime<Utc>| -> u64 { (t - start).num_milliseconds().max(0) as u64 };
     rec.samples = samples.into_iter().map(|(t, s)| Sample { t_ms: clock(t), ..s }).collect();
-    rec.tidy();
+    rec.tidy()?;
     let end = rec.duration_ms();
     // Pauses: from each stop to the next start (a stop with no later start runs to the end).
     stops.sort_by_key(|(t, _)| *t);
@@ -181,7 +181,7 @@ fn from_records(records: &[FitDataRecord]) -> Result<Recording, TrackError> {
         .map(|(s, e, distance_m)| Lap { start_ms: clock(s), end_ms: clock(e), distance_m })
         .collect();
     rec.laps.sort_by_key(|l| l.start_ms);
-    rec.tidy();
+    rec.tidy()?;
     Ok(rec)
 }
 

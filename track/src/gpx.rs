@@ -101,7 +101,7 @@ pub fn parse(bytes: &[u8]) -> Result<Recording, TrackError> {
         .into_iter()
         .map(|(t, s)| Sample { t_ms: (t - start).num_milliseconds().max(0) as u64, ..s })
         .collect();
-    rec.tidy();
+    rec.tidy()?;
     rec.infer_pauses_from_gaps();
     Ok(rec)
 }
@@ -179,6 +179,25 @@ mod tests {
         assert_eq!(rec.samples[0].heart_rate_bpm, Some(120.0));
         assert_eq!(rec.samples[0].cadence_spm, Some(170.0));
         assert_eq!(rec.samples[0].altitude_m, Some(400.0));
+    }
+
+    #[test]
+    fn a_clock_that_leaps_a_century_is_an_error_naming_the_sample() {
+        let point =
+            |lat: &str, time: &str| format!("<trkpt lat=\"{lat}\" lon=\"8.5\"><time>{time}</time></trkpt>");
+        let gpx = format!(
+            "<gpx version=\"1.1\"><trk><trkseg>{}{}{}</trkseg></trk></gpx>",
+            point("47.1", "2024-05-01T07:00:00Z"),
+            point("47.1001", "2024-05-01T07:00:01Z"),
+            point("47.1002", "2124-05-01T07:00:02Z"),
+        );
+        let e = parse(gpx.as_bytes()).expect_err("a damaged clock").to_string();
+        assert!(
+            e.starts_with("sample 3 is 876")
+                && e.contains("after sample 2")
+                && e.contains("clock is damaged"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 /// device stopped recording. Smart recording spaces samples up to ~10 s and phones drop fixes
 /// for a few seconds, so a shorter gap is not a pause.
 pub const PAUSE_GAP_MS: u64 = 30_000;
+/// The longest gap between two samples a recording may have (a day): a watch left paused over
+/// lunch is a run; a sample years after the one before is a damaged clock.
+pub const MAX_SAMPLE_GAP_MS: u64 = 24 * 3600 * 1000;
 /// Device distance is trusted when at least this share of samples carries it.
 const DEVICE_DISTANCE_MIN_SHARE: f64 = 0.5;
 
@@ -254,7 +257,24 @@ impl Recording {
 
     /// Puts samples in run-clock order and drops what cannot be used, noting it: samples that
     /// go back in time, and non-finite or impossible channel values.
-    pub(crate) fn tidy(&mut self) {
+    pub(crate) fn tidy(&mut self) -> Result<(), crate::TrackError> {
+        // A clock that leaps ahead by more than any pause is damage (a flipped bit in a
+        // timestamp), not a run: refused with the sample named, before anything downstream
+        // lays a second's tick over every second of the leap.
+        for (i, pair) in self.samples.windows(2).enumerate() {
+            let gap_ms = pair[1].t_ms.saturating_sub(pair[0].t_ms);
+            if gap_ms > MAX_SAMPLE_GAP_MS {
+                return Err(crate::TrackError::Format(format!(
+                    "sample {} is {:.0} h after sample {} (at {:.1} h into the recording): more than \
+                     any pause in a run ({} h) — the file's clock is damaged",
+                    i + 2,
+                    gap_ms as f64 / 3_600_000.0,
+                    i + 1,
+                    pair[0].t_ms as f64 / 3_600_000.0,
+                    MAX_SAMPLE_GAP_MS / 3_600_000,
+                )));
+            }
+        }
         let mut dropped_backwards = 0;
         let mut last_t = None;
         self.samples.retain(|s| {
@@ -299,6 +319,7 @@ impl Recording {
         }
         self.pauses.retain(|p| p.end_ms > p.start_ms);
         self.pauses.sort_by_key(|p| p.start_ms);
+        Ok(())
     }
 }
 
@@ -347,7 +368,7 @@ mod tests {
         let mut rec = Recording::new(Format::Gpx);
         rec.samples = vec![at(0, 50.0), at(2000, 91.0), at(1000, 50.0), at(3000, 50.0)];
         rec.samples[3].heart_rate_bpm = Some(f64::NAN);
-        rec.tidy();
+        rec.tidy().expect("no leap");
         assert_eq!(rec.samples.len(), 3);
         assert!(rec.samples[1].position.is_none());
         assert!(rec.samples[2].heart_rate_bpm.is_none());

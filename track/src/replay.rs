@@ -24,6 +24,9 @@ use crate::recording::{Format, Recording};
 pub const DEFAULT_FIX_ACCURACY_M: f64 = 5.0;
 /// Ticks between inputs, as a host's timer would (DESIGN §2: ~1–4 Hz).
 pub const TICK_MS: u64 = 1000;
+/// Through a silence (no sample) ticks go on for this long (ms), then stop until the next
+/// sample: a long pause in a file costs no input per second of it.
+pub const TICKS_INTO_SILENCE_MS: u64 = 10 * 60 * 1000;
 /// A lap whose distance is within this share of a whole kilometre or mile was set by auto-lap.
 const AUTO_LAP_TOLERANCE: f64 = 0.02;
 const METRES_PER_MILE: f64 = 1609.344;
@@ -81,10 +84,24 @@ pub fn to_inputs(recording: &Recording) -> Vec<Input> {
         }
     }
     let end = recording.duration_ms();
+    // Ticks every second while the recording speaks, and for a while into a silence (GPS news,
+    // a time-based step ending); none through the rest of a long one, so that the inputs of a
+    // recording are bounded by its samples, not by its clock.
+    let mut sample_times = recording.samples.iter().map(|s| s.t_ms).peekable();
+    let mut latest_sample_ms = 0;
     let mut t = TICK_MS;
     while t <= end {
-        timed.push((t, 4, Input::Tick { t_ms: t }));
-        t += TICK_MS;
+        while let Some(sample_ms) = sample_times.next_if(|s| *s <= t) {
+            latest_sample_ms = sample_ms;
+        }
+        if t - latest_sample_ms <= TICKS_INTO_SILENCE_MS {
+            timed.push((t, 4, Input::Tick { t_ms: t }));
+            t += TICK_MS;
+        } else {
+            // On to the next sample, on the ticks' grid.
+            let next_ms = sample_times.peek().copied().unwrap_or(end);
+            t = (t + TICK_MS).max(next_ms.div_ceil(TICK_MS) * TICK_MS);
+        }
     }
     timed.push((end + 1, 5, Input::Finish { t_ms: end + 1 }));
     timed.sort_by_key(|(t, order, _)| (*t, *order));
@@ -137,3 +154,38 @@ pub fn replay_in_context(
 
 /// When a replayed runner answers the check-in, after the finish.
 pub const CHECK_IN_AFTER_MS: u64 = 10_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recording::{Position, Sample};
+
+    fn sample(t_ms: u64) -> Sample {
+        Sample {
+            t_ms,
+            position: Some(Position { lat_deg: 47.0, lon_deg: 8.0 + t_ms as f64 * 1e-8, accuracy_m: None }),
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn a_long_silence_costs_ticks_for_ten_minutes_not_for_every_second() {
+        // Two minutes, twenty hours of nothing, two more minutes.
+        let mut recording = Recording::new(Format::Gpx);
+        let later_ms = 20 * 3600 * 1000;
+        recording.samples = (0..=120)
+            .map(|s| sample(s * 1000))
+            .chain((0..=120).map(|s| sample(later_ms + s * 1000)))
+            .collect();
+        let inputs = to_inputs(&recording);
+        let ticks: Vec<u64> =
+            inputs.iter().filter(|i| matches!(i, Input::Tick { .. })).map(Input::t_ms).collect();
+        let expected = 120 + TICKS_INTO_SILENCE_MS / TICK_MS + 121;
+        assert_eq!(ticks.len() as u64, expected);
+        // Every second while samples come; the last tick of the silence ten minutes in.
+        assert!(ticks.contains(&(120_000 + TICKS_INTO_SILENCE_MS)));
+        assert!(!ticks.contains(&(120_000 + TICKS_INTO_SILENCE_MS + TICK_MS)));
+        assert!(ticks.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(inputs.last().map(Input::t_ms), Some(later_ms + 120_001));
+    }
+}

@@ -122,7 +122,7 @@ pub fn parse(bytes: &[u8]) -> Result<Recording, TrackError> {
         let start_ms = start_time.map_or(times[*first], clock);
         rec.laps.push(Lap { start_ms, end_ms: times[next_first - 1], distance_m: *distance_m });
     }
-    rec.tidy();
+    rec.tidy()?;
     rec.infer_pauses_from_gaps();
     Ok(rec)
 }
