@@ -592,6 +592,16 @@ impl RunSession {
     }
 
     fn feed(&self, input: Input) -> Result<(), PacenoteError> {
+        // A sensor's NaN or infinite reading is dropped here, and logged: the engine would
+        // ignore it, and a journal could not store it (JSON has no NaN) — an error instead
+        // would make every app wrap every sensor callback for a glitch it cannot act on.
+        let input = match input.finite() {
+            Ok(input) => input,
+            Err(not_finite) => {
+                tracing::warn!(%not_finite, "reading dropped");
+                return Ok(());
+            }
+        };
         let said = guarded(|| {
             let mut inner = self.lock();
             let inner = &mut *inner;
@@ -674,7 +684,7 @@ fn describe(
         .zip(&lines)
         .map(|(c, line)| CueInfo {
             kind: c.kind.as_str().to_owned(),
-            priority: format!("{:?}", c.priority).to_lowercase(),
+            priority: c.priority.as_str().to_owned(),
             text: line.text.clone(),
             step: c.step.and_then(|s| u32::try_from(s).ok()),
         })

@@ -8,7 +8,7 @@
 //! network, or hold back a batch the store refused (it stays pending and is retried).
 
 use pacenote_core::cue::Utterance;
-use pacenote_core::engine::{EngineConfig, Input, RunContext, RunSession, RunSummary};
+use pacenote_core::engine::{EngineConfig, Input, NotFinite, RunContext, RunSession, RunSummary};
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,10 @@ pub enum RecordError {
     Store(#[from] StoreError),
     #[error("run {run_id}: {message}")]
     Run { run_id: String, message: String },
+    /// A reading whose number is NaN or infinite: neither fed to the engine nor journaled
+    /// (JSON has no NaN; what the journal stores has to load back).
+    #[error(transparent)]
+    NotFinite(#[from] NotFinite),
 }
 
 impl RecordError {
@@ -167,7 +171,11 @@ impl Journal {
     /// Hands one input to the engine and journals it. Returns what the engine wants said
     /// (report the words with [`Self::spoken`]) and whether a batch is due for the store: a
     /// second of run time since the last one, or the start, the finish or the check-in.
+    ///
+    /// A reading with a non-finite number is refused whole ([`RecordError::NotFinite`]; the
+    /// engine would ignore it anyway), a fix's non-finite optional numbers dropped.
     pub fn take(&mut self, input: &Input) -> Result<(Vec<Utterance>, bool), RecordError> {
+        let input = &input.finite()?;
         let json = serde_json::to_string(input).map_err(|e| RecordError::run(&self.run_id, e))?;
         let utterances = self.session.handle(input);
         let t_ms = input.t_ms();
@@ -405,5 +413,96 @@ mod tests {
         for (i, (t, _)) in kept.iter().enumerate().skip(1) {
             assert!(*t >= kept[i - 1].0);
         }
+    }
+
+    #[test]
+    fn a_reading_that_is_not_a_number_is_refused_and_never_journaled() {
+        use pacenote_core::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("device.db");
+        let mut store = Store::open(&path).expect("open");
+        let mut rec = Recorder::start(&mut store, "r1", &plan(), "neutral", &SessionSetup::default(), 1)
+            .expect("start");
+        let all = inputs(60);
+        feed_all(&mut rec, &mut store, &all[..30]);
+        let fix = |lat_deg: f64| LocationFix {
+            t_ms: 30_500,
+            lat_deg,
+            lon_deg: 0.001,
+            horizontal_accuracy_m: 5.0,
+            speed_mps: Some(f64::NAN),
+            speed_accuracy_mps: None,
+            altitude_m: None,
+        };
+        for bad in [
+            Input::HeartRate(HeartRateReading { t_ms: 30_500, bpm: f64::NAN }),
+            Input::HeartRate(HeartRateReading { t_ms: 30_500, bpm: f64::INFINITY }),
+            Input::Cadence(CadenceReading { t_ms: 30_500, spm: f64::NAN }),
+            Input::DeviceSpeed(DeviceSpeedReading { t_ms: 30_500, speed_mps: f64::NAN }),
+            Input::Fix(fix(f64::NAN)),
+        ] {
+            let e = rec.feed(&mut store, &bad).expect_err("refused");
+            assert!(matches!(e, RecordError::NotFinite(_)), "{e}");
+        }
+        // A fix whose Doppler speed is NaN keeps its position, without the speed.
+        rec.feed(&mut store, &Input::Fix(fix(0.0))).expect("a fix with a position");
+        feed_all(&mut rec, &mut store, &all[30..45]);
+        drop(rec);
+        drop(store);
+        // The app is killed: everything stored loads back, and the run goes on.
+        let mut store = Store::open(&path).expect("reopen");
+        for (t, json) in store.inputs("r1").expect("inputs") {
+            serde_json::from_str::<Input>(&json).unwrap_or_else(|e| panic!("input at {t} ms: {e}: {json}"));
+        }
+        let (mut rec, _) = Recorder::resume(&store, "r1").expect("resume");
+        feed_all(&mut rec, &mut store, &all[45..]);
+        rec.finish(&mut store).expect("finish");
+    }
+
+    #[test]
+    fn a_store_holding_an_input_that_does_not_load_repairs_it_on_open() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("device.db");
+        let mut store = Store::open(&path).expect("open");
+        let mut rec = Recorder::start(&mut store, "r1", &plan(), "neutral", &SessionSetup::default(), 1)
+            .expect("start");
+        let all = inputs(60);
+        feed_all(&mut rec, &mut store, &all[..30]);
+        drop(rec);
+        drop(store);
+        // What an earlier version journaled for heartRate(t, NaN), then more of the run.
+        let stored = {
+            let conn = rusqlite::Connection::open(&path).expect("sqlite");
+            let next: i64 = conn
+                .query_row("SELECT MAX(seq) + 1 FROM samples WHERE run_id = 'r1'", [], |r| r.get(0))
+                .expect("seq");
+            conn.execute(
+                "INSERT INTO samples (run_id, seq, t_ms, input_json) VALUES ('r1', ?1, 30500, ?2)",
+                rusqlite::params![next, r#"{"type":"heart_rate","t_ms":30500,"bpm":null}"#],
+            )
+            .expect("insert");
+            next + 1
+        };
+        let store = Store::open(&path).expect("reopen repairs");
+        let log = store.log("r1").expect("log");
+        assert_eq!(log.inputs.len() as i64, stored - 1, "the unreadable input is dropped");
+        let dropped: Vec<serde_json::Value> = log
+            .events
+            .iter()
+            .map(|(_, e)| serde_json::from_str(&e.json).expect("event json"))
+            .filter(|e: &serde_json::Value| e["type"] == "input_dropped")
+            .collect();
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert_eq!(dropped[0]["t_ms"], 30500);
+        assert!(dropped[0]["reason"].as_str().expect("reason").contains("invalid type: null"), "{dropped:?}");
+        let mut store = store;
+        let (mut rec, _) = Recorder::resume(&store, "r1").expect("resume");
+        feed_all(&mut rec, &mut store, &all[30..]);
+        rec.finish(&mut store).expect("finish");
+        drop(store);
+        // Repaired once: opening again drops nothing more.
+        let store = Store::open(&path).expect("reopen");
+        let events = store.log("r1").expect("log").events;
+        assert_eq!(events.iter().filter(|(_, e)| e.json.contains("input_dropped")).count(), 1);
     }
 }

@@ -269,7 +269,60 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(err)?;
         let mut store = Store { path: path.to_path_buf(), conn };
         store.migrate()?;
+        store.repair_unreadable_inputs()?;
         Ok(store)
+    }
+
+    /// Drops the stored inputs of unfinished runs that do not load back — a reading whose
+    /// number was NaN or infinite, stored as `null` by versions before inputs were checked at
+    /// the boundary — each with an `input_dropped` event saying which and why. Without this
+    /// such a run could never be resumed, finished or uploaded. Returns how many were dropped.
+    ///
+    /// Only inputs with a `null` where a required number goes are parsed (a fix without
+    /// Doppler has `null`s of its own): opening a store with a run in progress stays cheap.
+    fn repair_unreadable_inputs(&mut self) -> Result<u64, StoreError> {
+        let suspects: Vec<(String, i64, i64, String)> = {
+            let mut statement = self
+                .conn
+                .prepare(
+                    "SELECT s.run_id, s.seq, s.t_ms, s.input_json FROM samples s JOIN runs r ON r.id = s.run_id \
+                     WHERE r.state = 'recording' AND (s.input_json LIKE '%\"lat_deg\":null%' \
+                        OR s.input_json LIKE '%\"lon_deg\":null%' \
+                        OR s.input_json LIKE '%\"horizontal_accuracy_m\":null%' \
+                        OR s.input_json LIKE '%\"bpm\":null%' \
+                        OR s.input_json LIKE '%\"spm\":null%' \
+                        OR (s.input_json LIKE '%\"type\":\"device_speed\"%' AND s.input_json LIKE '%\"speed_mps\":null%') \
+                        OR (s.input_json LIKE '%\"type\":\"altitude\"%' AND s.input_json LIKE '%\"altitude_m\":null%'))",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = statement
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?
+        };
+        let unreadable: Vec<(String, i64, i64, String)> = suspects
+            .into_iter()
+            .filter_map(|(run_id, seq, t_ms, json)| {
+                let error = serde_json::from_str::<pacenote_core::engine::Input>(&json).err()?;
+                Some((run_id, seq, t_ms, format!("stored input {seq} does not load: {error}")))
+            })
+            .collect();
+        if unreadable.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            for (run_id, seq, t_ms, reason) in &unreadable {
+                tx.execute("DELETE FROM samples WHERE run_id = ?1 AND seq = ?2", params![run_id, seq])?;
+                let event = serde_json::json!({ "type": "input_dropped", "t_ms": t_ms, "seq": seq, "reason": reason });
+                tx.execute(
+                    "INSERT INTO events (run_id, seq, t_ms, event_json) \
+                     VALUES (?1, (SELECT COALESCE(MAX(seq) + 1, 0) FROM events WHERE run_id = ?1), ?2, ?3)",
+                    params![run_id, t_ms, event.to_string()],
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(unreadable.len() as u64)
     }
 
     /// The database file.

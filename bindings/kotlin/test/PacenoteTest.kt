@@ -244,6 +244,51 @@ class PacenoteTest {
     }
 
     @Test
+    fun sensorGlitchesNeverWedgeARecordedRun() {
+        // NaN and infinite readings in the middle of a recorded run: each call returns (the
+        // reading is dropped and logged), the journal stores only what loads back, and after a
+        // relaunch the run resumes, finishes and goes up (issue 14: it stayed unfinished for
+        // ever, pending = 0).
+        val dir = Files.createTempDirectory("pacenote-glitch").toFile()
+        val lines = File(data, "inputs.csv").readLines()
+        val half = lines.size / 2
+        var app = Pacenote.open(dir.path, server, token, HttpUrlConnectionTransport())
+        val first = app.startRun(plan, "neutral", noProfile, settings, null, null, Collect())
+        lines.take(half).forEachIndexed { i, line ->
+            feed(first, line)
+            if (i % 200 == 100) {
+                val t = first.nowMs()
+                first.heartRate(t, Double.NaN)
+                first.heartRate(t, Double.POSITIVE_INFINITY)
+                first.cadence(t, Double.NaN)
+                first.deviceSpeed(t, Double.NaN)
+                first.altitude(t, Double.NEGATIVE_INFINITY)
+                first.location(LocationFix(t, Double.NaN, 8.5, 5.0, null, null, null))
+                first.location(LocationFix(t, 47.1, 8.5, Double.NaN, Double.NaN, null, Double.NaN))
+            }
+        }
+        val reached = first.nowMs()
+        first.close()
+        app.close()
+
+        app = Pacenote.open(dir.path, server, token, HttpUrlConnectionTransport())
+        val listener = Collect()
+        val run = app.resumeRun(listener)!!
+        assertEquals(reached, run.resumedAt()!!.tMs)
+        lines.drop(half).forEach { feed(run, it) }
+        assertTrue(run.isFinished())
+        run.checkIn(run.nowMs() + 5000u, 5u.toUByte())
+        val priorities = setOf("safety", "step_change", "correction", "stat", "encouragement")
+        val seen = listener.said.flatMap { u -> u.cues.map { it.priority } }.toSet()
+        assertTrue(seen.toString(), seen.isNotEmpty() && priorities.containsAll(seen))
+        val report = runBlocking { app.syncNow() }
+        assertTrue(report.toString(), report.error == null && report.runsUploaded == 1uL)
+        assertTrue(app.runs()[0].finished && app.runs()[0].uploaded)
+        run.close()
+        app.close()
+    }
+
+    @Test
     fun aRefusedTokenIsAReportNotACrash() {
         val dir = Files.createTempDirectory("pacenote-app").toFile()
         Pacenote.open(dir.path, server, "wrong-token", HttpUrlConnectionTransport()).use { app ->

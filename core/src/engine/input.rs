@@ -69,7 +69,70 @@ pub enum Input {
     },
 }
 
+/// A sensor reading whose required number is not a number (NaN or infinite): what it was and
+/// which field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{input} at {t_ms} ms: {field} is not a finite number")]
+pub struct NotFinite {
+    /// The kind of input (`fix`, `heart_rate`, …).
+    pub input: &'static str,
+    pub field: &'static str,
+    pub t_ms: u64,
+}
+
 impl Input {
+    /// The input with every number finite, or why it cannot be: a reading whose required
+    /// number is NaN or infinite (a sensor glitch) is refused ([`NotFinite`]); an optional one
+    /// (a fix's Doppler speed, its accuracy or altitude) is dropped and the rest kept. The
+    /// engine ignores such readings anyway, but a journal stores inputs as JSON, which has no
+    /// NaN: what is stored has to load back (issue 14).
+    pub fn finite(self) -> Result<Self, NotFinite> {
+        let t_ms = self.t_ms();
+        let check = |input: &'static str, field: &'static str, value: f64| {
+            if value.is_finite() { Ok(()) } else { Err(NotFinite { input, field, t_ms }) }
+        };
+        let finite = |value: Option<f64>| value.filter(|v| v.is_finite());
+        Ok(match self {
+            Self::Fix(fix) => {
+                check("fix", "lat_deg", fix.lat_deg)?;
+                check("fix", "lon_deg", fix.lon_deg)?;
+                check("fix", "horizontal_accuracy_m", fix.horizontal_accuracy_m)?;
+                Self::Fix(LocationFix {
+                    speed_mps: finite(fix.speed_mps),
+                    speed_accuracy_mps: finite(fix.speed_accuracy_mps),
+                    altitude_m: finite(fix.altitude_m),
+                    ..fix
+                })
+            }
+            Self::HeartRate(r) => {
+                check("heart_rate", "bpm", r.bpm)?;
+                self
+            }
+            Self::Cadence(r) => {
+                check("cadence", "spm", r.spm)?;
+                self
+            }
+            Self::DeviceSpeed(r) => {
+                check("device_speed", "speed_mps", r.speed_mps)?;
+                self
+            }
+            Self::Altitude(r) => {
+                check("altitude", "altitude_m", r.altitude_m)?;
+                self
+            }
+            Self::Start { .. }
+            | Self::Tick { .. }
+            | Self::Pause { .. }
+            | Self::Resume { .. }
+            | Self::Lap { .. }
+            | Self::SkipStep { .. }
+            | Self::Finish { .. }
+            | Self::Feedback { .. }
+            | Self::CueFinished { .. }
+            | Self::CheckIn { .. } => self,
+        })
+    }
+
     /// The run clock the input carries.
     pub fn t_ms(&self) -> u64 {
         match *self {
@@ -116,4 +179,40 @@ pub struct RunContext {
     pub conditions: Option<Conditions>,
     /// The runner's process goals before this run: celebrated at the finish.
     pub process: Option<ProcessStatus>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_readings_are_refused_and_optional_numbers_dropped() {
+        let fix = LocationFix {
+            t_ms: 5000,
+            lat_deg: 51.5,
+            lon_deg: -0.1,
+            horizontal_accuracy_m: 4.0,
+            speed_mps: Some(f64::NAN),
+            speed_accuracy_mps: Some(f64::INFINITY),
+            altitude_m: Some(12.0),
+        };
+        let kept = Input::Fix(fix).finite().expect("a fix with a position");
+        assert_eq!(kept, Input::Fix(LocationFix { speed_mps: None, speed_accuracy_mps: None, ..fix }));
+        // What is kept round-trips through JSON.
+        let json = serde_json::to_string(&kept).expect("serialises");
+        assert_eq!(serde_json::from_str::<Input>(&json).expect("loads"), kept);
+
+        let refused = Input::Fix(LocationFix { lat_deg: f64::NAN, ..fix }).finite().unwrap_err();
+        assert_eq!(refused.to_string(), "fix at 5000 ms: lat_deg is not a finite number");
+        for (input, field) in [
+            (Input::HeartRate(HeartRateReading { t_ms: 1, bpm: f64::NAN }), "bpm"),
+            (Input::HeartRate(HeartRateReading { t_ms: 1, bpm: f64::INFINITY }), "bpm"),
+            (Input::Cadence(CadenceReading { t_ms: 1, spm: f64::NAN }), "spm"),
+            (Input::DeviceSpeed(DeviceSpeedReading { t_ms: 1, speed_mps: f64::NEG_INFINITY }), "speed_mps"),
+            (Input::Altitude(AltitudeReading { t_ms: 1, altitude_m: f64::NAN }), "altitude_m"),
+        ] {
+            assert_eq!(input.finite().unwrap_err().field, field);
+        }
+        assert_eq!(Input::Tick { t_ms: 9 }.finite(), Ok(Input::Tick { t_ms: 9 }));
+    }
 }

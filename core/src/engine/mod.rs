@@ -19,7 +19,7 @@ pub mod scheduler;
 pub mod step;
 pub mod targets;
 
-pub use input::{EngineConfig, Input, RunContext, RunnerFeedback};
+pub use input::{EngineConfig, Input, NotFinite, RunContext, RunnerFeedback};
 pub use log::{CHECK_IN_RANGE, LogRecord, RunSummary};
 pub use news::countdown::COUNTDOWN_LEAD_S;
 pub use scheduler::SchedulerCounts;
