@@ -442,6 +442,12 @@ impl RunSession {
         }
     }
 
+    /// The plan step the run is in (index into the expanded plan), `None` before the start
+    /// and after the end.
+    pub fn current_step_index(&self) -> Option<u32> {
+        self.lock().engine.session().current_step_index().and_then(|i| u32::try_from(i).ok())
+    }
+
     /// Where a resumed run picked up (`None` for a run started fresh). Continue the run clock
     /// from its `t_ms`.
     pub fn resumed_at(&self) -> Option<ResumePoint> {

@@ -431,6 +431,15 @@ impl Pacenote {
         })
     }
 
+    /// SQLite's own check of the store file (after every queued write is done): `ok`, or what
+    /// it found. For diagnostics, and for the kill tests.
+    pub fn check_store(&self) -> Result<String, PacenoteError> {
+        guarded(|| {
+            self.writer.barrier();
+            self.lock()?.integrity_check().map_err(store_error)
+        })
+    }
+
     /// The last write the store refused (a full disk), while it is still being retried.
     pub fn store_error(&self) -> Option<String> {
         self.writer.last_error.lock().ok().and_then(|e| e.clone())

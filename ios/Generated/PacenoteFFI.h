@@ -415,6 +415,11 @@ void uniffi_pacenote_ffi_fn_method_runsession_check_in(uint64_t ptr, uint64_t t_
 void uniffi_pacenote_ffi_fn_method_runsession_cue_finished(uint64_t ptr, uint64_t utterance_id, uint64_t at_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_CURRENT_STEP_INDEX
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_CURRENT_STEP_INDEX
+RustBuffer uniffi_pacenote_ffi_fn_method_runsession_current_step_index(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_DEVICE_SPEED
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_DEVICE_SPEED
 void uniffi_pacenote_ffi_fn_method_runsession_device_speed(uint64_t ptr, uint64_t t_ms, double speed_mps, RustCallStatus *_Nonnull out_status
@@ -638,6 +643,11 @@ uint64_t uniffi_pacenote_ffi_fn_constructor_pacenote_open(RustBuffer data_dir, R
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_CACHED_PLAN_JSON
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_CACHED_PLAN_JSON
 RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_cached_plan_json(uint64_t ptr, RustBuffer plan_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_CHECK_STORE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_CHECK_STORE
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_check_store(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_IS_READY_OFFLINE
@@ -1043,6 +1053,12 @@ uint16_t uniffi_pacenote_ffi_checksum_method_runsession_cue_finished(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_CURRENT_STEP_INDEX
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_CURRENT_STEP_INDEX
+uint16_t uniffi_pacenote_ffi_checksum_method_runsession_current_step_index(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_DEVICE_SPEED
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_DEVICE_SPEED
 uint16_t uniffi_pacenote_ffi_checksum_method_runsession_device_speed(void
@@ -1202,6 +1218,12 @@ uint16_t uniffi_pacenote_ffi_checksum_method_httptransport_send(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_CACHED_PLAN_JSON
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_CACHED_PLAN_JSON
 uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_cached_plan_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_CHECK_STORE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_CHECK_STORE
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_check_store(void
     
 );
 #endif

@@ -433,6 +433,7 @@ fn kotlin_test() -> Result {
     let mut sources: Vec<PathBuf> = Vec::new();
     collect_kotlin(&generated, &mut sources);
     sources.push(root().join("bindings/kotlin/test/PacenoteTest.kt"));
+    sources.push(root().join("bindings/kotlin/test/KillChild.kt"));
     // The Android module's Kotlin that needs no Android SDK compiles and runs here too.
     sources.extend(KOTLIN_JVM_GLUE.iter().map(|f| root().join(f)));
     let coroutines = std::fs::read_dir(kotlin.join("lib"))

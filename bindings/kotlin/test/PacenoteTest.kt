@@ -2,12 +2,14 @@
 // through RunSession with a Kotlin listener says exactly what `pacenote replay --json` says;
 // errors arrive as exceptions; readiness and the easy swap; close() frees; the store, resume,
 // preload and syncNow against the reference server on loopback, through the Android module's
-// HttpURLConnection transport.
+// HttpURLConnection transport; sensor glitches that must not wedge a recorded run; the app's
+// recording path killed with kill -9 (a child JVM running KillChild.kt).
 // Run by `cargo xtask kotlin-test` (which prepares the data folder given as -Dpacenote.data and
 // starts `pacenote serve`, given as -Dpacenote.server and -Dpacenote.token).
 
 import dev.pacenote.*
 import dev.pacenote.android.HttpUrlConnectionTransport
+import killchild.feedLine
 import java.nio.file.Files
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
@@ -286,6 +288,106 @@ class PacenoteTest {
         assertTrue(app.runs()[0].finished && app.runs()[0].uploaded)
         run.close()
         app.close()
+    }
+
+    @Test
+    fun theAppsRecordingPathSurvivesKill9() {
+        // A JVM process records the run through the Kotlin API (startRun, its writer thread),
+        // its sensors paced at 50x real time from a random point of the run on (the run before
+        // it fed at once), and is killed with SIGKILL at a random moment; then the app
+        // relaunches: the store passes SQLite's integrity check, at most a second of the run
+        // clock fed is lost, resumeRun continues at the step the uninterrupted run was in, and
+        // the finished run says exactly what the uninterrupted run said, with its summary.
+        // 20 trials; PACENOTE_KILL_TRIALS for more.
+        val lines = File(data, "inputs.csv").readLines()
+        val reference = Collect()
+        // The step after each count of inputs (steps[n]: after the first n).
+        val steps = ArrayList<UInt?>()
+        val referenceSummary = RunSession(plan, "neutral", noProfile, settings, null, null, reference).use { s ->
+            steps.add(s.currentStepIndex())
+            lines.forEach { feedLine(s, it); steps.add(s.currentStepIndex()) }
+            s.summary()
+        }
+        val referenceCues = reference.said.flatMap { u -> u.cues.map { "${u.atMs}\t${it.kind}\t${it.text}" } }
+        val javaBin = File(System.getProperty("java.home"), "bin/java").path
+        val trials = System.getenv("PACENOTE_KILL_TRIALS")?.toInt() ?: 20
+        val random = java.util.Random(14)
+        var (resumed, before, maxLostMs) = Triple(0, 0, 0L)
+        var maxLostInputs = 0
+        for (trial in 1..trials) {
+            val dir = Files.createTempDirectory("pacenote-kill").toFile()
+            // One trial in five is killed early (maybe before the run exists); the others
+            // once the run is some way in (anywhere up to 90 % of it).
+            val early = trial % 5 == 1
+            val fastUntil = if (early) 0 else random.nextInt(lines.size * 9 / 10)
+            val child = ProcessBuilder(
+                javaBin, "-Djna.library.path=${System.getProperty("jna.library.path")}",
+                "-Dpacenote.data=${data.path}", "-cp", System.getProperty("java.class.path"),
+                "killchild.KillChildKt", dir.path, "50", fastUntil.toString(),
+            ).redirectError(ProcessBuilder.Redirect.DISCARD).start()
+            val printed = CopyOnWriteArrayList<String>()
+            val reader = Thread { child.inputStream.bufferedReader().forEachLine { printed.add(it) } }.apply { start() }
+            if (early) {
+                // While the JVM starts, the store opens, the run begins.
+                Thread.sleep(100L + random.nextInt(900))
+            } else {
+                // Anywhere in the next two and a half minutes of the run.
+                val deadline = System.nanoTime() + 60_000_000_000L
+                while ("paced" !in printed && System.nanoTime() < deadline) Thread.sleep(5)
+                Thread.sleep(random.nextInt(3000).toLong())
+            }
+            // kill -9 itself: Process.destroyForcibly would also close the pipe, and what the
+            // child printed last (what it fed) would be lost to the test.
+            ProcessBuilder("kill", "-9", child.pid().toString()).start().waitFor()
+            child.waitFor()
+            reader.join()
+            assertTrue("trial $trial: killed before the end", printed.none { it == "done" })
+
+            Pacenote.open(dir.path, "http://127.0.0.1:9", null, HttpUrlConnectionTransport()).use { app ->
+                assertEquals("ok", app.checkStore())
+                val listener = Collect()
+                val run = app.resumeRun(listener)
+                if (run == null) {
+                    assertTrue(app.runs().isEmpty())
+                    before++
+                    return@use
+                }
+                resumed++
+                val point = run.resumedAt()!!
+                val stored = point.inputsReplayed.toInt()
+                val fed = printed.filter { it.startsWith("fed ") }.map { it.split(" ") }
+                val lastFedMs = fed.lastOrNull()?.get(2)?.toLong() ?: 0L
+                val lost = lastFedMs - point.tMs.toLong()
+                maxLostMs = maxOf(maxLostMs, lost)
+                assertTrue("trial $trial: lost $lost ms of run time", lost <= 1000)
+                // (The input in flight at the kill may be stored before its line was printed.)
+                assertTrue("trial $trial: stored $stored of ${fed.size} fed", stored <= fed.size + 1)
+                maxLostInputs = maxOf(maxLostInputs, fed.size - stored)
+                // The step the uninterrupted run was in after the same inputs.
+                assertEquals("trial $trial", steps[stored], point.stepIndex)
+                assertEquals(steps[stored], run.currentStepIndex())
+                lines.drop(stored).forEach { feedLine(run, it) }
+                assertTrue(run.isFinished())
+                // What was said: before the kill by the inputs the store kept, then after.
+                val saidBefore = printed.filter { it.startsWith("cue ") }.map { it.split(" ", limit = 5) }
+                    .filter { it[1].toInt() in 0 until stored }
+                    .map { "${it[2]}\t${it[3]}\t${it[4]}" }
+                val saidAfter = listener.said.flatMap { u -> u.cues.map { "${u.atMs}\t${it.kind}\t${it.text}" } }
+                assertEquals("trial $trial", referenceCues, saidBefore + saidAfter)
+                val summary = run.summary()
+                assertEquals(referenceSummary.distanceM, summary.distanceM, 1e-6)
+                assertEquals(referenceSummary.movingTimeS, summary.movingTimeS, 1e-6)
+                assertEquals(referenceSummary.stepsCompleted, summary.stepsCompleted)
+                assertEquals(referenceSummary.cuesSpoken, summary.cuesSpoken)
+                run.close()
+                assertEquals("ok", app.checkStore())
+            }
+        }
+        println(
+            "kill -9: $trials trials, $resumed resumed, $before before the run existed, " +
+                "max lost $maxLostMs ms of run time ($maxLostInputs inputs)"
+        )
+        assertTrue("most kills land in the run", resumed >= trials / 2)
     }
 
     @Test

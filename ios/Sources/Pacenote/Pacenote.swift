@@ -1774,6 +1774,12 @@ public protocol PacenoteProtocol: AnyObject, Sendable {
     func cachedPlanJson(planId: String) throws  -> String?
     
     /**
+     * SQLite's own check of the store file (after every queued write is done): `ok`, or what
+     * it found. For diagnostics, and for the kill tests.
+     */
+    func checkStore() throws  -> String
+    
+    /**
      * Whether a run of `plan_id` coached by `persona` can start with no signal (the plan is
      * stored, the pack installed and every clip matches its hash).
      */
@@ -1910,6 +1916,19 @@ open func cachedPlanJson(planId: String)throws  -> String?  {
     uniffi_pacenote_ffi_fn_method_pacenote_cached_plan_json(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(planId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * SQLite's own check of the store file (after every queued write is done): `ok`, or what
+     * it found. For diagnostics, and for the kill tests.
+     */
+open func checkStore()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_check_store(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -2155,6 +2174,12 @@ public protocol RunSessionProtocol: AnyObject, Sendable {
     func cueFinished(utteranceId: UInt64, atMs: UInt64) throws 
     
     /**
+     * The plan step the run is in (index into the expanded plan), `None` before the start
+     * and after the end.
+     */
+    func currentStepIndex()  -> UInt32?
+    
+    /**
      * A treadmill or footpod speed.
      */
     func deviceSpeed(tMs: UInt64, speedMps: Double) throws 
@@ -2374,6 +2399,19 @@ open func cueFinished(utteranceId: UInt64, atMs: UInt64)throws   {try rustCallWi
         FfiConverterUInt64.lower(atMs),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The plan step the run is in (index into the expanded plan), `None` before the start
+     * and after the end.
+     */
+open func currentStepIndex() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_runsession_current_step_index(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -5329,6 +5367,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_runsession_cue_finished() != 81) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_current_step_index() != 37415) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_pacenote_ffi_checksum_method_runsession_device_speed() != 1517) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5408,6 +5449,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_cached_plan_json() != 8444) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_check_store() != 15011) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_is_ready_offline() != 11916) {
