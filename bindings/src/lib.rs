@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use pacenote_core::coaching::goals::{ProcessStatus, WeekTally};
 use pacenote_core::coaching::heat::Conditions;
 use pacenote_core::coaching::readiness;
-use pacenote_core::cue::neutral_text;
+use pacenote_core::cue::{CueKind, Priority, neutral_text};
 use pacenote_core::engine::{self, EngineConfig, Input, RunContext};
 use pacenote_core::persona::{LineChooser, Persona};
 use pacenote_core::plan::Plan;
@@ -159,13 +159,55 @@ pub enum Feedback {
     Pain,
 }
 
+// The core's cue kinds and priorities, exported as they are (uniffi remote types): a kind
+// added in the core and not here is a compile error, not a string the apps never match.
+#[uniffi::remote(Enum)]
+pub enum CueKind {
+    RunStart,
+    RunFinish,
+    SessionComplete,
+    StepStart,
+    Countdown,
+    StepHalfway,
+    RunHalfway,
+    Split,
+    SpeedUp,
+    SlowDown,
+    BackOnPace,
+    HrAboveZone,
+    HrBelowZone,
+    BackInZone,
+    HrVeryHigh,
+    PainCheck,
+    GpsLost,
+    GpsBack,
+    AutoPaused,
+    AutoResumed,
+    Encouragement,
+    FreeToStop,
+    EasyEaseOff,
+    HeatAdjusted,
+    CheckIn,
+    HillEffort,
+    StreakCelebration,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Priority {
+    Encouragement,
+    Stat,
+    Correction,
+    StepChange,
+    Safety,
+}
+
 /// One cue inside an utterance.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct CueInfo {
-    /// `run_start`, `speed_up`, `free_to_stop`, … (stable names, DESIGN §10).
-    pub kind: String,
-    /// `safety`, `step_change`, `correction`, `stat` or `encouragement`.
-    pub priority: String,
+    /// What the cue is (DESIGN §10; `CueKind.RUN_START` in Kotlin, `.runStart` in Swift).
+    pub kind: CueKind,
+    /// How urgent: a higher priority may interrupt a lower one.
+    pub priority: Priority,
     /// The persona's words for this cue.
     pub text: String,
     /// Index of the plan step it belongs to.
@@ -689,8 +731,8 @@ fn describe(
         .iter()
         .zip(&lines)
         .map(|(c, line)| CueInfo {
-            kind: c.kind.as_str().to_owned(),
-            priority: c.priority.as_str().to_owned(),
+            kind: c.kind,
+            priority: c.priority,
             text: line.text.clone(),
             step: c.step.and_then(|s| u32::try_from(s).ok()),
         })
@@ -807,8 +849,8 @@ mod tests {
         session.finish(5_000).expect("finish");
         session.check_in(9_000, 5).expect("check-in");
         let said = listener.0.lock().expect("lock").clone();
-        assert_eq!(said[0].cues[0].kind, "run_start");
-        assert!(said.iter().any(|u| u.cues.iter().any(|c| c.kind == "check_in")));
+        assert_eq!(said[0].cues[0].kind, CueKind::RunStart);
+        assert!(said.iter().any(|u| u.cues.iter().any(|c| c.kind == CueKind::CheckIn)));
         assert_eq!(session.summary().effort, Some(5));
         assert!(session.is_finished());
     }

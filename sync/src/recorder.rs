@@ -415,16 +415,23 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_reading_that_is_not_a_number_is_refused_and_never_journaled() {
-        use pacenote_core::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
+    /// A one-minute run started in a fresh store (`device.db` in the directory) and its first
+    /// half fed: the directory, the store, the recorder and all the run's inputs.
+    fn half_a_minute_recorded() -> (tempfile::TempDir, Store, Recorder, Vec<Input>) {
         let dir = tempfile::tempdir().expect("dir");
-        let path = dir.path().join("device.db");
-        let mut store = Store::open(&path).expect("open");
+        let mut store = Store::open(&dir.path().join("device.db")).expect("open");
         let mut rec = Recorder::start(&mut store, "r1", &plan(), "neutral", &SessionSetup::default(), 1)
             .expect("start");
         let all = inputs(60);
         feed_all(&mut rec, &mut store, &all[..30]);
+        (dir, store, rec, all)
+    }
+
+    #[test]
+    fn a_reading_that_is_not_a_number_is_refused_and_never_journaled() {
+        use pacenote_core::sensor::{CadenceReading, DeviceSpeedReading, HeartRateReading, LocationFix};
+        let (dir, mut store, mut rec, all) = half_a_minute_recorded();
+        let path = dir.path().join("device.db");
         let fix = |lat_deg: f64| LocationFix {
             t_ms: 30_500,
             lat_deg,
@@ -461,13 +468,8 @@ mod tests {
 
     #[test]
     fn a_store_holding_an_input_that_does_not_load_repairs_it_on_open() {
-        let dir = tempfile::tempdir().expect("dir");
+        let (dir, store, rec, all) = half_a_minute_recorded();
         let path = dir.path().join("device.db");
-        let mut store = Store::open(&path).expect("open");
-        let mut rec = Recorder::start(&mut store, "r1", &plan(), "neutral", &SessionSetup::default(), 1)
-            .expect("start");
-        let all = inputs(60);
-        feed_all(&mut rec, &mut store, &all[..30]);
         drop(rec);
         drop(store);
         // What an earlier version journaled for heartRate(t, NaN), then more of the run.

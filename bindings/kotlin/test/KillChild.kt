@@ -51,7 +51,7 @@ fun main(args: Array<String>) {
     val out = System.out
     val listener = object : CueListener {
         override fun onUtterance(utterance: Utterance) {
-            for (c in utterance.cues) out.println("cue $feeding ${utterance.atMs} ${c.kind} ${c.text}")
+            for (c in utterance.cues) out.println("cue $feeding ${utterance.atMs} ${c.kind.name.lowercase()} ${c.text}")
             out.flush()
         }
     }

@@ -2883,13 +2883,13 @@ public func FfiConverterTypeSpeechFallback_lower(_ value: SpeechFallback) -> UIn
  */
 public struct CueInfo: Equatable, Hashable {
     /**
-     * `run_start`, `speed_up`, `free_to_stop`, … (stable names, DESIGN §10).
+     * What the cue is (DESIGN §10; `CueKind.RUN_START` in Kotlin, `.runStart` in Swift).
      */
-    public var kind: String
+    public var kind: CueKind
     /**
-     * `safety`, `step_change`, `correction`, `stat` or `encouragement`.
+     * How urgent: a higher priority may interrupt a lower one.
      */
-    public var priority: String
+    public var priority: Priority
     /**
      * The persona's words for this cue.
      */
@@ -2903,11 +2903,11 @@ public struct CueInfo: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * `run_start`, `speed_up`, `free_to_stop`, … (stable names, DESIGN §10).
-         */kind: String, 
+         * What the cue is (DESIGN §10; `CueKind.RUN_START` in Kotlin, `.runStart` in Swift).
+         */kind: CueKind, 
         /**
-         * `safety`, `step_change`, `correction`, `stat` or `encouragement`.
-         */priority: String, 
+         * How urgent: a higher priority may interrupt a lower one.
+         */priority: Priority, 
         /**
          * The persona's words for this cue.
          */text: String, 
@@ -2936,16 +2936,16 @@ public struct FfiConverterTypeCueInfo: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CueInfo {
         return
             try CueInfo(
-                kind: FfiConverterString.read(from: &buf), 
-                priority: FfiConverterString.read(from: &buf), 
+                kind: FfiConverterTypeCueKind.read(from: &buf), 
+                priority: FfiConverterTypePriority.read(from: &buf), 
                 text: FfiConverterString.read(from: &buf), 
                 step: FfiConverterOptionUInt32.read(from: &buf)
         )
     }
 
     public static func write(_ value: CueInfo, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.kind, into: &buf)
-        FfiConverterString.write(value.priority, into: &buf)
+        FfiConverterTypeCueKind.write(value.kind, into: &buf)
+        FfiConverterTypePriority.write(value.priority, into: &buf)
         FfiConverterString.write(value.text, into: &buf)
         FfiConverterOptionUInt32.write(value.step, into: &buf)
     }
@@ -4402,6 +4402,247 @@ public func FfiConverterTypeChattiness_lower(_ value: Chattiness) -> RustBuffer 
 
 
 
+
+public enum CueKind: Equatable, Hashable {
+    
+    case runStart
+    case runFinish
+    case sessionComplete
+    case stepStart
+    case countdown
+    case stepHalfway
+    case runHalfway
+    case split
+    case speedUp
+    case slowDown
+    case backOnPace
+    case hrAboveZone
+    case hrBelowZone
+    case backInZone
+    case hrVeryHigh
+    case painCheck
+    case gpsLost
+    case gpsBack
+    case autoPaused
+    case autoResumed
+    case encouragement
+    case freeToStop
+    case easyEaseOff
+    case heatAdjusted
+    case checkIn
+    case hillEffort
+    case streakCelebration
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CueKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCueKind: FfiConverterRustBuffer {
+    typealias SwiftType = CueKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CueKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .runStart
+        
+        case 2: return .runFinish
+        
+        case 3: return .sessionComplete
+        
+        case 4: return .stepStart
+        
+        case 5: return .countdown
+        
+        case 6: return .stepHalfway
+        
+        case 7: return .runHalfway
+        
+        case 8: return .split
+        
+        case 9: return .speedUp
+        
+        case 10: return .slowDown
+        
+        case 11: return .backOnPace
+        
+        case 12: return .hrAboveZone
+        
+        case 13: return .hrBelowZone
+        
+        case 14: return .backInZone
+        
+        case 15: return .hrVeryHigh
+        
+        case 16: return .painCheck
+        
+        case 17: return .gpsLost
+        
+        case 18: return .gpsBack
+        
+        case 19: return .autoPaused
+        
+        case 20: return .autoResumed
+        
+        case 21: return .encouragement
+        
+        case 22: return .freeToStop
+        
+        case 23: return .easyEaseOff
+        
+        case 24: return .heatAdjusted
+        
+        case 25: return .checkIn
+        
+        case 26: return .hillEffort
+        
+        case 27: return .streakCelebration
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CueKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .runStart:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .runFinish:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .sessionComplete:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .stepStart:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .countdown:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .stepHalfway:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .runHalfway:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .split:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .speedUp:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .slowDown:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .backOnPace:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .hrAboveZone:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .hrBelowZone:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .backInZone:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .hrVeryHigh:
+            writeInt(&buf, Int32(15))
+        
+        
+        case .painCheck:
+            writeInt(&buf, Int32(16))
+        
+        
+        case .gpsLost:
+            writeInt(&buf, Int32(17))
+        
+        
+        case .gpsBack:
+            writeInt(&buf, Int32(18))
+        
+        
+        case .autoPaused:
+            writeInt(&buf, Int32(19))
+        
+        
+        case .autoResumed:
+            writeInt(&buf, Int32(20))
+        
+        
+        case .encouragement:
+            writeInt(&buf, Int32(21))
+        
+        
+        case .freeToStop:
+            writeInt(&buf, Int32(22))
+        
+        
+        case .easyEaseOff:
+            writeInt(&buf, Int32(23))
+        
+        
+        case .heatAdjusted:
+            writeInt(&buf, Int32(24))
+        
+        
+        case .checkIn:
+            writeInt(&buf, Int32(25))
+        
+        
+        case .hillEffort:
+            writeInt(&buf, Int32(26))
+        
+        
+        case .streakCelebration:
+            writeInt(&buf, Int32(27))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCueKind_lift(_ buf: RustBuffer) throws -> CueKind {
+    return try FfiConverterTypeCueKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCueKind_lower(_ value: CueKind) -> RustBuffer {
+    return FfiConverterTypeCueKind.lower(value)
+}
+
+
+
 /**
  * What the runner said (voice or a button).
  */
@@ -4718,6 +4959,93 @@ public func FfiConverterTypePacenoteError_lift(_ buf: RustBuffer) throws -> Pace
 public func FfiConverterTypePacenoteError_lower(_ value: PacenoteError) -> RustBuffer {
     return FfiConverterTypePacenoteError.lower(value)
 }
+
+
+
+public enum Priority: Equatable, Hashable {
+    
+    case encouragement
+    case stat
+    case correction
+    case stepChange
+    case safety
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Priority: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePriority: FfiConverterRustBuffer {
+    typealias SwiftType = Priority
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Priority {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .encouragement
+        
+        case 2: return .stat
+        
+        case 3: return .correction
+        
+        case 4: return .stepChange
+        
+        case 5: return .safety
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Priority, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .encouragement:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .stat:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .correction:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .stepChange:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .safety:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePriority_lift(_ buf: RustBuffer) throws -> Priority {
+    return try FfiConverterTypePriority.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePriority_lower(_ value: Priority) -> RustBuffer {
+    return FfiConverterTypePriority.lower(value)
+}
+
 
 
 /**

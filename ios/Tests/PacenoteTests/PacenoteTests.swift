@@ -47,8 +47,8 @@ final class PacenoteTests: XCTestCase {
         wait(for: [done], timeout: 10)
         try session.checkIn(tMs: 710_000, effort: 6)
         let kinds = listener.said.flatMap { $0.cues.map(\.kind) }
-        XCTAssertEqual(Array(kinds.prefix(2)), ["run_start", "heat_adjusted"])
-        XCTAssertTrue(kinds.contains("streak_celebration"))
+        XCTAssertEqual(Array(kinds.prefix(2)), [CueKind.runStart, CueKind.heatAdjusted])
+        XCTAssertTrue(kinds.contains(.streakCelebration))
         XCTAssertTrue(listener.threads.allSatisfy { $0 == "feeder" })
         XCTAssertEqual(session.summary().effort, 6)
     }
