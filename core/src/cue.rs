@@ -190,19 +190,6 @@ pub enum Priority {
     Safety = 4,
 }
 
-impl Priority {
-    /// The stable name (as serialised: `step_change`, …), for hosts and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Encouragement => "encouragement",
-            Self::Stat => "stat",
-            Self::Correction => "correction",
-            Self::StepChange => "step_change",
-            Self::Safety => "safety",
-        }
-    }
-}
-
 /// The facts a cue speaks about; each kind fills the slots it needs.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CueSlots {
@@ -417,24 +404,5 @@ pub fn neutral_text(cue: &Cue) -> String {
             }
             if parts.is_empty() { "Another run in the bank".to_owned() } else { parts.join(", ") }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn priority_names_are_the_serialised_ones() {
-        for p in [
-            Priority::Encouragement,
-            Priority::Stat,
-            Priority::Correction,
-            Priority::StepChange,
-            Priority::Safety,
-        ] {
-            assert_eq!(serde_json::to_value(p).expect("serialises"), p.as_str());
-        }
-        assert_eq!(Priority::StepChange.as_str(), "step_change");
     }
 }
