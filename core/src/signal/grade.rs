@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 
-use super::line_fit::LineSums;
+use super::line_fit::{LineSums, REBASE_AFTER_MS};
 
 /// Grade is measured over at least this much distance with a barometer (DESIGN §3).
 pub const BARO_BASELINE_M: f64 = 50.0;
@@ -40,9 +40,6 @@ const BARO_FRESH_MS: u64 = 5_000;
 const MAX_KEEP_MS: u64 = 300_000;
 /// Fewer altitudes than this say nothing about a slope.
 const MIN_POINTS: usize = 4;
-/// The slope sums' origin moves up to the oldest altitude kept once it is this old (ms; see
-/// [`super::line_fit`]).
-const REBASE_AFTER_MS: u64 = 600_000;
 /// Grades beyond ±45 % are not running; the factor is clipped there (issue 12).
 pub const MAX_GRADE: f64 = 0.45;
 

@@ -10,6 +10,11 @@
 //! Must not: hold points itself (the callers keep theirs, with what else they need), or fit
 //! across a reset of the origin without summing afresh.
 
+/// Callers move their sums' origin up to their oldest point kept once it is this old (ms):
+/// times within ten minutes or so and distances within a few kilometres keep a stretch's sums
+/// of squares exact to far below a centimetre, however long the run.
+pub const REBASE_AFTER_MS: u64 = 600_000;
+
 /// Sums of x, y and their products over a run of points.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct LineSums {

@@ -26,7 +26,7 @@ use std::collections::VecDeque;
 
 use super::display::DISPLAY_WINDOW_MS;
 use super::grade::Adjustment;
-use super::line_fit::LineSums;
+use super::line_fit::{LineSums, REBASE_AFTER_MS};
 
 /// The windows tested, in seconds: short ones catch a clear change fast, long ones a small
 /// one surely.
@@ -93,10 +93,6 @@ const WANDER_MEDIAN_FIRST_STEP: f64 = 0.1;
 const WANDER_CAUTION: f64 = 1.25;
 /// The running median is kept above this (m), so that it can grow again by steps.
 const WANDER_MEDIAN_FLOOR_M: f64 = 0.01;
-/// The sums' origin moves up to the oldest fix kept once it is this old (ms): times within
-/// ten minutes or so and distances within a few kilometres keep sums of squares over a window
-/// exact to far below a centimetre, however long the run.
-const REBASE_AFTER_MS: u64 = 600_000;
 /// Weight of each step in the share of steps counted across the heading.
 const ACROSS_SHARE_WEIGHT: f64 = 0.02;
 /// A step counts across the heading only while its noise (σ) is at most this share of it: with
@@ -526,22 +522,17 @@ impl RecentFixes {
     }
 }
 
-/// The line through Doppler readings (speed over minus their age, s).
-fn display_line(ages_s: &[f64], readings: &[(f64, f64)]) -> LineSums {
-    let mut line = LineSums::default();
-    for (age_s, (v, _)) in ages_s.iter().zip(readings) {
-        line.add(-age_s, *v);
-    }
-    line
-}
-
 /// Where the readings trend surely ([`DISPLAY_TREND_SIGMAS`] of their slope, for readings of
 /// variance `var`): their line's value at the newest.
 fn trend_end(ages_s: &[f64], readings: &[(f64, f64)], var: f64) -> Option<f64> {
     if readings.len() < DISPLAY_TREND_MIN_READINGS {
         return None;
     }
-    let line = display_line(ages_s, readings);
+    // Speed over minus the readings' age (s).
+    let mut line = LineSums::default();
+    for (age_s, (v, _)) in ages_s.iter().zip(readings) {
+        line.add(-age_s, *v);
+    }
     let (mean_x, mean_v) = line.means()?;
     let fit = line.centred()?;
     // The slope's z² = slope² / (var / Sxx) = Sxy² / (var · Sxx).
