@@ -22,6 +22,7 @@ use crate::cue::CueKind;
 use crate::signal::display::DISPLAY_WINDOW_MS;
 use crate::signal::grade::{Adjustment, AltitudeSource, GradeEstimator};
 use crate::signal::pace::PaceEstimate;
+use crate::signal::recent::WindowSpeed;
 use crate::units::SecondsPerKm;
 
 /// Beyond the band by this much before a pace correction: ±5 s/km is within what a runner can
@@ -414,19 +415,26 @@ impl PaceMonitor {
             reading_slow.filter(|_| speed < self.outer_mps.0),
         );
         let (smoothed_fast, smoothed_slow) = self.smoothed_test(dt_s, estimate, speed, may_push);
-        let (verdict, readings_mean) = if window_fast || reading_fast.is_some() || smoothed_fast {
-            (Some(Off::High), reading_fast)
-        } else if may_push && (window_slow || reading_slow.is_some() || smoothed_slow) {
-            (Some(Off::Low), reading_slow)
+        // The speed the sure evidence rests on: the raw readings' mean since their evidence
+        // began; else, from positions alone, the newest window that was sure — its own speed,
+        // far steadier than a 10-s display of the filter's speed. (A Doppler window is not
+        // spoken: the display's Doppler mean is as good and newer, where a window sure of a
+        // slow stretch may reach back a minute and a half.)
+        let evidence = |reading: Option<f64>, window: Option<WindowSpeed>| {
+            reading.or(window.filter(|w| !w.doppler).map(|w| w.speed_mps))
+        };
+        let (verdict, evidence_mps) = if window_fast.is_some() || reading_fast.is_some() || smoothed_fast {
+            (Some(Off::High), evidence(reading_fast, window_fast))
+        } else if may_push && (window_slow.is_some() || reading_slow.is_some() || smoothed_slow) {
+            (Some(Off::Low), evidence(reading_slow, window_slow))
         } else {
             (None, None)
         };
         // The display estimate (what the runner's watch shows now), worked out only when there
-        // is something to say (this is the per-sample path); and the number to speak: where the
-        // raw readings convinced the test, their mean since the evidence began (a 10-s display
-        // still half holds the pace from before a change), else the display.
+        // is something to say (this is the per-sample path); and the number to speak: the
+        // evidence's speed where readings or a window convinced the test, else the display.
         let display = verdict.and_then(|_| spoken()).map(|p| SecondsPerKm(p.0 / factor));
-        let spoken = readings_mean.and_then(SecondsPerKm::from_speed_mps).or(display);
+        let spoken = evidence_mps.and_then(SecondsPerKm::from_speed_mps).or(display);
         // Honest words: the number to be spoken has to say the same, or the correction waits
         // (with its evidence kept) until it does.
         // Where altitude is known, a verdict waits until the grade over its own stretch is
@@ -488,12 +496,12 @@ impl PaceMonitor {
         step_moving_ms: u64,
         estimate: &PaceEstimate,
         speed: f64,
-    ) -> (bool, bool) {
+    ) -> (Option<WindowSpeed>, Option<WindowSpeed>) {
         let settled_since_ms =
             (t_ms + PACE_STEP_GRACE_MS).saturating_sub(step_moving_ms).max(self.quiet_until_ms);
-        let Some(recent) = estimate.recent else { return (false, false) };
+        let Some(recent) = estimate.recent else { return (None, None) };
         let (fast, slow) = recent.outside(settled_since_ms, self.band_mps, self.outer_mps);
-        (fast && speed > self.outer_mps.1, slow && speed < self.outer_mps.0)
+        (fast.filter(|_| speed > self.outer_mps.1), slow.filter(|_| speed < self.outer_mps.0))
     }
 
     /// CUSUM over raw speed readings (Doppler, treadmill), each taken once; when one side is
@@ -780,6 +788,38 @@ mod tests {
                 .map(|d| d.kind),
             Some(CueKind::SpeedUp)
         );
+    }
+
+    #[test]
+    fn a_correction_from_positions_speaks_the_window_that_was_sure() {
+        use crate::signal::recent::{RecentSpeed, WindowSpeed};
+        // From positions alone a 48-s window is sure the runner is at 2.75 m/s (6:04/km), where
+        // the 10-s display of the filter's speed wobbles to 6:40: the correction says 6:04.
+        let window = WindowSpeed {
+            from_ms: 21_000,
+            speed_mps: 2.75,
+            sigma_mps: 0.03,
+            low_bias_mps: 0.0,
+            doppler: false,
+        };
+        let recent = RecentSpeed { windows: [None, None, None, Some(window), None], doppler_mean_mps: None };
+        let estimate = PaceEstimate { recent: Some(recent), ..at(2.7) };
+        let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
+        let decision = monitor
+            .update(70_000, 70_000, &estimate, || Some(SecondsPerKm(400.0)), None)
+            .expect("a correction");
+        assert_eq!(decision.kind, CueKind::SpeedUp);
+        let spoken = decision.pace.expect("a pace").0;
+        assert!((spoken - 1000.0 / 2.75).abs() < 0.5, "spoke {spoken}");
+        // The same from Doppler: the display (the Doppler mean, newer than any window) speaks.
+        let doppler = WindowSpeed { doppler: true, sigma_mps: 0.01, ..window };
+        let recent = RecentSpeed { windows: [None, None, None, Some(doppler), None], doppler_mean_mps: None };
+        let estimate = PaceEstimate { recent: Some(recent), ..at(2.7) };
+        let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
+        let decision = monitor
+            .update(70_000, 70_000, &estimate, || Some(SecondsPerKm(370.0)), None)
+            .expect("a correction");
+        assert_eq!(decision.pace.map(|p| p.0), Some(370.0));
     }
 
     #[test]

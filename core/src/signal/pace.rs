@@ -471,26 +471,31 @@ struct Direction {
     average: (f64, f64),
     /// The average after the fix before last, and after the last fix.
     lagged: [Option<(f64, f64)>; 2],
+    /// When the last velocity was learned.
+    learned_ms: Option<u64>,
 }
 
-/// Weight of each new velocity in the direction average (≈ 10 s of smoothing: with 8 m of
-/// white noise the filter's own heading wobbles by ±10°, and the average's lag on a winding
-/// path costs less than that wobble).
-const DIRECTION_AVERAGE_WEIGHT: f64 = 0.1;
+/// Weight of each second's velocity in the direction average (≈ 10 s of smoothing: with 8 m
+/// of white noise the filter's own heading wobbles by ±10°, and the average's lag on a winding
+/// path costs less than that wobble). Per second, not per fix: a phone fixing every 4 s
+/// weighted per fix would take 40 s to follow a corner, and count the steps after it short.
+const DIRECTION_AVERAGE_WEIGHT_PER_S: f64 = 0.1;
 /// Below this averaged speed there is no direction of travel.
 const DIRECTION_MIN_SPEED_MPS: f64 = 0.5;
 
 impl Direction {
-    /// The direction to measure the newest step along (unit east, north).
+    /// The velocity (east, north, m/s) whose direction the newest step is measured along.
     fn for_step(&self) -> Option<(f64, f64)> {
         let (e, n) = self.lagged[0]?;
-        let speed = (e * e + n * n).sqrt();
-        (speed >= DIRECTION_MIN_SPEED_MPS).then(|| (e / speed, n / speed))
+        ((e * e + n * n).sqrt() >= DIRECTION_MIN_SPEED_MPS).then_some((e, n))
     }
 
-    fn learn(&mut self, velocity: (f64, f64)) {
-        self.average.0 += DIRECTION_AVERAGE_WEIGHT * (velocity.0 - self.average.0);
-        self.average.1 += DIRECTION_AVERAGE_WEIGHT * (velocity.1 - self.average.1);
+    fn learn(&mut self, t_ms: u64, velocity: (f64, f64)) {
+        let dt_s = self.learned_ms.map_or(1.0, |last| t_ms.saturating_sub(last) as f64 / 1000.0);
+        self.learned_ms = Some(t_ms);
+        let weight = 1.0 - (1.0 - DIRECTION_AVERAGE_WEIGHT_PER_S).powf(dt_s);
+        self.average.0 += weight * (velocity.0 - self.average.0);
+        self.average.1 += weight * (velocity.1 - self.average.1);
         self.lagged = [self.lagged[1], Some(self.average)];
     }
 }
@@ -735,7 +740,7 @@ impl PaceEstimator {
         self.doppler_reading =
             doppler.map(|(speed_mps, sigma_mps)| SpeedReading { t_ms, speed_mps, sigma_mps });
         if let Some(velocity) = velocity {
-            self.direction.learn(velocity);
+            self.direction.learn(t_ms, velocity);
         }
     }
 

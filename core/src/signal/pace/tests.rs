@@ -273,3 +273,60 @@ proptest! {
         }
     }
 }
+
+/// A fix at (`east_m`, `north_m`) with white noise of `sigma_m` and no Doppler, every few
+/// seconds as phones' recordings often are.
+fn fix_at(t_ms: u64, (east_m, north_m): (f64, f64), sigma_m: f64, noise: &mut Noise) -> LocationFix {
+    let (e, n) = (east_m + sigma_m * noise.gauss(), north_m + sigma_m * noise.gauss());
+    LocationFix {
+        t_ms,
+        lat_deg: LAT0 + (n / super::super::geo::EARTH_RADIUS_M).to_degrees(),
+        lon_deg: LON0 + (e / (super::super::geo::EARTH_RADIUS_M * LAT0.to_radians().cos())).to_degrees(),
+        horizontal_accuracy_m: 5.0,
+        speed_mps: None,
+        speed_accuracy_mps: None,
+        altitude_m: None,
+    }
+}
+
+#[test]
+fn a_corner_between_sparse_fixes_is_not_taken_for_a_slowdown() {
+    // East at 3 m/s for 3 minutes, then a right-angle turn north; fixes every 4 s (a phone
+    // recording GPX), 0.5 m of white noise. The windows that take in the corner read the
+    // runner's speed: a direction of travel averaged per fix (40 s at this rate) and steps
+    // counted along it alone read 2.3 m/s here, and "pick it up" followed.
+    let mut noise = Noise(7);
+    let mut est = PaceEstimator::new();
+    let speed = 3.0;
+    let at = |s: u64| {
+        let s = s as f64;
+        if s <= 180.0 { (speed * s, 0.0) } else { (speed * 180.0, speed * (s - 180.0)) }
+    };
+    let mut slowest = f64::INFINITY;
+    for s in (0..=260u64).step_by(4) {
+        est.on_fix(&fix_at(s * 1000, at(s), 0.5, &mut noise));
+        if s > 180 {
+            let windows = est.estimate(s * 1000).recent.expect("windows").windows;
+            for w in windows.iter().take(3).flatten() {
+                slowest = slowest.min(w.speed_mps);
+            }
+        }
+    }
+    assert!(slowest > 0.93 * speed, "a window read {slowest:.2} m/s round the corner");
+}
+
+#[test]
+fn the_direction_of_travel_turns_in_seconds_however_sparse_the_fixes() {
+    // A right-angle turn with fixes every 4 s: 20 s later the direction steps are measured
+    // along has turned most of the way (weighted per fix it would still point 35° off east).
+    let mut direction = Direction::default();
+    for s in (0..=180u64).step_by(4) {
+        direction.learn(s * 1000, (3.0, 0.0));
+    }
+    for s in (184..=200u64).step_by(4) {
+        direction.learn(s * 1000, (0.0, 3.0));
+    }
+    let (east, north) = direction.for_step().expect("moving");
+    let turned_deg = north.atan2(east).to_degrees();
+    assert!(turned_deg > 60.0, "turned {turned_deg:.0}°");
+}
