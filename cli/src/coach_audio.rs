@@ -8,18 +8,15 @@ use std::path::{Path, PathBuf};
 
 use pacenote_audio::render::{Fate, render, write_wav};
 use pacenote_audio::voice::{SAMPLE_RATE_HZ, Stitched, TtsCommandFallback, Voice};
-use pacenote_core::cue::{Utterance, join_sentences};
+use pacenote_core::cue::Utterance;
 use pacenote_core::engine::{EngineConfig, LogRecord, RunContext, RunSession, RunSummary, replay};
-use pacenote_core::persona::{LineChooser, Persona, Spoken};
+use pacenote_core::persona::{Persona, Spoken, Wording};
 use pacenote_core::plan::{ExpandedStep, Plan};
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::format_clock_s;
 use pacenote_track::Recording;
 
 use crate::CliError;
-
-/// Seed of the line chooser: the same run always gets the same lines.
-pub const LINE_SEED: u64 = 1;
 
 /// A run replayed with a voice.
 #[derive(Debug)]
@@ -92,7 +89,7 @@ pub fn replay_voiced(
     let scratch = std::env::temp_dir().join(format!("pacenote-tts-{}", std::process::id()));
     let mut fallback =
         TtsCommandFallback::new(crate::pack_cmd::ESPEAK_TEMPLATE, persona.voice.clone(), &scratch);
-    let mut chooser = LineChooser::new(LINE_SEED);
+    let mut wording = Wording::new(Some(persona.clone()));
     let mut session = RunSession::with_context(
         plan,
         profile,
@@ -105,8 +102,8 @@ pub fn replay_voiced(
     let mut stitched = Vec::new();
     let mut failure = None;
     let utterances = replay::run_with_audio(&mut session, &inputs, |u| {
-        let lines: Vec<_> = u.cues.iter().map(|c| persona.line(c, &mut chooser)).collect();
-        texts.push(join_sentences(lines.iter().map(|l| l.text.clone())));
+        let (text, lines) = wording.lines(u);
+        texts.push(text);
         cue_texts.push(lines.iter().map(|l| l.text.clone()).collect());
         let parts: Vec<Spoken> = lines.into_iter().flat_map(|l| l.parts).collect();
         match voice.stitch(&parts, &mut fallback) {

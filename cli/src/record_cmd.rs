@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use pacenote_core::engine::replay::due_tick_ms;
 use pacenote_core::engine::{EngineConfig, Input, RunSummary};
-use pacenote_core::persona::{LineChooser, Persona};
+use pacenote_core::persona::{NEUTRAL_PERSONA, Wording};
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::{format_clock_s, format_distance_m};
 use pacenote_sync::Store;
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::CliError;
 use crate::plan_cmd::load_plan;
-use crate::replay_cmd::{ChattinessArg, NEUTRAL_PERSONA};
+use crate::replay_cmd::ChattinessArg;
 use crate::track_cmd::load_recording;
 
 /// Faster than this the run is fed as fast as the machine goes (no sleeps at all).
@@ -114,7 +114,7 @@ pub fn record(args: &RecordArgs) -> Result<(), CliError> {
         None => RunnerProfile::default(),
     };
     let persona_name = args.persona.clone().unwrap_or_else(|| NEUTRAL_PERSONA.to_owned());
-    let voice = Voice::new(&persona_name)?;
+    let voice = wording(&persona_name)?;
     let track = std::path::absolute(&args.track).map_err(|e| CliError::file(&args.track, e))?;
     let source = Source { track, speed, effort: args.effort };
     let setup = SessionSetup {
@@ -176,7 +176,7 @@ pub fn resume(args: &ResumeArgs) -> Result<(), CliError> {
         format_clock_s(resumed.moving_ms as f64 / 1000.0),
         resumed.samples
     );
-    let voice = Voice::new(&setup.persona)?;
+    let voice = wording(&setup.persona)?;
     Live { store, recorder, voice, speed, trace: args.trace, clock: None }.run(&inputs[next..], source.effort)
 }
 
@@ -196,35 +196,16 @@ fn continue_at(stored: &[(u64, String)], inputs: &[Input]) -> Result<usize, usiz
     Ok(next)
 }
 
-/// The words a persona (or the plain wording) speaks.
-struct Voice {
-    persona: Option<Persona>,
-    chooser: LineChooser,
-}
-
-impl Voice {
-    fn new(name: &str) -> Result<Self, CliError> {
-        let persona = if name == NEUTRAL_PERSONA {
-            None
-        } else {
-            Some(Persona::bundled(name).map_err(|e| CliError::Usage(e.to_string()))?)
-        };
-        Ok(Self { persona, chooser: LineChooser::new(crate::coach_audio::LINE_SEED) })
-    }
-
-    fn say(&mut self, utterance: &pacenote_core::cue::Utterance) -> String {
-        match &self.persona {
-            Some(p) => p.say_utterance(utterance, &mut self.chooser),
-            None => utterance.neutral_text(),
-        }
-    }
+/// The words of a persona by name (or the plain wording).
+fn wording(name: &str) -> Result<Wording, CliError> {
+    Wording::named(name).map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// The run as it happens: sleeps until each input is due on the run clock.
 struct Live {
     store: Store,
     recorder: Recorder,
-    voice: Voice,
+    voice: Wording,
     speed: f64,
     trace: bool,
     /// (wall time, run time) the clock started at.

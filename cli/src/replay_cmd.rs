@@ -18,13 +18,6 @@ use crate::plan_cmd::load_plan;
 use crate::track_cmd::load_recording;
 use crate::{CliError, read_file};
 
-/// The pace a planned session's distance steps are timed at when it is swapped for an easy
-/// one (a typical easy pace; only the easy run's length depends on it, and that is capped).
-const EASY_PACE_S_PER_KM: f64 = 390.0;
-
-/// The plain, factual wording used when no persona is chosen.
-pub const NEUTRAL_PERSONA: &str = "neutral";
-
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
     #[arg(long)]
@@ -125,8 +118,8 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
         ));
     }
     if args.go_easy {
-        use pacenote_core::coaching::readiness::{easy_version, planned_seconds};
-        plan = easy_version(&plan, planned_seconds(&plan, EASY_PACE_S_PER_KM), profile.max_hr_bpm);
+        use pacenote_core::coaching::readiness::easy_instead;
+        plan = easy_instead(&plan, profile.max_hr_bpm);
     }
     let mut context = RunContext::default();
     if let (Some(t), Some(d)) = (args.temp_c, args.dew_point_c) {
@@ -196,7 +189,7 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
         eprintln!("wrote {}", svg.display());
     }
     if args.json {
-        let name = persona.as_ref().map_or(NEUTRAL_PERSONA, |p| p.id.as_str());
+        let name = persona.as_ref().map_or(pacenote_core::persona::NEUTRAL_PERSONA, |p| p.id.as_str());
         let mut json = to_json_with_texts(&utterances, summary, name, &cue_texts);
         json.log = log;
         let text = serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))?;

@@ -18,7 +18,7 @@ use crate::store::{CachedPack, CachedPlan, Store, StoreError};
 use crate::wire::sha256_hex;
 
 /// The plain wording needs no pack.
-pub const NEUTRAL_PERSONA: &str = "neutral";
+pub use pacenote_core::persona::NEUTRAL_PERSONA;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PreloadError {

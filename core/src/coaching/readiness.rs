@@ -192,6 +192,15 @@ pub const EASY_VERSION_MIN_S: f64 = 15.0 * 60.0;
 /// keeps it conversational).
 pub const EASY_HR_CAP_SHARE_OF_MAX: f64 = 0.75;
 
+/// The pace a planned session's distance steps are timed at when it is swapped for an easy
+/// one (a typical easy pace; only the easy run's length depends on it, and that is capped).
+pub const EASY_SWAP_PACE_S_PER_KM: f64 = 390.0;
+
+/// [`easy_version`] of `plan`, its distance steps timed at [`EASY_SWAP_PACE_S_PER_KM`].
+pub fn easy_instead(plan: &Plan, max_hr_bpm: Option<f64>) -> Plan {
+    easy_version(plan, planned_seconds(plan, EASY_SWAP_PACE_S_PER_KM), max_hr_bpm)
+}
+
 /// How long a plan takes, with distance steps run at `pace_s_per_km` (open steps count 0).
 pub fn planned_seconds(plan: &Plan, pace_s_per_km: f64) -> f64 {
     crate::progress::PlanProgress::new(plan)

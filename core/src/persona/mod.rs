@@ -572,6 +572,67 @@ impl LineChooser {
     }
 }
 
+/// The name that asks for the plain wording: no persona, no pack (the platform's speech says
+/// it).
+pub const NEUTRAL_PERSONA: &str = "neutral";
+
+/// Which of a persona's lines is said is chosen with this seed wherever a run is coached (the
+/// library, `pacenote replay`, `record`, the demo's audio), so one run says the same words
+/// everywhere.
+pub const LINE_SEED: u64 = 1;
+
+/// The words a run is coached in — a persona's, or the plain wording — and its choice of lines
+/// so far.
+#[derive(Debug, Clone)]
+pub struct Wording {
+    persona: Option<Persona>,
+    chooser: LineChooser,
+}
+
+impl Wording {
+    /// `persona`'s words, or the plain wording for `None`, choosing lines with [`LINE_SEED`].
+    pub fn new(persona: Option<Persona>) -> Self {
+        Self { persona, chooser: LineChooser::new(LINE_SEED) }
+    }
+
+    /// A bundled persona by id, or the plain wording for [`NEUTRAL_PERSONA`].
+    pub fn named(name: &str) -> Result<Self, PersonaError> {
+        let persona = if name == NEUTRAL_PERSONA { None } else { Some(Persona::bundled(name)?) };
+        Ok(Self::new(persona))
+    }
+
+    pub fn persona(&self) -> Option<&Persona> {
+        self.persona.as_ref()
+    }
+
+    /// The persona's id, or [`NEUTRAL_PERSONA`].
+    pub fn name(&self) -> &str {
+        self.persona.as_ref().map_or(NEUTRAL_PERSONA, |p| p.id.as_str())
+    }
+
+    /// Each cue's line (its text, and its parts for a pack to stitch; the plain wording is all
+    /// free text), and the whole utterance's text.
+    pub fn lines(&mut self, utterance: &Utterance) -> (String, Vec<Line>) {
+        let lines: Vec<Line> = utterance
+            .cues
+            .iter()
+            .map(|cue| match &self.persona {
+                Some(p) => p.line(cue, &mut self.chooser),
+                None => {
+                    let text = neutral_text(cue);
+                    Line { parts: vec![Spoken::Free(text.clone())], text }
+                }
+            })
+            .collect();
+        (join_sentences(lines.iter().map(|l| l.text.clone())), lines)
+    }
+
+    /// The whole utterance in these words.
+    pub fn say(&mut self, utterance: &Utterance) -> String {
+        self.lines(utterance).0
+    }
+}
+
 /// SplitMix64's finaliser: a well-spread hash for tie-breaks.
 fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);

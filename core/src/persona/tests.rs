@@ -157,6 +157,27 @@ fn utterances_join_the_persona_lines() {
     assert!(text.split(". ").count() >= 2, "{text}");
 }
 
+#[test]
+fn a_wording_is_a_persona_or_the_plain_words_with_the_one_line_seed() {
+    let u = Utterance {
+        id: 1,
+        at_ms: 0,
+        priority: Priority::StepChange,
+        cues: vec![cue(CueKind::RunStart, CueSlots::default()), cue(CueKind::StepStart, full_slots())],
+        interrupts: None,
+    };
+    let mut plain = Wording::named(NEUTRAL_PERSONA).expect("the plain wording");
+    assert_eq!(plain.name(), NEUTRAL_PERSONA);
+    let (text, lines) = plain.lines(&u);
+    assert_eq!(text, u.neutral_text());
+    assert!(lines.iter().all(|l| l.parts == vec![Spoken::Free(l.text.clone())]));
+    let mut stone = Wording::named("stone").expect("stone");
+    assert_eq!(stone.name(), "stone");
+    let persona = Persona::bundled("stone").expect("loads");
+    assert_eq!(stone.say(&u), persona.say_utterance(&u, &mut LineChooser::new(LINE_SEED)));
+    assert!(matches!(Wording::named("yoda"), Err(PersonaError::Unknown(_))));
+}
+
 proptest! {
     #[test]
     fn no_line_repeats_before_all_were_used(seed in any::<u64>(), turns in 1usize..40) {
