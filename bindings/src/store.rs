@@ -10,14 +10,20 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use pacenote_sync::client::{self, Client, RetryPolicy, Traffic, Transport, TransportError};
+use pacenote_sync::client::{Client, RetryPolicy, Traffic, Transport};
 use pacenote_sync::preload;
 use pacenote_sync::recorder::Journal;
 use pacenote_sync::upload::Syncer;
 use pacenote_sync::{Batch, Checkpoint, Store};
 
-use crate::{CueListener, Engine, PacenoteError, RunSession, SessionSetupArgs, guarded};
-use crate::{RunnerProfile, SessionSettings, Weather, WeekSoFar};
+use pacenote_core::persona::{NEUTRAL_PERSONA, Wording};
+use pacenote_core::profile::RunnerProfile;
+
+use crate::error::{PacenoteError, guarded};
+use crate::session::{
+    CueListener, Engine, RunSession, SessionSettings, SessionSetupArgs, Weather, WeekSoFar,
+};
+use crate::transport::{HostTransport, HttpTransport};
 
 /// The database file inside the app's data folder.
 const DB_FILE: &str = "pacenote.db";
@@ -47,92 +53,6 @@ async fn off_thread<T: Send + 'static>(
         .spawn_blocking(move || guarded(f))
         .await
         .map_err(|e| PacenoteError::Internal { reason: format!("a background task failed: {e}") })?
-}
-
-fn store_error(e: impl std::fmt::Display) -> PacenoteError {
-    PacenoteError::Store { reason: e.to_string() }
-}
-
-// ---- the host's HTTP stack --------------------------------------------------------------
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct HttpHeader {
-    pub name: String,
-    pub value: String,
-}
-
-/// A request for the host to send (`method` is GET, PUT or POST).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct HttpRequest {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<HttpHeader>,
-    pub body: Vec<u8>,
-}
-
-/// The answer, whatever its status.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: Vec<HttpHeader>,
-    pub body: Vec<u8>,
-}
-
-/// No HTTP answer came.
-#[derive(Debug, Clone, thiserror::Error, uniffi::Error)]
-pub enum TransportFailure {
-    #[error("timed out: {reason}")]
-    Timeout { reason: String },
-    #[error("no connection: {reason}")]
-    NoConnection { reason: String },
-    #[error("{reason}")]
-    Other { reason: String },
-}
-
-impl From<uniffi::UnexpectedUniFFICallbackError> for TransportFailure {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        Self::Other { reason: format!("the transport threw: {}", e.reason) }
-    }
-}
-
-/// The host's HTTP stack (URLSession, OkHttp, HttpURLConnection). Called on a library thread,
-/// never the main one; it may block until the answer is in. Time out within 30 seconds.
-#[uniffi::export(with_foreign)]
-pub trait HttpTransport: Send + Sync {
-    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure>;
-}
-
-struct HostTransport(Arc<dyn HttpTransport>);
-
-impl std::fmt::Debug for HostTransport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HostTransport")
-    }
-}
-
-impl Transport for HostTransport {
-    fn send(&self, request: &client::HttpRequest) -> Result<client::HttpResponse, TransportError> {
-        let request = HttpRequest {
-            method: request.method.as_str().to_owned(),
-            url: request.url.clone(),
-            headers: request
-                .headers
-                .iter()
-                .map(|(n, v)| HttpHeader { name: n.clone(), value: v.clone() })
-                .collect(),
-            body: request.body.clone(),
-        };
-        match self.0.send(request) {
-            Ok(r) => Ok(client::HttpResponse {
-                status: r.status,
-                headers: r.headers.into_iter().map(|h| (h.name, h.value)).collect(),
-                body: r.body,
-            }),
-            Err(TransportFailure::Timeout { reason }) => Err(TransportError::Timeout(reason)),
-            Err(TransportFailure::NoConnection { reason }) => Err(TransportError::Connection(reason)),
-            Err(TransportFailure::Other { reason }) => Err(TransportError::Other(reason)),
-        }
-    }
 }
 
 // ---- the writer thread ------------------------------------------------------------------
@@ -244,8 +164,8 @@ pub struct ResumePoint {
 /// What a sync pass did.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct SyncReport {
-    /// The host said it is offline: nothing was tried.
-    pub offline: bool,
+    /// How the pass ended, and what to do next.
+    pub outcome: SyncOutcome,
     pub runs_uploaded: u64,
     pub runs_pending: u64,
     pub chunks_sent: u64,
@@ -253,8 +173,48 @@ pub struct SyncReport {
     pub requests: u64,
     pub retries: u64,
     pub bytes_sent: u64,
-    /// Why the pass stopped short; [`Pacenote::next_sync_at_ms`] says when to try again.
-    pub error: Option<String>,
+}
+
+/// How a sync pass ended: each asks something different of the app.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncOutcome {
+    /// Every finished run is on the server (or there was none to send).
+    Done,
+    /// The host said it is offline: nothing was tried. Sync when it is back online.
+    Offline,
+    /// The server could not be reached, was busy or asked to wait: sync again at
+    /// `retry_at_unix_ms` (never sooner than the server asked).
+    RetryAt { retry_at_unix_ms: u64, reason: String },
+    /// The token was refused: nothing uploads until the runner signs in again.
+    Unauthorized { reason: String },
+    /// The server refused this run (the others went on): it stays on the phone and is tried
+    /// again at `retry_at_unix_ms`; `reason` is the server's.
+    RunRefused { run_id: String, reason: String, retry_at_unix_ms: u64 },
+    /// The phone's store failed (a full disk, a broken file); nothing was lost.
+    StoreFailed { reason: String },
+}
+
+impl SyncOutcome {
+    /// The outcome of a pass whose report is `report`, the next pass due at `retry_at_unix_ms`.
+    fn of(report: &pacenote_sync::upload::SyncReport, retry_at_unix_ms: u64) -> Self {
+        use pacenote_sync::upload::SyncStop;
+        match &report.stopped {
+            _ if report.offline => Self::Offline,
+            None if report.runs_pending == 0 => Self::Done,
+            None => Self::RetryAt {
+                retry_at_unix_ms,
+                reason: format!("{} runs still pending", report.runs_pending),
+            },
+            Some(SyncStop::TryLater { reason, server_wait: _ }) => {
+                Self::RetryAt { retry_at_unix_ms, reason: reason.clone() }
+            }
+            Some(SyncStop::Unauthorized { reason }) => Self::Unauthorized { reason: reason.clone() },
+            Some(SyncStop::RunRefused { run_id, reason }) => {
+                Self::RunRefused { run_id: run_id.clone(), reason: reason.clone(), retry_at_unix_ms }
+            }
+            Some(SyncStop::Store { reason }) => Self::StoreFailed { reason: reason.clone() },
+        }
+    }
 }
 
 /// What a preload fetched.
@@ -331,8 +291,8 @@ impl Pacenote {
     ) -> Result<Arc<Self>, PacenoteError> {
         guarded(|| {
             let dir = PathBuf::from(&data_dir);
-            std::fs::create_dir_all(&dir).map_err(|e| store_error(format!("{data_dir}: {e}")))?;
-            let store = Arc::new(Mutex::new(Store::open(&dir.join(DB_FILE)).map_err(store_error)?));
+            std::fs::create_dir_all(&dir).map_err(|e| PacenoteError::store(format!("{data_dir}: {e}")))?;
+            let store = Arc::new(Mutex::new(Store::open(&dir.join(DB_FILE))?));
             let transport: Arc<dyn Transport> = Arc::new(HostTransport(transport));
             let sync_client =
                 Client::new(&server_url, token.clone(), transport.clone(), RetryPolicy::default());
@@ -369,14 +329,13 @@ impl Pacenote {
                     &mut store,
                     &new_run_id(),
                     &setup.plan,
-                    setup.persona_name(),
+                    setup.wording.name(),
                     &setup.engine,
                     now_unix_ms(),
-                )
-                .map_err(store_error)?
+                )?
             };
             let engine = Engine::Recorded { journal, writer: self.writer.clone() };
-            Ok(RunSession::with_engine(engine, setup.persona, listener, None))
+            Ok(RunSession::with_engine(engine, setup.wording, listener, None))
         })
     }
 
@@ -389,23 +348,16 @@ impl Pacenote {
         guarded(|| {
             self.writer.barrier();
             let store = self.lock()?;
-            let Some(run_id) = store.unfinished_run().map_err(store_error)? else { return Ok(None) };
-            let persona = store.setup(&run_id).map_err(store_error)?.map(|s| s.persona).unwrap_or_default();
-            let (journal, resumed) = Journal::resume(&store, &run_id).map_err(store_error)?;
+            let Some(run_id) = store.unfinished_run()? else { return Ok(None) };
+            let persona = store.setup(&run_id)?.map(|s| s.persona).unwrap_or_default();
+            let (journal, resumed) = Journal::resume(&store, &run_id)?;
             drop(store);
-            let point = ResumePoint {
-                t_ms: resumed.t_ms,
-                step_index: resumed.step_index.and_then(|i| u32::try_from(i).ok()),
-                distance_m: resumed.distance_m,
-                moving_time_s: resumed.moving_ms as f64 / 1000.0,
-                inputs_replayed: resumed.samples,
-            };
             let engine = Engine::Recorded { journal, writer: self.writer.clone() };
             Ok(Some(RunSession::with_engine(
                 engine,
-                crate::persona_by_name(&persona)?,
+                Wording::named(&persona)?,
                 listener,
-                Some(point),
+                Some((&resumed).into()),
             )))
         })
     }
@@ -414,20 +366,8 @@ impl Pacenote {
     pub fn runs(&self) -> Result<Vec<StoredRunInfo>, PacenoteError> {
         guarded(|| {
             self.writer.barrier();
-            let runs = self.lock()?.runs().map_err(store_error)?;
-            Ok(runs
-                .into_iter()
-                .map(|r| StoredRunInfo {
-                    id: r.id,
-                    plan_id: r.plan_id,
-                    persona: r.persona,
-                    started_at_unix_ms: r.started_at_unix_ms,
-                    finished: r.finished,
-                    uploaded: r.uploaded,
-                    samples: r.samples,
-                    effort: r.effort,
-                })
-                .collect())
+            let runs = self.lock()?.runs()?;
+            Ok(runs.into_iter().map(StoredRunInfo::from).collect())
         })
     }
 
@@ -436,7 +376,7 @@ impl Pacenote {
     pub fn check_store(&self) -> Result<String, PacenoteError> {
         guarded(|| {
             self.writer.barrier();
-            self.lock()?.integrity_check().map_err(store_error)
+            Ok(self.lock()?.integrity_check()?)
         })
     }
 
@@ -464,8 +404,9 @@ impl Pacenote {
         off_thread(move || {
             self.writer.barrier();
             let r = self.syncer.sync_now();
+            let retry_at_unix_ms = self.next_sync_at_ms().unwrap_or_else(now_unix_ms);
             Ok(SyncReport {
-                offline: r.offline,
+                outcome: SyncOutcome::of(&r, retry_at_unix_ms),
                 runs_uploaded: r.runs_uploaded,
                 runs_pending: r.runs_pending,
                 chunks_sent: r.chunks_sent,
@@ -473,7 +414,6 @@ impl Pacenote {
                 requests: r.requests,
                 retries: r.retries,
                 bytes_sent: r.bytes_sent,
-                error: r.error,
             })
         })
         .await
@@ -487,11 +427,9 @@ impl Pacenote {
         lang: String,
     ) -> Result<PreloadReport, PacenoteError> {
         off_thread(move || {
-            let sync = |e: preload::PreloadError| PacenoteError::Sync { reason: e.to_string() };
             let mut traffic = Traffic::default();
-            let plan =
-                preload::preload_plan(&self.preloader, &self.store, &plan_id, &mut traffic).map_err(sync)?;
-            let pack = if persona == crate::NEUTRAL {
+            let plan = preload::preload_plan(&self.preloader, &self.store, &plan_id, &mut traffic)?;
+            let pack = if persona == NEUTRAL_PERSONA {
                 preload::Preloaded { unchanged: true, ..Default::default() }
             } else {
                 preload::preload_pack(
@@ -501,8 +439,7 @@ impl Pacenote {
                     &lang,
                     &self.packs_dir,
                     &mut traffic,
-                )
-                .map_err(sync)?
+                )?
             };
             Ok(PreloadReport {
                 plan_unchanged: plan.unchanged,
@@ -522,26 +459,18 @@ impl Pacenote {
         persona: String,
         lang: String,
     ) -> Result<OfflineReadiness, PacenoteError> {
-        guarded(|| {
-            let r =
-                preload::is_ready_offline(&*self.lock()?, &plan_id, &persona, &lang).map_err(store_error)?;
-            Ok(OfflineReadiness { ready: r.ready, missing: r.missing })
-        })
+        guarded(|| Ok(preload::is_ready_offline(&*self.lock()?, &plan_id, &persona, &lang)?.into()))
     }
 
     /// A preloaded plan's JSON, to start a run with.
     pub fn cached_plan_json(&self, plan_id: String) -> Result<Option<String>, PacenoteError> {
-        guarded(|| Ok(self.lock()?.cached_plan(&plan_id).map_err(store_error)?.map(|p| p.json)))
+        guarded(|| Ok(self.lock()?.cached_plan(&plan_id)?.map(|p| p.json)))
     }
 
     /// The folder of a persona's installed pack (manifest.json and its clips), for the player.
     pub fn pack_dir(&self, persona: String, lang: String) -> Result<Option<String>, PacenoteError> {
         guarded(|| {
-            Ok(self
-                .lock()?
-                .cached_pack(&persona, &lang)
-                .map_err(store_error)?
-                .map(|p| p.dir.to_string_lossy().into_owned()))
+            Ok(self.lock()?.cached_pack(&persona, &lang)?.map(|p| p.dir.to_string_lossy().into_owned()))
         })
     }
 }
@@ -564,10 +493,14 @@ impl Pacenote {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Chattiness, LocationFix, Utterance};
+    use crate::session::Utterance;
+    use crate::transport::{HttpHeader, HttpRequest, HttpResponse, TransportFailure};
+    use pacenote_core::profile::Chattiness;
+    use pacenote_core::sensor::LocationFix;
     use pacenote_server::content::Content;
     use pacenote_server::storage::{SqliteStorage, Storage};
     use pacenote_server::{AppState, RunningServer};
+    use pacenote_sync::client::{self, Transport};
 
     /// The host's HTTP stack, played by the Rust transport.
     struct RustHttp(client::UreqTransport);
@@ -688,10 +621,10 @@ mod tests {
 
         app.set_connectivity(false);
         let offline = block_on(app.clone().sync_now()).expect("sync");
-        assert!(offline.offline && offline.runs_uploaded == 0);
+        assert!(offline.outcome == SyncOutcome::Offline && offline.runs_uploaded == 0);
         app.set_connectivity(true);
         let report = block_on(app.clone().sync_now()).expect("sync");
-        assert_eq!((report.runs_uploaded, report.error.clone()), (1, None), "{report:?}");
+        assert_eq!((report.runs_uploaded, &report.outcome), (1, &SyncOutcome::Done), "{report:?}");
         assert!(app.next_sync_at_ms().is_none());
         let runs = app.runs().expect("runs");
         assert!(runs[0].uploaded && runs[0].finished && runs[0].effort == Some(6), "{runs:?}");

@@ -157,7 +157,7 @@ pub fn sync(args: &SyncArgs) -> Result<(), CliError> {
         report.retries,
         report.bytes_sent
     );
-    if let Some(e) = report.error.or(failed) {
+    if let Some(e) = report.stopped.map(|e| e.to_string()).or(failed) {
         let later = syncer
             .next_sync_at()
             .and_then(|t| t.duration_since(std::time::SystemTime::now()).ok())

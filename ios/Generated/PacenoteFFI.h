@@ -243,13 +243,6 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CUE_LISTENER_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CUE_LISTENER_METHOD0
-typedef void (*UniffiCallbackInterfaceCueListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
-        RustCallStatus *_Nonnull uniffiCallStatus
-    );
-
-#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_FOCUS_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_AUDIO_FOCUS_METHOD0
 typedef void (*UniffiCallbackInterfaceAudioFocusMethod0)(uint64_t, void* _Nonnull, 
@@ -292,20 +285,18 @@ typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, Rust
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CUE_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CUE_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceCueListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
 typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
-
-#endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CUE_LISTENER
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CUE_LISTENER
-typedef struct UniffiVTableCallbackInterfaceCueListener {
-    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
-    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceCueListenerMethod0 _Nonnull onUtterance;
-} UniffiVTableCallbackInterfaceCueListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_AUDIO_FOCUS
@@ -346,6 +337,15 @@ typedef struct UniffiVTableCallbackInterfaceLogSink {
 } UniffiVTableCallbackInterfaceLogSink;
 
 #endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CUE_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CUE_LISTENER
+typedef struct UniffiVTableCallbackInterfaceCueListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceCueListenerMethod0 _Nonnull onUtterance;
+} UniffiVTableCallbackInterfaceCueListener;
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
 typedef struct UniffiVTableCallbackInterfaceHttpTransport {
@@ -354,6 +354,96 @@ typedef struct UniffiVTableCallbackInterfaceHttpTransport {
     UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
 } UniffiVTableCallbackInterfaceHttpTransport;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOFOCUS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOFOCUS
+uint64_t uniffi_pacenote_ffi_fn_clone_audiofocus(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOFOCUS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOFOCUS
+void uniffi_pacenote_ffi_fn_free_audiofocus(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOFOCUS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOFOCUS
+void uniffi_pacenote_ffi_fn_init_callback_vtable_audiofocus(const UniffiVTableCallbackInterfaceAudioFocus* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_DUCK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_DUCK
+void uniffi_pacenote_ffi_fn_method_audiofocus_duck(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_RELEASE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_RELEASE
+void uniffi_pacenote_ffi_fn_method_audiofocus_release(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOOUTPUT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOOUTPUT
+uint64_t uniffi_pacenote_ffi_fn_clone_audiooutput(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOOUTPUT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOOUTPUT
+void uniffi_pacenote_ffi_fn_free_audiooutput(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOOUTPUT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOOUTPUT
+void uniffi_pacenote_ffi_fn_init_callback_vtable_audiooutput(const UniffiVTableCallbackInterfaceAudioOutput* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_PLAY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_PLAY
+void uniffi_pacenote_ffi_fn_method_audiooutput_play(uint64_t ptr, RustBuffer pcm, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_STOP
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_STOP
+void uniffi_pacenote_ffi_fn_method_audiooutput_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_SPEECHFALLBACK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_SPEECHFALLBACK
+uint64_t uniffi_pacenote_ffi_fn_clone_speechfallback(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_SPEECHFALLBACK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_SPEECHFALLBACK
+void uniffi_pacenote_ffi_fn_free_speechfallback(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_SPEECHFALLBACK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_SPEECHFALLBACK
+void uniffi_pacenote_ffi_fn_init_callback_vtable_speechfallback(const UniffiVTableCallbackInterfaceSpeechFallback* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_SPEECHFALLBACK_SYNTHESIZE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_SPEECHFALLBACK_SYNTHESIZE
+RustBuffer uniffi_pacenote_ffi_fn_method_speechfallback_synthesize(uint64_t ptr, RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_LOGSINK
+uint64_t uniffi_pacenote_ffi_fn_clone_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_LOGSINK
+void uniffi_pacenote_ffi_fn_free_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+void uniffi_pacenote_ffi_fn_init_callback_vtable_logsink(const UniffiVTableCallbackInterfaceLogSink* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_LOGSINK_LOG
+void uniffi_pacenote_ffi_fn_method_logsink_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_CUELISTENER
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_CUELISTENER
@@ -515,116 +605,6 @@ RustBuffer uniffi_pacenote_ffi_fn_method_runsession_summary(uint64_t ptr, RustCa
 void uniffi_pacenote_ffi_fn_method_runsession_tick(uint64_t ptr, uint64_t t_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOFOCUS
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOFOCUS
-uint64_t uniffi_pacenote_ffi_fn_clone_audiofocus(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOFOCUS
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOFOCUS
-void uniffi_pacenote_ffi_fn_free_audiofocus(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOFOCUS
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOFOCUS
-void uniffi_pacenote_ffi_fn_init_callback_vtable_audiofocus(const UniffiVTableCallbackInterfaceAudioFocus* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_DUCK
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_DUCK
-void uniffi_pacenote_ffi_fn_method_audiofocus_duck(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_RELEASE
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOFOCUS_RELEASE
-void uniffi_pacenote_ffi_fn_method_audiofocus_release(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOOUTPUT
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_AUDIOOUTPUT
-uint64_t uniffi_pacenote_ffi_fn_clone_audiooutput(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOOUTPUT
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_AUDIOOUTPUT
-void uniffi_pacenote_ffi_fn_free_audiooutput(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOOUTPUT
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_AUDIOOUTPUT
-void uniffi_pacenote_ffi_fn_init_callback_vtable_audiooutput(const UniffiVTableCallbackInterfaceAudioOutput* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_PLAY
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_PLAY
-void uniffi_pacenote_ffi_fn_method_audiooutput_play(uint64_t ptr, RustBuffer pcm, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_STOP
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_AUDIOOUTPUT_STOP
-void uniffi_pacenote_ffi_fn_method_audiooutput_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_SPEECHFALLBACK
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_SPEECHFALLBACK
-uint64_t uniffi_pacenote_ffi_fn_clone_speechfallback(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_SPEECHFALLBACK
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_SPEECHFALLBACK
-void uniffi_pacenote_ffi_fn_free_speechfallback(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_SPEECHFALLBACK
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_SPEECHFALLBACK
-void uniffi_pacenote_ffi_fn_init_callback_vtable_speechfallback(const UniffiVTableCallbackInterfaceSpeechFallback* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_SPEECHFALLBACK_SYNTHESIZE
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_SPEECHFALLBACK_SYNTHESIZE
-RustBuffer uniffi_pacenote_ffi_fn_method_speechfallback_synthesize(uint64_t ptr, RustBuffer text, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_LOGSINK
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_LOGSINK
-uint64_t uniffi_pacenote_ffi_fn_clone_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_LOGSINK
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_LOGSINK
-void uniffi_pacenote_ffi_fn_free_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
-void uniffi_pacenote_ffi_fn_init_callback_vtable_logsink(const UniffiVTableCallbackInterfaceLogSink* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_LOGSINK_LOG
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_LOGSINK_LOG
-void uniffi_pacenote_ffi_fn_method_logsink_log(uint64_t ptr, RustBuffer level, RustBuffer target, RustBuffer message, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_HTTPTRANSPORT
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_HTTPTRANSPORT
-uint64_t uniffi_pacenote_ffi_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_HTTPTRANSPORT
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_HTTPTRANSPORT
-void uniffi_pacenote_ffi_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
-void uniffi_pacenote_ffi_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_HTTPTRANSPORT_SEND
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_HTTPTRANSPORT_SEND
-RustBuffer uniffi_pacenote_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_PACENOTE
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_PACENOTE
 uint64_t uniffi_pacenote_ffi_fn_clone_pacenote(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -700,9 +680,24 @@ RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_store_error(uint64_t ptr, Rust
 uint64_t uniffi_pacenote_ffi_fn_method_pacenote_sync_now(uint64_t ptr
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_EASY_VERSION
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_EASY_VERSION
-RustBuffer uniffi_pacenote_ffi_fn_func_easy_version(RustBuffer plan_json, RustBuffer max_hr_bpm, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_HTTPTRANSPORT
+uint64_t uniffi_pacenote_ffi_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_HTTPTRANSPORT
+void uniffi_pacenote_ffi_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+void uniffi_pacenote_ffi_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+RustBuffer uniffi_pacenote_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_PACENOTE_VERSION
@@ -715,6 +710,11 @@ RustBuffer uniffi_pacenote_ffi_fn_func_pacenote_version(RustCallStatus *_Nonnull
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_PERSONAS
 RustBuffer uniffi_pacenote_ffi_fn_func_personas(RustCallStatus *_Nonnull out_status
     
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_EASY_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_EASY_VERSION
+RustBuffer uniffi_pacenote_ffi_fn_func_easy_version(RustBuffer plan_json, RustBuffer max_hr_bpm, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_READINESS
@@ -987,12 +987,6 @@ void ffi_pacenote_ffi_rust_future_free_void(uint64_t handle
 void ffi_pacenote_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_EASY_VERSION
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_EASY_VERSION
-uint16_t uniffi_pacenote_ffi_checksum_func_easy_version(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_PACENOTE_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_PACENOTE_VERSION
 uint16_t uniffi_pacenote_ffi_checksum_func_pacenote_version(void
@@ -1005,6 +999,12 @@ uint16_t uniffi_pacenote_ffi_checksum_func_personas(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_EASY_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_EASY_VERSION
+uint16_t uniffi_pacenote_ffi_checksum_func_easy_version(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_READINESS
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_READINESS
 uint16_t uniffi_pacenote_ffi_checksum_func_readiness(void
@@ -1014,6 +1014,42 @@ uint16_t uniffi_pacenote_ffi_checksum_func_readiness(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_INIT_LOGGING
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_INIT_LOGGING
 uint16_t uniffi_pacenote_ffi_checksum_func_init_logging(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_DUCK
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_DUCK
+uint16_t uniffi_pacenote_ffi_checksum_method_audiofocus_duck(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_RELEASE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_RELEASE
+uint16_t uniffi_pacenote_ffi_checksum_method_audiofocus_release(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_PLAY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_PLAY
+uint16_t uniffi_pacenote_ffi_checksum_method_audiooutput_play(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_STOP
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_STOP
+uint16_t uniffi_pacenote_ffi_checksum_method_audiooutput_stop(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_SPEECHFALLBACK_SYNTHESIZE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_SPEECHFALLBACK_SYNTHESIZE
+uint16_t uniffi_pacenote_ffi_checksum_method_speechfallback_synthesize(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_LOGSINK_LOG
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_LOGSINK_LOG
+uint16_t uniffi_pacenote_ffi_checksum_method_logsink_log(void
     
 );
 #endif
@@ -1173,48 +1209,6 @@ uint16_t uniffi_pacenote_ffi_checksum_method_runsession_tick(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_DUCK
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_DUCK
-uint16_t uniffi_pacenote_ffi_checksum_method_audiofocus_duck(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_RELEASE
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOFOCUS_RELEASE
-uint16_t uniffi_pacenote_ffi_checksum_method_audiofocus_release(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_PLAY
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_PLAY
-uint16_t uniffi_pacenote_ffi_checksum_method_audiooutput_play(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_STOP
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_AUDIOOUTPUT_STOP
-uint16_t uniffi_pacenote_ffi_checksum_method_audiooutput_stop(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_SPEECHFALLBACK_SYNTHESIZE
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_SPEECHFALLBACK_SYNTHESIZE
-uint16_t uniffi_pacenote_ffi_checksum_method_speechfallback_synthesize(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_LOGSINK_LOG
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_LOGSINK_LOG
-uint16_t uniffi_pacenote_ffi_checksum_method_logsink_log(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
-#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
-uint16_t uniffi_pacenote_ffi_checksum_method_httptransport_send(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_CACHED_PLAN_JSON
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_CACHED_PLAN_JSON
 uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_cached_plan_json(void
@@ -1284,6 +1278,12 @@ uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_store_error(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_SYNC_NOW
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_SYNC_NOW
 uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_sync_now(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+uint16_t uniffi_pacenote_ffi_checksum_method_httptransport_send(void
     
 );
 #endif

@@ -98,7 +98,11 @@ fn a_run_uploads_once_and_leaves_the_phone_only_after_finalize() {
     assert!(offline.offline && offline.requests == 0);
     syncer.set_connectivity(true);
     let report = syncer.sync_now();
-    assert_eq!((report.runs_uploaded, report.runs_pending, report.error.clone()), (1, 0, None), "{report:?}");
+    assert_eq!(
+        (report.runs_uploaded, report.runs_pending, report.stopped.clone()),
+        (1, 0, None),
+        "{report:?}"
+    );
     assert_eq!(report.chunks_sent, 6);
     assert!(syncer.next_sync_at().is_none());
 

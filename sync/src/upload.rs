@@ -39,7 +39,26 @@ pub struct SyncReport {
     pub retries: u64,
     pub bytes_sent: u64,
     /// Why the pass stopped short, if it did.
-    pub error: Option<String>,
+    pub stopped: Option<SyncStop>,
+}
+
+/// Why a pass stopped short: what the app can do about it differs for each.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncStop {
+    /// The server could not be reached, was overloaded or asked to wait (`server_wait`, when it
+    /// named one): the pass ends and the next is scheduled ([`Syncer::next_sync_at`]).
+    #[error("{reason}")]
+    TryLater { reason: String, server_wait: Option<Duration> },
+    /// The token was refused: nothing will upload until the app signs the runner in again.
+    #[error("{reason}")]
+    Unauthorized { reason: String },
+    /// The server refused one run (the others went on); it stays on the phone, and is tried
+    /// again next pass.
+    #[error("run {run_id}: {reason}")]
+    RunRefused { run_id: String, reason: String },
+    /// The phone's own store failed (a full disk, a broken file).
+    #[error("the store: {reason}")]
+    Store { reason: String },
 }
 
 #[derive(Debug, Default)]
@@ -63,21 +82,26 @@ pub struct Syncer {
 
 /// Why a run's upload stopped.
 enum Stop {
-    /// Give up on the pass (unreachable server, refused token).
-    Pass(String),
+    /// Give up on the pass (unreachable server, refused token, a failing store).
+    Pass(SyncStop),
     /// Give up on this run for now (the server refused it), go on with the others.
     Run(String),
 }
 
 impl From<RequestError> for Stop {
     fn from(e: RequestError) -> Self {
-        Stop::Pass(e.to_string())
+        Stop::Pass(match e {
+            RequestError::TryLater { message, wait } => {
+                SyncStop::TryLater { reason: message, server_wait: wait }
+            }
+            RequestError::Unauthorized(reason) => SyncStop::Unauthorized { reason },
+        })
     }
 }
 
 impl From<StoreError> for Stop {
     fn from(e: StoreError) -> Self {
-        Stop::Pass(e.to_string())
+        Stop::Pass(SyncStop::Store { reason: e.to_string() })
     }
 }
 
@@ -94,17 +118,25 @@ struct Landing<'a> {
 impl Drop for Landing<'_> {
     fn drop(&mut self) {
         let report = self.report.take().unwrap_or_else(|| SyncReport {
-            error: Some("the sync pass failed unexpectedly".into()),
+            stopped: Some(SyncStop::TryLater {
+                reason: "the sync pass failed unexpectedly".into(),
+                server_wait: None,
+            }),
             ..SyncReport::default()
         });
         let mut flight = self.syncer.flight.lock().unwrap_or_else(|p| p.into_inner());
-        let failed = report.error.is_some() || report.runs_pending > 0;
+        let failed = report.stopped.is_some() || report.runs_pending > 0;
         if report.offline {
             // No attempt was made: nothing to back off from; sync when the host says online.
         } else if failed {
             flight.failures = flight.failures.saturating_add(1);
             let wait = self.syncer.client.jitter(PASS_BACKOFF_BASE, PASS_BACKOFF_CAP, flight.failures);
-            flight.next_at = Some(SystemTime::now() + wait.max(Duration::from_secs(1)));
+            // Never sooner than the server asked.
+            let asked = match &report.stopped {
+                Some(SyncStop::TryLater { server_wait: Some(w), .. }) => *w,
+                _ => Duration::ZERO,
+            };
+            flight.next_at = Some(SystemTime::now() + wait.max(asked).max(Duration::from_secs(1)));
         } else {
             flight.failures = 0;
             flight.next_at = None;
@@ -170,13 +202,14 @@ impl Syncer {
             report.offline = true;
             return report;
         }
-        let runs = match self.lock().and_then(|s| s.runs().map_err(|e| e.to_string())) {
-            Ok(runs) => runs,
-            Err(e) => {
-                report.error = Some(e);
-                return report;
-            }
-        };
+        let runs =
+            match self.lock().and_then(|s| s.runs().map_err(|e| SyncStop::Store { reason: e.to_string() })) {
+                Ok(runs) => runs,
+                Err(e) => {
+                    report.stopped = Some(e);
+                    return report;
+                }
+            };
         let mut traffic = Traffic::default();
         let pending: Vec<StoredRun> = runs.into_iter().filter(|r| r.finished && !r.uploaded).collect();
         report.runs_pending = pending.len() as u64;
@@ -186,9 +219,11 @@ impl Syncer {
                     report.runs_uploaded += 1;
                     report.runs_pending -= 1;
                 }
-                Err(Stop::Run(e)) => report.error = Some(format!("run {}: {e}", run.id)),
+                Err(Stop::Run(reason)) => {
+                    report.stopped = Some(SyncStop::RunRefused { run_id: run.id.clone(), reason });
+                }
                 Err(Stop::Pass(e)) => {
-                    report.error = Some(e);
+                    report.stopped = Some(e);
                     break;
                 }
             }
@@ -199,8 +234,10 @@ impl Syncer {
         report
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, String> {
-        self.store.lock().map_err(|_| "the store's lock was poisoned by a panic".to_owned())
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Store>, SyncStop> {
+        self.store
+            .lock()
+            .map_err(|_| SyncStop::Store { reason: "the store's lock was poisoned by a panic".to_owned() })
     }
 
     fn upload_run(
@@ -248,8 +285,12 @@ impl Syncer {
             traffic,
         )?;
         let cursor: Cursor = if cursor.is_success() {
-            serde_json::from_slice(&cursor.body)
-                .map_err(|e| Stop::Pass(format!("the server's cursor is not valid: {e}")))?
+            serde_json::from_slice(&cursor.body).map_err(|e| {
+                Stop::Pass(SyncStop::TryLater {
+                    reason: format!("the server's cursor is not valid: {e}"),
+                    server_wait: None,
+                })
+            })?
         } else {
             return Err(Stop::Run(format!(
                 "the server refused the cursor: {} {}",

@@ -227,11 +227,11 @@ class PacenoteTest {
         assertTrue(listener.said.isNotEmpty())
 
         app.setConnectivity(false)
-        assertTrue(runBlocking { app.syncNow() }.offline)
+        assertEquals(SyncOutcome.Offline, runBlocking { app.syncNow() }.outcome)
         app.setConnectivity(true)
         // Many callers at once share one pass: the run goes up once.
         val reports = runBlocking { (1..4).map { async(Dispatchers.IO) { app.syncNow() } }.awaitAll() }
-        assertTrue(reports.toString(), reports.all { it.error == null })
+        assertTrue(reports.toString(), reports.all { it.outcome == SyncOutcome.Done })
         assertEquals(1uL, reports.maxOf { it.runsUploaded })
         val stored = app.runs()
         assertEquals(1, stored.size)
@@ -268,7 +268,7 @@ class PacenoteTest {
         val starts = listener.said.flatMap { u -> u.cues }.filter { it.kind == CueKind.STEP_START }
         assertTrue(starts.isNotEmpty() && starts.all { it.priority == Priority.STEP_CHANGE })
         val report = runBlocking { app.syncNow() }
-        assertTrue(report.toString(), report.error == null && report.runsUploaded == 1uL)
+        assertTrue(report.toString(), report.outcome == SyncOutcome.Done && report.runsUploaded == 1uL)
         assertTrue(app.runs()[0].finished && app.runs()[0].uploaded)
         run.close()
         app.close()
@@ -383,7 +383,8 @@ class PacenoteTest {
             run.finish(60_000u)
             run.save()
             val report = runBlocking { app.syncNow() }
-            assertTrue(report.toString(), report.error!!.contains("refused the token"))
+            // Typed: the app signs the runner in again; no English to match.
+            assertTrue(report.toString(), report.outcome is SyncOutcome.Unauthorized)
             assertEquals(1uL, report.runsPending)
             assertTrue(app.nextSyncAtMs() != null)
             assertTrue(!app.runs()[0].uploaded)
@@ -392,7 +393,9 @@ class PacenoteTest {
         // A server that is not there: a report that says so.
         Pacenote.open(dir.path, "http://127.0.0.1:9", token, HttpUrlConnectionTransport()).use { app ->
             val report = runBlocking { app.syncNow() }
-            assertTrue(report.toString(), report.error!!.contains("gave up"))
+            val outcome = report.outcome
+            assertTrue(report.toString(), outcome is SyncOutcome.RetryAt)
+            assertEquals(app.nextSyncAtMs(), (outcome as SyncOutcome.RetryAt).retryAtUnixMs)
             assertThrows(PacenoteException.Sync::class.java) { runBlocking { app.preload("tempo-20", "stone", "en") } }
         }
     }

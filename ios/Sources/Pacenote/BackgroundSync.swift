@@ -17,7 +17,7 @@ public enum BackgroundSync {
             let work = Task {
                 pacenote.setConnectivity(online: true)
                 let report = try? await pacenote.syncNow()
-                let done = report?.error == nil && report?.runsPending == 0
+                let done = report?.outcome == .done
                 if !done { schedule(after: pacenote.nextSyncAtMs()) }
                 task.setTaskCompleted(success: done)
             }

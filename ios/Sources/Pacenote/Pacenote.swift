@@ -2184,7 +2184,7 @@ public protocol RunSessionProtocol: AnyObject, Sendable {
      */
     func deviceSpeed(tMs: UInt64, speedMps: Double) throws 
     
-    func feedback(tMs: UInt64, feedback: Feedback) throws 
+    func feedback(tMs: UInt64, feedback: RunnerFeedback) throws 
     
     /**
      * The run ends; the last words (finish, check-in question) follow.
@@ -2226,7 +2226,7 @@ public protocol RunSessionProtocol: AnyObject, Sendable {
     func resumedAt()  -> ResumePoint?
     
     /**
-     * The store's id of this run (runs started from [`Pacenote`] only).
+     * The store's id of this run (runs started from [`crate::store::Pacenote`] only).
      */
     func runId()  -> String?
     
@@ -2295,7 +2295,7 @@ open class RunSession: RunSessionProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_pacenote_ffi_fn_clone_runsession(self.handle, $0) }
     }
     /**
-     * A new run of `plan_json` (DESIGN §4) coached by `persona` (see [`personas`]).
+     * A new run of `plan_json` (DESIGN §4) coached by `persona` (see [`crate::personas`]).
      */
 public convenience init(planJson: String, persona: String, profile: RunnerProfile, settings: SessionSettings, weather: Weather?, week: WeekSoFar?, listener: CueListener)throws  {
     let handle =
@@ -2427,12 +2427,12 @@ open func deviceSpeed(tMs: UInt64, speedMps: Double)throws   {try rustCallWithEr
 }
 }
     
-open func feedback(tMs: UInt64, feedback: Feedback)throws   {try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+open func feedback(tMs: UInt64, feedback: RunnerFeedback)throws   {try rustCallWithError(FfiConverterTypePacenoteError_lift) {
         uniffiCallStatus in
     uniffi_pacenote_ffi_fn_method_runsession_feedback(
             self.uniffiCloneHandle(),
         FfiConverterUInt64.lower(tMs),
-        FfiConverterTypeFeedback_lower(feedback),uniffiCallStatus
+        FfiConverterTypeRunnerFeedback_lower(feedback),uniffiCallStatus
     )
 }
 }
@@ -2555,7 +2555,7 @@ open func resumedAt() -> ResumePoint?  {
 }
     
     /**
-     * The store's id of this run (runs started from [`Pacenote`] only).
+     * The store's id of this run (runs started from [`crate::store::Pacenote`] only).
      */
 open func runId() -> String?  {
     return try!  FfiConverterOptionString.lift(try! rustCall() {
@@ -3154,6 +3154,9 @@ public struct LocationFix: Equatable, Hashable {
     public var tMs: UInt64
     public var latDeg: Double
     public var lonDeg: Double
+    /**
+     * Horizontal accuracy the platform reports (about a 68 % radius), metres.
+     */
     public var horizontalAccuracyM: Double
     /**
      * Doppler speed, when the phone gives one.
@@ -3164,7 +3167,10 @@ public struct LocationFix: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(tMs: UInt64, latDeg: Double, lonDeg: Double, horizontalAccuracyM: Double, 
+    public init(tMs: UInt64, latDeg: Double, lonDeg: Double, 
+        /**
+         * Horizontal accuracy the platform reports (about a 68 % radius), metres.
+         */horizontalAccuracyM: Double, 
         /**
          * Doppler speed, when the phone gives one.
          */speedMps: Double?, speedAccuracyMps: Double?, altitudeM: Double?) {
@@ -3237,6 +3243,9 @@ public func FfiConverterTypeLocationFix_lower(_ value: LocationFix) -> RustBuffe
 public struct MorningCheck: Equatable, Hashable {
     public var restingHrBpm: Double?
     public var baselineRestingHrBpm: Double?
+    /**
+     * Mornings in a row (including today) with resting HR ≥ baseline + 5 bpm.
+     */
     public var raisedRestingHrMornings: UInt32?
     public var hrvMs: Double?
     public var baselineHrvMs: Double?
@@ -3248,7 +3257,10 @@ public struct MorningCheck: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(restingHrBpm: Double?, baselineRestingHrBpm: Double?, raisedRestingHrMornings: UInt32?, hrvMs: Double?, baselineHrvMs: Double?, hrvSdMs: Double?, poorSleepNights: UInt32, heavyLegs: Bool, dread: Bool, painDays: UInt32) {
+    public init(restingHrBpm: Double?, baselineRestingHrBpm: Double?, 
+        /**
+         * Mornings in a row (including today) with resting HR ≥ baseline + 5 bpm.
+         */raisedRestingHrMornings: UInt32?, hrvMs: Double?, baselineHrvMs: Double?, hrvSdMs: Double?, poorSleepNights: UInt32, heavyLegs: Bool, dread: Bool, painDays: UInt32) {
         self.restingHrBpm = restingHrBpm
         self.baselineRestingHrBpm = baselineRestingHrBpm
         self.raisedRestingHrMornings = raisedRestingHrMornings
@@ -3499,6 +3511,9 @@ public func FfiConverterTypePreloadReport_lower(_ value: PreloadReport) -> RustB
 }
 
 
+/**
+ * The readiness check's answer: the proposal and the reasons for it, in the runner's words.
+ */
 public struct Readiness: Equatable, Hashable {
     public var recommendation: Recommendation
     public var reasons: [String]
@@ -3649,17 +3664,31 @@ public struct RunSummary: Equatable, Hashable {
     public var stepsCompleted: UInt32
     public var cuesSpoken: UInt64
     public var cuesDropped: UInt64
+    /**
+     * Utterances spoken (each may hold several cues).
+     */
+    public var utterances: UInt64
+    /**
+     * The plan done, or its "free to stop" point reached.
+     */
     public var countsAsCompleted: Bool
     public var effort: UInt8?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(distanceM: Double, movingTimeS: Double, stepsCompleted: UInt32, cuesSpoken: UInt64, cuesDropped: UInt64, countsAsCompleted: Bool, effort: UInt8?) {
+    public init(distanceM: Double, movingTimeS: Double, stepsCompleted: UInt32, cuesSpoken: UInt64, cuesDropped: UInt64, 
+        /**
+         * Utterances spoken (each may hold several cues).
+         */utterances: UInt64, 
+        /**
+         * The plan done, or its "free to stop" point reached.
+         */countsAsCompleted: Bool, effort: UInt8?) {
         self.distanceM = distanceM
         self.movingTimeS = movingTimeS
         self.stepsCompleted = stepsCompleted
         self.cuesSpoken = cuesSpoken
         self.cuesDropped = cuesDropped
+        self.utterances = utterances
         self.countsAsCompleted = countsAsCompleted
         self.effort = effort
     }
@@ -3685,6 +3714,7 @@ public struct FfiConverterTypeRunSummary: FfiConverterRustBuffer {
                 stepsCompleted: FfiConverterUInt32.read(from: &buf), 
                 cuesSpoken: FfiConverterUInt64.read(from: &buf), 
                 cuesDropped: FfiConverterUInt64.read(from: &buf), 
+                utterances: FfiConverterUInt64.read(from: &buf), 
                 countsAsCompleted: FfiConverterBool.read(from: &buf), 
                 effort: FfiConverterOptionUInt8.read(from: &buf)
         )
@@ -3696,6 +3726,7 @@ public struct FfiConverterTypeRunSummary: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.stepsCompleted, into: &buf)
         FfiConverterUInt64.write(value.cuesSpoken, into: &buf)
         FfiConverterUInt64.write(value.cuesDropped, into: &buf)
+        FfiConverterUInt64.write(value.utterances, into: &buf)
         FfiConverterBool.write(value.countsAsCompleted, into: &buf)
         FfiConverterOptionUInt8.write(value.effort, into: &buf)
     }
@@ -3951,9 +3982,9 @@ public func FfiConverterTypeStoredRunInfo_lower(_ value: StoredRunInfo) -> RustB
  */
 public struct SyncReport: Equatable, Hashable {
     /**
-     * The host said it is offline: nothing was tried.
+     * How the pass ended, and what to do next.
      */
-    public var offline: Bool
+    public var outcome: SyncOutcome
     public var runsUploaded: UInt64
     public var runsPending: UInt64
     public var chunksSent: UInt64
@@ -3961,21 +3992,14 @@ public struct SyncReport: Equatable, Hashable {
     public var requests: UInt64
     public var retries: UInt64
     public var bytesSent: UInt64
-    /**
-     * Why the pass stopped short; [`Pacenote::next_sync_at_ms`] says when to try again.
-     */
-    public var error: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
-         * The host said it is offline: nothing was tried.
-         */offline: Bool, runsUploaded: UInt64, runsPending: UInt64, chunksSent: UInt64, chunksAlreadyHeld: UInt64, requests: UInt64, retries: UInt64, bytesSent: UInt64, 
-        /**
-         * Why the pass stopped short; [`Pacenote::next_sync_at_ms`] says when to try again.
-         */error: String?) {
-        self.offline = offline
+         * How the pass ended, and what to do next.
+         */outcome: SyncOutcome, runsUploaded: UInt64, runsPending: UInt64, chunksSent: UInt64, chunksAlreadyHeld: UInt64, requests: UInt64, retries: UInt64, bytesSent: UInt64) {
+        self.outcome = outcome
         self.runsUploaded = runsUploaded
         self.runsPending = runsPending
         self.chunksSent = chunksSent
@@ -3983,7 +4007,6 @@ public struct SyncReport: Equatable, Hashable {
         self.requests = requests
         self.retries = retries
         self.bytesSent = bytesSent
-        self.error = error
     }
 
     
@@ -4002,20 +4025,19 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncReport {
         return
             try SyncReport(
-                offline: FfiConverterBool.read(from: &buf), 
+                outcome: FfiConverterTypeSyncOutcome.read(from: &buf), 
                 runsUploaded: FfiConverterUInt64.read(from: &buf), 
                 runsPending: FfiConverterUInt64.read(from: &buf), 
                 chunksSent: FfiConverterUInt64.read(from: &buf), 
                 chunksAlreadyHeld: FfiConverterUInt64.read(from: &buf), 
                 requests: FfiConverterUInt64.read(from: &buf), 
                 retries: FfiConverterUInt64.read(from: &buf), 
-                bytesSent: FfiConverterUInt64.read(from: &buf), 
-                error: FfiConverterOptionString.read(from: &buf)
+                bytesSent: FfiConverterUInt64.read(from: &buf)
         )
     }
 
     public static func write(_ value: SyncReport, into buf: inout [UInt8]) {
-        FfiConverterBool.write(value.offline, into: &buf)
+        FfiConverterTypeSyncOutcome.write(value.outcome, into: &buf)
         FfiConverterUInt64.write(value.runsUploaded, into: &buf)
         FfiConverterUInt64.write(value.runsPending, into: &buf)
         FfiConverterUInt64.write(value.chunksSent, into: &buf)
@@ -4023,7 +4045,6 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.requests, into: &buf)
         FfiConverterUInt64.write(value.retries, into: &buf)
         FfiConverterUInt64.write(value.bytesSent, into: &buf)
-        FfiConverterOptionString.write(value.error, into: &buf)
     }
 }
 
@@ -4644,85 +4665,6 @@ public func FfiConverterTypeCueKind_lower(_ value: CueKind) -> RustBuffer {
 
 
 /**
- * What the runner said (voice or a button).
- */
-
-public enum Feedback: Equatable, Hashable {
-    
-    case tooHard
-    case tooEasy
-    /**
-     * Target coaching stops at once; the coach says to stop and walk.
-     */
-    case pain
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Feedback: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeFeedback: FfiConverterRustBuffer {
-    typealias SwiftType = Feedback
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Feedback {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .tooHard
-        
-        case 2: return .tooEasy
-        
-        case 3: return .pain
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Feedback, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .tooHard:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .tooEasy:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .pain:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFeedback_lift(_ buf: RustBuffer) throws -> Feedback {
-    return try FfiConverterTypeFeedback.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFeedback_lower(_ value: Feedback) -> RustBuffer {
-    return FfiConverterTypeFeedback.lower(value)
-}
-
-
-
-/**
  * How much to log, most severe first.
  */
 
@@ -5127,6 +5069,217 @@ public func FfiConverterTypeRecommendation_lift(_ buf: RustBuffer) throws -> Rec
 #endif
 public func FfiConverterTypeRecommendation_lower(_ value: Recommendation) -> RustBuffer {
     return FfiConverterTypeRecommendation.lower(value)
+}
+
+
+
+/**
+ * What the runner said (voice or a button).
+ */
+
+public enum RunnerFeedback: Equatable, Hashable {
+    
+    case tooHard
+    case tooEasy
+    /**
+     * Target coaching stops at once; the coach says to stop and walk.
+     */
+    case pain
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RunnerFeedback: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunnerFeedback: FfiConverterRustBuffer {
+    typealias SwiftType = RunnerFeedback
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunnerFeedback {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .tooHard
+        
+        case 2: return .tooEasy
+        
+        case 3: return .pain
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RunnerFeedback, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .tooHard:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .tooEasy:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .pain:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunnerFeedback_lift(_ buf: RustBuffer) throws -> RunnerFeedback {
+    return try FfiConverterTypeRunnerFeedback.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunnerFeedback_lower(_ value: RunnerFeedback) -> RustBuffer {
+    return FfiConverterTypeRunnerFeedback.lower(value)
+}
+
+
+
+/**
+ * How a sync pass ended: each asks something different of the app.
+ */
+
+public enum SyncOutcome: Equatable, Hashable {
+    
+    /**
+     * Every finished run is on the server (or there was none to send).
+     */
+    case done
+    /**
+     * The host said it is offline: nothing was tried. Sync when it is back online.
+     */
+    case offline
+    /**
+     * The server could not be reached, was busy or asked to wait: sync again at
+     * `retry_at_unix_ms` (never sooner than the server asked).
+     */
+    case retryAt(retryAtUnixMs: UInt64, reason: String
+    )
+    /**
+     * The token was refused: nothing uploads until the runner signs in again.
+     */
+    case unauthorized(reason: String
+    )
+    /**
+     * The server refused this run (the others went on): it stays on the phone and is tried
+     * again at `retry_at_unix_ms`; `reason` is the server's.
+     */
+    case runRefused(runId: String, reason: String, retryAtUnixMs: UInt64
+    )
+    /**
+     * The phone's store failed (a full disk, a broken file); nothing was lost.
+     */
+    case storeFailed(reason: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SyncOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = SyncOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .done
+        
+        case 2: return .offline
+        
+        case 3: return .retryAt(retryAtUnixMs: try FfiConverterUInt64.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .unauthorized(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 5: return .runRefused(runId: try FfiConverterString.read(from: &buf), reason: try FfiConverterString.read(from: &buf), retryAtUnixMs: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 6: return .storeFailed(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SyncOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .done:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .offline:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .retryAt(retryAtUnixMs,reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt64.write(retryAtUnixMs, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .unauthorized(reason):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .runRefused(runId,reason,retryAtUnixMs):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(runId, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            FfiConverterUInt64.write(retryAtUnixMs, into: &buf)
+            
+        
+        case let .storeFailed(reason):
+            writeInt(&buf, Int32(6))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncOutcome_lift(_ buf: RustBuffer) throws -> SyncOutcome {
+    return try FfiConverterTypeSyncOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncOutcome_lower(_ value: SyncOutcome) -> RustBuffer {
+    return FfiConverterTypeSyncOutcome.lower(value)
 }
 
 
@@ -5592,19 +5745,6 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
- * The runner chose to go easy: the plan swapped for one easy step (about as long, capped,
- * under an HR cap when max HR is known). Returns the new plan's JSON for [`RunSession::new`].
- */
-public func easyVersion(planJson: String, maxHrBpm: Double?)throws  -> String  {
-    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
-        uniffiCallStatus in
-    uniffi_pacenote_ffi_fn_func_easy_version(
-        FfiConverterString.lower(planJson),
-        FfiConverterOptionDouble.lower(maxHrBpm),uniffiCallStatus
-    )
-})
-}
-/**
  * The library's version.
  */
 public func pacenoteVersion() -> String  {
@@ -5621,6 +5761,19 @@ public func personas() -> [String]  {
     return try!  FfiConverterSequenceString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_pacenote_ffi_fn_func_personas(uniffiCallStatus
+    )
+})
+}
+/**
+ * The runner chose to go easy: the plan swapped for one easy step (about as long, capped,
+ * under an HR cap when max HR is known). Returns the new plan's JSON for a run.
+ */
+public func easyVersion(planJson: String, maxHrBpm: Double?)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_func_easy_version(
+        FfiConverterString.lower(planJson),
+        FfiConverterOptionDouble.lower(maxHrBpm),uniffiCallStatus
     )
 })
 }
@@ -5662,97 +5815,19 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_func_easy_version() != 733) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_pacenote_ffi_checksum_func_pacenote_version() != 48194) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_func_personas() != 25279) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_func_readiness() != 12601) {
+    if (uniffi_pacenote_ffi_checksum_func_easy_version() != 49128) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_func_init_logging() != 60511) {
+    if (uniffi_pacenote_ffi_checksum_func_readiness() != 42271) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_cuelistener_on_utterance() != 35968) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_altitude() != 50060) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_attach_audio() != 6206) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_cadence() != 6348) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_check_in() != 61260) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_cue_finished() != 81) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_current_step_index() != 37415) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_device_speed() != 1517) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_feedback() != 31542) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_finish() != 45306) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_heart_rate() != 1042) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_is_finished() != 46299) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_lap() != 53704) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_location() != 50190) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_log_json() != 23065) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_next_wakeup_ms() != 54603) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_now_ms() != 20537) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_pause() != 31481) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_resume() != 48738) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_resumed_at() != 48782) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_run_id() != 4901) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_save() != 22761) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_skip_step() != 63600) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_start() != 33721) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_summary() != 10789) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_tick() != 16430) {
+    if (uniffi_pacenote_ffi_checksum_func_init_logging() != 49024) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_audiofocus_duck() != 32563) {
@@ -5773,49 +5848,127 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_logsink_log() != 14557) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_httptransport_send() != 19000) {
+    if (uniffi_pacenote_ffi_checksum_method_cuelistener_on_utterance() != 35549) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_cached_plan_json() != 8444) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_altitude() != 55514) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_check_store() != 15011) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_attach_audio() != 16597) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_is_ready_offline() != 11916) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_cadence() != 3313) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_next_sync_at_ms() != 24780) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_check_in() != 22178) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_pack_dir() != 41152) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_cue_finished() != 37887) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_preload() != 63304) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_current_step_index() != 51832) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_resume_run() != 39964) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_device_speed() != 36618) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_runs() != 2808) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_feedback() != 17667) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_set_connectivity() != 57889) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_finish() != 51551) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_start_run() != 64102) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_heart_rate() != 44782) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_store_error() != 5159) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_is_finished() != 22418) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_sync_now() != 14386) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_lap() != 45188) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_constructor_runsession_new() != 55450) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_location() != 41458) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_constructor_pacenote_open() != 24577) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_log_json() != 64869) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_next_wakeup_ms() != 6666) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_now_ms() != 15631) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_pause() != 60910) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_resume() != 36176) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_resumed_at() != 33665) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_run_id() != 50264) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_save() != 11747) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_skip_step() != 12880) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_start() != 55547) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_summary() != 42664) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_tick() != 52188) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_cached_plan_json() != 29407) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_check_store() != 24375) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_is_ready_offline() != 38464) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_next_sync_at_ms() != 22490) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_pack_dir() != 30614) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_preload() != 44049) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_resume_run() != 42090) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_runs() != 59078) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_set_connectivity() != 61272) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_start_run() != 43116) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_store_error() != 28217) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_sync_now() != 15215) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_httptransport_send() != 14009) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_constructor_runsession_new() != 28931) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_constructor_pacenote_open() != 15730) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -124,10 +124,10 @@ final class PacenoteTests: XCTestCase {
 
         app.setConnectivity(online: false)
         let offline = try await app.syncNow()
-        XCTAssertTrue(offline.offline)
+        XCTAssertEqual(offline.outcome, .offline)
         app.setConnectivity(online: true)
         let report = try await app.syncNow()
-        XCTAssertNil(report.error)
+        XCTAssertEqual(report.outcome, .done)
         XCTAssertEqual(report.runsUploaded, 1)
         XCTAssertTrue(try app.runs()[0].uploaded)
         XCTAssertNil(app.nextSyncAtMs())

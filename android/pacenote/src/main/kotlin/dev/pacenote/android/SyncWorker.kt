@@ -16,6 +16,7 @@ import androidx.work.OneTimeWorkRequestBuilder
 import androidx.work.WorkManager
 import androidx.work.WorkerParameters
 import dev.pacenote.Pacenote
+import dev.pacenote.SyncOutcome
 import java.util.concurrent.TimeUnit
 
 class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(context, params) {
@@ -23,7 +24,12 @@ class SyncWorker(context: Context, params: WorkerParameters) : CoroutineWorker(c
         val pacenote = SyncWorker.pacenote ?: return Result.retry()
         pacenote.setConnectivity(true) // WorkManager only runs us with a network.
         val report = pacenote.syncNow()
-        return if (report.error == null && report.runsPending == 0uL) Result.success() else Result.retry()
+        return when (report.outcome) {
+            SyncOutcome.Done -> Result.success()
+            // Nothing uploads until the runner signs in again: retrying now would not help.
+            is SyncOutcome.Unauthorized -> Result.failure()
+            else -> Result.retry()
+        }
     }
 
     companion object {

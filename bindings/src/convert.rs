@@ -1,0 +1,203 @@
+//! The core's plain records and enums as the apps see them, in one place: exported as they are
+//! (uniffi remote types) where the core's shape suits Swift and Kotlin, else mirrored with
+//! `From` impls that destructure every field and match every variant — so a field or a kind
+//! added in the core is a compile error here, never a silent drift.
+//!
+//! Must not: hold logic beyond the mapping (a unit in a name changing is the most it does).
+
+use pacenote_core::coaching::readiness::{MorningCheck, Readiness, Recommendation};
+use pacenote_core::cue::{CueKind, Priority};
+use pacenote_core::engine::RunnerFeedback;
+use pacenote_core::profile::{Chattiness, RunnerProfile};
+use pacenote_core::sensor::LocationFix;
+
+// ---- exported as they are ---------------------------------------------------------------
+
+/// A location fix as the phone reports it.
+#[uniffi::remote(Record)]
+pub struct LocationFix {
+    pub t_ms: u64,
+    pub lat_deg: f64,
+    pub lon_deg: f64,
+    /// Horizontal accuracy the platform reports (about a 68 % radius), metres.
+    pub horizontal_accuracy_m: f64,
+    /// Doppler speed, when the phone gives one.
+    pub speed_mps: Option<f64>,
+    pub speed_accuracy_mps: Option<f64>,
+    pub altitude_m: Option<f64>,
+}
+
+/// What the coach knows about the runner's heart.
+#[uniffi::remote(Record)]
+pub struct RunnerProfile {
+    pub max_hr_bpm: Option<f64>,
+    pub resting_hr_bpm: Option<f64>,
+    /// Lactate-threshold heart rate.
+    pub lthr_bpm: Option<f64>,
+}
+
+/// How much the coach talks (step changes and safety are always said).
+#[uniffi::remote(Enum)]
+pub enum Chattiness {
+    Quiet,
+    Normal,
+    Chatty,
+}
+
+/// What the runner said (voice or a button).
+#[uniffi::remote(Enum)]
+pub enum RunnerFeedback {
+    TooHard,
+    TooEasy,
+    /// Target coaching stops at once; the coach says to stop and walk.
+    Pain,
+}
+
+// The core's cue kinds and priorities (`CueKind.RUN_START` in Kotlin, `.runStart` in Swift).
+#[uniffi::remote(Enum)]
+pub enum CueKind {
+    RunStart,
+    RunFinish,
+    SessionComplete,
+    StepStart,
+    Countdown,
+    StepHalfway,
+    RunHalfway,
+    Split,
+    SpeedUp,
+    SlowDown,
+    BackOnPace,
+    HrAboveZone,
+    HrBelowZone,
+    BackInZone,
+    HrVeryHigh,
+    PainCheck,
+    GpsLost,
+    GpsBack,
+    AutoPaused,
+    AutoResumed,
+    Encouragement,
+    FreeToStop,
+    EasyEaseOff,
+    HeatAdjusted,
+    CheckIn,
+    HillEffort,
+    StreakCelebration,
+}
+
+#[uniffi::remote(Enum)]
+pub enum Priority {
+    Encouragement,
+    Stat,
+    Correction,
+    StepChange,
+    Safety,
+}
+
+/// This morning's check (every field optional but the pairs: today's and the baseline resting
+/// HR together; HRV with its baseline and SD).
+#[uniffi::remote(Record)]
+pub struct MorningCheck {
+    pub resting_hr_bpm: Option<f64>,
+    pub baseline_resting_hr_bpm: Option<f64>,
+    /// Mornings in a row (including today) with resting HR ≥ baseline + 5 bpm.
+    pub raised_resting_hr_mornings: Option<u32>,
+    pub hrv_ms: Option<f64>,
+    pub baseline_hrv_ms: Option<f64>,
+    pub hrv_sd_ms: Option<f64>,
+    pub poor_sleep_nights: u32,
+    pub heavy_legs: bool,
+    pub dread: bool,
+    pub pain_days: u32,
+}
+
+/// The coach's proposal before a run; the runner decides.
+#[uniffi::remote(Enum)]
+pub enum Recommendation {
+    AsPlanned,
+    Easy,
+    Rest,
+    SeeProfessional,
+}
+
+/// The readiness check's answer: the proposal and the reasons for it, in the runner's words.
+#[uniffi::remote(Record)]
+pub struct Readiness {
+    pub recommendation: Recommendation,
+    pub reasons: Vec<String>,
+}
+
+// ---- mirrored (a count as u32 where the core counts in usize, a time in s or Unix ms) ------
+
+/// A count for the apps: Swift and Kotlin have no `usize`.
+pub(crate) fn count_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl From<pacenote_core::engine::RunSummary> for crate::session::RunSummary {
+    fn from(s: pacenote_core::engine::RunSummary) -> Self {
+        let pacenote_core::engine::RunSummary {
+            distance_m,
+            moving_time_s,
+            steps_completed,
+            cues_spoken,
+            cues_dropped,
+            utterances,
+            counts_as_completed,
+            effort,
+        } = s;
+        Self {
+            distance_m,
+            moving_time_s,
+            steps_completed: count_u32(steps_completed),
+            cues_spoken,
+            cues_dropped,
+            utterances,
+            counts_as_completed,
+            effort,
+        }
+    }
+}
+
+impl From<pacenote_sync::StoredRun> for crate::store::StoredRunInfo {
+    fn from(r: pacenote_sync::StoredRun) -> Self {
+        let pacenote_sync::StoredRun {
+            id,
+            plan_id,
+            persona,
+            started_at_unix_ms,
+            finished,
+            samples,
+            effort,
+            uploaded,
+        } = r;
+        Self { id, plan_id, persona, started_at_unix_ms, finished, uploaded, samples, effort }
+    }
+}
+
+impl From<&pacenote_sync::recorder::Resumed> for crate::store::ResumePoint {
+    fn from(r: &pacenote_sync::recorder::Resumed) -> Self {
+        let pacenote_sync::recorder::Resumed {
+            checkpoint: _,
+            t_ms,
+            step_index,
+            distance_m,
+            moving_ms,
+            samples,
+        } = r;
+        Self {
+            t_ms: *t_ms,
+            step_index: step_index.map(count_u32),
+            distance_m: *distance_m,
+            moving_time_s: *moving_ms as f64 / 1000.0,
+            inputs_replayed: *samples,
+        }
+    }
+}
+
+impl From<pacenote_sync::preload::Readiness> for crate::store::OfflineReadiness {
+    fn from(r: pacenote_sync::preload::Readiness) -> Self {
+        let pacenote_sync::preload::Readiness { ready, missing } = r;
+        Self { ready, missing }
+    }
+}
