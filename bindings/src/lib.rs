@@ -32,6 +32,7 @@ mod store;
 mod transport;
 
 // The core's records and enums the API takes and gives as they are (see [`convert`]).
+pub use pacenote_core::coaching::adapt::GoalProposal;
 pub use pacenote_core::coaching::readiness::{MorningCheck, Readiness, Recommendation};
 pub use pacenote_core::cue::{CueKind, Priority};
 pub use pacenote_core::engine::RunnerFeedback;
@@ -39,7 +40,7 @@ pub use pacenote_core::profile::{Chattiness, RunnerProfile};
 pub use pacenote_core::sensor::LocationFix;
 
 pub use audio::{AudioFailure, AudioFocus, AudioOutput, Pcm, SpeechFallback};
-pub use coaching::{easy_version, readiness};
+pub use coaching::{HeatAdjustment, PlanAdaptation, adapt_plan, easy_version, heat_adjustment, readiness};
 pub use error::PacenoteError;
 pub use logging::{LogLevel, LogSink, init_logging};
 pub use session::{

@@ -397,15 +397,37 @@ pub struct AdaptArgs {
     /// Sessions in a row whose targets were out of reach.
     #[arg(long, default_value_t = 0)]
     missed_targets: u32,
+    /// The forecast's temperature (°C): paces are eased for the heat too (with --dew-point-c).
+    #[arg(long, requires = "dew_point_c")]
+    temp_c: Option<f64>,
+    /// The forecast's dew point (°C).
+    #[arg(long, requires = "temp_c")]
+    dew_point_c: Option<f64>,
     #[arg(long)]
     json: bool,
 }
 
+#[derive(Debug, Serialize)]
+struct AdaptJson {
+    #[serde(flatten)]
+    adaptation: pacenote_core::coaching::adapt::Adaptation,
+    /// Per cent slower for the forecast's heat (with --temp-c and --dew-point-c).
+    heat_slowdown_pct: Option<f64>,
+}
+
 pub fn adapt_cmd(args: &AdaptArgs) -> Result<(), CliError> {
     let plan = load_plan(&args.plan)?;
-    let a = adapt(&plan, args.days_off, args.missed_targets);
+    let mut a = adapt(&plan, args.days_off, args.missed_targets);
+    let mut heat_slowdown_pct = None;
+    if let (Some(temp_c), Some(dew_point_c)) = (args.temp_c, args.dew_point_c) {
+        let conditions = pacenote_core::weather::Conditions::new(temp_c, dew_point_c)
+            .map_err(|e| CliError::Usage(format!("--temp-c/--dew-point-c: {e}")))?;
+        let (eased, pct) = pacenote_core::coaching::heat::adjust_plan(&a.plan, &conditions);
+        a.plan = eased;
+        heat_slowdown_pct = Some(pct);
+    }
     if args.json {
-        return print_json(&a);
+        return print_json(&AdaptJson { adaptation: a, heat_slowdown_pct });
     }
     println!(
         "{} days off: fitness factor {:.3} (Daniels), volume {:.0} %",
@@ -418,6 +440,9 @@ pub fn adapt_cmd(args: &AdaptArgs) -> Result<(), CliError> {
     }
     for p in &a.goal_proposals {
         println!("  proposal: {}", serde_json::to_string(p).unwrap_or_default());
+    }
+    if let Some(pct) = heat_slowdown_pct {
+        println!("heat: paces {pct:.1} % slower");
     }
     println!("\nnext session:\n{}", a.plan.to_json_pretty());
     Ok(())

@@ -712,9 +712,19 @@ RustBuffer uniffi_pacenote_ffi_fn_func_personas(RustCallStatus *_Nonnull out_sta
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_ADAPT_PLAN
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_ADAPT_PLAN
+RustBuffer uniffi_pacenote_ffi_fn_func_adapt_plan(RustBuffer plan_json, uint32_t days_off, uint32_t missed_targets, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_EASY_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_EASY_VERSION
 RustBuffer uniffi_pacenote_ffi_fn_func_easy_version(RustBuffer plan_json, RustBuffer max_hr_bpm, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_HEAT_ADJUSTMENT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_HEAT_ADJUSTMENT
+RustBuffer uniffi_pacenote_ffi_fn_func_heat_adjustment(RustBuffer plan_json, double temp_c, double dew_point_c, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FUNC_READINESS
@@ -999,9 +1009,21 @@ uint16_t uniffi_pacenote_ffi_checksum_func_personas(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_ADAPT_PLAN
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_ADAPT_PLAN
+uint16_t uniffi_pacenote_ffi_checksum_func_adapt_plan(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_EASY_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_EASY_VERSION
 uint16_t uniffi_pacenote_ffi_checksum_func_easy_version(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_HEAT_ADJUSTMENT
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_FUNC_HEAT_ADJUSTMENT
+uint16_t uniffi_pacenote_ffi_checksum_func_heat_adjustment(void
     
 );
 #endif

@@ -429,6 +429,7 @@ fn kotlin_test() -> Result {
             .arg(format!("-Dpacenote.data={}", build.data.display()))
             .arg(format!("-Dpacenote.server={}", server.url))
             .arg(format!("-Dpacenote.token={KOTLIN_TEST_TOKEN}"))
+            .arg(format!("-Dpacenote.cli={}", build.pacenote.display()))
             .args(["-cp", &build.runtime, "PacenoteTestKt"]),
     )
 }

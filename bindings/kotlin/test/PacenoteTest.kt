@@ -196,6 +196,38 @@ class PacenoteTest {
         RunSession(easy, "jakes", noProfile, settings, null, null, Collect()).close()
     }
 
+    /** What `pacenote` prints for `args` (the CLI the test data was made with). */
+    private fun cli(vararg args: String): String {
+        val process = ProcessBuilder(listOf(System.getProperty("pacenote.cli") ?: "pacenote") + args)
+            .redirectErrorStream(true).start()
+        val out = process.inputStream.bufferedReader().readText()
+        assertEquals(out, 0, process.waitFor())
+        return out
+    }
+
+    @Test
+    fun aLayoffAndTheHeatSayWhatTheCommandSays() {
+        val planFile = File(data, "plan.json").path
+        // Two weeks off and three targets missed: the same next session, factors, notes and
+        // goal proposals as `pacenote adapt`.
+        val back = adaptPlan(plan, 14u, 3u)
+        val said = cli("adapt", "--plan", planFile, "--days-off", "14", "--missed-targets", "3")
+        assertTrue(said, said.startsWith("14 days off: fitness factor %.3f (Daniels), volume %.0f %%"
+            .format(java.util.Locale.ROOT, back.fitnessFactor, back.volumeFactor * 100)))
+        assertTrue(said, said.trimEnd().endsWith(back.planJson.trimEnd()))
+        for (note in back.notes) assertTrue(note, said.contains("  - $note\n"))
+        assertEquals(3, back.goalProposals.size)
+        assertEquals(GoalProposal.Timeline(4u), back.goalProposals[0])
+        assertTrue(said.contains("\"weeks_later\":4") && said.contains("\"easier_by_pct\":5.0"))
+        // A hot, humid forecast: paces eased by as much, and the same plan.
+        val hot = heatAdjustment(adaptPlan(plan, 0u, 0u).planJson, 30.0, 22.0)
+        val saidHot = cli("adapt", "--plan", planFile, "--days-off", "0", "--temp-c", "30", "--dew-point-c", "22")
+        assertTrue(saidHot, saidHot.contains("heat: paces %.1f %% slower".format(java.util.Locale.ROOT, hot.slowdownPct)))
+        assertTrue(saidHot, saidHot.trimEnd().endsWith(hot.planJson.trimEnd()))
+        assertTrue(hot.slowdownPct > 0.0 && !hot.tooHot)
+        assertThrows(PacenoteException.InvalidInput::class.java) { heatAdjustment(plan, 20.0, 25.0) }
+    }
+
     @Test
     fun logLinesReachTheHostSink() {
         val lines = CopyOnWriteArrayList<String>()

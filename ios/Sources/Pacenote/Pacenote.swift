@@ -2967,6 +2967,85 @@ public func FfiConverterTypeCueInfo_lower(_ value: CueInfo) -> RustBuffer {
 }
 
 
+/**
+ * A plan eased for the heat and humidity of a forecast.
+ */
+public struct HeatAdjustment: Equatable, Hashable {
+    /**
+     * How much slower pace targets are (per cent; 0 in cool weather).
+     */
+    public var slowdownPct: Double
+    /**
+     * Too hot and humid to run hard at all: the coach proposes an easy run or another time.
+     */
+    public var tooHot: Bool
+    /**
+     * The plan with pace targets eased (short repeats keep their pace and get longer rests).
+     */
+    public var planJson: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * How much slower pace targets are (per cent; 0 in cool weather).
+         */slowdownPct: Double, 
+        /**
+         * Too hot and humid to run hard at all: the coach proposes an easy run or another time.
+         */tooHot: Bool, 
+        /**
+         * The plan with pace targets eased (short repeats keep their pace and get longer rests).
+         */planJson: String) {
+        self.slowdownPct = slowdownPct
+        self.tooHot = tooHot
+        self.planJson = planJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HeatAdjustment: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHeatAdjustment: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HeatAdjustment {
+        return
+            try HeatAdjustment(
+                slowdownPct: FfiConverterDouble.read(from: &buf), 
+                tooHot: FfiConverterBool.read(from: &buf), 
+                planJson: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HeatAdjustment, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.slowdownPct, into: &buf)
+        FfiConverterBool.write(value.tooHot, into: &buf)
+        FfiConverterString.write(value.planJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeatAdjustment_lift(_ buf: RustBuffer) throws -> HeatAdjustment {
+    return try FfiConverterTypeHeatAdjustment.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHeatAdjustment_lower(_ value: HeatAdjustment) -> RustBuffer {
+    return FfiConverterTypeHeatAdjustment.lower(value)
+}
+
+
 public struct HttpHeader: Equatable, Hashable {
     public var name: String
     public var value: String
@@ -3443,6 +3522,109 @@ public func FfiConverterTypePcm_lift(_ buf: RustBuffer) throws -> Pcm {
 #endif
 public func FfiConverterTypePcm_lower(_ value: Pcm) -> RustBuffer {
     return FfiConverterTypePcm.lower(value)
+}
+
+
+/**
+ * The next session after a layoff, and what to do about a goal that keeps being missed.
+ */
+public struct PlanAdaptation: Equatable, Hashable {
+    public var daysOff: UInt32
+    /**
+     * Paces are run at this share of the runner's fitness (Daniels' VDOT loss after a break).
+     */
+    public var fitnessFactor: Double
+    /**
+     * The session's length is this share of the plan's.
+     */
+    public var volumeFactor: Double
+    /**
+     * The next session, smaller and slower (plan JSON, for a run).
+     */
+    public var planJson: String
+    /**
+     * Proposals to change the goal, when targets keep being missed (the runner chooses).
+     */
+    public var goalProposals: [GoalProposal]
+    /**
+     * What changed and why, in the runner's words.
+     */
+    public var notes: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(daysOff: UInt32, 
+        /**
+         * Paces are run at this share of the runner's fitness (Daniels' VDOT loss after a break).
+         */fitnessFactor: Double, 
+        /**
+         * The session's length is this share of the plan's.
+         */volumeFactor: Double, 
+        /**
+         * The next session, smaller and slower (plan JSON, for a run).
+         */planJson: String, 
+        /**
+         * Proposals to change the goal, when targets keep being missed (the runner chooses).
+         */goalProposals: [GoalProposal], 
+        /**
+         * What changed and why, in the runner's words.
+         */notes: [String]) {
+        self.daysOff = daysOff
+        self.fitnessFactor = fitnessFactor
+        self.volumeFactor = volumeFactor
+        self.planJson = planJson
+        self.goalProposals = goalProposals
+        self.notes = notes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PlanAdaptation: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePlanAdaptation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PlanAdaptation {
+        return
+            try PlanAdaptation(
+                daysOff: FfiConverterUInt32.read(from: &buf), 
+                fitnessFactor: FfiConverterDouble.read(from: &buf), 
+                volumeFactor: FfiConverterDouble.read(from: &buf), 
+                planJson: FfiConverterString.read(from: &buf), 
+                goalProposals: FfiConverterSequenceTypeGoalProposal.read(from: &buf), 
+                notes: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PlanAdaptation, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.daysOff, into: &buf)
+        FfiConverterDouble.write(value.fitnessFactor, into: &buf)
+        FfiConverterDouble.write(value.volumeFactor, into: &buf)
+        FfiConverterString.write(value.planJson, into: &buf)
+        FfiConverterSequenceTypeGoalProposal.write(value.goalProposals, into: &buf)
+        FfiConverterSequenceString.write(value.notes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlanAdaptation_lift(_ buf: RustBuffer) throws -> PlanAdaptation {
+    return try FfiConverterTypePlanAdaptation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlanAdaptation_lower(_ value: PlanAdaptation) -> RustBuffer {
+    return FfiConverterTypePlanAdaptation.lower(value)
 }
 
 
@@ -4665,6 +4847,100 @@ public func FfiConverterTypeCueKind_lower(_ value: CueKind) -> RustBuffer {
 
 
 /**
+ * A way to change a goal that keeps being missed.
+ */
+
+public enum GoalProposal: Equatable, Hashable {
+    
+    /**
+     * Same goal, later.
+     */
+    case timeline(weeksLater: UInt32
+    )
+    /**
+     * Same kind of goal, smaller: e.g. 5 % slower.
+     */
+    case magnitude(easierByPct: Double
+    )
+    /**
+     * A process goal the runner controls instead ("run four days a week").
+     */
+    case type(processGoal: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GoalProposal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGoalProposal: FfiConverterRustBuffer {
+    typealias SwiftType = GoalProposal
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GoalProposal {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .timeline(weeksLater: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 2: return .magnitude(easierByPct: try FfiConverterDouble.read(from: &buf)
+        )
+        
+        case 3: return .type(processGoal: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GoalProposal, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .timeline(weeksLater):
+            writeInt(&buf, Int32(1))
+            FfiConverterUInt32.write(weeksLater, into: &buf)
+            
+        
+        case let .magnitude(easierByPct):
+            writeInt(&buf, Int32(2))
+            FfiConverterDouble.write(easierByPct, into: &buf)
+            
+        
+        case let .type(processGoal):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(processGoal, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoalProposal_lift(_ buf: RustBuffer) throws -> GoalProposal {
+    return try FfiConverterTypeGoalProposal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoalProposal_lower(_ value: GoalProposal) -> RustBuffer {
+    return FfiConverterTypeGoalProposal.lower(value)
+}
+
+
+
+/**
  * How much to log, most severe first.
  */
 
@@ -5696,6 +5972,31 @@ fileprivate struct FfiConverterSequenceTypeStoredRunInfo: FfiConverterRustBuffer
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeGoalProposal: FfiConverterRustBuffer {
+    typealias SwiftType = [GoalProposal]
+
+    public static func write(_ value: [GoalProposal], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeGoalProposal.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [GoalProposal] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [GoalProposal]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeGoalProposal.read(from: &buf))
+        }
+        return seq
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -5765,6 +6066,21 @@ public func personas() -> [String]  {
 })
 }
 /**
+ * After `days_off` without running, the next session of `plan_json` smaller and slower; after
+ * `missed_targets` sessions in a row whose targets were out of reach, proposals to change the
+ * goal. Missed runs are never added to the sessions ahead.
+ */
+public func adaptPlan(planJson: String, daysOff: UInt32, missedTargets: UInt32)throws  -> PlanAdaptation  {
+    return try  FfiConverterTypePlanAdaptation_lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_func_adapt_plan(
+        FfiConverterString.lower(planJson),
+        FfiConverterUInt32.lower(daysOff),
+        FfiConverterUInt32.lower(missedTargets),uniffiCallStatus
+    )
+})
+}
+/**
  * The runner chose to go easy: the plan swapped for one easy step (about as long, capped,
  * under an HR cap when max HR is known). Returns the new plan's JSON for a run.
  */
@@ -5774,6 +6090,20 @@ public func easyVersion(planJson: String, maxHrBpm: Double?)throws  -> String  {
     uniffi_pacenote_ffi_fn_func_easy_version(
         FfiConverterString.lower(planJson),
         FfiConverterOptionDouble.lower(maxHrBpm),uniffiCallStatus
+    )
+})
+}
+/**
+ * `plan_json` eased for a forecast of `temp_c` with a dew point of `dew_point_c` (Hadley's
+ * temperature + dew point table).
+ */
+public func heatAdjustment(planJson: String, tempC: Double, dewPointC: Double)throws  -> HeatAdjustment  {
+    return try  FfiConverterTypeHeatAdjustment_lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_func_heat_adjustment(
+        FfiConverterString.lower(planJson),
+        FfiConverterDouble.lower(tempC),
+        FfiConverterDouble.lower(dewPointC),uniffiCallStatus
     )
 })
 }
@@ -5821,7 +6151,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_func_personas() != 25279) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_pacenote_ffi_checksum_func_adapt_plan() != 15398) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_pacenote_ffi_checksum_func_easy_version() != 49128) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_func_heat_adjustment() != 28139) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_func_readiness() != 42271) {
