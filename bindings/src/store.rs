@@ -371,6 +371,36 @@ impl Pacenote {
         })
     }
 
+    /// This week's runs against `runs_planned` and the streak in weeks, from the finished runs
+    /// in the store, each on the runner's own day (`utc_offset_minutes` east of UTC: the
+    /// phone's time zone now). Pass it as `week` when a run starts, for the celebration at
+    /// its finish.
+    pub fn week_so_far(
+        &self,
+        runs_planned: u32,
+        utc_offset_minutes: i32,
+    ) -> Result<WeekSoFar, PacenoteError> {
+        guarded(|| {
+            use pacenote_core::coaching::goals::{WeeklyPlan, local_day, process_status};
+            self.writer.barrier();
+            let offset_s = utc_offset_minutes.saturating_mul(60);
+            let (runs, left_out) = pacenote_sync::history::completed_runs(&*self.lock()?, offset_s)?;
+            if !left_out.is_empty() {
+                tracing::warn!(?left_out, "runs whose summary does not load are not counted");
+            }
+            let today = local_day(now_unix_ms(), offset_s).ok_or_else(|| {
+                PacenoteError::invalid_input(format!("utc_offset_minutes {utc_offset_minutes}"))
+            })?;
+            let plan = (runs_planned > 0).then_some(WeeklyPlan { runs_per_week: runs_planned });
+            let status = process_status(&runs, plan, today);
+            Ok(WeekSoFar {
+                runs_done: status.this_week.done,
+                runs_planned,
+                streak_weeks: status.streak_weeks,
+            })
+        })
+    }
+
     /// SQLite's own check of the store file (after every queued write is done): `ok`, or what
     /// it found. For diagnostics, and for the kill tests.
     pub fn check_store(&self) -> Result<String, PacenoteError> {
@@ -628,6 +658,10 @@ mod tests {
         assert!(app.next_sync_at_ms().is_none());
         let runs = app.runs().expect("runs");
         assert!(runs[0].uploaded && runs[0].finished && runs[0].effort == Some(6), "{runs:?}");
+        // The uploaded run still counts for the week (its header and summary stay): ten
+        // minutes of moving time, today.
+        let week = app.week_so_far(3, 0).expect("week");
+        assert_eq!((week.runs_done, week.runs_planned, week.streak_weeks), (1, 3, 1), "{week:?}");
         let held = storage.runs("runner").expect("server runs");
         assert!(held[0].finalized && held[0].samples >= 1200, "{held:?}");
         assert!(app.resume_run(heard).expect("resume").is_none());

@@ -680,6 +680,11 @@ RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_store_error(uint64_t ptr, Rust
 uint64_t uniffi_pacenote_ffi_fn_method_pacenote_sync_now(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_WEEK_SO_FAR
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_WEEK_SO_FAR
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_week_so_far(uint64_t ptr, uint32_t runs_planned, int32_t utc_offset_minutes, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_HTTPTRANSPORT
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_HTTPTRANSPORT
 uint64_t uniffi_pacenote_ffi_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1300,6 +1305,12 @@ uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_store_error(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_SYNC_NOW
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_SYNC_NOW
 uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_sync_now(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_WEEK_SO_FAR
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_WEEK_SO_FAR
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_week_so_far(void
     
 );
 #endif

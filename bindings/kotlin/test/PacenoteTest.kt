@@ -270,6 +270,9 @@ class PacenoteTest {
         assertTrue(stored[0].uploaded && stored[0].finished)
         assertEquals(7u.toUByte(), stored[0].effort)
         assertEquals(null, app.nextSyncAtMs())
+        // The week's tally and streak come from the store (the uploaded run's summary stays).
+        val offsetMinutes = java.util.TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 60_000
+        assertEquals(WeekSoFar(1u, 4u, 1u), app.weekSoFar(4u, offsetMinutes))
         assertEquals(null, app.resumeRun(Collect()))
         run.close()
         app.close()

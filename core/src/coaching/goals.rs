@@ -97,6 +97,13 @@ impl ProcessStatus {
     }
 }
 
+/// The calendar day of `unix_ms` where the runner is (`utc_offset_s` east of UTC): a run at
+/// 23:30 on Sunday in Sydney belongs to Sunday's week, not to Monday's UTC one.
+pub fn local_day(unix_ms: u64, utc_offset_s: i32) -> Option<NaiveDate> {
+    let local_ms = i64::try_from(unix_ms).ok()?.checked_add(i64::from(utc_offset_s) * 1000)?;
+    chrono::DateTime::from_timestamp_millis(local_ms).map(|t| t.date_naive())
+}
+
 fn monday_of(date: NaiveDate) -> NaiveDate {
     date - Days::new(u64::from(date.weekday().num_days_from_monday()))
 }
@@ -142,6 +149,15 @@ mod tests {
     }
 
     const FOUR: Option<WeeklyPlan> = Some(WeeklyPlan { runs_per_week: 4 });
+
+    #[test]
+    fn a_run_belongs_to_the_runners_own_day() {
+        // 2026-11-29 (a Sunday) 13:30 UTC is Monday 00:30 in Sydney (UTC+11).
+        let at_ms = 1_795_959_000_000;
+        assert_eq!(local_day(at_ms, 0), Some(day("2026-11-29")));
+        assert_eq!(local_day(at_ms, 11 * 3600), Some(day("2026-11-30")));
+        assert_eq!(local_day(at_ms, -14 * 3600), Some(day("2026-11-28")));
+    }
 
     #[test]
     fn four_of_four_this_week() {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::input::RunnerFeedback;
 
 /// The figures of a run so far.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunSummary {
     pub distance_m: f64,
     pub moving_time_s: f64,

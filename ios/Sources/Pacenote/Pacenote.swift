@@ -519,6 +519,22 @@ fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
+    typealias FfiType = Int32
+    typealias SwiftType = Int32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int32, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
     typealias FfiType = UInt64
     typealias SwiftType = UInt64
@@ -1833,6 +1849,14 @@ public protocol PacenoteProtocol: AnyObject, Sendable {
      */
     func syncNow() async throws  -> SyncReport
     
+    /**
+     * This week's runs against `runs_planned` and the streak in weeks, from the finished runs
+     * in the store, each on the runner's own day (`utc_offset_minutes` east of UTC: the
+     * phone's time zone now). Pass it as `week` when a run starts, for the celebration at
+     * its finish.
+     */
+    func weekSoFar(runsPlanned: UInt32, utcOffsetMinutes: Int32) throws  -> WeekSoFar
+    
 }
 /**
  * The app's Pacenote: the store in `data_dir`, the server it syncs with, the host's HTTP
@@ -2082,6 +2106,23 @@ open func syncNow()async throws  -> SyncReport  {
             liftFunc: FfiConverterTypeSyncReport_lift,
             errorHandler: FfiConverterTypePacenoteError_lift
         )
+}
+    
+    /**
+     * This week's runs against `runs_planned` and the streak in weeks, from the finished runs
+     * in the store, each on the runner's own day (`utc_offset_minutes` east of UTC: the
+     * phone's time zone now). Pass it as `week` when a run starts, for the celebration at
+     * its finish.
+     */
+open func weekSoFar(runsPlanned: UInt32, utcOffsetMinutes: Int32)throws  -> WeekSoFar  {
+    return try  FfiConverterTypeWeekSoFar_lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_week_so_far(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(runsPlanned),
+        FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
+    )
+})
 }
     
 
@@ -6296,6 +6337,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_sync_now() != 15215) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_week_so_far() != 30520) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_httptransport_send() != 14009) {

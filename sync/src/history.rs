@@ -1,0 +1,109 @@
+//! The runner's history as the coaching core reads it, from the device store: each finished
+//! run's day (where the runner is) and its figures, for the week's tally and the streak.
+//!
+//! Must not: count a run still being recorded, or fail the whole history for one run whose
+//! summary cannot be read (it is left out, and said).
+
+use pacenote_core::coaching::goals::{CompletedRun, local_day};
+use pacenote_core::engine::RunSummary;
+
+use crate::store::{Store, StoreError};
+
+/// The finished runs of `store`, oldest first, as the week's tally and the streak count them;
+/// `utc_offset_s` is the runner's time zone (east of UTC). Returns them with the ids of the
+/// runs left out because their summary could not be read.
+pub fn completed_runs(
+    store: &Store,
+    utc_offset_s: i32,
+) -> Result<(Vec<CompletedRun>, Vec<String>), StoreError> {
+    let mut runs = Vec::new();
+    let mut unreadable = Vec::new();
+    for run in store.runs()?.into_iter().filter(|r| r.finished) {
+        let summary = store
+            .setup(&run.id)?
+            .and_then(|s| s.summary_json)
+            .and_then(|json| serde_json::from_str::<RunSummary>(&json).ok());
+        match (summary, local_day(run.started_at_unix_ms, utc_offset_s)) {
+            (Some(s), Some(date)) => runs.push(CompletedRun {
+                date,
+                moving_time_s: s.moving_time_s,
+                distance_m: s.distance_m,
+                effort: run.effort,
+            }),
+            _ => unreadable.push(run.id),
+        }
+    }
+    runs.sort_by_key(|r| r.date);
+    Ok((runs, unreadable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewRun;
+    use pacenote_core::coaching::goals::{WeeklyPlan, process_status};
+
+    fn summary(moving_time_s: f64) -> String {
+        serde_json::to_string(&RunSummary {
+            distance_m: moving_time_s * 3.0,
+            moving_time_s,
+            steps_completed: 1,
+            cues_spoken: 0,
+            cues_dropped: 0,
+            utterances: 0,
+            counts_as_completed: true,
+            effort: None,
+        })
+        .expect("json")
+    }
+
+    #[test]
+    fn finished_runs_count_on_the_runners_own_day() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = Store::open(&dir.path().join("h.db")).expect("store");
+        // Sunday 2026-11-29 13:30 UTC, a week before, and one still being recorded.
+        let sunday_ms = 1_795_959_000_000;
+        let week_ms = 7 * 24 * 3600 * 1000;
+        for (id, at_ms, minutes, finished) in [
+            ("a", sunday_ms - week_ms, 40.0, true),
+            ("b", sunday_ms, 30.0, true),
+            ("c", sunday_ms + 3_600_000, 30.0, false),
+        ] {
+            let run = NewRun {
+                id,
+                plan_id: "p",
+                plan_json: "{}",
+                persona: "stone",
+                started_at_unix_ms: at_ms,
+                session_json: "{}",
+            };
+            store.create_run(&run).expect("run");
+            if finished {
+                store.finish_run(id, &summary(minutes * 60.0), Some(5)).expect("finished");
+            }
+        }
+        let (utc, left_out) = completed_runs(&store, 0).expect("history");
+        assert!(left_out.is_empty());
+        assert_eq!(utc.iter().map(|r| r.date.to_string()).collect::<Vec<_>>(), ["2026-11-22", "2026-11-29"]);
+        assert_eq!(utc[1].moving_time_s, 1800.0);
+        let sunday = local_day(sunday_ms, 0).expect("a day");
+        let status = process_status(&utc, Some(WeeklyPlan { runs_per_week: 3 }), sunday);
+        assert_eq!((status.this_week.done, status.streak_weeks), (1, 2));
+        // In Sydney the second run was on Monday: a new week, the streak carries on.
+        let (sydney, _) = completed_runs(&store, 11 * 3600).expect("history");
+        assert_eq!(sydney[1].date.to_string(), "2026-11-30");
+        // A summary that does not load is left out and named, not a failure.
+        let broken = NewRun {
+            id: "d",
+            plan_id: "p",
+            plan_json: "{}",
+            persona: "stone",
+            started_at_unix_ms: sunday_ms,
+            session_json: "{}",
+        };
+        store.create_run(&broken).expect("run");
+        store.finish_run("d", "not json", None).expect("finished");
+        let (_, left_out) = completed_runs(&store, 0).expect("history");
+        assert_eq!(left_out, ["d"]);
+    }
+}
