@@ -207,9 +207,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::{
-        Chattiness, CueListener, LocationFix, RunSession, RunnerProfile, SessionSettings, Utterance,
-    };
+    use crate::{CueListener, LocationFix, RunOptions, RunSession, Utterance};
 
     #[derive(Default)]
     struct Host {
@@ -261,8 +259,10 @@ mod tests {
         }
     }
 
-    const SETTINGS: SessionSettings =
-        SessionSettings { chattiness: Chattiness::Normal, auto_pause: true, audio_reports_finish: true };
+    /// `plan` coached by `persona`, the host reporting when each utterance ends.
+    fn voiced(plan: &str, persona: &str) -> RunOptions {
+        RunOptions { persona: persona.into(), audio_reports_finish: true, ..RunOptions::plan(plan) }
+    }
 
     fn pack(persona: &str) -> String {
         format!("{}/../audio/packs/en/{persona}", env!("CARGO_MANIFEST_DIR"))
@@ -272,16 +272,7 @@ mod tests {
     fn the_library_voices_a_run_from_the_pack_with_focus_around_each_burst() {
         let plan = include_str!("../../core/plans/intervals-5x1k.json").to_owned();
         let host = Arc::new(Host::default());
-        let s = RunSession::new(
-            plan,
-            "jenna".into(),
-            RunnerProfile::default(),
-            SETTINGS,
-            None,
-            None,
-            host.clone(),
-        )
-        .expect("session");
+        let s = RunSession::new(voiced(&plan, "jenna"), host.clone()).expect("session");
         s.attach_audio(pack("jenna"), host.clone(), host.clone(), host.clone()).expect("attach");
         // The plan's step notes were synthesised up front.
         assert!(host.log().iter().any(|l| l.starts_with("say Smooth and controlled")), "{:?}", host.log());
@@ -339,44 +330,20 @@ mod tests {
     fn attaching_audio_refuses_what_cannot_work() {
         let plan = include_str!("../../core/plans/tempo-20.json").to_owned();
         let host = Arc::new(Host::default());
-        let neutral = RunSession::new(
-            plan.clone(),
-            "neutral".into(),
-            RunnerProfile::default(),
-            SETTINGS,
-            None,
-            None,
-            host.clone(),
-        )
-        .expect("session");
+        let neutral = RunSession::new(voiced(&plan, "neutral"), host.clone()).expect("session");
         let e = neutral
             .attach_audio(pack("jenna"), host.clone(), host.clone(), host.clone())
             .expect_err("neutral");
         assert!(e.to_string().contains("neutral"), "{e}");
-        let estimated = SessionSettings { audio_reports_finish: false, ..SETTINGS };
         let s = RunSession::new(
-            plan.clone(),
-            "stone".into(),
-            RunnerProfile::default(),
-            estimated,
-            None,
-            None,
+            RunOptions { audio_reports_finish: false, ..voiced(&plan, "stone") },
             host.clone(),
         )
         .expect("session");
         let e =
             s.attach_audio(pack("stone"), host.clone(), host.clone(), host.clone()).expect_err("settings");
         assert!(e.to_string().contains("audio_reports_finish"), "{e}");
-        let s = RunSession::new(
-            plan,
-            "stone".into(),
-            RunnerProfile::default(),
-            SETTINGS,
-            None,
-            None,
-            host.clone(),
-        )
-        .expect("session");
+        let s = RunSession::new(voiced(&plan, "stone"), host.clone()).expect("session");
         let e =
             s.attach_audio(pack("jenna"), host.clone(), host.clone(), host.clone()).expect_err("wrong pack");
         assert!(e.to_string().contains("not stone's"), "{e}");

@@ -43,9 +43,7 @@ pub use audio::{AudioFailure, AudioFocus, AudioOutput, Pcm, SpeechFallback};
 pub use coaching::{HeatAdjustment, PlanAdaptation, adapt_plan, easy_version, heat_adjustment, readiness};
 pub use error::PacenoteError;
 pub use logging::{LogLevel, LogSink, init_logging};
-pub use session::{
-    CueInfo, CueListener, RunSession, RunSummary, SessionSettings, Utterance, Weather, WeekSoFar,
-};
+pub use session::{CueInfo, CueListener, RunOptions, RunSession, RunSummary, Utterance, Weather, WeekSoFar};
 pub use store::{
     OfflineReadiness, Pacenote, PreloadReport, ResumePoint, StoredRunInfo, SyncOutcome, SyncReport,
 };

@@ -24,15 +24,65 @@ use crate::convert::count_u32;
 use crate::error::{PacenoteError, guarded};
 use crate::store::{ResumePoint, Writer};
 
-/// How the session behaves.
-#[derive(Debug, Clone, Copy, uniffi::Record)]
-pub struct SessionSettings {
-    pub chattiness: Chattiness,
+/// How a run is set up: only the plan is needed; every other field has a default (in Kotlin
+/// `RunOptions(planJson, persona = "jenna")`, in Swift `RunOptions(planJson:, persona:)`).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RunOptions {
+    /// The session plan (DESIGN §4), e.g. from [`crate::Pacenote::cached_plan_json`].
+    pub plan_json: String,
+    /// Who coaches: `stone`, `jakes`, `jenna`, or `neutral`, the plain wording the app voices.
+    #[uniffi(default = "neutral")]
+    pub persona: String,
+    /// What the coach knows of the runner's heart (none: heart-rate targets are not coached).
+    #[uniffi(default)]
+    pub profile: Option<RunnerProfile>,
+    /// How much the coach talks (none: normal; step changes and safety are always said).
+    #[uniffi(default)]
+    pub chattiness: Option<Chattiness>,
     /// Pause the timer when the runner stops.
+    #[uniffi(default = true)]
     pub auto_pause: bool,
-    /// The app calls [`RunSession::cue_finished`] when each utterance ends; otherwise the
-    /// engine estimates speech length from the words.
+    /// The app calls [`RunSession::cue_finished`] when each utterance ends (or the library
+    /// voices the run, [`RunSession::attach_audio`]); otherwise speech length is estimated.
+    #[uniffi(default = false)]
     pub audio_reports_finish: bool,
+    /// The weather at the start: pace targets are eased for heat and humidity.
+    #[uniffi(default)]
+    pub weather: Option<Weather>,
+    /// Say the week's tally and the streak at the finish ("three of four this week, five
+    /// weeks in a row"); false: not a word of them.
+    #[uniffi(default = true)]
+    pub celebrate_week: bool,
+    /// The week before this run. Left out, a run started from [`crate::Pacenote`] counts it
+    /// from the store itself (with `runs_per_week` and `utc_offset_minutes`); a session alone
+    /// has none to say.
+    #[uniffi(default)]
+    pub week: Option<WeekSoFar>,
+    /// Runs planned a week ("three of four this week"; 0: no plan, the streak alone).
+    #[uniffi(default = 0)]
+    pub runs_per_week: u32,
+    /// The phone's time zone now, minutes east of UTC: which day, and week, a run belongs to.
+    #[uniffi(default = 0)]
+    pub utc_offset_minutes: i32,
+}
+
+impl RunOptions {
+    /// A plan with every default (for Rust callers and tests).
+    pub fn plan(plan_json: impl Into<String>) -> Self {
+        Self {
+            plan_json: plan_json.into(),
+            persona: pacenote_core::persona::NEUTRAL_PERSONA.to_owned(),
+            profile: None,
+            chattiness: None,
+            auto_pause: true,
+            audio_reports_finish: false,
+            weather: None,
+            celebrate_week: true,
+            week: None,
+            runs_per_week: 0,
+            utc_offset_minutes: 0,
+        }
+    }
 }
 
 /// The weather at the start: pace targets are eased for heat and humidity.
@@ -138,19 +188,12 @@ impl std::fmt::Debug for RunSession {
 
 #[uniffi::export]
 impl RunSession {
-    /// A new run of `plan_json` (DESIGN §4) coached by `persona` (see [`crate::personas`]).
+    /// A run set up by `options`, not recorded (see [`crate::Pacenote::start_run`] for one
+    /// that survives the app being killed); `listener` hears every utterance.
     #[uniffi::constructor]
-    pub fn new(
-        plan_json: String,
-        persona: String,
-        profile: RunnerProfile,
-        settings: SessionSettings,
-        weather: Option<Weather>,
-        week: Option<WeekSoFar>,
-        listener: Arc<dyn CueListener>,
-    ) -> Result<Arc<Self>, PacenoteError> {
+    pub fn new(options: RunOptions, listener: Arc<dyn CueListener>) -> Result<Arc<Self>, PacenoteError> {
         guarded(|| {
-            let setup = SessionSetupArgs { plan_json, persona, profile, settings, weather, week }.build()?;
+            let setup = SessionSetupArgs(options).build()?;
             Ok(Self::with_engine(Engine::Plain(setup.session()), setup.wording, listener, None))
         })
     }
@@ -273,7 +316,7 @@ impl RunSession {
             };
             if !reports_finish {
                 return Err(PacenoteError::InvalidInput {
-                    reason: "attach_audio needs SessionSettings.audio_reports_finish = true".into(),
+                    reason: "attach_audio needs RunOptions.audio_reports_finish = true".into(),
                 });
             }
             // Outside the lock: decoding and synthesising take a while.
@@ -343,15 +386,8 @@ impl Drop for RunSession {
     }
 }
 
-/// The arguments a run is set up from, checked.
-pub(crate) struct SessionSetupArgs {
-    pub plan_json: String,
-    pub persona: String,
-    pub profile: RunnerProfile,
-    pub settings: SessionSettings,
-    pub weather: Option<Weather>,
-    pub week: Option<WeekSoFar>,
-}
+/// The options a run is set up from, to be checked.
+pub(crate) struct SessionSetupArgs(pub RunOptions);
 
 /// A checked set-up: the plan, the persona and what the engine is built from.
 pub(crate) struct SessionSetup {
@@ -373,12 +409,13 @@ impl SessionSetup {
 
 impl SessionSetupArgs {
     pub fn build(self) -> Result<SessionSetup, PacenoteError> {
-        let plan = Plan::from_json(self.plan_json.as_bytes()).inspect_err(|e| {
+        let options = self.0;
+        let plan = Plan::from_json(options.plan_json.as_bytes()).inspect_err(|e| {
             tracing::warn!(error = %e, "run session refused: invalid plan");
         })?;
-        let wording = Wording::named(&self.persona)?;
-        let conditions = self.weather.map(|w| Conditions::new(w.temp_c, w.dew_point_c)).transpose()?;
-        let process = self.week.map(|w| ProcessStatus {
+        let wording = Wording::named(&options.persona)?;
+        let conditions = options.weather.map(|w| Conditions::new(w.temp_c, w.dew_point_c)).transpose()?;
+        let process = options.week.filter(|_| options.celebrate_week).map(|w| ProcessStatus {
             this_week: WeekTally {
                 week_start: Default::default(),
                 planned: w.runs_planned,
@@ -387,11 +424,11 @@ impl SessionSetupArgs {
             streak_weeks: w.streak_weeks,
             week_complete: w.runs_planned > 0 && w.runs_done >= w.runs_planned,
         });
-        let profile = self.profile;
+        let profile = options.profile.unwrap_or_default();
         let config = EngineConfig {
-            chattiness: self.settings.chattiness,
-            auto_pause: self.settings.auto_pause,
-            audio_reports_finish: self.settings.audio_reports_finish,
+            chattiness: options.chattiness.unwrap_or_default(),
+            auto_pause: options.auto_pause,
+            audio_reports_finish: options.audio_reports_finish,
         };
         let engine = pacenote_sync::recorder::SessionSetup {
             profile,
@@ -522,22 +559,16 @@ mod tests {
     }
 
     const PLAN: &str = include_str!("../../core/plans/tempo-20.json");
-    const SETTINGS: SessionSettings =
-        SessionSettings { chattiness: Chattiness::Normal, auto_pause: true, audio_reports_finish: false };
+
+    /// `plan` coached by `persona`, every other option the default.
+    fn options(plan: &str, persona: &str) -> RunOptions {
+        RunOptions { persona: persona.into(), ..RunOptions::plan(plan) }
+    }
 
     #[test]
     fn a_run_speaks_through_the_listener_in_the_personas_words() {
         let listener = Arc::new(Collect::default());
-        let session = RunSession::new(
-            PLAN.into(),
-            "jenna".into(),
-            RunnerProfile::default(),
-            SETTINGS,
-            None,
-            None,
-            listener.clone(),
-        )
-        .expect("a session");
+        let session = RunSession::new(options(PLAN, "jenna"), listener.clone()).expect("a session");
         session.start(0).expect("start");
         session.finish(5_000).expect("finish");
         session.check_in(9_000, 5).expect("check-in");
@@ -551,51 +582,15 @@ mod tests {
     #[test]
     fn bad_input_is_a_typed_error_not_a_panic() {
         let listener = Arc::new(Collect::default());
-        let e = RunSession::new(
-            "{".into(),
-            "stone".into(),
-            RunnerProfile::default(),
-            SETTINGS,
-            None,
-            None,
-            listener.clone(),
-        )
-        .expect_err("malformed plan");
+        let e = RunSession::new(options("{", "stone"), listener.clone()).expect_err("malformed plan");
         assert!(matches!(e, PacenoteError::InvalidPlan { .. }), "{e}");
-        let e = RunSession::new(
-            PLAN.into(),
-            "yoda".into(),
-            RunnerProfile::default(),
-            SETTINGS,
-            None,
-            None,
-            listener.clone(),
-        )
-        .expect_err("unknown persona");
+        let e = RunSession::new(options(PLAN, "yoda"), listener.clone()).expect_err("unknown persona");
         assert!(e.to_string().contains("stone"), "{e}");
         let hot = Some(Weather { temp_c: f64::NAN, dew_point_c: 10.0 });
         assert!(
-            RunSession::new(
-                PLAN.into(),
-                "stone".into(),
-                RunnerProfile::default(),
-                SETTINGS,
-                hot,
-                None,
-                listener.clone()
-            )
-            .is_err()
+            RunSession::new(RunOptions { weather: hot, ..options(PLAN, "stone") }, listener.clone()).is_err()
         );
-        let session = RunSession::new(
-            PLAN.into(),
-            "stone".into(),
-            RunnerProfile::default(),
-            SETTINGS,
-            None,
-            None,
-            listener,
-        )
-        .expect("ok");
+        let session = RunSession::new(options(PLAN, "stone"), listener).expect("ok");
         assert!(matches!(session.check_in(0, 0), Err(PacenoteError::InvalidInput { .. })));
         // NaN readings are the engine's to reject: no error, no panic, nothing said.
         session.heart_rate(1_000, f64::NAN).expect("ignored");
@@ -625,16 +620,7 @@ mod tests {
         let lines = Arc::new(Lines::default());
         init_logging(LogLevel::Info, lines.clone()).expect("installed");
         let listener = Arc::new(Collect::default());
-        let _ = RunSession::new(
-            PLAN.into(),
-            "stone".into(),
-            RunnerProfile::default(),
-            SETTINGS,
-            None,
-            None,
-            listener,
-        )
-        .expect("a session");
+        let _ = RunSession::new(options(PLAN, "stone"), listener).expect("a session");
         let got = lines.0.lock().expect("lock").clone();
         assert!(
             got.iter().any(|(l, m)| *l == LogLevel::Info

@@ -17,12 +17,9 @@ use pacenote_sync::upload::Syncer;
 use pacenote_sync::{Batch, Checkpoint, Store};
 
 use pacenote_core::persona::{NEUTRAL_PERSONA, Wording};
-use pacenote_core::profile::RunnerProfile;
 
 use crate::error::{PacenoteError, guarded};
-use crate::session::{
-    CueListener, Engine, RunSession, SessionSettings, SessionSetupArgs, Weather, WeekSoFar,
-};
+use crate::session::{CueListener, Engine, RunOptions, RunSession, SessionSetupArgs, WeekSoFar};
 use crate::transport::{HostTransport, HttpTransport};
 
 /// The database file inside the app's data folder.
@@ -308,21 +305,19 @@ impl Pacenote {
         })
     }
 
-    /// Starts a run that is recorded into the store as it goes (every second; a kill loses at
-    /// most the last one). Same arguments as [`RunSession::new`].
-    #[allow(clippy::too_many_arguments)]
+    /// Starts a run set up by `options` that is recorded into the store as it goes (every
+    /// second; a kill loses at most the last one); `listener` hears every utterance. Without
+    /// `options.week`, the week so far and the streak are counted from the store.
     pub fn start_run(
         &self,
-        plan_json: String,
-        persona: String,
-        profile: RunnerProfile,
-        settings: SessionSettings,
-        weather: Option<Weather>,
-        week: Option<WeekSoFar>,
+        mut options: RunOptions,
         listener: Arc<dyn CueListener>,
     ) -> Result<Arc<RunSession>, PacenoteError> {
         guarded(|| {
-            let setup = SessionSetupArgs { plan_json, persona, profile, settings, weather, week }.build()?;
+            if options.celebrate_week && options.week.is_none() {
+                options.week = Some(self.week_so_far(options.runs_per_week, options.utc_offset_minutes)?);
+            }
+            let setup = SessionSetupArgs(options).build()?;
             let journal = {
                 let mut store = self.lock()?;
                 Journal::start(
@@ -525,7 +520,6 @@ mod tests {
     use super::*;
     use crate::session::Utterance;
     use crate::transport::{HttpHeader, HttpRequest, HttpResponse, TransportFailure};
-    use pacenote_core::profile::Chattiness;
     use pacenote_core::sensor::LocationFix;
     use pacenote_server::content::Content;
     use pacenote_server::storage::{SqliteStorage, Storage};
@@ -620,12 +614,9 @@ mod tests {
         assert!(app.is_ready_offline("tempo-20".into(), "jenna".into(), "en".into()).expect("ready").ready);
         let plan = app.cached_plan_json("tempo-20".into()).expect("plan").expect("cached");
 
-        let settings =
-            SessionSettings { chattiness: Chattiness::Normal, auto_pause: true, audio_reports_finish: false };
         let heard = Arc::new(Count::default());
-        let run = app
-            .start_run(plan, "jenna".into(), RunnerProfile::default(), settings, None, None, heard.clone())
-            .expect("run");
+        let options = RunOptions { persona: "jenna".into(), ..RunOptions::plan(plan) };
+        let run = app.start_run(options, heard.clone()).expect("run");
         run.start(0).expect("start");
         for s in 1..=400 {
             run.location(fix(s)).expect("fix");

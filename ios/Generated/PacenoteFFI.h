@@ -477,7 +477,7 @@ void uniffi_pacenote_ffi_fn_free_runsession(uint64_t handle, RustCallStatus *_No
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CONSTRUCTOR_RUNSESSION_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CONSTRUCTOR_RUNSESSION_NEW
-uint64_t uniffi_pacenote_ffi_fn_constructor_runsession_new(RustBuffer plan_json, RustBuffer persona, RustBuffer profile, RustBuffer settings, RustBuffer weather, RustBuffer week, uint64_t listener, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_pacenote_ffi_fn_constructor_runsession_new(RustBuffer options, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_ALTITUDE
@@ -667,7 +667,7 @@ void uniffi_pacenote_ffi_fn_method_pacenote_set_connectivity(uint64_t ptr, int8_
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_START_RUN
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_START_RUN
-uint64_t uniffi_pacenote_ffi_fn_method_pacenote_start_run(uint64_t ptr, RustBuffer plan_json, RustBuffer persona, RustBuffer profile, RustBuffer settings, RustBuffer weather, RustBuffer week, uint64_t listener, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_pacenote_ffi_fn_method_pacenote_start_run(uint64_t ptr, RustBuffer options, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_STORE_ERROR

@@ -81,12 +81,11 @@ fun main() {
 
     Pacenote.open(dir.path, server, token, transport).use { app ->
         val plan = app.cachedPlanJson(PLAN_ID) ?: error("the plan was preloaded")
-        val settings = SessionSettings(Chattiness.NORMAL, true, false)
-        val profile = RunnerProfile(190.0, 50.0, null)
+        val options = RunOptions(plan, PERSONA, profile = RunnerProfile(190.0, 50.0, null))
 
         // One location() call on a recorded run, 10,000 of them after a warm-up, best of 5.
         val listener = Quiet()
-        app.startRun(plan, PERSONA, profile, settings, null, null, listener).use { run ->
+        app.startRun(options, listener).use { run ->
             run.start(0uL)
             for (s in 1..2_000) run.location(fixAt(s))
             val perCallUs = (0 until 5).map { round ->
@@ -102,7 +101,7 @@ fun main() {
         }
 
         // The same on a session that records nothing: the rest is the call across JNA.
-        RunSession(plan, PERSONA, profile, settings, null, null, listener).use { run ->
+        RunSession(options, listener).use { run ->
             run.start(0uL)
             for (s in 1..2_000) run.location(fixAt(s))
             val perCallUs = (0 until 5).map { round ->
@@ -120,7 +119,7 @@ fun main() {
         val before = rssMb()
         var peak = before
         val heard = Quiet()
-        app.startRun(plan, PERSONA, profile, settings, null, null, heard).use { run ->
+        app.startRun(options, heard).use { run ->
             run.start(0uL)
             for (s in 1..RUN_SECONDS) {
                 run.location(fixAt(s))

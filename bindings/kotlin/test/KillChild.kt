@@ -57,7 +57,7 @@ fun main(args: Array<String>) {
     }
     val app = Pacenote.open(args[0], "http://127.0.0.1:9", null, HttpUrlConnectionTransport())
     val run = app.resumeRun(listener)
-        ?: app.startRun(plan, "neutral", RunnerProfile(null, null, null), SessionSettings(Chattiness.NORMAL, true, false), null, null, listener)
+        ?: app.startRun(RunOptions(plan, "neutral", celebrateWeek = false), listener)
     val from = run.resumedAt()?.inputsReplayed?.toInt() ?: 0
     val fastUntil = maxOf(from, args[2].toInt())
     out.println("from $from")

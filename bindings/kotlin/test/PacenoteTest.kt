@@ -37,8 +37,6 @@ class Collect : CueListener {
 val data = File(System.getProperty("pacenote.data") ?: "target/kotlin/data")
 val server: String = System.getProperty("pacenote.server") ?: "http://127.0.0.1:8787"
 val token: String = System.getProperty("pacenote.token") ?: ""
-val settings = SessionSettings(Chattiness.NORMAL, true, false)
-val noProfile = RunnerProfile(null, null, null)
 
 /** Feeds one line of `pacenote track inputs`, after the ticks the engine asked for. */
 fun feed(s: RunSession, line: String) {
@@ -82,7 +80,8 @@ fun recordAcrossARelaunch(
     val lines = File(data, "inputs.csv").readLines()
     val half = lines.size / 2
     var app = Pacenote.open(dir.path, server, token, HttpUrlConnectionTransport())
-    val first = app.startRun(planJson, persona, noProfile, settings, null, null, Collect())
+    // Compared with `pacenote replay`, which knows no week: no week news.
+    val first = app.startRun(RunOptions(planJson, persona, celebrateWeek = false), Collect())
     lines.take(half).forEachIndexed { i, line ->
         feed(first, line)
         alsoAfter(first, i)
@@ -105,7 +104,7 @@ class PacenoteTest {
     @Test
     fun aWholeRecordingSaysWhatReplaySays() {
         val listener = Collect()
-        RunSession(plan, "neutral", noProfile, settings, null, null, listener).use { s ->
+        RunSession(RunOptions(plan, "neutral"), listener).use { s ->
             File(data, "inputs.csv").forEachLine { feed(s, it) }
             assertTrue(s.isFinished())
             assertTrue(s.summary().distanceM > 8000.0)
@@ -122,8 +121,7 @@ class PacenoteTest {
     fun theLibraryVoicesTheRunFromThePackAsReplayDoes() {
         val listener = Collect()
         val audio = HostAudio()
-        val voiced = SessionSettings(Chattiness.NORMAL, true, true)
-        RunSession(plan, "jenna", noProfile, voiced, null, null, listener).use { s ->
+        RunSession(RunOptions(plan, "jenna", audioReportsFinish = true), listener).use { s ->
             s.attachAudio(File(data, "../../../audio/packs/en/jenna").canonicalPath, audio, audio, audio)
             File(data, "inputs.csv").forEachLine { feed(s, it) }
             // The last words play out on the library's own clock: tick when it asks, until it
@@ -142,14 +140,14 @@ class PacenoteTest {
         assertEquals("release", focus.last())
         assertTrue(focus.zipWithNext().all { (a, b) -> a != b })
         assertThrows(PacenoteException.InvalidInput::class.java) {
-            RunSession(plan, "neutral", noProfile, voiced, null, null, Collect()).attachAudio("/nowhere", audio, audio, audio)
+            RunSession(RunOptions(plan, "neutral", audioReportsFinish = true), Collect()).attachAudio("/nowhere", audio, audio, audio)
         }
     }
 
     @Test
     fun aPersonaSpeaksInItsOwnWordsFromAnyThread() {
         val listener = Collect()
-        val s = RunSession(plan, "jenna", noProfile, settings, Weather(31.0, 22.0), WeekSoFar(3u, 4u, 5u), listener)
+        val s = RunSession(RunOptions(plan, "jenna", weather = Weather(31.0, 22.0), week = WeekSoFar(3u, 4u, 5u)), listener)
         val worker = Thread({
             s.start(0u)
             s.finish(700_000u)
@@ -169,13 +167,13 @@ class PacenoteTest {
     @Test
     fun errorsArriveAsExceptions() {
         assertThrows(PacenoteException.InvalidPlan::class.java) {
-            RunSession("{", "stone", noProfile, settings, null, null, Collect())
+            RunSession(RunOptions("{", "stone"), Collect())
         }
         val unknown = assertThrows(PacenoteException.UnknownPersona::class.java) {
-            RunSession(plan, "yoda", noProfile, settings, null, null, Collect())
+            RunSession(RunOptions(plan, "yoda"), Collect())
         }
         assertTrue(unknown.message!!.contains("stone"))
-        RunSession(plan, "stone", noProfile, settings, null, null, Collect()).use { s ->
+        RunSession(RunOptions(plan, "stone"), Collect()).use { s ->
             assertThrows(PacenoteException.InvalidInput::class.java) { s.checkIn(0u, 11u.toUByte()) }
             // A NaN heart rate is dropped by the engine's glitch filter: no exception, no crash.
             s.heartRate(1000u, Double.NaN)
@@ -193,7 +191,7 @@ class PacenoteTest {
         }
         val easy = easyVersion(plan, 190.0)
         assertTrue(easy.contains("\"easy\""))
-        RunSession(easy, "jakes", noProfile, settings, null, null, Collect()).close()
+        RunSession(RunOptions(easy, "jakes"), Collect()).close()
     }
 
     /** What `pacenote` prints for `args` (the CLI the test data was made with). */
@@ -236,7 +234,7 @@ class PacenoteTest {
                 lines.add("$level $target $message")
             }
         })
-        RunSession(plan, "jakes", noProfile, settings, null, null, Collect()).use { it.start(0u) }
+        RunSession(RunOptions(plan, "jakes"), Collect()).use { it.start(0u) }
         assertTrue(lines.toString(), lines.any { it.startsWith("INFO") && it.contains("run session created") })
         assertTrue(lines.toString(), lines.any { it.startsWith("DEBUG") && it.contains("utterance") })
     }
@@ -273,6 +271,16 @@ class PacenoteTest {
         // The week's tally and streak come from the store (the uploaded run's summary stays).
         val offsetMinutes = java.util.TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 60_000
         assertEquals(WeekSoFar(1u, 4u, 1u), app.weekSoFar(4u, offsetMinutes))
+        // startRun counts the week itself: the finish says "one of four this week".
+        assertTrue(listener.said.none { u -> u.cues.any { it.kind == CueKind.STREAK_CELEBRATION } })
+        val next = Collect()
+        app.startRun(RunOptions(storedPlan, "neutral", runsPerWeek = 4u, utcOffsetMinutes = offsetMinutes), next).use { r ->
+            r.start(0u)
+            r.finish(60_000u)
+            r.save()
+        }
+        val cheer = next.said.flatMap { it.cues }.single { it.kind == CueKind.STREAK_CELEBRATION }
+        assertTrue(cheer.text, cheer.text.contains("1 of 4") || cheer.text.lowercase().contains("one of four"))
         assertEquals(null, app.resumeRun(Collect()))
         run.close()
         app.close()
@@ -322,7 +330,7 @@ class PacenoteTest {
         val reference = Collect()
         // The step after each count of inputs (steps[n]: after the first n).
         val steps = ArrayList<UInt?>()
-        val referenceSummary = RunSession(plan, "neutral", noProfile, settings, null, null, reference).use { s ->
+        val referenceSummary = RunSession(RunOptions(plan, "neutral"), reference).use { s ->
             steps.add(s.currentStepIndex())
             lines.forEach { feedLine(s, it); steps.add(s.currentStepIndex()) }
             s.summary()
@@ -413,7 +421,7 @@ class PacenoteTest {
     fun aRefusedTokenIsAReportNotACrash() {
         val dir = Files.createTempDirectory("pacenote-app").toFile()
         Pacenote.open(dir.path, server, "wrong-token", HttpUrlConnectionTransport()).use { app ->
-            val run = app.startRun(File(data, "plan.json").readText(), "neutral", noProfile, settings, null, null, Collect())
+            val run = app.startRun(RunOptions(File(data, "plan.json").readText()), Collect())
             run.start(0u)
             run.finish(60_000u)
             run.save()
@@ -437,7 +445,7 @@ class PacenoteTest {
 
     @Test
     fun closeFreesTheSession() {
-        val s = RunSession(plan, "stone", noProfile, settings, null, null, Collect())
+        val s = RunSession(RunOptions(plan, "stone"), Collect())
         s.close()
         assertThrows(IllegalStateException::class.java) { s.tick(0u) }
     }

@@ -1833,10 +1833,11 @@ public protocol PacenoteProtocol: AnyObject, Sendable {
     func setConnectivity(online: Bool) 
     
     /**
-     * Starts a run that is recorded into the store as it goes (every second; a kill loses at
-     * most the last one). Same arguments as [`RunSession::new`].
+     * Starts a run set up by `options` that is recorded into the store as it goes (every
+     * second; a kill loses at most the last one); `listener` hears every utterance. Without
+     * `options.week`, the week so far and the streak are counted from the store.
      */
-    func startRun(planJson: String, persona: String, profile: RunnerProfile, settings: SessionSettings, weather: Weather?, week: WeekSoFar?, listener: CueListener) throws  -> RunSession
+    func startRun(options: RunOptions, listener: CueListener) throws  -> RunSession
     
     /**
      * The last write the store refused (a full disk), while it is still being retried.
@@ -2057,20 +2058,16 @@ open func setConnectivity(online: Bool)  {try! rustCall() {
 }
     
     /**
-     * Starts a run that is recorded into the store as it goes (every second; a kill loses at
-     * most the last one). Same arguments as [`RunSession::new`].
+     * Starts a run set up by `options` that is recorded into the store as it goes (every
+     * second; a kill loses at most the last one); `listener` hears every utterance. Without
+     * `options.week`, the week so far and the streak are counted from the store.
      */
-open func startRun(planJson: String, persona: String, profile: RunnerProfile, settings: SessionSettings, weather: Weather?, week: WeekSoFar?, listener: CueListener)throws  -> RunSession  {
+open func startRun(options: RunOptions, listener: CueListener)throws  -> RunSession  {
     return try  FfiConverterTypeRunSession_lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
         uniffiCallStatus in
     uniffi_pacenote_ffi_fn_method_pacenote_start_run(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(planJson),
-        FfiConverterString.lower(persona),
-        FfiConverterTypeRunnerProfile_lower(profile),
-        FfiConverterTypeSessionSettings_lower(settings),
-        FfiConverterOptionTypeWeather.lower(weather),
-        FfiConverterOptionTypeWeekSoFar.lower(week),
+        FfiConverterTypeRunOptions_lower(options),
         FfiConverterTypeCueListener_lower(listener),uniffiCallStatus
     )
 })
@@ -2336,19 +2333,15 @@ open class RunSession: RunSessionProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_pacenote_ffi_fn_clone_runsession(self.handle, $0) }
     }
     /**
-     * A new run of `plan_json` (DESIGN §4) coached by `persona` (see [`crate::personas`]).
+     * A run set up by `options`, not recorded (see [`crate::Pacenote::start_run`] for one
+     * that survives the app being killed); `listener` hears every utterance.
      */
-public convenience init(planJson: String, persona: String, profile: RunnerProfile, settings: SessionSettings, weather: Weather?, week: WeekSoFar?, listener: CueListener)throws  {
+public convenience init(options: RunOptions, listener: CueListener)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypePacenoteError_lift) {
         uniffiCallStatus in
     uniffi_pacenote_ffi_fn_constructor_runsession_new(
-        FfiConverterString.lower(planJson),
-        FfiConverterString.lower(persona),
-        FfiConverterTypeRunnerProfile_lower(profile),
-        FfiConverterTypeSessionSettings_lower(settings),
-        FfiConverterOptionTypeWeather.lower(weather),
-        FfiConverterOptionTypeWeekSoFar.lower(week),
+        FfiConverterTypeRunOptions_lower(options),
         FfiConverterTypeCueListener_lower(listener),uniffiCallStatus
     )
 }
@@ -3879,6 +3872,174 @@ public func FfiConverterTypeResumePoint_lower(_ value: ResumePoint) -> RustBuffe
 
 
 /**
+ * How a run is set up: only the plan is needed; every other field has a default (in Kotlin
+ * `RunOptions(planJson, persona = "jenna")`, in Swift `RunOptions(planJson:, persona:)`).
+ */
+public struct RunOptions: Equatable, Hashable {
+    /**
+     * The session plan (DESIGN §4), e.g. from [`crate::Pacenote::cached_plan_json`].
+     */
+    public var planJson: String
+    /**
+     * Who coaches: `stone`, `jakes`, `jenna`, or `neutral`, the plain wording the app voices.
+     */
+    public var persona: String
+    /**
+     * What the coach knows of the runner's heart (none: heart-rate targets are not coached).
+     */
+    public var profile: RunnerProfile?
+    /**
+     * How much the coach talks (none: normal; step changes and safety are always said).
+     */
+    public var chattiness: Chattiness?
+    /**
+     * Pause the timer when the runner stops.
+     */
+    public var autoPause: Bool
+    /**
+     * The app calls [`RunSession::cue_finished`] when each utterance ends (or the library
+     * voices the run, [`RunSession::attach_audio`]); otherwise speech length is estimated.
+     */
+    public var audioReportsFinish: Bool
+    /**
+     * The weather at the start: pace targets are eased for heat and humidity.
+     */
+    public var weather: Weather?
+    /**
+     * Say the week's tally and the streak at the finish ("three of four this week, five
+     * weeks in a row"); false: not a word of them.
+     */
+    public var celebrateWeek: Bool
+    /**
+     * The week before this run. Left out, a run started from [`crate::Pacenote`] counts it
+     * from the store itself (with `runs_per_week` and `utc_offset_minutes`); a session alone
+     * has none to say.
+     */
+    public var week: WeekSoFar?
+    /**
+     * Runs planned a week ("three of four this week"; 0: no plan, the streak alone).
+     */
+    public var runsPerWeek: UInt32
+    /**
+     * The phone's time zone now, minutes east of UTC: which day, and week, a run belongs to.
+     */
+    public var utcOffsetMinutes: Int32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The session plan (DESIGN §4), e.g. from [`crate::Pacenote::cached_plan_json`].
+         */planJson: String, 
+        /**
+         * Who coaches: `stone`, `jakes`, `jenna`, or `neutral`, the plain wording the app voices.
+         */persona: String = "neutral", 
+        /**
+         * What the coach knows of the runner's heart (none: heart-rate targets are not coached).
+         */profile: RunnerProfile? = nil, 
+        /**
+         * How much the coach talks (none: normal; step changes and safety are always said).
+         */chattiness: Chattiness? = nil, 
+        /**
+         * Pause the timer when the runner stops.
+         */autoPause: Bool = true, 
+        /**
+         * The app calls [`RunSession::cue_finished`] when each utterance ends (or the library
+         * voices the run, [`RunSession::attach_audio`]); otherwise speech length is estimated.
+         */audioReportsFinish: Bool = false, 
+        /**
+         * The weather at the start: pace targets are eased for heat and humidity.
+         */weather: Weather? = nil, 
+        /**
+         * Say the week's tally and the streak at the finish ("three of four this week, five
+         * weeks in a row"); false: not a word of them.
+         */celebrateWeek: Bool = true, 
+        /**
+         * The week before this run. Left out, a run started from [`crate::Pacenote`] counts it
+         * from the store itself (with `runs_per_week` and `utc_offset_minutes`); a session alone
+         * has none to say.
+         */week: WeekSoFar? = nil, 
+        /**
+         * Runs planned a week ("three of four this week"; 0: no plan, the streak alone).
+         */runsPerWeek: UInt32 = UInt32(0), 
+        /**
+         * The phone's time zone now, minutes east of UTC: which day, and week, a run belongs to.
+         */utcOffsetMinutes: Int32 = 0) {
+        self.planJson = planJson
+        self.persona = persona
+        self.profile = profile
+        self.chattiness = chattiness
+        self.autoPause = autoPause
+        self.audioReportsFinish = audioReportsFinish
+        self.weather = weather
+        self.celebrateWeek = celebrateWeek
+        self.week = week
+        self.runsPerWeek = runsPerWeek
+        self.utcOffsetMinutes = utcOffsetMinutes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RunOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunOptions {
+        return
+            try RunOptions(
+                planJson: FfiConverterString.read(from: &buf), 
+                persona: FfiConverterString.read(from: &buf), 
+                profile: FfiConverterOptionTypeRunnerProfile.read(from: &buf), 
+                chattiness: FfiConverterOptionTypeChattiness.read(from: &buf), 
+                autoPause: FfiConverterBool.read(from: &buf), 
+                audioReportsFinish: FfiConverterBool.read(from: &buf), 
+                weather: FfiConverterOptionTypeWeather.read(from: &buf), 
+                celebrateWeek: FfiConverterBool.read(from: &buf), 
+                week: FfiConverterOptionTypeWeekSoFar.read(from: &buf), 
+                runsPerWeek: FfiConverterUInt32.read(from: &buf), 
+                utcOffsetMinutes: FfiConverterInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RunOptions, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.planJson, into: &buf)
+        FfiConverterString.write(value.persona, into: &buf)
+        FfiConverterOptionTypeRunnerProfile.write(value.profile, into: &buf)
+        FfiConverterOptionTypeChattiness.write(value.chattiness, into: &buf)
+        FfiConverterBool.write(value.autoPause, into: &buf)
+        FfiConverterBool.write(value.audioReportsFinish, into: &buf)
+        FfiConverterOptionTypeWeather.write(value.weather, into: &buf)
+        FfiConverterBool.write(value.celebrateWeek, into: &buf)
+        FfiConverterOptionTypeWeekSoFar.write(value.week, into: &buf)
+        FfiConverterUInt32.write(value.runsPerWeek, into: &buf)
+        FfiConverterInt32.write(value.utcOffsetMinutes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunOptions_lift(_ buf: RustBuffer) throws -> RunOptions {
+    return try FfiConverterTypeRunOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunOptions_lower(_ value: RunOptions) -> RustBuffer {
+    return FfiConverterTypeRunOptions.lower(value)
+}
+
+
+/**
  * The figures of the run so far.
  */
 public struct RunSummary: Equatable, Hashable {
@@ -4035,81 +4196,6 @@ public func FfiConverterTypeRunnerProfile_lift(_ buf: RustBuffer) throws -> Runn
 #endif
 public func FfiConverterTypeRunnerProfile_lower(_ value: RunnerProfile) -> RustBuffer {
     return FfiConverterTypeRunnerProfile.lower(value)
-}
-
-
-/**
- * How the session behaves.
- */
-public struct SessionSettings: Equatable, Hashable {
-    public var chattiness: Chattiness
-    /**
-     * Pause the timer when the runner stops.
-     */
-    public var autoPause: Bool
-    /**
-     * The app calls [`RunSession::cue_finished`] when each utterance ends; otherwise the
-     * engine estimates speech length from the words.
-     */
-    public var audioReportsFinish: Bool
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(chattiness: Chattiness, 
-        /**
-         * Pause the timer when the runner stops.
-         */autoPause: Bool, 
-        /**
-         * The app calls [`RunSession::cue_finished`] when each utterance ends; otherwise the
-         * engine estimates speech length from the words.
-         */audioReportsFinish: Bool) {
-        self.chattiness = chattiness
-        self.autoPause = autoPause
-        self.audioReportsFinish = audioReportsFinish
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SessionSettings: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSessionSettings: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SessionSettings {
-        return
-            try SessionSettings(
-                chattiness: FfiConverterTypeChattiness.read(from: &buf), 
-                autoPause: FfiConverterBool.read(from: &buf), 
-                audioReportsFinish: FfiConverterBool.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SessionSettings, into buf: inout [UInt8]) {
-        FfiConverterTypeChattiness.write(value.chattiness, into: &buf)
-        FfiConverterBool.write(value.autoPause, into: &buf)
-        FfiConverterBool.write(value.audioReportsFinish, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSessionSettings_lift(_ buf: RustBuffer) throws -> SessionSettings {
-    return try FfiConverterTypeSessionSettings.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSessionSettings_lower(_ value: SessionSettings) -> RustBuffer {
-    return FfiConverterTypeSessionSettings.lower(value)
 }
 
 
@@ -5869,6 +5955,30 @@ fileprivate struct FfiConverterOptionTypeResumePoint: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRunnerProfile: FfiConverterRustBuffer {
+    typealias SwiftType = RunnerProfile?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRunnerProfile.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRunnerProfile.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeWeather: FfiConverterRustBuffer {
     typealias SwiftType = Weather?
 
@@ -5909,6 +6019,30 @@ fileprivate struct FfiConverterOptionTypeWeekSoFar: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeWeekSoFar.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeChattiness: FfiConverterRustBuffer {
+    typealias SwiftType = Chattiness?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeChattiness.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeChattiness.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6330,7 +6464,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_pacenote_set_connectivity() != 61272) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_start_run() != 43116) {
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_start_run() != 35009) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_store_error() != 28217) {
@@ -6345,7 +6479,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_httptransport_send() != 14009) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_constructor_runsession_new() != 28931) {
+    if (uniffi_pacenote_ffi_checksum_constructor_runsession_new() != 37806) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_constructor_pacenote_open() != 15730) {

@@ -23,15 +23,14 @@ let tempo = """
  {"kind":"work","end":{"time_s":1200},"target":{"pace":{"fastest":"5:05","slowest":"5:15"}}},
  {"kind":"cooldown","end":{"time_s":600},"target":{"hr_zone":1}}]}
 """
-let settings = SessionSettings(chattiness: .normal, autoPause: true, audioReportsFinish: false)
-let noProfile = RunnerProfile(maxHrBpm: nil, restingHrBpm: nil, lthrBpm: nil)
 
 final class PacenoteTests: XCTestCase {
     func testAPersonaSpeaksInItsOwnWordsFromAnyThread() throws {
         let listener = Collect()
-        let session = try RunSession(planJson: tempo, persona: "jenna", profile: noProfile, settings: settings,
-                                     weather: Weather(tempC: 31, dewPointC: 22),
-                                     week: WeekSoFar(runsDone: 3, runsPlanned: 4, streakWeeks: 5), listener: listener)
+        let session = try RunSession(options: RunOptions(planJson: tempo, persona: "jenna",
+                                                         weather: Weather(tempC: 31, dewPointC: 22),
+                                                         week: WeekSoFar(runsDone: 3, runsPlanned: 4, streakWeeks: 5)),
+                                     listener: listener)
         let worker = Thread {
             try? session.start(tMs: 0)
             try? session.finish(tMs: 700_000)
@@ -54,16 +53,13 @@ final class PacenoteTests: XCTestCase {
     }
 
     func testErrorsArriveAsThrownErrors() throws {
-        XCTAssertThrowsError(try RunSession(planJson: "{", persona: "stone", profile: noProfile, settings: settings,
-                                            weather: nil, week: nil, listener: Collect())) { error in
+        XCTAssertThrowsError(try RunSession(options: RunOptions(planJson: "{", persona: "stone"), listener: Collect())) { error in
             guard case PacenoteError.InvalidPlan = error else { return XCTFail("\(error)") }
         }
-        XCTAssertThrowsError(try RunSession(planJson: tempo, persona: "yoda", profile: noProfile, settings: settings,
-                                            weather: nil, week: nil, listener: Collect())) { error in
+        XCTAssertThrowsError(try RunSession(options: RunOptions(planJson: tempo, persona: "yoda"), listener: Collect())) { error in
             guard case PacenoteError.UnknownPersona = error else { return XCTFail("\(error)") }
         }
-        let session = try RunSession(planJson: tempo, persona: "stone", profile: noProfile, settings: settings,
-                                     weather: nil, week: nil, listener: Collect())
+        let session = try RunSession(options: RunOptions(planJson: tempo, persona: "stone"), listener: Collect())
         XCTAssertThrowsError(try session.checkIn(tMs: 0, effort: 11))
         try session.heartRate(tMs: 1000, bpm: .nan)
     }
@@ -88,8 +84,7 @@ final class PacenoteTests: XCTestCase {
         }
         let sink = Lines()
         try initLogging(level: .debug, sink: sink)
-        let session = try RunSession(planJson: tempo, persona: "jakes", profile: noProfile, settings: settings,
-                                     weather: nil, week: nil, listener: Collect())
+        let session = try RunSession(options: RunOptions(planJson: tempo, persona: "jakes"), listener: Collect())
         try session.start(tMs: 0)
         XCTAssertTrue(sink.lines.contains { $0.contains("run session created") })
     }
@@ -107,8 +102,7 @@ final class PacenoteTests: XCTestCase {
         XCTAssertTrue(try app.isReadyOffline(planId: "tempo-20", persona: "jenna", lang: "en").ready)
         let plan = try XCTUnwrap(try app.cachedPlanJson(planId: "tempo-20"))
 
-        let first = try app.startRun(planJson: plan, persona: "jenna", profile: noProfile, settings: settings,
-                                     weather: nil, week: nil, listener: Collect())
+        let first = try app.startRun(options: RunOptions(planJson: plan, persona: "jenna"), listener: Collect())
         try first.start(tMs: 0)
         for s in UInt64(1)...300 {
             try first.location(fix: LocationFix(tMs: s * 1000, latDeg: 0, lonDeg: Double(s) * 3 / 111_320,
@@ -151,9 +145,8 @@ final class PacenoteTests: XCTestCase {
             .appendingPathComponent("../../../audio/packs/en/jenna").standardized.path
         let audio = HostAudio()
         let listener = Collect()
-        let voiced = SessionSettings(chattiness: .normal, autoPause: true, audioReportsFinish: true)
-        let run = try RunSession(planJson: tempo, persona: "jenna", profile: noProfile, settings: voiced,
-                                 weather: nil, week: nil, listener: listener)
+        let run = try RunSession(options: RunOptions(planJson: tempo, persona: "jenna", audioReportsFinish: true),
+                                 listener: listener)
         try run.attachAudio(packDir: pack, output: audio, focus: audio, speech: audio)
         try run.start(tMs: 0)
         for s in UInt64(1)...1200 {
