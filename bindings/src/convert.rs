@@ -8,8 +8,10 @@
 use pacenote_core::coaching::readiness::{MorningCheck, Readiness, Recommendation};
 use pacenote_core::cue::{CueKind, Priority};
 use pacenote_core::engine::RunnerFeedback;
+use pacenote_core::engine::state::RunPhase;
 use pacenote_core::profile::{Chattiness, RunnerProfile};
 use pacenote_core::sensor::LocationFix;
+use pacenote_core::signal::pace::GpsStatus;
 
 // ---- exported as they are ---------------------------------------------------------------
 
@@ -127,6 +129,34 @@ pub struct Readiness {
     pub reasons: Vec<String>,
 }
 
+/// Where the run is in its life.
+#[uniffi::remote(Enum)]
+pub enum RunPhase {
+    NotStarted,
+    Running,
+    /// The timer is stopped (the runner's pause, or auto-pause).
+    Paused,
+    /// Finish was asked for; the last words are still to be said.
+    Finishing,
+    Finished,
+}
+
+/// What the GPS gives now.
+#[uniffi::remote(Enum)]
+pub enum GpsStatus {
+    /// No usable fix yet.
+    Waiting,
+    Good,
+    /// No usable fix since `since_ms`.
+    Lost {
+        since_ms: u64,
+    },
+    /// Fixes are coming back after a loss, too few yet to trust.
+    Returning {
+        lost_since_ms: u64,
+    },
+}
+
 // ---- mirrored (a count as u32 where the core counts in usize, a time in s or Unix ms) ------
 
 /// A count for the apps: Swift and Kotlin have no `usize`.
@@ -199,5 +229,54 @@ impl From<pacenote_sync::preload::Readiness> for crate::store::OfflineReadiness 
     fn from(r: pacenote_sync::preload::Readiness) -> Self {
         let pacenote_sync::preload::Readiness { ready, missing } = r;
         Self { ready, missing }
+    }
+}
+
+impl From<pacenote_core::engine::state::RunState> for crate::session::RunState {
+    fn from(s: pacenote_core::engine::state::RunState) -> Self {
+        let pacenote_core::engine::state::RunState {
+            at_ms,
+            phase,
+            step,
+            distance_m,
+            moving_time_s,
+            pace,
+            heart_rate_bpm,
+            heart_rate_zone,
+            gps,
+        } = s;
+        Self {
+            at_ms,
+            phase,
+            step: step.map(Into::into),
+            distance_m,
+            moving_time_s,
+            pace_s_per_km: pace.map(|p| p.0),
+            heart_rate_bpm,
+            heart_rate_zone,
+            gps,
+        }
+    }
+}
+
+impl From<pacenote_core::engine::state::StepState> for crate::session::StepState {
+    fn from(s: pacenote_core::engine::state::StepState) -> Self {
+        let pacenote_core::engine::state::StepState {
+            index,
+            steps,
+            description,
+            pace_band,
+            time_left_s,
+            distance_left_m,
+        } = s;
+        Self {
+            index: count_u32(index),
+            steps: count_u32(steps),
+            description,
+            fastest_s_per_km: pace_band.map(|(fastest, _)| fastest.0),
+            slowest_s_per_km: pace_band.map(|(_, slowest)| slowest.0),
+            time_left_s,
+            distance_left_m,
+        }
     }
 }

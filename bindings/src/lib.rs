@@ -36,14 +36,19 @@ pub use pacenote_core::coaching::adapt::GoalProposal;
 pub use pacenote_core::coaching::readiness::{MorningCheck, Readiness, Recommendation};
 pub use pacenote_core::cue::{CueKind, Priority};
 pub use pacenote_core::engine::RunnerFeedback;
+pub use pacenote_core::engine::state::RunPhase;
 pub use pacenote_core::profile::{Chattiness, RunnerProfile};
 pub use pacenote_core::sensor::LocationFix;
+pub use pacenote_core::signal::pace::GpsStatus;
 
 pub use audio::{AudioFailure, AudioFocus, AudioOutput, Pcm, SpeechFallback};
 pub use coaching::{HeatAdjustment, PlanAdaptation, adapt_plan, easy_version, heat_adjustment, readiness};
 pub use error::PacenoteError;
 pub use logging::{LogLevel, LogSink, init_logging};
-pub use session::{CueInfo, CueListener, RunOptions, RunSession, RunSummary, Utterance, Weather, WeekSoFar};
+pub use session::{
+    CueInfo, CueListener, RunOptions, RunSession, RunState, RunSummary, StepState, Utterance, Weather,
+    WeekSoFar,
+};
 pub use store::{
     OfflineReadiness, Pacenote, PreloadReport, ResumePoint, StoredRunInfo, SyncOutcome, SyncReport,
 };

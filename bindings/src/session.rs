@@ -12,11 +12,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use pacenote_core::coaching::goals::{ProcessStatus, WeekTally};
 use pacenote_core::cue::{CueKind, Priority};
+use pacenote_core::engine::state::RunPhase;
 use pacenote_core::engine::{self, EngineConfig, Input, RunContext, RunnerFeedback};
 use pacenote_core::persona::Wording;
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::{Chattiness, RunnerProfile};
 use pacenote_core::sensor::{self, LocationFix};
+use pacenote_core::signal::pace::GpsStatus;
 use pacenote_core::weather::Conditions;
 
 use crate::audio;
@@ -139,6 +141,42 @@ pub struct RunSummary {
     /// The plan done, or its "free to stop" point reached.
     pub counts_as_completed: bool,
     pub effort: Option<u8>,
+}
+
+/// The run now, for the run screen: read it after each tick (the engine's own state, so the
+/// screen and the coach never disagree).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RunState {
+    /// The run clock of the latest input.
+    pub at_ms: u64,
+    pub phase: RunPhase,
+    /// The plan step the runner is in (none before the start and after the end).
+    pub step: Option<StepState>,
+    pub distance_m: f64,
+    pub moving_time_s: f64,
+    /// The pace the runner would hear now (s/km; steadier than one second's estimate).
+    pub pace_s_per_km: Option<f64>,
+    pub heart_rate_bpm: Option<f64>,
+    /// The heart rate's zone, 1–5, when the runner's zones are known.
+    pub heart_rate_zone: Option<u8>,
+    pub gps: GpsStatus,
+}
+
+/// The plan step the runner is in.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StepState {
+    /// 0-based, of `steps` (repeats expanded).
+    pub index: u32,
+    pub steps: u32,
+    /// What the step asks, in a runner's words ("work 1.00 km @ 4:45–4:55/km").
+    pub description: String,
+    /// The pace band of a pace target, s/km.
+    pub fastest_s_per_km: Option<f64>,
+    pub slowest_s_per_km: Option<f64>,
+    /// Moving time left in a step that ends on time, s.
+    pub time_left_s: Option<f64>,
+    /// Distance left in a step that ends on distance, m.
+    pub distance_left_m: Option<f64>,
 }
 
 /// Receives what the coach says. Called on the thread of the feed call, before it returns.
@@ -326,6 +364,11 @@ impl RunSession {
             tracing::info!(pack_dir, persona, "audio attached");
             Ok(())
         })
+    }
+
+    /// The run now, for the run screen.
+    pub fn state(&self) -> RunState {
+        self.lock().engine.session().state().into()
     }
 
     pub fn is_finished(&self) -> bool {

@@ -595,6 +595,11 @@ void uniffi_pacenote_ffi_fn_method_runsession_skip_step(uint64_t ptr, uint64_t t
 void uniffi_pacenote_ffi_fn_method_runsession_start(uint64_t ptr, uint64_t t_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_STATE
+RustBuffer uniffi_pacenote_ffi_fn_method_runsession_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_SUMMARY
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_RUNSESSION_SUMMARY
 RustBuffer uniffi_pacenote_ffi_fn_method_runsession_summary(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1221,6 +1226,12 @@ uint16_t uniffi_pacenote_ffi_checksum_method_runsession_skip_step(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_START
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_START
 uint16_t uniffi_pacenote_ffi_checksum_method_runsession_start(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_STATE
+uint16_t uniffi_pacenote_ffi_checksum_method_runsession_state(void
     
 );
 #endif

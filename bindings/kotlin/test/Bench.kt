@@ -51,6 +51,20 @@ private fun fixAt(s: Int): LocationFix {
 
 private fun median(values: List<Double>): Double = values.sorted()[values.size / 2]
 
+/** One location() call's cost on `run`: 10,000 calls after a warm-up of 2,000, best of 5. */
+private fun timeLocation(run: RunSession, what: String) {
+    run.start(0uL)
+    for (s in 1..2_000) run.location(fixAt(s))
+    val perCallUs = (0 until 5).map { round ->
+        val from = 2_001 + round * 10_000
+        val t0 = System.nanoTime()
+        for (s in from until from + 10_000) run.location(fixAt(s))
+        (System.nanoTime() - t0) / 1e3 / 10_000
+    }
+    println("location() from Kotlin %s: %.1f µs per call (best of 5 × 10,000; median %.1f)"
+        .format(what, perCallUs.minOrNull(), median(perCallUs)))
+}
+
 fun main() {
     val dir = Files.createTempDirectory("pacenote-bench").toFile()
     val transport = HttpUrlConnectionTransport()
@@ -83,36 +97,16 @@ fun main() {
         val plan = app.cachedPlanJson(PLAN_ID) ?: error("the plan was preloaded")
         val options = RunOptions(plan, PERSONA, profile = RunnerProfile(190.0, 50.0, null))
 
-        // One location() call on a recorded run, 10,000 of them after a warm-up, best of 5.
+        // One location() call on a recorded run, and on a session that records nothing (the
+        // rest is the call across JNA).
         val listener = Quiet()
         app.startRun(options, listener).use { run ->
-            run.start(0uL)
-            for (s in 1..2_000) run.location(fixAt(s))
-            val perCallUs = (0 until 5).map { round ->
-                val from = 2_001 + round * 10_000
-                val t0 = System.nanoTime()
-                for (s in from until from + 10_000) run.location(fixAt(s))
-                (System.nanoTime() - t0) / 1e3 / 10_000
-            }
-            println("location() from Kotlin on a recorded run: %.1f µs per call (best of 5 × 10,000; median %.1f)"
-                .format(perCallUs.minOrNull(), median(perCallUs)))
+            timeLocation(run, "on a recorded run")
             run.finish(60_000_000uL)
             run.save()
         }
 
-        // The same on a session that records nothing: the rest is the call across JNA.
-        RunSession(options, listener).use { run ->
-            run.start(0uL)
-            for (s in 1..2_000) run.location(fixAt(s))
-            val perCallUs = (0 until 5).map { round ->
-                val from = 2_001 + round * 10_000
-                val t0 = System.nanoTime()
-                for (s in from until from + 10_000) run.location(fixAt(s))
-                (System.nanoTime() - t0) / 1e3 / 10_000
-            }
-            println("location() from Kotlin on a session that records nothing: %.1f µs per call (best of 5 × 10,000; median %.1f)"
-                .format(perCallUs.minOrNull(), median(perCallUs)))
-        }
+        RunSession(options, listener).use { run -> timeLocation(run, "on a session that records nothing") }
 
         // A 4-hour run fed through the bindings, recorded into the store as it goes.
         System.gc()

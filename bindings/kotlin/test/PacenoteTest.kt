@@ -105,9 +105,27 @@ class PacenoteTest {
     fun aWholeRecordingSaysWhatReplaySays() {
         val listener = Collect()
         RunSession(RunOptions(plan, "neutral"), listener).use { s ->
-            File(data, "inputs.csv").forEachLine { feed(s, it) }
+            assertEquals(RunPhase.NOT_STARTED, s.state().phase)
+            var screens = 0
+            File(data, "inputs.csv").forEachLine { line ->
+                feed(s, line)
+                // The run screen, read as an app does after a tick: what the coach knows.
+                if (line.startsWith("tick,") && s.state().phase == RunPhase.RUNNING) {
+                    val state = s.state()
+                    // No step once the plan is done and the runner runs on.
+                    assertEquals(s.currentStepIndex(), state.step?.index)
+                    assertEquals(s.summary().distanceM, state.distanceM, 1e-9)
+                    state.step?.let { step -> assertTrue(step.description.isNotEmpty() && step.index < step.steps) }
+                    assertTrue(state.gps is GpsStatus.Good || state.gps is GpsStatus.Lost ||
+                        state.gps is GpsStatus.Returning)
+                    state.step?.timeLeftS?.let { assertTrue(it >= 0.0) }
+                    if (state.step != null) screens++
+                }
+            }
+            assertTrue(screens > 1000)
             assertTrue(s.isFinished())
             assertTrue(s.summary().distanceM > 8000.0)
+            assertEquals(null, s.state().step)
         }
         val got = listener.said.flatMap { u -> u.cues.map { "${u.atMs}\t${it.kind.name.lowercase()}\t${it.text}" } }
         val expected = File(data, "expected.tsv").readLines()

@@ -16,6 +16,7 @@ pub mod log;
 pub mod news;
 pub mod replay;
 pub mod scheduler;
+pub mod state;
 pub mod step;
 pub mod targets;
 

@@ -545,3 +545,50 @@ fn a_climb_at_steady_effort_is_on_target_and_the_coach_speaks_effort() {
     assert!(k.iter().any(|(t, c)| *c == CueKind::SpeedUp && (300..560).contains(t)), "{k:?}");
     assert!(!k.iter().any(|(_, c)| *c == CueKind::HillEffort), "{k:?}");
 }
+
+#[test]
+fn the_run_screen_reads_what_the_coach_knows() {
+    use super::state::RunPhase;
+    use crate::signal::pace::GpsStatus;
+    let plan = plan(TEMPO);
+    let profile = RunnerProfile { max_hr_bpm: Some(190.0), resting_hr_bpm: Some(50.0), lthr_bpm: None };
+    let mut session = RunSession::new(&plan, profile, EngineConfig::default());
+    assert_eq!(session.state().phase, RunPhase::NotStarted);
+    // On target (4:50/km) with a steady heart rate; looked at 3 minutes in: 2 minutes of the
+    // 5-minute tempo are behind.
+    let all = inputs(560, |_| Some(1000.0 / 290.0), |_| Some(160.0));
+    let mut states = Vec::new();
+    for input in &all {
+        session.handle(input);
+        if matches!(input, Input::Tick { t_ms: 300_000 }) {
+            states.push(session.state());
+        }
+    }
+    let at_3_min = &states[0];
+    assert_eq!(at_3_min.phase, RunPhase::Running);
+    let step = at_3_min.step.as_ref().expect("in a step");
+    assert_eq!((step.index, step.steps), (1, 3));
+    assert!(step.description.starts_with("work"), "{step:?}");
+    assert_eq!(step.pace_band.map(|(f, s)| (f.0, s.0)), Some((285.0, 295.0)));
+    assert!((step.time_left_s.expect("a timed step") - 120.0).abs() < 2.0, "{step:?}");
+    assert_eq!(step.distance_left_m, None);
+    let pace = at_3_min.pace.expect("a pace").0;
+    assert!((pace - 290.0).abs() < 10.0, "{pace}");
+    assert_eq!(at_3_min.heart_rate_bpm.map(f64::round), Some(160.0));
+    // 160 bpm of a 50–190 reserve is 79 %: zone 3 (70–80 %).
+    assert_eq!(at_3_min.heart_rate_zone, Some(3));
+    assert_eq!(at_3_min.gps, GpsStatus::Good);
+    assert!((at_3_min.distance_m - 300.0 * 1000.0 / 290.0).abs() < 30.0, "{}", at_3_min.distance_m);
+    assert!((at_3_min.moving_time_s - 300.0).abs() < 2.0);
+    // The finish: no step any more.
+    let done = session.state();
+    assert!(matches!(done.phase, RunPhase::Finished | RunPhase::Finishing), "{:?}", done.phase);
+    assert!(done.phase != RunPhase::Finished || done.step.is_none());
+    // A pause shows as paused.
+    let mut paused = RunSession::new(&plan, RunnerProfile::default(), EngineConfig::default());
+    paused.handle(&Input::Start { t_ms: 0 });
+    paused.handle(&Input::Pause { t_ms: 5_000 });
+    assert_eq!(paused.state().phase, RunPhase::Paused);
+    paused.handle(&Input::Resume { t_ms: 9_000 });
+    assert_eq!(paused.state().phase, RunPhase::Running);
+}

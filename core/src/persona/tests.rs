@@ -142,16 +142,21 @@ fn broken_scripts_are_refused_precisely() {
     );
 }
 
-#[test]
-fn utterances_join_the_persona_lines() {
-    let persona = Persona::bundled("stone").expect("loads");
-    let u = Utterance {
+/// The run's first utterance: the start, and the first step.
+fn start_utterance() -> Utterance {
+    Utterance {
         id: 1,
         at_ms: 0,
         priority: Priority::StepChange,
         cues: vec![cue(CueKind::RunStart, CueSlots::default()), cue(CueKind::StepStart, full_slots())],
         interrupts: None,
-    };
+    }
+}
+
+#[test]
+fn utterances_join_the_persona_lines() {
+    let persona = Persona::bundled("stone").expect("loads");
+    let u = start_utterance();
     let text = persona.say_utterance(&u, &mut LineChooser::new(4));
     assert!(text.contains("work, rep two of five"), "{text}");
     assert!(text.split(". ").count() >= 2, "{text}");
@@ -159,13 +164,7 @@ fn utterances_join_the_persona_lines() {
 
 #[test]
 fn a_wording_is_a_persona_or_the_plain_words_with_the_one_line_seed() {
-    let u = Utterance {
-        id: 1,
-        at_ms: 0,
-        priority: Priority::StepChange,
-        cues: vec![cue(CueKind::RunStart, CueSlots::default()), cue(CueKind::StepStart, full_slots())],
-        interrupts: None,
-    };
+    let u = start_utterance();
     let mut plain = Wording::named(NEUTRAL_PERSONA).expect("the plain wording");
     assert_eq!(plain.name(), NEUTRAL_PERSONA);
     let (text, lines) = plain.lines(&u);

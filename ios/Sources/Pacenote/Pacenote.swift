@@ -2281,6 +2281,11 @@ public protocol RunSessionProtocol: AnyObject, Sendable {
      */
     func start(tMs: UInt64) throws 
     
+    /**
+     * The run now, for the run screen.
+     */
+    func state()  -> RunState
+    
     func summary()  -> RunSummary
     
     /**
@@ -2631,6 +2636,18 @@ open func start(tMs: UInt64)throws   {try rustCallWithError(FfiConverterTypePace
         FfiConverterUInt64.lower(tMs),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * The run now, for the run screen.
+     */
+open func state() -> RunState  {
+    return try!  FfiConverterTypeRunState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_runsession_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 open func summary() -> RunSummary  {
@@ -4040,6 +4057,116 @@ public func FfiConverterTypeRunOptions_lower(_ value: RunOptions) -> RustBuffer 
 
 
 /**
+ * The run now, for the run screen: read it after each tick (the engine's own state, so the
+ * screen and the coach never disagree).
+ */
+public struct RunState: Equatable, Hashable {
+    /**
+     * The run clock of the latest input.
+     */
+    public var atMs: UInt64
+    public var phase: RunPhase
+    /**
+     * The plan step the runner is in (none before the start and after the end).
+     */
+    public var step: StepState?
+    public var distanceM: Double
+    public var movingTimeS: Double
+    /**
+     * The pace the runner would hear now (s/km; steadier than one second's estimate).
+     */
+    public var paceSPerKm: Double?
+    public var heartRateBpm: Double?
+    /**
+     * The heart rate's zone, 1–5, when the runner's zones are known.
+     */
+    public var heartRateZone: UInt8?
+    public var gps: GpsStatus
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The run clock of the latest input.
+         */atMs: UInt64, phase: RunPhase, 
+        /**
+         * The plan step the runner is in (none before the start and after the end).
+         */step: StepState?, distanceM: Double, movingTimeS: Double, 
+        /**
+         * The pace the runner would hear now (s/km; steadier than one second's estimate).
+         */paceSPerKm: Double?, heartRateBpm: Double?, 
+        /**
+         * The heart rate's zone, 1–5, when the runner's zones are known.
+         */heartRateZone: UInt8?, gps: GpsStatus) {
+        self.atMs = atMs
+        self.phase = phase
+        self.step = step
+        self.distanceM = distanceM
+        self.movingTimeS = movingTimeS
+        self.paceSPerKm = paceSPerKm
+        self.heartRateBpm = heartRateBpm
+        self.heartRateZone = heartRateZone
+        self.gps = gps
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RunState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunState {
+        return
+            try RunState(
+                atMs: FfiConverterUInt64.read(from: &buf), 
+                phase: FfiConverterTypeRunPhase.read(from: &buf), 
+                step: FfiConverterOptionTypeStepState.read(from: &buf), 
+                distanceM: FfiConverterDouble.read(from: &buf), 
+                movingTimeS: FfiConverterDouble.read(from: &buf), 
+                paceSPerKm: FfiConverterOptionDouble.read(from: &buf), 
+                heartRateBpm: FfiConverterOptionDouble.read(from: &buf), 
+                heartRateZone: FfiConverterOptionUInt8.read(from: &buf), 
+                gps: FfiConverterTypeGpsStatus.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RunState, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.atMs, into: &buf)
+        FfiConverterTypeRunPhase.write(value.phase, into: &buf)
+        FfiConverterOptionTypeStepState.write(value.step, into: &buf)
+        FfiConverterDouble.write(value.distanceM, into: &buf)
+        FfiConverterDouble.write(value.movingTimeS, into: &buf)
+        FfiConverterOptionDouble.write(value.paceSPerKm, into: &buf)
+        FfiConverterOptionDouble.write(value.heartRateBpm, into: &buf)
+        FfiConverterOptionUInt8.write(value.heartRateZone, into: &buf)
+        FfiConverterTypeGpsStatus.write(value.gps, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunState_lift(_ buf: RustBuffer) throws -> RunState {
+    return try FfiConverterTypeRunState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunState_lower(_ value: RunState) -> RustBuffer {
+    return FfiConverterTypeRunState.lower(value)
+}
+
+
+/**
  * The figures of the run so far.
  */
 public struct RunSummary: Equatable, Hashable {
@@ -4196,6 +4323,113 @@ public func FfiConverterTypeRunnerProfile_lift(_ buf: RustBuffer) throws -> Runn
 #endif
 public func FfiConverterTypeRunnerProfile_lower(_ value: RunnerProfile) -> RustBuffer {
     return FfiConverterTypeRunnerProfile.lower(value)
+}
+
+
+/**
+ * The plan step the runner is in.
+ */
+public struct StepState: Equatable, Hashable {
+    /**
+     * 0-based, of `steps` (repeats expanded).
+     */
+    public var index: UInt32
+    public var steps: UInt32
+    /**
+     * What the step asks, in a runner's words ("work 1.00 km @ 4:45–4:55/km").
+     */
+    public var description: String
+    /**
+     * The pace band of a pace target, s/km.
+     */
+    public var fastestSPerKm: Double?
+    public var slowestSPerKm: Double?
+    /**
+     * Moving time left in a step that ends on time, s.
+     */
+    public var timeLeftS: Double?
+    /**
+     * Distance left in a step that ends on distance, m.
+     */
+    public var distanceLeftM: Double?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * 0-based, of `steps` (repeats expanded).
+         */index: UInt32, steps: UInt32, 
+        /**
+         * What the step asks, in a runner's words ("work 1.00 km @ 4:45–4:55/km").
+         */description: String, 
+        /**
+         * The pace band of a pace target, s/km.
+         */fastestSPerKm: Double?, slowestSPerKm: Double?, 
+        /**
+         * Moving time left in a step that ends on time, s.
+         */timeLeftS: Double?, 
+        /**
+         * Distance left in a step that ends on distance, m.
+         */distanceLeftM: Double?) {
+        self.index = index
+        self.steps = steps
+        self.description = description
+        self.fastestSPerKm = fastestSPerKm
+        self.slowestSPerKm = slowestSPerKm
+        self.timeLeftS = timeLeftS
+        self.distanceLeftM = distanceLeftM
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StepState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStepState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StepState {
+        return
+            try StepState(
+                index: FfiConverterUInt32.read(from: &buf), 
+                steps: FfiConverterUInt32.read(from: &buf), 
+                description: FfiConverterString.read(from: &buf), 
+                fastestSPerKm: FfiConverterOptionDouble.read(from: &buf), 
+                slowestSPerKm: FfiConverterOptionDouble.read(from: &buf), 
+                timeLeftS: FfiConverterOptionDouble.read(from: &buf), 
+                distanceLeftM: FfiConverterOptionDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StepState, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.index, into: &buf)
+        FfiConverterUInt32.write(value.steps, into: &buf)
+        FfiConverterString.write(value.description, into: &buf)
+        FfiConverterOptionDouble.write(value.fastestSPerKm, into: &buf)
+        FfiConverterOptionDouble.write(value.slowestSPerKm, into: &buf)
+        FfiConverterOptionDouble.write(value.timeLeftS, into: &buf)
+        FfiConverterOptionDouble.write(value.distanceLeftM, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepState_lift(_ buf: RustBuffer) throws -> StepState {
+    return try FfiConverterTypeStepState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepState_lower(_ value: StepState) -> RustBuffer {
+    return FfiConverterTypeStepState.lower(value)
 }
 
 
@@ -5068,6 +5302,104 @@ public func FfiConverterTypeGoalProposal_lower(_ value: GoalProposal) -> RustBuf
 
 
 /**
+ * What the GPS gives now.
+ */
+
+public enum GpsStatus: Equatable, Hashable {
+    
+    /**
+     * No usable fix yet.
+     */
+    case waiting
+    case good
+    /**
+     * No usable fix since `since_ms`.
+     */
+    case lost(sinceMs: UInt64
+    )
+    /**
+     * Fixes are coming back after a loss, too few yet to trust.
+     */
+    case returning(lostSinceMs: UInt64
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GpsStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGpsStatus: FfiConverterRustBuffer {
+    typealias SwiftType = GpsStatus
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GpsStatus {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .waiting
+        
+        case 2: return .good
+        
+        case 3: return .lost(sinceMs: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 4: return .returning(lostSinceMs: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GpsStatus, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .waiting:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .good:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .lost(sinceMs):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt64.write(sinceMs, into: &buf)
+            
+        
+        case let .returning(lostSinceMs):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt64.write(lostSinceMs, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGpsStatus_lift(_ buf: RustBuffer) throws -> GpsStatus {
+    return try FfiConverterTypeGpsStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGpsStatus_lower(_ value: GpsStatus) -> RustBuffer {
+    return FfiConverterTypeGpsStatus.lower(value)
+}
+
+
+
+/**
  * How much to log, most severe first.
  */
 
@@ -5472,6 +5804,102 @@ public func FfiConverterTypeRecommendation_lift(_ buf: RustBuffer) throws -> Rec
 #endif
 public func FfiConverterTypeRecommendation_lower(_ value: Recommendation) -> RustBuffer {
     return FfiConverterTypeRecommendation.lower(value)
+}
+
+
+
+/**
+ * Where the run is in its life.
+ */
+
+public enum RunPhase: Equatable, Hashable {
+    
+    case notStarted
+    case running
+    /**
+     * The timer is stopped (the runner's pause, or auto-pause).
+     */
+    case paused
+    /**
+     * Finish was asked for; the last words are still to be said.
+     */
+    case finishing
+    case finished
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RunPhase: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunPhase: FfiConverterRustBuffer {
+    typealias SwiftType = RunPhase
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunPhase {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .notStarted
+        
+        case 2: return .running
+        
+        case 3: return .paused
+        
+        case 4: return .finishing
+        
+        case 5: return .finished
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RunPhase, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .notStarted:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .running:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .paused:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .finishing:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .finished:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunPhase_lift(_ buf: RustBuffer) throws -> RunPhase {
+    return try FfiConverterTypeRunPhase.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunPhase_lower(_ value: RunPhase) -> RustBuffer {
+    return FfiConverterTypeRunPhase.lower(value)
 }
 
 
@@ -5979,6 +6407,30 @@ fileprivate struct FfiConverterOptionTypeRunnerProfile: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeStepState: FfiConverterRustBuffer {
+    typealias SwiftType = StepState?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeStepState.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeStepState.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeWeather: FfiConverterRustBuffer {
     typealias SwiftType = Weather?
 
@@ -6429,6 +6881,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_runsession_start() != 55547) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_runsession_state() != 32456) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_runsession_summary() != 42664) {
