@@ -18,11 +18,8 @@ pub fn completed_runs(
 ) -> Result<(Vec<CompletedRun>, Vec<String>), StoreError> {
     let mut runs = Vec::new();
     let mut unreadable = Vec::new();
-    for run in store.runs()?.into_iter().filter(|r| r.finished) {
-        let summary = store
-            .setup(&run.id)?
-            .and_then(|s| s.summary_json)
-            .and_then(|json| serde_json::from_str::<RunSummary>(&json).ok());
+    for run in store.finished_summaries()? {
+        let summary = run.summary_json.and_then(|json| serde_json::from_str::<RunSummary>(&json).ok());
         match (summary, local_day(run.started_at_unix_ms, utc_offset_s)) {
             (Some(s), Some(date)) => runs.push(CompletedRun {
                 date,

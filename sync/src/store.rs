@@ -160,6 +160,16 @@ pub struct StoredRun {
     pub uploaded: bool,
 }
 
+/// A finished run as the history reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedSummary {
+    pub id: String,
+    pub started_at_unix_ms: u64,
+    pub effort: Option<u8>,
+    /// The engine's summary at the finish, as stored (JSON).
+    pub summary_json: Option<String>,
+}
+
 /// What resume needs besides the inputs: the plan and the engine's set-up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSetup {
@@ -555,6 +565,29 @@ impl Store {
                     effort: r.get(5)?,
                     samples: sql_to_u64(r.get(6)?),
                     uploaded: r.get::<_, i64>(7)? != 0,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Every finished run's id, start, check-in and stored summary, oldest first: what the
+    /// history needs, in one query (not each run's plan and set-up).
+    pub fn finished_summaries(&self) -> Result<Vec<FinishedSummary>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, started_at_unix_ms, effort, summary_json FROM runs \
+                 WHERE state = 'finished' ORDER BY started_at_unix_ms, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(FinishedSummary {
+                    id: r.get(0)?,
+                    started_at_unix_ms: sql_to_u64(r.get(1)?),
+                    effort: r.get(2)?,
+                    summary_json: r.get(3)?,
                 })
             })
             .map_err(|e| self.err(e))?;
