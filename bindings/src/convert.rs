@@ -280,3 +280,48 @@ impl From<pacenote_core::engine::state::StepState> for crate::session::StepState
         }
     }
 }
+
+impl crate::store::SyncReport {
+    /// A sync pass's report for the app, the next pass due at `retry_at_unix_ms`.
+    pub(crate) fn of_pass(report: pacenote_sync::upload::SyncReport, retry_at_unix_ms: u64) -> Self {
+        use crate::store::SyncOutcome;
+        use pacenote_sync::upload::SyncStop;
+        let pacenote_sync::upload::SyncReport {
+            offline,
+            runs_uploaded,
+            runs_pending,
+            chunks_sent,
+            chunks_already_held,
+            requests,
+            retries,
+            bytes_sent,
+            stopped,
+        } = report;
+        let outcome = match stopped {
+            _ if offline => SyncOutcome::Offline,
+            None if runs_pending == 0 => SyncOutcome::Done,
+            None => SyncOutcome::RetryAt {
+                retry_at_unix_ms,
+                reason: format!("{runs_pending} runs still pending"),
+            },
+            Some(SyncStop::TryLater { reason, server_wait: _ }) => {
+                SyncOutcome::RetryAt { retry_at_unix_ms, reason }
+            }
+            Some(SyncStop::Unauthorized { reason }) => SyncOutcome::Unauthorized { reason },
+            Some(SyncStop::RunRefused { run_id, reason }) => {
+                SyncOutcome::RunRefused { run_id, reason, retry_at_unix_ms }
+            }
+            Some(SyncStop::Store { reason }) => SyncOutcome::StoreFailed { reason },
+        };
+        Self {
+            outcome,
+            runs_uploaded,
+            runs_pending,
+            chunks_sent,
+            chunks_already_held,
+            requests,
+            retries,
+            bytes_sent,
+        }
+    }
+}

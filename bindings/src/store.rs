@@ -191,29 +191,6 @@ pub enum SyncOutcome {
     StoreFailed { reason: String },
 }
 
-impl SyncOutcome {
-    /// The outcome of a pass whose report is `report`, the next pass due at `retry_at_unix_ms`.
-    fn of(report: &pacenote_sync::upload::SyncReport, retry_at_unix_ms: u64) -> Self {
-        use pacenote_sync::upload::SyncStop;
-        match &report.stopped {
-            _ if report.offline => Self::Offline,
-            None if report.runs_pending == 0 => Self::Done,
-            None => Self::RetryAt {
-                retry_at_unix_ms,
-                reason: format!("{} runs still pending", report.runs_pending),
-            },
-            Some(SyncStop::TryLater { reason, server_wait: _ }) => {
-                Self::RetryAt { retry_at_unix_ms, reason: reason.clone() }
-            }
-            Some(SyncStop::Unauthorized { reason }) => Self::Unauthorized { reason: reason.clone() },
-            Some(SyncStop::RunRefused { run_id, reason }) => {
-                Self::RunRefused { run_id: run_id.clone(), reason: reason.clone(), retry_at_unix_ms }
-            }
-            Some(SyncStop::Store { reason }) => Self::StoreFailed { reason: reason.clone() },
-        }
-    }
-}
-
 /// What a preload fetched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct PreloadReport {
@@ -428,18 +405,9 @@ impl Pacenote {
     pub async fn sync_now(self: Arc<Self>) -> Result<SyncReport, PacenoteError> {
         off_thread(move || {
             self.writer.barrier();
-            let r = self.syncer.sync_now();
+            let report = self.syncer.sync_now();
             let retry_at_unix_ms = self.next_sync_at_ms().unwrap_or_else(now_unix_ms);
-            Ok(SyncReport {
-                outcome: SyncOutcome::of(&r, retry_at_unix_ms),
-                runs_uploaded: r.runs_uploaded,
-                runs_pending: r.runs_pending,
-                chunks_sent: r.chunks_sent,
-                chunks_already_held: r.chunks_already_held,
-                requests: r.requests,
-                retries: r.retries,
-                bytes_sent: r.bytes_sent,
-            })
+            Ok(SyncReport::of_pass(report, retry_at_unix_ms))
         })
         .await
     }
