@@ -114,9 +114,24 @@ def declared_name(node, lang):
     return None
 
 
-def members_of(body, lang):
-    """(name, type) of the members a class body declares."""
-    ids = ident_types(lang)
+TYPE_NODES = {"user_type", "nullable_type", "optional_type"}
+
+
+def declared_property(node, ids):
+    """(name node, declared type name or None) of a property declaration."""
+    decl = first(node, {"variable_declaration", "pattern"}) or node
+    ty = None
+    for g in list(decl.children) + list(node.children):
+        if g.type == "type_annotation":
+            ty = type_name(first(g, TYPE_NODES | {"type"}))
+        elif g.type in TYPE_NODES:
+            ty = type_name(g)
+    return first(decl, ids), ty
+
+
+def swift_members(body):
+    """(name, type) of the members a generated Swift type's body declares."""
+    ids = ident_types(SWIFT)
     for c in body.children:
         if c.type in ("function_declaration", "protocol_function_declaration"):
             name = first(c, ids)
@@ -130,27 +145,17 @@ def members_of(body, lang):
             if name is not None:
                 yield text(name), ret
         elif c.type in ("property_declaration", "protocol_property_declaration"):
-            decl = first(c, {"variable_declaration", "pattern"}) or c
-            name = first(decl, ids)
-            ty = None
-            for g in list(decl.children) + list(c.children):
-                if g.type == "type_annotation":
-                    ty = type_name(first(g, {"user_type", "optional_type", "nullable_type", "type"}))
-                elif g.type in ("user_type", "nullable_type", "optional_type"):
-                    ty = type_name(g)
+            name, ty = declared_property(c, ids)
             if name is not None:
                 yield text(name), ty
         elif c.type == "enum_entry":
             for g in c.children:
                 if g.type in ids:
                     yield text(g), None
-        elif c.type in ("class_declaration", "object_declaration", "companion_object"):
-            name = declared_name(c, lang)
+        elif c.type == "class_declaration":
+            name = declared_name(c, SWIFT)
             if name:
-                yield name, name
-            inner = first(c, {"class_body", "enum_class_body"})
-            if inner is not None and c.type == "companion_object":
-                yield from members_of(inner, lang)
+                yield name, name  # a nested type
 
 
 def extract_swift_api(source):
@@ -167,11 +172,10 @@ def extract_swift_api(source):
                 continue
             if not any(c.type == "extension" for c in n.children):
                 declared.add(name)
-            body = first(n, {"class_body", "enum_class_body", "protocol_body"})
-            members = list(members_of(body, SWIFT)) if body is not None else []
-            for member, ty in members:
-                api.add(name, member, ty)
             api.add(name)
+            body = first(n, {"class_body", "enum_class_body", "protocol_body"})
+            for member, ty in swift_members(body) if body is not None else []:
+                api.add(name, member, ty)
         elif n.type == "function_declaration" and n.parent is not None and n.parent.type == "source_file":
             name = first(n, ident_types(SWIFT))
             if name is not None:
@@ -284,15 +288,8 @@ def receiver_types(tree, lang, api):
                 owner = owner.parent
             if owner is None:
                 continue
-            decl = first(n, {"variable_declaration", "pattern"})
-            name = first(decl, ids) if decl is not None else None
-            annotated = [g for g in list(decl.children if decl is not None else []) + list(n.children)
-                         if g.type in ("type_annotation", "user_type", "nullable_type")]
-            if name is None or not annotated:
-                continue
-            g = annotated[0]
-            ty = type_name(first(g, {"user_type", "optional_type", "nullable_type"}) if g.type == "type_annotation" else g)
-            if ty in api.types:
+            name, ty = declared_property(n, ids)
+            if name is not None and ty in api.types:
                 own.setdefault(declared_name(owner, lang), {})[text(name)] = ty
 
     def expression_type(e):
@@ -341,16 +338,9 @@ def receiver_types(tree, lang, api):
             if names:
                 scopes.bind(n, text(names[-1]), ty if ty in api.types else None)
         elif n.type == "property_declaration":
-            decl = first(n, {"variable_declaration", "pattern"})
-            name = first(decl, ids) if decl is not None else None
+            name, ty = declared_property(n, ids)
             if name is None:
                 continue
-            ty = None
-            for g in list(decl.children) + list(n.children):
-                if g.type == "type_annotation":
-                    ty = type_name(first(g, {"user_type", "optional_type", "nullable_type"}))
-                elif g.type in ("user_type", "nullable_type"):
-                    ty = type_name(g)
             if ty is None:
                 value = n.children[-1]
                 ty = expression_type(value) if value.is_named else None
