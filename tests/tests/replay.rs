@@ -168,3 +168,37 @@ fn the_same_run_gives_the_same_cues() {
     let b = run(&plan, "D1_fenix2_tempo_9k.fit");
     assert_eq!(format!("{:?}", a.0), format!("{:?}", b.0));
 }
+
+/// A host ticks whenever the engine asks (`due_tick_ms`) before each input; after the finish a
+/// recording may still hold inputs (D4 ends on a pause whose resume comes after the last
+/// sample). A wake-up the engine asks for and then ignores kept `pacenote record` ticking at the
+/// same instant for ever (2.4 GB in 4 s on D4): every tick asked for must move the clock, and a
+/// finished run asks for none.
+#[test]
+fn every_tick_the_engine_asks_for_moves_its_clock_and_a_finished_run_asks_for_none() {
+    use pacenote_core::engine::RunSession;
+    use pacenote_core::engine::replay::due_tick_ms;
+    let plan = Plan::from_json(pacenote_core::BUNDLED_PLANS[0].1.as_bytes()).expect("bundled plan");
+    let mut files: Vec<String> = std::fs::read_dir(corpus(""))
+        .expect("corpus")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n != "MANIFEST.md")
+        .collect();
+    files.sort();
+    for file in &files {
+        let bytes = std::fs::read(corpus(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let recording = pacenote_track::import(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let inputs = pacenote_track::replay::to_inputs(&recording);
+        let mut session = RunSession::new(&plan, profile(), EngineConfig::default());
+        for input in &inputs {
+            while let Some(t_ms) = due_tick_ms(&session, input.t_ms()) {
+                let before = session.now_ms();
+                session.handle(&pacenote_core::engine::Input::Tick { t_ms });
+                assert!(session.now_ms() > before, "{file}: a tick at {t_ms} asked for and ignored");
+            }
+            session.handle(input);
+        }
+        assert!(session.is_finished(), "{file}");
+        assert_eq!(session.next_wakeup_ms(), None, "{file}: a finished run asks for a tick");
+    }
+}

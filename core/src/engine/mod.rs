@@ -210,6 +210,11 @@ impl RunSession {
     /// When the engine next needs a tick to be on time (a countdown, the end of speech, a
     /// waiting cue); the host ticks at least this soon, and anyway every second or so.
     pub fn next_wakeup_ms(&self) -> Option<u64> {
+        // Once finishing, ticks move nothing (only the audio's report does): a wake-up asked for
+        // then would be ticked at for ever by a host that ticks when asked.
+        if matches!(self.phase, Phase::Finishing | Phase::Finished) {
+            return None;
+        }
         let countdown = self.countdown_due_ms().filter(|t| *t > self.now_ms);
         match (countdown, self.scheduler.next_wakeup_ms()) {
             (Some(a), Some(b)) => Some(a.min(b)),
