@@ -5,6 +5,8 @@
 //!
 //! Must not: hold logic beyond the mapping (a unit in a name changing is the most it does).
 
+use pacenote_core::coaching::analysis::{BestEffort, RunAnalysis, SpeedHrFit, Split};
+use pacenote_core::coaching::goals::{GoalMeasure, GoalTier};
 use pacenote_core::coaching::readiness::{MorningCheck, Readiness, Recommendation};
 use pacenote_core::cue::{CueKind, Priority};
 use pacenote_core::engine::RunnerFeedback;
@@ -14,6 +16,70 @@ use pacenote_core::sensor::LocationFix;
 use pacenote_core::signal::pace::GpsStatus;
 
 // ---- exported as they are ---------------------------------------------------------------
+
+/// One kilometre split of a run.
+#[uniffi::remote(Record)]
+pub struct Split {
+    pub km: u32,
+    pub time_s: f64,
+    pub avg_hr_bpm: Option<f64>,
+}
+
+/// The fastest stretch of a run over a distance.
+#[uniffi::remote(Record)]
+pub struct BestEffort {
+    pub distance_m: f64,
+    pub time_s: f64,
+}
+
+/// A run's speed against heart rate over steady running, as the sums of a least-squares line.
+#[uniffi::remote(Record)]
+pub struct SpeedHrFit {
+    pub pairs: u32,
+    pub mean_speed_mps: f64,
+    pub mean_hr_bpm: f64,
+    pub s_hh: f64,
+    pub s_hv: f64,
+    pub min_hr_bpm: f64,
+    pub max_hr_bpm: f64,
+}
+
+/// What a run shows afterwards (DESIGN §9): splits, efficiency factor (m/min per bpm over
+/// steady running), Pa:HR decoupling (steady runs only), pace at the reference heart rate, best
+/// efforts.
+#[uniffi::remote(Record)]
+pub struct RunAnalysis {
+    pub distance_m: f64,
+    pub moving_time_s: f64,
+    pub avg_pace_s_per_km: Option<f64>,
+    pub avg_hr_bpm: Option<f64>,
+    pub splits: Vec<Split>,
+    pub efficiency_factor: Option<f64>,
+    pub decoupling_pct: Option<f64>,
+    pub steady: bool,
+    pub reference_hr_bpm: f64,
+    pub pace_at_reference_hr_s_per_km: Option<f64>,
+    pub speed_hr_fit: Option<SpeedHrFit>,
+    pub best_efforts: Vec<BestEffort>,
+}
+
+/// How controllable a goal is: process (what the runner does), performance (a standard),
+/// outcome (a result).
+#[uniffi::remote(Enum)]
+pub enum GoalTier {
+    Outcome,
+    Performance,
+    Process,
+}
+
+/// What a goal's progress is read from.
+#[uniffi::remote(Enum)]
+pub enum GoalMeasure {
+    RunsPerWeek { runs: u32 },
+    WeeksInARow { weeks: u32 },
+    PaceOver { pace_s_per_km: f64, distance_m: f64 },
+    Distance { distance_m: f64 },
+}
 
 /// A location fix as the phone reports it.
 #[uniffi::remote(Record)]
@@ -323,5 +389,76 @@ impl crate::store::SyncReport {
             retries,
             bytes_sent,
         }
+    }
+}
+
+impl From<pacenote_core::coaching::analysis::Trend> for crate::coaching::Trend {
+    fn from(t: pacenote_core::coaching::analysis::Trend) -> Self {
+        let pacenote_core::coaching::analysis::Trend {
+            runs_before,
+            pace_at_reference_hr_change_s_per_km_per_30_days,
+            efficiency_vs_history_pct,
+            milestones,
+        } = t;
+        Self {
+            runs_before: u32::try_from(runs_before).unwrap_or(u32::MAX),
+            pace_at_reference_hr_change_s_per_km_per_30_days,
+            efficiency_vs_history_pct,
+            milestones,
+        }
+    }
+}
+
+impl From<pacenote_core::coaching::goals::ProcessStatus> for crate::coaching::WeekStatus {
+    fn from(p: pacenote_core::coaching::goals::ProcessStatus) -> Self {
+        let pacenote_core::coaching::goals::ProcessStatus { this_week, streak_weeks, week_complete } = p;
+        let pacenote_core::coaching::goals::WeekTally { week_start, planned, done } = this_week;
+        Self {
+            week_start: week_start.to_string(),
+            runs_planned: planned,
+            runs_done: done,
+            streak_weeks,
+            week_complete,
+        }
+    }
+}
+
+impl From<pacenote_core::coaching::goals::Goal> for crate::coaching::Goal {
+    fn from(g: pacenote_core::coaching::goals::Goal) -> Self {
+        let pacenote_core::coaching::goals::Goal { tier, what, target, deadline, measure } = g;
+        Self { tier, what, target, deadline: deadline.map(|d| d.to_string()), measure }
+    }
+}
+
+impl TryFrom<crate::coaching::Goal> for pacenote_core::coaching::goals::Goal {
+    type Error = crate::error::PacenoteError;
+
+    fn try_from(g: crate::coaching::Goal) -> Result<Self, Self::Error> {
+        let crate::coaching::Goal { tier, what, target, deadline, measure } = g;
+        let deadline = deadline
+            .map(|d| {
+                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|e| {
+                    crate::error::PacenoteError::invalid_input(format!(
+                        "goal \"{what}\": deadline \"{d}\" is not a date like 2027-03-01 ({e})"
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(Self { tier, what, target, deadline, measure })
+    }
+}
+
+impl From<pacenote_core::coaching::goals::GoalProgress> for crate::coaching::GoalProgress {
+    fn from(p: pacenote_core::coaching::goals::GoalProgress) -> Self {
+        let pacenote_core::coaching::goals::GoalProgress {
+            goal,
+            current,
+            target,
+            share,
+            reached,
+            days_left,
+            words,
+        } = p;
+        Self { goal: goal.into(), current, target, share, reached, days_left, words }
     }
 }

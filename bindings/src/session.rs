@@ -66,6 +66,11 @@ pub struct RunOptions {
     /// The phone's time zone now, minutes east of UTC: which day, and week, a run belongs to.
     #[uniffi(default = 0)]
     pub utc_offset_minutes: i32,
+    /// When the run started on the wall clock (Unix ms) for a run started from
+    /// [`crate::Pacenote`]; none: now. Set it when recording a run that happened elsewhere (a
+    /// watch's run imported through the session), so the history puts it on its own day.
+    #[uniffi(default)]
+    pub started_at_unix_ms: Option<u64>,
 }
 
 impl RunOptions {
@@ -83,6 +88,7 @@ impl RunOptions {
             week: None,
             runs_per_week: 0,
             utc_offset_minutes: 0,
+            started_at_unix_ms: None,
         }
     }
 }
@@ -187,6 +193,10 @@ pub trait CueListener: Send + Sync {
 
 /// The engine, alone or journaled into the store (a run started from
 /// [`crate::store::Pacenote`]).
+#[expect(
+    clippy::large_enum_variant,
+    reason = "both variants hold a whole engine and there is one per run: they differ only by the journal's bookkeeping"
+)]
 pub(crate) enum Engine {
     Plain(engine::RunSession),
     Recorded { journal: pacenote_sync::recorder::Journal, writer: Writer },

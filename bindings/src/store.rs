@@ -14,7 +14,7 @@ use pacenote_sync::client::{Client, RetryPolicy, Traffic, Transport};
 use pacenote_sync::preload;
 use pacenote_sync::recorder::Journal;
 use pacenote_sync::upload::Syncer;
-use pacenote_sync::{Batch, Checkpoint, Store};
+use pacenote_sync::{Batch, Checkpoint, FinishedRun, Store};
 
 use pacenote_core::persona::{NEUTRAL_PERSONA, Wording};
 
@@ -56,7 +56,7 @@ async fn off_thread<T: Send + 'static>(
 
 enum Write {
     Append { run_id: String, batch: Batch, checkpoint: Checkpoint },
-    Finish { run_id: String, summary_json: String, effort: Option<u8> },
+    Finish { run_id: String, finished: FinishedRun },
     Barrier(mpsc::SyncSender<()>),
 }
 
@@ -89,10 +89,9 @@ impl Writer {
     /// Queues the rest and marks the run finished with its summary.
     pub fn finish(&self, journal: &mut Journal) {
         self.append(journal);
-        match journal.summary_json() {
-            Ok((summary_json, effort)) => {
-                let _ =
-                    self.tx.send(Write::Finish { run_id: journal.run_id().to_owned(), summary_json, effort });
+        match journal.finished() {
+            Ok(finished) => {
+                let _ = self.tx.send(Write::Finish { run_id: journal.run_id().to_owned(), finished });
             }
             Err(e) => tracing::error!(error = %e, "the run's summary could not be written"),
         }
@@ -124,9 +123,7 @@ fn write_loop(store: &Mutex<Store>, rx: &mpsc::Receiver<Write>, errors: &Mutex<O
                     refused.insert(run_id, batch);
                 })
             }
-            Write::Finish { run_id, summary_json, effort } => {
-                store.finish_run(&run_id, &summary_json, effort)
-            }
+            Write::Finish { run_id, finished } => store.finish_run(&run_id, &finished),
             Write::Barrier(done) => {
                 let _ = done.send(());
                 continue;
@@ -240,7 +237,7 @@ impl std::fmt::Debug for Pacenote {
     }
 }
 
-fn now_unix_ms() -> u64 {
+pub(crate) fn now_unix_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
@@ -250,6 +247,22 @@ fn new_run_id() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(now_unix_ms());
     format!("run-{}-{:016x}", now_unix_ms(), h.finish())
+}
+
+impl Pacenote {
+    /// The finished runs of the store, oldest first, each on the runner's own day
+    /// (`utc_offset_s` east of UTC); runs whose summary does not load are logged and left out.
+    pub(crate) fn past_runs(
+        &self,
+        utc_offset_s: i32,
+    ) -> Result<Vec<pacenote_sync::history::PastRun>, PacenoteError> {
+        self.writer.barrier();
+        let (runs, left_out) = pacenote_sync::history::past_runs(&*self.lock()?, utc_offset_s)?;
+        if !left_out.is_empty() {
+            tracing::warn!(?left_out, "runs whose summary does not load are left out of the history");
+        }
+        Ok(runs)
+    }
 }
 
 #[uniffi::export]
@@ -291,6 +304,7 @@ impl Pacenote {
         listener: Arc<dyn CueListener>,
     ) -> Result<Arc<RunSession>, PacenoteError> {
         guarded(|| {
+            let started_at_unix_ms = options.started_at_unix_ms;
             if options.celebrate_week && options.week.is_none() {
                 options.week = Some(self.week_so_far(options.runs_per_week, options.utc_offset_minutes)?);
             }
@@ -303,7 +317,7 @@ impl Pacenote {
                     &setup.plan,
                     setup.wording.name(),
                     &setup.engine,
-                    now_unix_ms(),
+                    started_at_unix_ms.unwrap_or_else(now_unix_ms),
                 )?
             };
             let engine = Engine::Recorded { journal, writer: self.writer.clone() };
@@ -319,10 +333,16 @@ impl Pacenote {
     ) -> Result<Option<Arc<RunSession>>, PacenoteError> {
         guarded(|| {
             self.writer.barrier();
-            let store = self.lock()?;
+            let mut store = self.lock()?;
             let Some(run_id) = store.unfinished_run()? else { return Ok(None) };
             let persona = store.setup(&run_id)?.map(|s| s.persona).unwrap_or_default();
             let (journal, resumed) = Journal::resume(&store, &run_id)?;
+            if journal.session().is_finished() && journal.session().summary().effort.is_some() {
+                // Killed after the check-in was stored and before the run was marked finished:
+                // the run is whole; it is stored as finished and there is nothing to resume.
+                store.finish_run(&run_id, &journal.finished()?)?;
+                return Ok(None);
+            }
             drop(store);
             let engine = Engine::Recorded { journal, writer: self.writer.clone() };
             Ok(Some(RunSession::with_engine(
@@ -354,12 +374,8 @@ impl Pacenote {
     ) -> Result<WeekSoFar, PacenoteError> {
         guarded(|| {
             use pacenote_core::coaching::goals::{WeeklyPlan, local_day, process_status};
-            self.writer.barrier();
             let offset_s = utc_offset_minutes.saturating_mul(60);
-            let (runs, left_out) = pacenote_sync::history::completed_runs(&*self.lock()?, offset_s)?;
-            if !left_out.is_empty() {
-                tracing::warn!(?left_out, "runs whose summary does not load are not counted");
-            }
+            let runs: Vec<_> = self.past_runs(offset_s)?.iter().map(|r| r.completed()).collect();
             let today = local_day(now_unix_ms(), offset_s).ok_or_else(|| {
                 PacenoteError::invalid_input(format!("utc_offset_minutes {utc_offset_minutes}"))
             })?;
@@ -486,8 +502,10 @@ impl Pacenote {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::coaching::SummaryOptions;
     use crate::session::Utterance;
     use crate::transport::{HttpHeader, HttpRequest, HttpResponse, TransportFailure};
+    use pacenote_core::coaching::goals::{GoalMeasure, GoalTier};
     use pacenote_core::sensor::LocationFix;
     use pacenote_server::content::Content;
     use pacenote_server::storage::{SqliteStorage, Storage};
@@ -606,6 +624,7 @@ mod tests {
         }
         run.finish(600_001).expect("finish");
         run.check_in(605_000, 6).expect("check-in");
+        let (distance_m, moving_time_s) = (run.summary().distance_m, run.summary().moving_time_s);
         assert!(*heard.0.lock().expect("lock") > 3);
 
         app.set_connectivity(false);
@@ -624,5 +643,36 @@ mod tests {
         let held = storage.runs("runner").expect("server runs");
         assert!(held[0].finalized && held[0].samples >= 1200, "{held:?}");
         assert!(app.resume_run(heard).expect("resume").is_none());
+
+        // The post-run summary outlives the log's upload: it was stored at the finish, and it
+        // says the distance and time the run itself said.
+        let goal = |deadline: &str| crate::coaching::Goal {
+            tier: GoalTier::Process,
+            what: "three runs a week".into(),
+            target: None,
+            deadline: Some(deadline.into()),
+            measure: Some(GoalMeasure::RunsPerWeek { runs: 3 }),
+        };
+        let options = |goals| SummaryOptions {
+            run_id: None,
+            reference_hr_bpm: None,
+            runs_per_week: 3,
+            goals,
+            utc_offset_minutes: 0,
+        };
+        let summary = app.run_summary(options(vec![goal("2030-01-01")])).expect("a summary");
+        assert_eq!(summary.run_id, runs[0].id);
+        assert!((summary.run.distance_m - distance_m).abs() < 1e-9, "{summary:?}");
+        assert!((summary.run.moving_time_s - moving_time_s).abs() < 1e-9, "{summary:?}");
+        assert_eq!(summary.run.splits.len(), (distance_m / 1000.0) as usize);
+        assert_eq!((summary.week.runs_done, summary.trend.runs_before), (1, 0));
+        assert_eq!(summary.goals[0].words, "1 of 3 runs this week");
+        // No heart rate: no efficiency and no pace at a heart rate, not a guess.
+        assert_eq!(summary.run.efficiency_factor, None);
+        assert!(app.pace_trend(None, 0).expect("trend").points.is_empty());
+        assert!(matches!(
+            app.run_summary(options(vec![goal("next spring")])),
+            Err(PacenoteError::InvalidInput { .. })
+        ));
     }
 }

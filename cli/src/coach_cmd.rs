@@ -8,11 +8,16 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use clap::Args;
 use pacenote_core::coaching::adapt::adapt;
-use pacenote_core::coaching::analysis::{HistoryPoint, RunAnalysis, TracePoint, Trend, analyse, trend};
-use pacenote_core::coaching::goals::{CompletedRun, ProcessStatus, WeeklyPlan, process_status};
+use pacenote_core::coaching::analysis::{
+    DEFAULT_REFERENCE_HR_BPM, RunAnalysis, TracePoint, analyse, reference_hr_bpm,
+};
+use pacenote_core::coaching::goals::{CompletedRun, Goal, GoalTier, WeeklyPlan};
 use pacenote_core::coaching::readiness::{MorningCheck, Recommendation, assess};
+use pacenote_core::coaching::summary::{HistoryEntry, PostRunSummary, pace_series, post_run_summary};
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::{SecondsPerKm, format_clock_s, format_distance_m};
+use pacenote_sync::Store;
+use pacenote_sync::history::past_runs;
 use pacenote_track::Recording;
 use pacenote_track::recording::PAUSE_GAP_MS;
 use serde::Serialize;
@@ -88,10 +93,18 @@ pub fn readiness(args: &ReadinessArgs) -> Result<(), CliError> {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["track", "store"])))]
 pub struct SummaryArgs {
     /// The run: GPX, TCX or FIT.
     #[arg(long)]
-    track: PathBuf,
+    track: Option<PathBuf>,
+    /// …or a run of a device store (as `pacenote record` writes and the apps keep): its
+    /// history is the store's earlier runs.
+    #[arg(long, conflicts_with = "history")]
+    store: Option<PathBuf>,
+    /// The stored run (default: the latest finished one).
+    #[arg(long, requires = "store")]
+    run: Option<String>,
     /// Earlier runs (a folder of GPX/TCX/FIT files) for trends, milestones and streaks.
     #[arg(long)]
     history: Option<PathBuf>,
@@ -105,19 +118,18 @@ pub struct SummaryArgs {
     /// Runs planned per week, for "N of M this week".
     #[arg(long, default_value_t = 0)]
     runs_per_week: u32,
+    /// The runner's goals (a JSON list: tier, what, deadline, measure), for their progress.
+    #[arg(long)]
+    goals: Option<PathBuf>,
+    /// The runner's time zone, minutes east of UTC: which day a stored run belongs to.
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    utc_offset_minutes: i32,
     #[arg(long)]
     json: bool,
     /// Plot the trend of pace at the reference heart rate to this SVG file.
     #[arg(long)]
     svg: Option<PathBuf>,
 }
-
-/// The heart rate for "pace at the same heart rate" when nothing better is known: an easy
-/// aerobic effort for most adult runners.
-const DEFAULT_REFERENCE_HR_BPM: f64 = 140.0;
-/// …or this share of max HR when it is known (the top of an easy run; see
-/// `readiness::EASY_HR_CAP_SHARE_OF_MAX`).
-const REFERENCE_HR_SHARE_OF_MAX: f64 = 0.75;
 
 /// A run as the analysis reads it: moving time without pauses or recording gaps.
 pub fn trace(recording: &Recording) -> Vec<TracePoint> {
@@ -138,15 +150,9 @@ pub fn trace(recording: &Recording) -> Vec<TracePoint> {
     out
 }
 
-/// One earlier run of the history folder.
-struct PastRun {
-    date: NaiveDate,
-    analysis: RunAnalysis,
-}
-
-/// The recordings of `dir` (GPX, TCX, FIT), oldest first; files without a start date are
-/// skipped with a warning (they cannot be placed in a trend).
-fn history(dir: &Path, reference_hr: f64) -> Result<Vec<PastRun>, CliError> {
+/// The recordings of `dir` (GPX, TCX, FIT), oldest first, analysed at `reference_hr`; files
+/// without a start date are skipped with a warning (they cannot be placed in a trend).
+fn history(dir: &Path, reference_hr: f64) -> Result<Vec<HistoryEntry>, CliError> {
     let entries = std::fs::read_dir(dir).map_err(|e| CliError::file(dir, e))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -171,9 +177,10 @@ fn history(dir: &Path, reference_hr: f64) -> Result<Vec<PastRun>, CliError> {
             eprintln!("warning: history: {}: no start date, left out", path.display());
             continue;
         };
-        runs.push(PastRun { date, analysis: analyse(&trace(&recording), reference_hr) });
+        let analysis = analyse(&trace(&recording), reference_hr);
+        runs.push(HistoryEntry { completed: completed(date, &analysis), analysis: Some(analysis) });
     }
-    runs.sort_by_key(|r| r.date);
+    runs.sort_by_key(|r| r.completed.date);
     Ok(runs)
 }
 
@@ -189,24 +196,48 @@ fn completed(date: NaiveDate, analysis: &RunAnalysis) -> CompletedRun {
 
 /// The completed runs of a history folder, for the week's tally and the streak.
 pub fn history_runs(dir: &Path) -> Result<Vec<CompletedRun>, CliError> {
-    Ok(history(dir, DEFAULT_REFERENCE_HR_BPM)?.into_iter().map(|r| completed(r.date, &r.analysis)).collect())
+    Ok(history(dir, DEFAULT_REFERENCE_HR_BPM)?.into_iter().map(|r| r.completed).collect())
 }
 
-#[derive(Debug, Serialize)]
-struct SummaryJson {
-    #[serde(flatten)]
-    run: RunAnalysis,
-    date: Option<NaiveDate>,
-    trend: Option<Trend>,
-    process: Option<ProcessStatus>,
-}
-
-fn day_number(date: NaiveDate) -> i64 {
-    date.signed_duration_since(NaiveDate::default()).num_days()
+/// A stored run (`run_id`, else the latest finished) and the runs before it, from a device
+/// store.
+fn stored_run(
+    db: &Path,
+    run_id: Option<&str>,
+    utc_offset_s: i32,
+) -> Result<(RunAnalysis, CompletedRun, Vec<HistoryEntry>), CliError> {
+    let store = Store::open(db).map_err(|e| CliError::Usage(e.to_string()))?;
+    let (runs, unreadable) = past_runs(&store, utc_offset_s).map_err(|e| CliError::Usage(e.to_string()))?;
+    for id in unreadable {
+        eprintln!("warning: {}: run {id}: its stored summary does not load, left out", db.display());
+    }
+    let at = match run_id {
+        Some(id) => runs.iter().position(|r| r.id == id).ok_or_else(|| {
+            CliError::Usage(format!("{}: no finished run {id} (see `pacenote runs --db`)", db.display()))
+        })?,
+        None => runs.len().checked_sub(1).ok_or_else(|| {
+            CliError::Usage(format!(
+                "{}: no finished run yet (record one with `pacenote record`)",
+                db.display()
+            ))
+        })?,
+    };
+    let run = &runs[at];
+    let analysis = run.analysis.clone().ok_or_else(|| {
+        CliError::Usage(format!(
+            "{}: run {} has no post-run analysis (finished by an older version, and its log has left the phone)",
+            db.display(),
+            run.id
+        ))
+    })?;
+    let earlier = runs[..at]
+        .iter()
+        .map(|r| HistoryEntry { completed: r.completed(), analysis: r.analysis.clone() })
+        .collect();
+    Ok((analysis, run.completed(), earlier))
 }
 
 pub fn summary(args: &SummaryArgs) -> Result<(), CliError> {
-    let recording = load_recording(&args.track)?;
     let profile: RunnerProfile = match &args.profile {
         Some(path) => {
             serde_json::from_slice(&crate::read_file(path)?).map_err(|e| CliError::file(path, e))?
@@ -216,50 +247,52 @@ pub fn summary(args: &SummaryArgs) -> Result<(), CliError> {
     let reference_hr = match args.ref_hr {
         Some(hr) if hr.is_finite() && (60.0..=220.0).contains(&hr) => hr,
         Some(hr) => return Err(CliError::Usage(format!("--ref-hr {hr} is not a heart rate (60–220 bpm)"))),
-        None => {
-            profile.max_hr_bpm.map_or(DEFAULT_REFERENCE_HR_BPM, |m| (m * REFERENCE_HR_SHARE_OF_MAX).round())
-        }
+        None => reference_hr_bpm(profile.max_hr_bpm),
     };
-    let run = analyse(&trace(&recording), reference_hr);
-    let date = recording.start_time.map(|t| t.date_naive());
-    let past = match &args.history {
-        Some(dir) => history(dir, reference_hr)?,
+    let goals: Vec<Goal> = match &args.goals {
+        Some(path) => {
+            serde_json::from_slice(&crate::read_file(path)?).map_err(|e| CliError::file(path, e))?
+        }
         None => Vec::new(),
     };
-    // Only runs before this one are its history (the folder may hold this run too).
-    let past: Vec<PastRun> = past.into_iter().filter(|p| date.is_none_or(|d| p.date < d)).collect();
-    let points: Vec<HistoryPoint> = past
-        .iter()
-        .map(|p| HistoryPoint {
-            day: day_number(p.date),
-            distance_m: p.analysis.distance_m,
-            pace_at_reference_hr_s_per_km: p.analysis.pace_at_reference_hr_s_per_km,
-            efficiency_factor: p.analysis.efficiency_factor,
-        })
-        .collect();
-    let trend = args.history.as_ref().map(|_| trend(&points, date.map_or(0, day_number), &run));
-    let process = match (&args.history, date) {
-        (Some(_), Some(today)) => {
-            let mut completed: Vec<CompletedRun> =
-                past.iter().map(|p| completed(p.date, &p.analysis)).collect();
-            completed.push(self::completed(today, &run));
-            let weekly = (args.runs_per_week > 0).then_some(WeeklyPlan { runs_per_week: args.runs_per_week });
-            Some(process_status(&completed, weekly, today))
+    if !goals.is_empty() && args.history.is_none() && args.store.is_none() {
+        return Err(CliError::Usage(
+            "--goals needs --history or --store: progress is read from the runs before this one".into(),
+        ));
+    }
+    let (run, this, earlier) = match (&args.track, &args.store) {
+        (_, Some(db)) => {
+            let (run, this, earlier) = stored_run(db, args.run.as_deref(), args.utc_offset_minutes * 60)?;
+            (run.at_reference_hr(reference_hr), Some(this), Some(earlier))
         }
-        _ => None,
+        (Some(track), None) => {
+            let recording = load_recording(track)?;
+            let run = analyse(&trace(&recording), reference_hr);
+            let this = recording.start_time.map(|t| completed(t.date_naive(), &run));
+            let earlier = match &args.history {
+                // Only runs before this one are its history (the folder may hold this run too).
+                Some(dir) => Some(
+                    history(dir, reference_hr)?
+                        .into_iter()
+                        .filter(|p| this.is_none_or(|t| p.completed.date < t.date))
+                        .collect::<Vec<_>>(),
+                ),
+                None => None,
+            };
+            (run, this, earlier)
+        }
+        (None, None) => unreachable!("clap requires --track or --store"),
     };
     if let Some(svg) = &args.svg {
-        let mut series: Vec<(NaiveDate, f64)> = past
-            .iter()
-            .filter_map(|p| p.analysis.pace_at_reference_hr_s_per_km.map(|v| (p.date, v)))
-            .collect();
-        if let (Some(d), Some(v)) = (date, run.pace_at_reference_hr_s_per_km) {
-            series.push((d, v));
+        let mut series = pace_series(earlier.as_deref().unwrap_or_default(), reference_hr);
+        if let (Some(t), Some(v)) = (this, run.pace_at_reference_hr_s_per_km) {
+            series.push((t.date, v));
         }
         write_file(svg, trend_svg(&series, reference_hr).as_bytes())?;
         eprintln!("wrote {}", svg.display());
     }
-    let out = SummaryJson { run, date, trend, process };
+    let weekly = (args.runs_per_week > 0).then_some(WeeklyPlan { runs_per_week: args.runs_per_week });
+    let out = post_run_summary(run, this, earlier.as_deref(), weekly, &goals);
     if args.json {
         return print_json(&out);
     }
@@ -271,7 +304,7 @@ fn pace_text(s_per_km: Option<f64>) -> String {
     s_per_km.map_or_else(|| "—".to_owned(), |p| format!("{}/km", SecondsPerKm(p)))
 }
 
-fn print_summary(s: &SummaryJson) {
+fn print_summary(s: &PostRunSummary) {
     let r = &s.run;
     println!(
         "{} in {} moving · {} average{}",
@@ -323,6 +356,20 @@ fn print_summary(s: &SummaryJson) {
             println!("this week: {} runs", p.this_week.done);
         }
         println!("streak: {} week{} in a row", p.streak_weeks, if p.streak_weeks == 1 { "" } else { "s" });
+    }
+    for g in &s.goals {
+        let tier = match g.goal.tier {
+            GoalTier::Process => "process",
+            GoalTier::Performance => "performance",
+            GoalTier::Outcome => "outcome",
+        };
+        let days = match g.days_left {
+            Some(d) if d >= 0 => format!(", {d} days left"),
+            Some(d) => format!(", deadline passed {} days ago", -d),
+            None => String::new(),
+        };
+        let reached = if g.reached { " — reached" } else { "" };
+        println!("goal ({tier}) {}: {}{reached}{days}", g.goal.what, g.words);
     }
 }
 

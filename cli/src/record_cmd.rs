@@ -55,6 +55,10 @@ pub struct RecordArgs {
     /// the store).
     #[arg(long)]
     trace: bool,
+    /// Date the run by the recording's own start, as importing a run recorded elsewhere would
+    /// (default: now): the history's days, weeks and trends follow the recording's dates.
+    #[arg(long)]
+    dated_by_track: bool,
 }
 
 #[derive(Debug, Args)]
@@ -124,7 +128,18 @@ pub fn record(args: &RecordArgs) -> Result<(), CliError> {
         source: Some(serde_json::to_value(&source).map_err(store_error)?),
     };
     let mut store = Store::open(&args.db).map_err(store_error)?;
-    let started = now_unix_ms();
+    let started = match recording.start_time {
+        Some(t) if args.dated_by_track => u64::try_from(t.timestamp_millis()).map_err(|_| {
+            CliError::Usage(format!("{}: the recording starts before 1970", args.track.display()))
+        })?,
+        None if args.dated_by_track => {
+            return Err(CliError::Usage(format!(
+                "{}: --dated-by-track, but the recording has no start time",
+                args.track.display()
+            )));
+        }
+        _ => now_unix_ms(),
+    };
     let run_id = new_run_id(started);
     let recorder =
         Recorder::start(&mut store, &run_id, &plan, &persona_name, &setup, started).map_err(store_error)?;
@@ -177,7 +192,13 @@ pub fn resume(args: &ResumeArgs) -> Result<(), CliError> {
         resumed.samples
     );
     let voice = wording(&setup.persona)?;
-    Live { store, recorder, voice, speed, trace: args.trace, clock: None }.run(&inputs[next..], source.effort)
+    // Killed after the check-in was stored but before the run was marked finished: it is not
+    // answered twice.
+    let answered = stored.iter().any(|(_, json)| {
+        serde_json::from_str::<Input>(json).is_ok_and(|i| matches!(i, Input::CheckIn { .. }))
+    });
+    let effort = source.effort.filter(|_| !answered);
+    Live { store, recorder, voice, speed, trace: args.trace, clock: None }.run(&inputs[next..], effort)
 }
 
 /// The index of the first file input not among the stored ones, or the stored index where

@@ -625,6 +625,21 @@ void uniffi_pacenote_ffi_fn_free_pacenote(uint64_t handle, RustCallStatus *_Nonn
 uint64_t uniffi_pacenote_ffi_fn_constructor_pacenote_open(RustBuffer data_dir, RustBuffer server_url, RustBuffer token, uint64_t transport, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_GOAL_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_GOAL_PROGRESS
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_goal_progress(uint64_t ptr, RustBuffer goals, uint32_t runs_per_week, int32_t utc_offset_minutes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_PACE_TREND
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_PACE_TREND
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_pace_trend(uint64_t ptr, RustBuffer reference_hr_bpm, int32_t utc_offset_minutes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RUN_SUMMARY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RUN_SUMMARY
+RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_run_summary(uint64_t ptr, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_CACHED_PLAN_JSON
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_CACHED_PLAN_JSON
 RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_cached_plan_json(uint64_t ptr, RustBuffer plan_id, RustCallStatus *_Nonnull out_status
@@ -1244,6 +1259,24 @@ uint16_t uniffi_pacenote_ffi_checksum_method_runsession_summary(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_TICK
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_RUNSESSION_TICK
 uint16_t uniffi_pacenote_ffi_checksum_method_runsession_tick(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_GOAL_PROGRESS
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_GOAL_PROGRESS
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_goal_progress(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_PACE_TREND
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_PACE_TREND
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_pace_trend(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_RUN_SUMMARY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_RUN_SUMMARY
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_run_summary(void
     
 );
 #endif

@@ -1,43 +1,89 @@
 //! The runner's history as the coaching core reads it, from the device store: each finished
-//! run's day (where the runner is) and its figures, for the week's tally and the streak.
+//! run's day (where the runner is), its figures and its post-run analysis, for the week's
+//! tally, the streak, trends and goals.
 //!
 //! Must not: count a run still being recorded, or fail the whole history for one run whose
 //! summary cannot be read (it is left out, and said).
 
+use chrono::NaiveDate;
+use pacenote_core::coaching::analysis::RunAnalysis;
 use pacenote_core::coaching::goals::{CompletedRun, local_day};
 use pacenote_core::engine::RunSummary;
 
+use crate::recorder::analyse_stored;
 use crate::store::{Store, StoreError};
 
-/// The finished runs of `store`, oldest first, as the week's tally and the streak count them;
-/// `utc_offset_s` is the runner's time zone (east of UTC). Returns them with the ids of the
-/// runs left out because their summary could not be read.
-pub fn completed_runs(
-    store: &Store,
-    utc_offset_s: i32,
-) -> Result<(Vec<CompletedRun>, Vec<String>), StoreError> {
+/// A finished run of the history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastRun {
+    pub id: String,
+    pub started_at_unix_ms: u64,
+    /// The runner's own calendar day of the start.
+    pub date: NaiveDate,
+    pub summary: RunSummary,
+    /// The post-run analysis: as stored at the finish, or rebuilt from the run's inputs for a
+    /// run finished before analyses were kept (while its log is still on the phone); `None`
+    /// once neither is there.
+    pub analysis: Option<RunAnalysis>,
+    pub effort: Option<u8>,
+}
+
+impl PastRun {
+    /// The run as the week's tally and the streak count it.
+    pub fn completed(&self) -> CompletedRun {
+        CompletedRun {
+            date: self.date,
+            moving_time_s: self.summary.moving_time_s,
+            distance_m: self.summary.distance_m,
+            effort: self.effort,
+        }
+    }
+}
+
+/// The finished runs of `store`, oldest first; `utc_offset_s` is the runner's time zone (east
+/// of UTC). Returns them with the ids of the runs left out because their summary could not be
+/// read.
+pub fn past_runs(store: &Store, utc_offset_s: i32) -> Result<(Vec<PastRun>, Vec<String>), StoreError> {
     let mut runs = Vec::new();
     let mut unreadable = Vec::new();
     for run in store.finished_summaries()? {
         let summary = run.summary_json.and_then(|json| serde_json::from_str::<RunSummary>(&json).ok());
-        match (summary, local_day(run.started_at_unix_ms, utc_offset_s)) {
-            (Some(s), Some(date)) => runs.push(CompletedRun {
-                date,
-                moving_time_s: s.moving_time_s,
-                distance_m: s.distance_m,
-                effort: run.effort,
-            }),
-            _ => unreadable.push(run.id),
-        }
+        let (Some(summary), Some(date)) = (summary, local_day(run.started_at_unix_ms, utc_offset_s)) else {
+            unreadable.push(run.id);
+            continue;
+        };
+        let analysis = match run.analysis_json {
+            Some(json) => serde_json::from_str::<RunAnalysis>(&json).ok(),
+            // A log that does not replay leaves the run without an analysis, not the history.
+            None => analyse_stored(store, &run.id).ok().flatten(),
+        };
+        runs.push(PastRun {
+            id: run.id,
+            started_at_unix_ms: run.started_at_unix_ms,
+            date,
+            summary,
+            analysis,
+            effort: run.effort,
+        });
     }
-    runs.sort_by_key(|r| r.date);
+    runs.sort_by_key(|r| (r.date, r.started_at_unix_ms));
     Ok((runs, unreadable))
+}
+
+/// The finished runs of `store`, oldest first, as the week's tally and the streak count them,
+/// with the ids of the runs left out.
+pub fn completed_runs(
+    store: &Store,
+    utc_offset_s: i32,
+) -> Result<(Vec<CompletedRun>, Vec<String>), StoreError> {
+    let (runs, unreadable) = past_runs(store, utc_offset_s)?;
+    Ok((runs.iter().map(PastRun::completed).collect(), unreadable))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::NewRun;
+    use crate::store::{FinishedRun, NewRun};
     use pacenote_core::coaching::goals::{WeeklyPlan, process_status};
 
     fn summary(moving_time_s: f64) -> String {
@@ -76,7 +122,16 @@ mod tests {
             };
             store.create_run(&run).expect("run");
             if finished {
-                store.finish_run(id, &summary(minutes * 60.0), Some(5)).expect("finished");
+                store
+                    .finish_run(
+                        id,
+                        &FinishedRun {
+                            summary_json: summary(minutes * 60.0),
+                            analysis_json: "{}".into(),
+                            effort: Some(5),
+                        },
+                    )
+                    .expect("finished");
             }
         }
         let (utc, left_out) = completed_runs(&store, 0).expect("history");
@@ -99,7 +154,12 @@ mod tests {
             session_json: "{}",
         };
         store.create_run(&broken).expect("run");
-        store.finish_run("d", "not json", None).expect("finished");
+        store
+            .finish_run(
+                "d",
+                &FinishedRun { summary_json: "not json".into(), analysis_json: "{}".into(), effort: None },
+            )
+            .expect("finished");
         let (_, left_out) = completed_runs(&store, 0).expect("history");
         assert_eq!(left_out, ["d"]);
     }

@@ -14,6 +14,6 @@ pub mod upload;
 pub mod wire;
 
 pub use store::{
-    Batch, CachedPack, CachedPlan, Checkpoint, FinishedSummary, NewRun, RunLog, RunSetup, SCHEMA_VERSION,
-    SpokenCue, Store, StoreError, StoredEvent, StoredRun,
+    Batch, CachedPack, CachedPlan, Checkpoint, FinishedRun, FinishedSummary, NewRun, RunLog, RunSetup,
+    SCHEMA_VERSION, SpokenCue, Store, StoreError, StoredEvent, StoredRun,
 };

@@ -7,13 +7,15 @@
 //! together with a checkpoint at least every second of run time. Must not: sleep, touch the
 //! network, or hold back a batch the store refused (it stays pending and is retried).
 
+use pacenote_core::coaching::analysis::{RunAnalysis, analyse, reference_hr_bpm};
+use pacenote_core::coaching::trace::RunTrace;
 use pacenote_core::cue::Utterance;
 use pacenote_core::engine::{EngineConfig, Input, NotFinite, RunContext, RunSession, RunSummary};
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Batch, Checkpoint, NewRun, SpokenCue, Store, StoreError, StoredEvent};
+use crate::store::{Batch, Checkpoint, FinishedRun, NewRun, SpokenCue, Store, StoreError, StoredEvent};
 
 /// Commit at least this often in run time: a kill loses less than this (DESIGN §7, §11).
 pub const COMMIT_EVERY_MS: u64 = 1000;
@@ -77,6 +79,10 @@ pub struct Journal {
     logged: usize,
     /// Run clock of the newest input handed out for storing.
     flushed_ms: Option<u64>,
+    /// What the post-run analysis reads, built as the run goes (and again on resume).
+    trace: RunTrace,
+    /// The heart rate the stored analysis reads pace at (from the runner's max HR).
+    reference_hr_bpm: f64,
 }
 
 impl Journal {
@@ -107,50 +113,33 @@ impl Journal {
             samples: 0,
             logged: 0,
             flushed_ms: None,
+            trace: RunTrace::new(),
+            reference_hr_bpm: reference_hr_bpm(setup.profile.max_hr_bpm),
         })
     }
 
     /// Rebuilds an interrupted run from the store: a fresh engine takes every stored input
     /// again (what it says is not said again), and the run goes on from there.
     pub fn resume(store: &Store, run_id: &str) -> Result<(Self, Resumed), RecordError> {
-        let setup =
-            store.setup(run_id)?.ok_or_else(|| RecordError::run(run_id, "no such run in the store"))?;
-        if setup.summary_json.is_some() {
-            return Err(RecordError::run(run_id, "has finished already: there is nothing to resume"));
-        }
-        let plan = Plan::from_json(setup.plan_json.as_bytes())
-            .map_err(|e| RecordError::run(run_id, format!("its stored plan does not load: {e}")))?;
-        let session_setup: SessionSetup = serde_json::from_str(&setup.session_json)
-            .map_err(|e| RecordError::run(run_id, format!("its stored engine set-up does not load: {e}")))?;
-        let mut session = RunSession::with_context(
-            &plan,
-            session_setup.profile,
-            session_setup.config,
-            session_setup.context,
-        );
-        let inputs = store.inputs(run_id)?;
-        for (seq, (_, json)) in inputs.iter().enumerate() {
-            let input: Input = serde_json::from_str(json)
-                .map_err(|e| RecordError::run(run_id, format!("stored input {seq} does not load: {e}")))?;
-            session.handle(&input);
-        }
-        let summary = session.summary();
+        let rebuilt = Rebuilt::from_store(store, run_id, false)?;
+        let summary = rebuilt.session.summary();
         let resumed = Resumed {
             checkpoint: store.checkpoint(run_id)?,
-            t_ms: session.now_ms(),
-            step_index: session.current_step_index(),
+            t_ms: rebuilt.session.now_ms(),
+            step_index: rebuilt.session.current_step_index(),
             distance_m: summary.distance_m,
             moving_ms: (summary.moving_time_s * 1000.0).round() as u64,
-            samples: inputs.len() as u64,
+            samples: rebuilt.samples,
         };
-        let logged = session.log().len();
         let journal = Self {
             run_id: run_id.to_owned(),
-            session,
+            logged: rebuilt.session.log().len(),
+            session: rebuilt.session,
             pending: Batch::default(),
-            samples: inputs.len() as u64,
-            logged,
-            flushed_ms: inputs.last().map(|(t, _)| *t),
+            samples: rebuilt.samples,
+            flushed_ms: rebuilt.last_input_ms,
+            trace: rebuilt.trace,
+            reference_hr_bpm: rebuilt.reference_hr_bpm,
         };
         Ok((journal, resumed))
     }
@@ -178,6 +167,7 @@ impl Journal {
         let input = &input.finite()?;
         let json = serde_json::to_string(input).map_err(|e| RecordError::run(&self.run_id, e))?;
         let utterances = self.session.handle(input);
+        trace_input(&mut self.trace, &self.session, input);
         let t_ms = input.t_ms();
         self.pending.inputs.push((t_ms, json));
         self.samples += 1;
@@ -222,12 +212,79 @@ impl Journal {
         self.pending = batch;
     }
 
-    /// The summary as stored with the finished run.
-    pub fn summary_json(&self) -> Result<(String, Option<u8>), RecordError> {
+    /// What the finished run's header keeps: the summary, the analysis and the check-in.
+    pub fn finished(&self) -> Result<FinishedRun, RecordError> {
         let summary = self.session.summary();
-        let json = serde_json::to_string(&summary).map_err(|e| RecordError::run(&self.run_id, e))?;
-        Ok((json, summary.effort))
+        let analysis = analyse(self.trace.points(), self.reference_hr_bpm);
+        let error = |e: serde_json::Error| RecordError::run(&self.run_id, e);
+        Ok(FinishedRun {
+            summary_json: serde_json::to_string(&summary).map_err(error)?,
+            analysis_json: serde_json::to_string(&analysis).map_err(error)?,
+            effort: summary.effort,
+        })
     }
+}
+
+/// A run's engine and trace rebuilt from its stored inputs.
+struct Rebuilt {
+    session: RunSession,
+    trace: RunTrace,
+    reference_hr_bpm: f64,
+    samples: u64,
+    last_input_ms: Option<u64>,
+}
+
+impl Rebuilt {
+    /// Replays the stored inputs of `run_id` into a fresh engine; a finished run is refused
+    /// unless `finished_too` (it has nothing to resume, but its analysis can be rebuilt).
+    fn from_store(store: &Store, run_id: &str, finished_too: bool) -> Result<Self, RecordError> {
+        let setup =
+            store.setup(run_id)?.ok_or_else(|| RecordError::run(run_id, "no such run in the store"))?;
+        if setup.summary_json.is_some() && !finished_too {
+            return Err(RecordError::run(run_id, "has finished already: there is nothing to resume"));
+        }
+        let plan = Plan::from_json(setup.plan_json.as_bytes())
+            .map_err(|e| RecordError::run(run_id, format!("its stored plan does not load: {e}")))?;
+        let session_setup: SessionSetup = serde_json::from_str(&setup.session_json)
+            .map_err(|e| RecordError::run(run_id, format!("its stored engine set-up does not load: {e}")))?;
+        let mut session = RunSession::with_context(
+            &plan,
+            session_setup.profile,
+            session_setup.config,
+            session_setup.context,
+        );
+        let inputs = store.inputs(run_id)?;
+        let mut trace = RunTrace::new();
+        for (seq, (_, json)) in inputs.iter().enumerate() {
+            let input: Input = serde_json::from_str(json)
+                .map_err(|e| RecordError::run(run_id, format!("stored input {seq} does not load: {e}")))?;
+            session.handle(&input);
+            trace_input(&mut trace, &session, &input);
+        }
+        Ok(Self {
+            session,
+            trace,
+            reference_hr_bpm: reference_hr_bpm(session_setup.profile.max_hr_bpm),
+            samples: inputs.len() as u64,
+            last_input_ms: inputs.last().map(|(t, _)| *t),
+        })
+    }
+}
+
+/// The post-run analysis of a stored run, rebuilt from its inputs (a run finished before
+/// analyses were stored); `None` when its inputs have left the phone.
+pub fn analyse_stored(store: &Store, run_id: &str) -> Result<Option<RunAnalysis>, RecordError> {
+    let rebuilt = Rebuilt::from_store(store, run_id, true)?;
+    if rebuilt.samples == 0 {
+        return Ok(None);
+    }
+    Ok(Some(analyse(rebuilt.trace.points(), rebuilt.reference_hr_bpm)))
+}
+
+/// The engine's distance and moving time after `input`, into the run's trace.
+fn trace_input(trace: &mut RunTrace, session: &RunSession, input: &Input) {
+    let summary = session.summary();
+    trace.take(input, summary.distance_m, summary.moving_time_s);
 }
 
 /// A run recorded straight into the store, on the caller's thread (the CLI).
@@ -298,8 +355,8 @@ impl Recorder {
     /// Commits the rest and marks the run finished with its summary.
     pub fn finish(mut self, store: &mut Store) -> Result<RunSummary, RecordError> {
         self.commit(store)?;
-        let (json, effort) = self.journal.summary_json()?;
-        store.finish_run(self.journal.run_id(), &json, effort)?;
+        let finished = self.journal.finished()?;
+        store.finish_run(self.journal.run_id(), &finished)?;
         Ok(self.journal.session().summary())
     }
 }
@@ -380,6 +437,20 @@ mod tests {
         assert_eq!(whole.summary().steps_completed, summary.steps_completed);
         assert!(store.runs().expect("runs")[0].finished);
         assert!(Recorder::resume(&store, "r1").is_err(), "a finished run is not resumed");
+
+        // Its post-run analysis, rebuilt on resume, is the uninterrupted run's, and says the
+        // run's own distance and time.
+        let mut rec = Recorder::start(&mut store, "r2", &plan(), "neutral", &SessionSetup::default(), 2)
+            .expect("start");
+        feed_all(&mut rec, &mut store, &all);
+        rec.finish(&mut store).expect("finish");
+        let (runs, _) = crate::history::past_runs(&store, 0).expect("history");
+        let (a, b) = (runs[0].analysis.clone().expect("stored"), runs[1].analysis.clone().expect("stored"));
+        assert_eq!(a, b);
+        assert!((a.distance_m - summary.distance_m).abs() < 1e-9 && a.moving_time_s == summary.moving_time_s);
+        assert_eq!(a.splits.len(), (summary.distance_m / 1000.0) as usize);
+        // A run finished before analyses were kept gets one rebuilt from its inputs.
+        assert_eq!(analyse_stored(&store, "r1").expect("rebuilt"), Some(a));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 /// Schema migrations, in order: entry `i` takes a database from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r#"
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -83,6 +83,11 @@ INSERT INTO cached_packs_v2 (persona, lang, version, etag, dir)
     SELECT persona, 'en', version, version, dir FROM cached_packs;
 DROP TABLE cached_packs;
 ALTER TABLE cached_packs_v2 RENAME TO cached_packs;
+"#,
+    r#"
+-- The post-run analysis (splits, efficiency, the speed-HR fit, best efforts), kept when the
+-- run's log rows leave the phone after upload: the history's trends and goals read it.
+ALTER TABLE runs ADD COLUMN analysis_json TEXT;
 "#,
 ];
 
@@ -168,6 +173,17 @@ pub struct FinishedSummary {
     pub effort: Option<u8>,
     /// The engine's summary at the finish, as stored (JSON).
     pub summary_json: Option<String>,
+    /// The post-run analysis, as stored (JSON; none for runs finished before it was kept).
+    pub analysis_json: Option<String>,
+}
+
+/// What a finished run leaves in its header: the engine's summary, the post-run analysis and
+/// the check-in's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedRun {
+    pub summary_json: String,
+    pub analysis_json: String,
+    pub effort: Option<u8>,
 }
 
 /// What resume needs besides the inputs: the plan and the engine's set-up.
@@ -441,17 +457,13 @@ impl Store {
         })
     }
 
-    /// Marks a run finished with its summary and check-in answer.
-    pub fn finish_run(
-        &mut self,
-        run_id: &str,
-        summary_json: &str,
-        effort: Option<u8>,
-    ) -> Result<(), StoreError> {
+    /// Marks a run finished with its summary, analysis and check-in answer.
+    pub fn finish_run(&mut self, run_id: &str, finished: &FinishedRun) -> Result<(), StoreError> {
         self.write(|tx| {
             let changed = tx.execute(
-                "UPDATE runs SET state = 'finished', summary_json = ?2, effort = ?3 WHERE id = ?1",
-                params![run_id, summary_json, effort],
+                "UPDATE runs SET state = 'finished', summary_json = ?2, analysis_json = ?3, effort = ?4 \
+                 WHERE id = ?1",
+                params![run_id, finished.summary_json, finished.analysis_json, finished.effort],
             )?;
             if changed == 0 { Err(rusqlite::Error::QueryReturnedNoRows) } else { Ok(()) }
         })
@@ -577,7 +589,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, started_at_unix_ms, effort, summary_json FROM runs \
+                "SELECT id, started_at_unix_ms, effort, summary_json, analysis_json FROM runs \
                  WHERE state = 'finished' ORDER BY started_at_unix_ms, id",
             )
             .map_err(|e| self.err(e))?;
@@ -588,6 +600,7 @@ impl Store {
                     started_at_unix_ms: sql_to_u64(r.get(1)?),
                     effort: r.get(2)?,
                     summary_json: r.get(3)?,
+                    analysis_json: r.get(4)?,
                 })
             })
             .map_err(|e| self.err(e))?;

@@ -69,10 +69,16 @@ fn every_earlier_schema_migrates_and_keeps_its_data() {
                      VALUES ('old', 'p', '{}', 'jakes', 5, 'recording');
                      INSERT INTO uploads (run_id) VALUES ('old');
                      INSERT INTO samples VALUES ('old', 0, 0, '{\"type\":\"start\",\"t_ms\":0}');
-                     INSERT INTO events (run_id, seq, event_json) VALUES ('old', 0, '{}');
-                     INSERT INTO cached_packs VALUES ('jakes', 'v1', '/packs/jakes');",
+                     INSERT INTO events (run_id, seq, event_json) VALUES ('old', 0, '{}');",
                 )
                 .expect("old rows");
+                // Packs per persona in the first schema, per persona and language from the second.
+                let pack = if version == 1 {
+                    "INSERT INTO cached_packs VALUES ('jakes', 'v1', '/packs/jakes')"
+                } else {
+                    "INSERT INTO cached_packs VALUES ('jakes', 'en', 'v1', 'v1', '/packs/jakes')"
+                };
+                conn.execute_batch(pack).expect("old pack");
             }
         }
         let store = Store::open(&path).expect("migrates");
@@ -146,10 +152,10 @@ fn a_run_is_appended_in_batches_and_read_back_in_order() {
     let inputs = store.inputs("r1").expect("inputs");
     assert_eq!(inputs.iter().map(|(t, _)| *t).collect::<Vec<_>>(), vec![0, 1000, 2000, 3000, 4000]);
     assert_eq!(store.checkpoint("r1").expect("checkpoint"), Some(checkpoint(5)));
-    store.finish_run("r1", "{}", Some(6)).expect("finish");
+    store.finish_run("r1", &finished(Some(6))).expect("finish");
     let runs = store.runs().expect("runs");
     assert_eq!((runs[0].finished, runs[0].samples, runs[0].effort), (true, 5, Some(6)));
-    assert!(store.finish_run("nope", "{}", None).is_err());
+    assert!(store.finish_run("nope", &finished(None)).is_err());
 }
 
 #[test]
@@ -190,7 +196,7 @@ fn a_run_log_leaves_the_phone_only_when_the_upload_is_confirmed() {
     let mut store = Store::open(&path).expect("open");
     store.create_run(&new_run("r1")).expect("run");
     store.append("r1", &batch(0, 5), checkpoint(5)).expect("append");
-    store.finish_run("r1", "{}", None).expect("finish");
+    store.finish_run("r1", &finished(None)).expect("finish");
     store.set_chunks_sent("r1", 3).expect("cursor");
     store.set_chunks_sent("r1", 1).expect("cursor never moves back");
     assert_eq!(store.chunks_sent("r1").expect("cursor"), 3);
@@ -201,4 +207,9 @@ fn a_run_log_leaves_the_phone_only_when_the_upload_is_confirmed() {
     assert!(run.uploaded && run.finished);
     assert_eq!(store.log("r1").expect("log"), RunLog::default());
     assert!(store.confirm_uploaded("ghost", 1).is_err());
+}
+
+/// A finished run's header with empty JSON figures.
+fn finished(effort: Option<u8>) -> FinishedRun {
+    FinishedRun { summary_json: "{}".to_owned(), analysis_json: "{}".to_owned(), effort }
 }

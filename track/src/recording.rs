@@ -7,8 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// Mean Earth radius in metres (IUGG), for great-circle distances.
-pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+pub use pacenote_core::signal::geo::{EARTH_RADIUS_M, haversine_m};
 /// A gap between samples longer than this, in a file that has no pause events, is a pause: the
 /// device stopped recording. Smart recording spaces samples up to ~10 s and phones drop fixes
 /// for a few seconds, so a shorter gap is not a pause.
@@ -321,15 +320,6 @@ impl Recording {
         self.pauses.sort_by_key(|p| p.start_ms);
         Ok(())
     }
-}
-
-/// Great-circle distance between two points in degrees.
-pub fn haversine_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lon2 - lon1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * a.sqrt().min(1.0).asin()
 }
 
 #[cfg(test)]

@@ -40,6 +40,23 @@ const JAVA_JARS: [&str; 3] =
 /// The plan and corpus recording the Kotlin test replays through the API.
 const KOTLIN_TEST_PLAN: &str = "core/plans/tempo-20.json";
 const KOTLIN_TEST_TRACK: &str = "D1_fenix2_tempo_9k.fit";
+/// The runs the history test records through the app, oldest first (GPX, FIT and TCX; with
+/// heart rate, pauses, dropouts and GPS jumps), against this plan.
+const KOTLIN_HISTORY_TRACKS: [&str; 5] = [
+    "D8_garminconnect_gpx_hr_cad_13k.gpx",
+    "D4_fr645m_hilly_runwalk_6k.fit",
+    "D9_nrc_phone_gps_jumps_5k.gpx",
+    "D7_nrc_phone_5k.gpx",
+    "D6_tcx_pauses_dropouts_12k.tcx",
+];
+const KOTLIN_HISTORY_PLAN: &str = "core/plans/easy-hr-cap.json";
+/// The goals the history test reads progress for (the Kotlin test builds the same records).
+const KOTLIN_HISTORY_GOALS: &str = r#"[
+  {"tier":"outcome","what":"a half marathon","deadline":"2021-06-01","measure":{"kind":"distance","distance_m":21097.5}},
+  {"tier":"performance","what":"6:00/km for 5 km","measure":{"kind":"pace_over","pace_s_per_km":360.0,"distance_m":5000.0}},
+  {"tier":"process","what":"three runs a week","measure":{"kind":"runs_per_week","runs":3}},
+  {"tier":"process","what":"run, no measure"}
+]"#;
 /// The token the Kotlin tests sync with (a throwaway server's).
 const KOTLIN_TEST_TOKEN: &str = "kotlin-test-token";
 /// Android glue that needs no Android SDK: compiled and exercised by the JVM tests.
@@ -337,6 +354,69 @@ fn output(name: &str, command: &mut Command) -> Result<Vec<u8>> {
     Ok(out.stdout)
 }
 
+/// The history test's data: each run's inputs (`history-N.csv`) and start (`history.tsv`), and
+/// what `pacenote summary --store` says of the same runs recorded by `pacenote record`, its
+/// JSON flattened to `path<TAB>value` lines (`summary.tsv`).
+fn history_data(pacenote: &Path, data: &Path) -> Result<()> {
+    let db = data.join("history-cli.db");
+    let mut starts = String::new();
+    for (i, file) in KOTLIN_HISTORY_TRACKS.iter().enumerate() {
+        let track = corpus_dir().join(file);
+        let said = output(
+            "pacenote record",
+            Command::new(pacenote)
+                .args(["record", "--speed", "1e9", "--dated-by-track", "--db"])
+                .arg(&db)
+                .arg("--plan")
+                .arg(root().join(KOTLIN_HISTORY_PLAN))
+                .arg("--track")
+                .arg(&track),
+        )?;
+        // "finished run-<start ms>-<pid>: …"
+        let said = String::from_utf8_lossy(&said);
+        let start_ms = said
+            .lines()
+            .find_map(|l| l.strip_prefix("finished run-")?.split('-').next()?.parse::<u64>().ok())
+            .ok_or_else(|| format!("pacenote record {file}: no finished run in its output:\n{said}"))?;
+        starts.push_str(&format!("{file}\t{start_ms}\n"));
+        let inputs =
+            output("pacenote track inputs", Command::new(pacenote).args(["track", "inputs"]).arg(&track))?;
+        std::fs::write(data.join(format!("history-{i}.csv")), inputs)
+            .map_err(|e| format!("history-{i}.csv: {e}"))?;
+    }
+    std::fs::write(data.join("history.tsv"), starts).map_err(|e| format!("history.tsv: {e}"))?;
+    std::fs::copy(root().join(KOTLIN_HISTORY_PLAN), data.join("history-plan.json"))
+        .map_err(|e| format!("history plan: {e}"))?;
+    let goals = data.join("goals.json");
+    std::fs::write(&goals, KOTLIN_HISTORY_GOALS).map_err(|e| format!("goals.json: {e}"))?;
+    let summary = output(
+        "pacenote summary",
+        Command::new(pacenote)
+            .args(["summary", "--json", "--runs-per-week", "3", "--ref-hr", "150", "--store"])
+            .arg(&db)
+            .arg("--goals")
+            .arg(&goals),
+    )?;
+    let summary: serde_json::Value =
+        serde_json::from_slice(&summary).map_err(|e| format!("summary JSON: {e}"))?;
+    let mut lines = String::new();
+    flatten_json("", &summary, &mut lines);
+    std::fs::write(data.join("summary.tsv"), lines).map_err(|e| format!("summary.tsv: {e}"))
+}
+
+/// `path<TAB>value` lines of a JSON value's leaves (`splits.0.time_s`, then a tab, then `341.2`).
+fn flatten_json(path: &str, value: &serde_json::Value, out: &mut String) {
+    let child = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match value {
+        serde_json::Value::Object(map) => map.iter().for_each(|(k, v)| flatten_json(&child(k), v, out)),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().for_each(|(i, v)| flatten_json(&child(&i.to_string()), v, out));
+        }
+        serde_json::Value::String(s) => out.push_str(&format!("{path}\t{s}\n")),
+        leaf => out.push_str(&format!("{path}\t{leaf}\n")),
+    }
+}
+
 /// The Kotlin compiler's folder, downloaded from the npm registry and unpacked on first use.
 fn kotlin_compiler() -> Result<PathBuf> {
     let tools = root().join("target/tools");
@@ -518,6 +598,8 @@ fn kotlin_build() -> Result<KotlinBuild> {
         }
         std::fs::write(data.join(file), expected).map_err(|e| format!("{file}: {e}"))?;
     }
+
+    history_data(&pacenote, &data)?;
 
     let mut sources: Vec<PathBuf> = Vec::new();
     collect_kotlin(&generated, &mut sources);

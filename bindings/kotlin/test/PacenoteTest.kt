@@ -3,7 +3,8 @@
 // errors arrive as exceptions; readiness and the easy swap; close() frees; the store, resume,
 // preload and syncNow against the reference server on loopback, through the Android module's
 // HttpURLConnection transport; sensor glitches that must not wedge a recorded run; the app's
-// recording path killed with kill -9 (a child JVM running KillChild.kt).
+// recording path killed with kill -9 (a child JVM running KillChild.kt); the history's summary,
+// trend and goals against `pacenote summary --store` on corpus runs.
 // Run by `cargo xtask kotlin-test` (which prepares the data folder given as -Dpacenote.data and
 // starts `pacenote serve`, given as -Dpacenote.server and -Dpacenote.token).
 
@@ -458,6 +459,112 @@ class PacenoteTest {
             assertTrue(report.toString(), outcome is SyncOutcome.RetryAt)
             assertEquals(app.nextSyncAtMs(), (outcome as SyncOutcome.RetryAt).retryAtUnixMs)
             assertThrows(PacenoteException.Sync::class.java) { runBlocking { app.preload("tempo-20", "stone", "en") } }
+        }
+    }
+
+    /** The goals of the history test, as `cargo xtask` wrote them to goals.json for the CLI. */
+    private val historyGoals = listOf(
+        Goal(tier = GoalTier.OUTCOME, what = "a half marathon", deadline = "2021-06-01",
+            measure = GoalMeasure.Distance(21097.5)),
+        Goal(tier = GoalTier.PERFORMANCE, what = "6:00/km for 5 km", measure = GoalMeasure.PaceOver(360.0, 5000.0)),
+        Goal(tier = GoalTier.PROCESS, what = "three runs a week", measure = GoalMeasure.RunsPerWeek(3u)),
+        Goal(tier = GoalTier.PROCESS, what = "run, no measure"),
+    )
+
+    /** A post-run summary as `pacenote summary --json` lays it out, flattened to path → value. */
+    private fun flat(s: PostRunSummary): Map<String, String> {
+        val m = LinkedHashMap<String, String>()
+        fun put(k: String, v: Any?) { m[k] = v?.toString() ?: "null" }
+        val r = s.run
+        put("distance_m", r.distanceM); put("moving_time_s", r.movingTimeS)
+        put("avg_pace_s_per_km", r.avgPaceSPerKm); put("avg_hr_bpm", r.avgHrBpm)
+        r.splits.forEachIndexed { i, x ->
+            put("splits.$i.km", x.km); put("splits.$i.time_s", x.timeS); put("splits.$i.avg_hr_bpm", x.avgHrBpm)
+        }
+        put("efficiency_factor", r.efficiencyFactor); put("decoupling_pct", r.decouplingPct)
+        put("steady", r.steady); put("reference_hr_bpm", r.referenceHrBpm)
+        put("pace_at_reference_hr_s_per_km", r.paceAtReferenceHrSPerKm)
+        when (val f = r.speedHrFit) {
+            null -> put("speed_hr_fit", null)
+            else -> {
+                put("speed_hr_fit.pairs", f.pairs); put("speed_hr_fit.mean_speed_mps", f.meanSpeedMps)
+                put("speed_hr_fit.mean_hr_bpm", f.meanHrBpm); put("speed_hr_fit.s_hh", f.sHh)
+                put("speed_hr_fit.s_hv", f.sHv); put("speed_hr_fit.min_hr_bpm", f.minHrBpm)
+                put("speed_hr_fit.max_hr_bpm", f.maxHrBpm)
+            }
+        }
+        r.bestEfforts.forEachIndexed { i, e -> put("best_efforts.$i.distance_m", e.distanceM); put("best_efforts.$i.time_s", e.timeS) }
+        put("date", s.date)
+        put("trend.runs_before", s.trend.runsBefore)
+        put("trend.pace_at_reference_hr_change_s_per_km_per_30_days", s.trend.paceAtReferenceHrChangeSPerKmPer30Days)
+        put("trend.efficiency_vs_history_pct", s.trend.efficiencyVsHistoryPct)
+        s.trend.milestones.forEachIndexed { i, x -> put("trend.milestones.$i", x) }
+        put("process.this_week.week_start", s.week.weekStart); put("process.this_week.planned", s.week.runsPlanned)
+        put("process.this_week.done", s.week.runsDone); put("process.streak_weeks", s.week.streakWeeks)
+        put("process.week_complete", s.week.weekComplete)
+        s.goals.forEachIndexed { i, g ->
+            val p = "goals.$i"
+            put("$p.goal.tier", g.goal.tier.name.lowercase()); put("$p.goal.what", g.goal.what)
+            put("$p.goal.target", g.goal.target); put("$p.goal.deadline", g.goal.deadline)
+            when (val x = g.goal.measure) {
+                null -> {}
+                is GoalMeasure.Distance -> { put("$p.goal.measure.kind", "distance"); put("$p.goal.measure.distance_m", x.distanceM) }
+                is GoalMeasure.PaceOver -> {
+                    put("$p.goal.measure.kind", "pace_over"); put("$p.goal.measure.pace_s_per_km", x.paceSPerKm)
+                    put("$p.goal.measure.distance_m", x.distanceM)
+                }
+                is GoalMeasure.RunsPerWeek -> { put("$p.goal.measure.kind", "runs_per_week"); put("$p.goal.measure.runs", x.runs) }
+                is GoalMeasure.WeeksInARow -> { put("$p.goal.measure.kind", "weeks_in_a_row"); put("$p.goal.measure.weeks", x.weeks) }
+            }
+            put("$p.current", g.current); put("$p.target", g.target); put("$p.share", g.share)
+            put("$p.reached", g.reached); put("$p.days_left", g.daysLeft); put("$p.words", g.words)
+        }
+        return m
+    }
+
+    @Test
+    fun theHistorySaysWhatSummarySays() {
+        // Five corpus runs recorded through the app on their own dates, as `pacenote record
+        // --dated-by-track` recorded them for the CLI: the latest run's summary, its trend
+        // against the four before, the week and the goals are the CLI's, figure for figure.
+        val dir = Files.createTempDirectory("pacenote-history").toFile()
+        val historyPlan = File(data, "history-plan.json").readText()
+        val starts = File(data, "history.tsv").readLines().map { it.split("\t")[1].toULong() }
+        Pacenote.open(dir.path, server, token, HttpUrlConnectionTransport()).use { app ->
+            assertThrows(PacenoteException.InvalidInput::class.java) { app.runSummary(SummaryOptions()) }
+            starts.forEachIndexed { i, start ->
+                app.startRun(RunOptions(historyPlan, celebrateWeek = false, startedAtUnixMs = start), Collect()).use { run ->
+                    File(data, "history-$i.csv").forEachLine { feed(run, it) }
+                    assertTrue(run.isFinished())
+                    run.save()                  // no check-in, as `pacenote record` without --effort
+                }
+            }
+            val summary = app.runSummary(SummaryOptions(referenceHrBpm = 150.0, runsPerWeek = 3u, goals = historyGoals))
+            val expected = File(data, "summary.tsv").readLines().associate { it.substringBefore("\t") to it.substringAfter("\t") }
+            val got = flat(summary)
+            assertEquals(expected.keys, got.keys)
+            for ((key, want) in expected) {
+                val have = got.getValue(key)
+                val (a, b) = Pair(want.toDoubleOrNull(), have.toDoubleOrNull())
+                if (a != null && b != null) assertEquals(key, a, b, 1e-9 * maxOf(1.0, Math.abs(a)))
+                else assertEquals(key, want, have)
+            }
+            assertEquals(4u, summary.trend.runsBefore)
+            assertEquals(GoalTier.PROCESS, summary.goals[0].goal.tier)
+            // The fitness chart: every run with enough steady running at 150 bpm, and the same
+            // change per month as the latest run's trend (it is the newest point).
+            val trend = app.paceTrend(150.0, 0)
+            assertTrue(trend.points.size >= 3)
+            assertEquals(summary.trend.paceAtReferenceHrChangeSPerKmPer30Days!!, trend.changeSPerKmPer30Days!!, 1e-9)
+            // Today (years later): the half-marathon deadline has passed, no run this week.
+            val today = app.goalProgress(historyGoals, 3u, 0)
+            assertEquals(listOf(GoalTier.PROCESS, GoalTier.PROCESS, GoalTier.PERFORMANCE, GoalTier.OUTCOME), today.map { it.goal.tier })
+            assertEquals(0.0, today[0].current!!, 0.0)
+            assertTrue(today[3].daysLeft!! < 0)
+            assertEquals(summary.goals[2].current!!, today[2].current!!, 1e-9)
+            assertThrows(PacenoteException.InvalidInput::class.java) {
+                app.goalProgress(listOf(Goal(tier = GoalTier.OUTCOME, what = "x", deadline = "soon")), 0u, 0)
+            }
         }
     }
 

@@ -5,10 +5,10 @@
 //! Input is a run as moving time, distance and heart rate (pauses already taken out by the
 //! caller). Must not: judge a run by speed alone, or call a slow day a failure.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One moment of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TracePoint {
     /// Moving time since the start (pauses removed), s.
     pub moving_s: f64,
@@ -37,19 +37,91 @@ pub const MIN_STEADY_S: f64 = 10.0 * 60.0;
 /// Fitting speed against heart rate needs at least this spread of heart rates; with less, the
 /// pace at the reference HR is taken from the efficiency factor (speed ∝ HR).
 pub const MIN_HR_SPREAD_BPM: f64 = 8.0;
+/// The heart rate for "pace at the same heart rate" when nothing better is known: an easy
+/// aerobic effort for most adult runners.
+pub const DEFAULT_REFERENCE_HR_BPM: f64 = 140.0;
+/// …or this share of max HR when it is known (the top of an easy run; see
+/// `readiness::EASY_HR_CAP_SHARE_OF_MAX`).
+pub const REFERENCE_HR_SHARE_OF_MAX: f64 = 0.75;
+
+/// The heart rate runs are compared at, for a runner whose max HR is `max_hr_bpm` if known.
+pub fn reference_hr_bpm(max_hr_bpm: Option<f64>) -> f64 {
+    max_hr_bpm
+        .filter(|m| m.is_finite())
+        .map_or(DEFAULT_REFERENCE_HR_BPM, |m| (m * REFERENCE_HR_SHARE_OF_MAX).round())
+}
+
 /// Heart-rate readings outside this are not a heart.
 const HR_VALID_BPM: (f64, f64) = (30.0, 230.0);
 
 /// One kilometre split.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Split {
     pub km: u32,
     pub time_s: f64,
     pub avg_hr_bpm: Option<f64>,
 }
 
+/// The fastest stretch of a run over a distance.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BestEffort {
+    pub distance_m: f64,
+    /// Moving time of the fastest stretch of that length, s.
+    pub time_s: f64,
+}
+
+/// The speed–heart-rate pairs of a run's steady running, kept as the sums a least-squares line
+/// needs: the pace at any reference heart rate can be read again later (the runner's max HR,
+/// and so the reference, may change after the run is stored).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SpeedHrFit {
+    pub pairs: u32,
+    pub mean_speed_mps: f64,
+    pub mean_hr_bpm: f64,
+    /// Σ (hr − mean hr)², bpm².
+    pub s_hh: f64,
+    /// Σ (hr − mean hr)(speed − mean speed), bpm·m/s.
+    pub s_hv: f64,
+    pub min_hr_bpm: f64,
+    pub max_hr_bpm: f64,
+}
+
+impl SpeedHrFit {
+    /// The fit of (speed m/s, hr bpm) pairs; `None` for none.
+    fn of(pairs: &[(f64, f64)]) -> Option<Self> {
+        if pairs.is_empty() {
+            return None;
+        }
+        let n = pairs.len() as f64;
+        let (mv, mh) =
+            (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
+        let (lo, hi) = pairs.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+        Some(Self {
+            pairs: u32::try_from(pairs.len()).unwrap_or(u32::MAX),
+            mean_speed_mps: mv,
+            mean_hr_bpm: mh,
+            s_hh: pairs.iter().map(|p| (p.1 - mh).powi(2)).sum(),
+            s_hv: pairs.iter().map(|p| (p.1 - mh) * (p.0 - mv)).sum(),
+            min_hr_bpm: lo,
+            max_hr_bpm: hi,
+        })
+    }
+
+    /// Speed at `hr`: on the least-squares line when heart rates spread enough, otherwise in
+    /// proportion to heart rate (the efficiency factor held).
+    pub fn speed_at_mps(&self, hr_bpm: f64) -> Option<f64> {
+        let v =
+            if self.max_hr_bpm - self.min_hr_bpm >= MIN_HR_SPREAD_BPM && self.s_hh > 0.0 && self.s_hv > 0.0 {
+                self.mean_speed_mps + self.s_hv / self.s_hh * (hr_bpm - self.mean_hr_bpm)
+            } else {
+                self.mean_speed_mps * hr_bpm / self.mean_hr_bpm
+            };
+        (v.is_finite() && v > 0.5).then_some(v)
+    }
+}
+
 /// The figures of one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunAnalysis {
     pub distance_m: f64,
     pub moving_time_s: f64,
@@ -65,6 +137,70 @@ pub struct RunAnalysis {
     pub reference_hr_bpm: f64,
     /// The pace this run shows at the reference heart rate.
     pub pace_at_reference_hr_s_per_km: Option<f64>,
+    /// Speed against heart rate over steady running (when there was enough of it): what the
+    /// pace at another reference heart rate is read from.
+    #[serde(default)]
+    pub speed_hr_fit: Option<SpeedHrFit>,
+    /// The fastest stretch over each whole kilometre the run covered, and over the half and
+    /// the full marathon when it covered those: what performance goals are measured by.
+    #[serde(default)]
+    pub best_efforts: Vec<BestEffort>,
+}
+
+impl RunAnalysis {
+    /// The same run judged at another reference heart rate.
+    pub fn at_reference_hr(mut self, reference_hr_bpm: f64) -> Self {
+        self.reference_hr_bpm = reference_hr_bpm;
+        self.pace_at_reference_hr_s_per_km =
+            self.speed_hr_fit.and_then(|f| f.speed_at_mps(reference_hr_bpm)).map(|v| 1000.0 / v);
+        self
+    }
+
+    /// The fastest time over at least `distance_m`: the best effort over the shortest stored
+    /// distance that is not shorter (holding a pace longer also holds it for less).
+    pub fn best_effort_over(&self, distance_m: f64) -> Option<BestEffort> {
+        self.best_efforts
+            .iter()
+            .filter(|e| e.distance_m >= distance_m - 1e-6)
+            .min_by(|a, b| a.distance_m.total_cmp(&b.distance_m))
+            .copied()
+    }
+}
+
+/// Best efforts are kept over every whole kilometre and these longer race distances, m.
+pub const BEST_EFFORT_RACE_DISTANCES_M: [f64; 2] = [21_097.5, 42_195.0];
+
+/// The shortest moving time over which `points` cover `distance_m` (interpolated).
+fn best_effort_s(points: &[TracePoint], distance_m: f64) -> Option<f64> {
+    let mut best: Option<f64> = None;
+    let mut end = 0;
+    for start in points {
+        let goal = start.distance_m + distance_m;
+        while end < points.len() && points[end].distance_m < goal {
+            end += 1;
+        }
+        let Some(p) = points.get(end) else { break };
+        let before = &points[end.saturating_sub(1)];
+        let share = if p.distance_m > before.distance_m {
+            ((goal - before.distance_m) / (p.distance_m - before.distance_m)).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let at = before.moving_s + share * (p.moving_s - before.moving_s);
+        let time = at - start.moving_s;
+        if time > 0.0 && best.is_none_or(|b| time < b) {
+            best = Some(time);
+        }
+    }
+    best
+}
+
+fn best_efforts(points: &[TracePoint], distance_m: f64) -> Vec<BestEffort> {
+    let whole_km = (1..=(distance_m / 1000.0).floor() as u32).map(|km| f64::from(km) * 1000.0);
+    whole_km
+        .chain(BEST_EFFORT_RACE_DISTANCES_M.into_iter().filter(|d| *d <= distance_m))
+        .filter_map(|d| best_effort_s(points, d).map(|time_s| BestEffort { distance_m: d, time_s }))
+        .collect()
 }
 
 /// Smoothed (moving s, speed m/s, hr) after the warm-up, one per sample.
@@ -171,8 +307,7 @@ pub fn analyse(points: &[TracePoint], reference_hr_bpm: f64) -> RunAnalysis {
     } else {
         None
     };
-    let pace_at_reference_hr_s_per_km =
-        if enough { speed_at_hr(&pairs, reference_hr_bpm) } else { None }.map(|v| 1000.0 / v);
+    let speed_hr_fit = if enough { SpeedHrFit::of(&pairs) } else { None };
     RunAnalysis {
         distance_m,
         moving_time_s,
@@ -183,27 +318,11 @@ pub fn analyse(points: &[TracePoint], reference_hr_bpm: f64) -> RunAnalysis {
         decoupling_pct,
         steady,
         reference_hr_bpm,
-        pace_at_reference_hr_s_per_km,
+        pace_at_reference_hr_s_per_km: None,
+        speed_hr_fit,
+        best_efforts: best_efforts(points, distance_m),
     }
-}
-
-/// Speed at `hr` from (speed, hr) pairs: a least-squares line when heart rates spread enough,
-/// otherwise speed in proportion to heart rate (the efficiency factor held).
-fn speed_at_hr(pairs: &[(f64, f64)], hr: f64) -> Option<f64> {
-    if pairs.is_empty() {
-        return None;
-    }
-    let n = pairs.len() as f64;
-    let (mv, mh) = (pairs.iter().map(|p| p.0).sum::<f64>() / n, pairs.iter().map(|p| p.1).sum::<f64>() / n);
-    let shh = pairs.iter().map(|p| (p.1 - mh).powi(2)).sum::<f64>();
-    let shv = pairs.iter().map(|p| (p.1 - mh) * (p.0 - mv)).sum::<f64>();
-    let (lo, hi) = pairs.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
-    let v = if hi - lo >= MIN_HR_SPREAD_BPM && shh > 0.0 && shv > 0.0 {
-        mv + shv / shh * (hr - mh)
-    } else {
-        mv * hr / mh
-    };
-    (v.is_finite() && v > 0.5).then_some(v)
+    .at_reference_hr(reference_hr_bpm)
 }
 
 /// Distances worth celebrating the first time they are reached, m.
@@ -226,7 +345,7 @@ pub struct HistoryPoint {
 }
 
 /// This run against the history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trend {
     pub runs_before: usize,
     /// Change of pace at the reference HR per 30 days, s/km (negative: faster for the same
@@ -235,6 +354,25 @@ pub struct Trend {
     /// This run's efficiency factor against the mean of the history, %.
     pub efficiency_vs_history_pct: Option<f64>,
     pub milestones: Vec<String>,
+}
+
+/// A trend needs at least this many runs with a pace at the reference heart rate: a line
+/// through two points says nothing about its spread.
+pub const TREND_MIN_RUNS: usize = 3;
+
+/// The change of pace per 30 days of a least-squares line through (day, pace s/km) points
+/// (negative: faster — fitter at the same heart rate); `None` under [`TREND_MIN_RUNS`] points
+/// or all on one day.
+pub fn pace_change_per_30_days(points: &[(i64, f64)]) -> Option<f64> {
+    if points.len() < TREND_MIN_RUNS {
+        return None;
+    }
+    let n = points.len() as f64;
+    let (mx, my) =
+        (points.iter().map(|p| p.0 as f64).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
+    let sxx = points.iter().map(|p| (p.0 as f64 - mx).powi(2)).sum::<f64>();
+    let sxy = points.iter().map(|p| (p.0 as f64 - mx) * (p.1 - my)).sum::<f64>();
+    (sxx > 0.0).then(|| sxy / sxx * 30.0)
 }
 
 /// Trend of this run (`today`, `run`) against `history` (older runs).
@@ -256,21 +394,12 @@ pub fn trend(history: &[HistoryPoint], today: i64, run: &RunAnalysis) -> Trend {
     {
         milestones.push("best efficiency yet: more pace for the same heartbeat".to_owned());
     }
-    let mut points: Vec<(f64, f64)> =
-        history.iter().filter_map(|h| h.pace_at_reference_hr_s_per_km.map(|p| (h.day as f64, p))).collect();
+    let mut points: Vec<(i64, f64)> =
+        history.iter().filter_map(|h| h.pace_at_reference_hr_s_per_km.map(|p| (h.day, p))).collect();
     if let Some(p) = run.pace_at_reference_hr_s_per_km {
-        points.push((today as f64, p));
+        points.push((today, p));
     }
-    let slope = if points.len() >= 3 {
-        let n = points.len() as f64;
-        let (mx, my) =
-            (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
-        let sxx = points.iter().map(|p| (p.0 - mx).powi(2)).sum::<f64>();
-        let sxy = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>();
-        (sxx > 0.0).then(|| sxy / sxx * 30.0)
-    } else {
-        None
-    };
+    let slope = pace_change_per_30_days(&points);
     let efficiency_vs_history_pct = match (run.efficiency_factor, efs.is_empty()) {
         (Some(ef), false) => {
             let mean = efs.iter().sum::<f64>() / efs.len() as f64;
@@ -350,7 +479,7 @@ mod tests {
         let speed = |t: f64| 2.5 + 0.25 * ((t / 600.0).floor() % 5.0);
         let hr = |t: f64| 130.0 + 10.0 * ((t / 600.0).floor() % 5.0);
         let pairs: Vec<(f64, f64)> = (0..3000).map(|s| (speed(f64::from(s)), hr(f64::from(s)))).collect();
-        let v = speed_at_hr(&pairs, 150.0).expect("speed");
+        let v = SpeedHrFit::of(&pairs).and_then(|f| f.speed_at_mps(150.0)).expect("speed");
         assert!((v - 3.0).abs() < 1e-6, "{v}");
     }
 

@@ -10,6 +10,9 @@
 use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use super::analysis::RunAnalysis;
+use crate::units::{SecondsPerKm, format_distance_m};
+
 /// A run this long or longer counts for a week's streak: the "just ten minutes" session. Habit
 /// research favours keeping the habit over its size (Lally et al. 2010, "How are habits formed",
 /// Eur J Soc Psychol 40:998 — missing a single opportunity did not affect habit formation; Fogg,
@@ -35,11 +38,143 @@ pub enum GoalTier {
 pub struct Goal {
     pub tier: GoalTier,
     pub what: String,
-    /// How it is measured ("5:10/km for 8 km", "4 runs a week").
+    /// How it is measured, in the runner's words ("5:10/km for 8 km", "4 runs a week").
     #[serde(default)]
     pub target: Option<String>,
     #[serde(default)]
     pub deadline: Option<NaiveDate>,
+    /// How it is measured, in figures the history can be read against (none: the goal is
+    /// shown without progress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<GoalMeasure>,
+}
+
+/// What a goal's progress is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum GoalMeasure {
+    /// Runs that count this week (a process goal: "run four days a week").
+    RunsPerWeek { runs: u32 },
+    /// Weeks in a row with a run that counts (a process goal: "keep the habit for 12 weeks").
+    WeeksInARow { weeks: u32 },
+    /// The pace held over a distance in one run, at best (a performance goal: "5:10/km for
+    /// 8 km").
+    PaceOver { pace_s_per_km: f64, distance_m: f64 },
+    /// The distance of one run, at longest (an outcome goal: "finish a half marathon").
+    Distance { distance_m: f64 },
+}
+
+/// A run of the history as goals read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysedRun {
+    pub date: NaiveDate,
+    pub analysis: RunAnalysis,
+}
+
+/// How far a goal has come, as of a day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoalProgress {
+    pub goal: Goal,
+    /// Where the runner stands, in the measure's unit (runs, weeks, s/km, m); `None` when the
+    /// goal has no measure, or nothing in the history measures it yet.
+    pub current: Option<f64>,
+    /// The goal's figure in the same unit.
+    pub target: Option<f64>,
+    /// 0 to 1: how much of the way (for a pace, the target pace over the best one).
+    pub share: Option<f64>,
+    pub reached: bool,
+    /// Days until the deadline (negative: past it).
+    pub days_left: Option<i64>,
+    /// The progress in a few words, for the goal's card ("2 of 4 runs this week").
+    pub words: String,
+}
+
+/// The goals' progress as of `today`, process goals first, then performance, then outcome
+/// (what the runner controls is what a coach talks about first), from the history of analysed
+/// runs (this one included) and the week's process status.
+pub fn goal_progress(
+    goals: &[Goal],
+    runs: &[AnalysedRun],
+    process: &ProcessStatus,
+    today: NaiveDate,
+) -> Vec<GoalProgress> {
+    let tier_order = |t: GoalTier| match t {
+        GoalTier::Process => 0,
+        GoalTier::Performance => 1,
+        GoalTier::Outcome => 2,
+    };
+    let mut out: Vec<GoalProgress> = goals.iter().map(|g| progress_of(g, runs, process, today)).collect();
+    out.sort_by_key(|p| tier_order(p.goal.tier));
+    out
+}
+
+fn progress_of(goal: &Goal, runs: &[AnalysedRun], process: &ProcessStatus, today: NaiveDate) -> GoalProgress {
+    let so_far = runs.iter().filter(|r| r.date <= today);
+    let (current, target, share, reached, words) = match goal.measure {
+        None => (None, None, None, false, "no measure: add one to see progress".to_owned()),
+        Some(GoalMeasure::RunsPerWeek { runs }) => {
+            let done = f64::from(process.this_week.done);
+            let share = (runs > 0).then(|| (done / f64::from(runs)).min(1.0));
+            (
+                Some(done),
+                Some(f64::from(runs)),
+                share,
+                process.this_week.done >= runs,
+                format!("{} of {runs} runs this week", process.this_week.done),
+            )
+        }
+        Some(GoalMeasure::WeeksInARow { weeks }) => {
+            let streak = process.streak_weeks;
+            let share = (weeks > 0).then(|| (f64::from(streak) / f64::from(weeks)).min(1.0));
+            (
+                Some(f64::from(streak)),
+                Some(f64::from(weeks)),
+                share,
+                streak >= weeks,
+                format!("{streak} of {weeks} weeks in a row"),
+            )
+        }
+        Some(GoalMeasure::PaceOver { pace_s_per_km, distance_m }) => {
+            let best = so_far
+                .filter_map(|r| r.analysis.best_effort_over(distance_m))
+                .map(|e| e.time_s / e.distance_m * 1000.0)
+                .min_by(f64::total_cmp);
+            let over = format_distance_m(distance_m);
+            match best {
+                Some(pace) => (
+                    Some(pace),
+                    Some(pace_s_per_km),
+                    Some((pace_s_per_km / pace).min(1.0)),
+                    pace <= pace_s_per_km,
+                    format!(
+                        "best {over} at {}/km, goal {}/km",
+                        SecondsPerKm(pace),
+                        SecondsPerKm(pace_s_per_km)
+                    ),
+                ),
+                None => (None, Some(pace_s_per_km), None, false, format!("no run of {over} yet")),
+            }
+        }
+        Some(GoalMeasure::Distance { distance_m }) => {
+            let longest = so_far.map(|r| r.analysis.distance_m).fold(0.0, f64::max);
+            (
+                Some(longest),
+                Some(distance_m),
+                (distance_m > 0.0).then(|| (longest / distance_m).min(1.0)),
+                longest >= distance_m,
+                format!("longest run {} of {}", format_distance_m(longest), format_distance_m(distance_m)),
+            )
+        }
+    };
+    GoalProgress {
+        goal: goal.clone(),
+        current,
+        target,
+        share,
+        reached,
+        days_left: goal.deadline.map(|d| (d - today).num_days()),
+        words,
+    }
 }
 
 /// The runs planned per week.

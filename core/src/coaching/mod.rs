@@ -9,3 +9,5 @@ pub mod analysis;
 pub mod goals;
 pub mod heat;
 pub mod readiness;
+pub mod summary;
+pub mod trace;

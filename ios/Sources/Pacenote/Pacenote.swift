@@ -551,6 +551,22 @@ fileprivate struct FfiConverterUInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
+    typealias FfiType = Int64
+    typealias SwiftType = Int64
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Int64 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: Int64, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
     typealias FfiType = Double
     typealias SwiftType = Double
@@ -1785,6 +1801,25 @@ public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
 public protocol PacenoteProtocol: AnyObject, Sendable {
     
     /**
+     * The goals' progress as of today (the phone's day), from the store's history: process
+     * goals first, then performance, then outcome.
+     */
+    func goalProgress(goals: [Goal], runsPerWeek: UInt32, utcOffsetMinutes: Int32) throws  -> [GoalProgress]
+    
+    /**
+     * The pace at `reference_hr_bpm` (none: the latest run's reference) of every stored run,
+     * oldest first, and its change per 30 days.
+     */
+    func paceTrend(referenceHrBpm: Double?, utcOffsetMinutes: Int32) throws  -> PaceTrend
+    
+    /**
+     * The post-run summary of a stored run (the latest finished one unless `options.run_id`):
+     * splits, efficiency, decoupling, pace at the reference heart rate, the trend against the
+     * runs before it, the week's tally and the goals' progress as of that run's day.
+     */
+    func runSummary(options: SummaryOptions) throws  -> PostRunSummary
+    
+    /**
      * A preloaded plan's JSON, to start a run with.
      */
     func cachedPlanJson(planId: String) throws  -> String?
@@ -1931,6 +1966,52 @@ public static func `open`(dataDir: String, serverUrl: String, token: String?, tr
 }
     
 
+    
+    /**
+     * The goals' progress as of today (the phone's day), from the store's history: process
+     * goals first, then performance, then outcome.
+     */
+open func goalProgress(goals: [Goal], runsPerWeek: UInt32, utcOffsetMinutes: Int32)throws  -> [GoalProgress]  {
+    return try  FfiConverterSequenceTypeGoalProgress.lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_goal_progress(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeGoal.lower(goals),
+        FfiConverterUInt32.lower(runsPerWeek),
+        FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The pace at `reference_hr_bpm` (none: the latest run's reference) of every stored run,
+     * oldest first, and its change per 30 days.
+     */
+open func paceTrend(referenceHrBpm: Double?, utcOffsetMinutes: Int32)throws  -> PaceTrend  {
+    return try  FfiConverterTypePaceTrend_lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_pace_trend(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionDouble.lower(referenceHrBpm),
+        FfiConverterInt32.lower(utcOffsetMinutes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The post-run summary of a stored run (the latest finished one unless `options.run_id`):
+     * splits, efficiency, decoupling, pace at the reference heart rate, the trend against the
+     * runs before it, the week's tally and the goals' progress as of that run's day.
+     */
+open func runSummary(options: SummaryOptions)throws  -> PostRunSummary  {
+    return try  FfiConverterTypePostRunSummary_lift(try rustCallWithError(FfiConverterTypePacenoteError_lift) {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_pacenote_run_summary(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSummaryOptions_lower(options),uniffiCallStatus
+    )
+})
+}
     
     /**
      * A preloaded plan's JSON, to start a run with.
@@ -2930,6 +3011,63 @@ public func FfiConverterTypeSpeechFallback_lower(_ value: SpeechFallback) -> UIn
 
 
 /**
+ * The fastest stretch of a run over a distance.
+ */
+public struct BestEffort: Equatable, Hashable {
+    public var distanceM: Double
+    public var timeS: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(distanceM: Double, timeS: Double) {
+        self.distanceM = distanceM
+        self.timeS = timeS
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension BestEffort: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeBestEffort: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> BestEffort {
+        return
+            try BestEffort(
+                distanceM: FfiConverterDouble.read(from: &buf), 
+                timeS: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: BestEffort, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.distanceM, into: &buf)
+        FfiConverterDouble.write(value.timeS, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBestEffort_lift(_ buf: RustBuffer) throws -> BestEffort {
+    return try FfiConverterTypeBestEffort.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeBestEffort_lower(_ value: BestEffort) -> RustBuffer {
+    return FfiConverterTypeBestEffort.lower(value)
+}
+
+
+/**
  * One cue inside an utterance.
  */
 public struct CueInfo: Equatable, Hashable {
@@ -3015,6 +3153,194 @@ public func FfiConverterTypeCueInfo_lift(_ buf: RustBuffer) throws -> CueInfo {
 #endif
 public func FfiConverterTypeCueInfo_lower(_ value: CueInfo) -> RustBuffer {
     return FfiConverterTypeCueInfo.lower(value)
+}
+
+
+/**
+ * A runner's goal, SMART: what, how it is measured, by when.
+ */
+public struct Goal: Equatable, Hashable {
+    public var tier: GoalTier
+    public var what: String
+    /**
+     * How it is measured, in the runner's words.
+     */
+    public var target: String?
+    /**
+     * The deadline, `2027-03-01`.
+     */
+    public var deadline: String?
+    /**
+     * What its progress is read from (none: shown without progress).
+     */
+    public var measure: GoalMeasure?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(tier: GoalTier, what: String, 
+        /**
+         * How it is measured, in the runner's words.
+         */target: String? = nil, 
+        /**
+         * The deadline, `2027-03-01`.
+         */deadline: String? = nil, 
+        /**
+         * What its progress is read from (none: shown without progress).
+         */measure: GoalMeasure? = nil) {
+        self.tier = tier
+        self.what = what
+        self.target = target
+        self.deadline = deadline
+        self.measure = measure
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Goal: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGoal: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Goal {
+        return
+            try Goal(
+                tier: FfiConverterTypeGoalTier.read(from: &buf), 
+                what: FfiConverterString.read(from: &buf), 
+                target: FfiConverterOptionString.read(from: &buf), 
+                deadline: FfiConverterOptionString.read(from: &buf), 
+                measure: FfiConverterOptionTypeGoalMeasure.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Goal, into buf: inout [UInt8]) {
+        FfiConverterTypeGoalTier.write(value.tier, into: &buf)
+        FfiConverterString.write(value.what, into: &buf)
+        FfiConverterOptionString.write(value.target, into: &buf)
+        FfiConverterOptionString.write(value.deadline, into: &buf)
+        FfiConverterOptionTypeGoalMeasure.write(value.measure, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoal_lift(_ buf: RustBuffer) throws -> Goal {
+    return try FfiConverterTypeGoal.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoal_lower(_ value: Goal) -> RustBuffer {
+    return FfiConverterTypeGoal.lower(value)
+}
+
+
+/**
+ * How far a goal has come.
+ */
+public struct GoalProgress: Equatable, Hashable {
+    public var goal: Goal
+    /**
+     * Where the runner stands, in the measure's unit (runs, weeks, s/km, m).
+     */
+    public var current: Double?
+    public var target: Double?
+    /**
+     * 0 to 1: how much of the way.
+     */
+    public var share: Double?
+    public var reached: Bool
+    /**
+     * Days until the deadline (negative: past it).
+     */
+    public var daysLeft: Int64?
+    /**
+     * The progress in a few words ("2 of 3 runs this week").
+     */
+    public var words: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(goal: Goal, 
+        /**
+         * Where the runner stands, in the measure's unit (runs, weeks, s/km, m).
+         */current: Double?, target: Double?, 
+        /**
+         * 0 to 1: how much of the way.
+         */share: Double?, reached: Bool, 
+        /**
+         * Days until the deadline (negative: past it).
+         */daysLeft: Int64?, 
+        /**
+         * The progress in a few words ("2 of 3 runs this week").
+         */words: String) {
+        self.goal = goal
+        self.current = current
+        self.target = target
+        self.share = share
+        self.reached = reached
+        self.daysLeft = daysLeft
+        self.words = words
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension GoalProgress: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGoalProgress: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GoalProgress {
+        return
+            try GoalProgress(
+                goal: FfiConverterTypeGoal.read(from: &buf), 
+                current: FfiConverterOptionDouble.read(from: &buf), 
+                target: FfiConverterOptionDouble.read(from: &buf), 
+                share: FfiConverterOptionDouble.read(from: &buf), 
+                reached: FfiConverterBool.read(from: &buf), 
+                daysLeft: FfiConverterOptionInt64.read(from: &buf), 
+                words: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: GoalProgress, into buf: inout [UInt8]) {
+        FfiConverterTypeGoal.write(value.goal, into: &buf)
+        FfiConverterOptionDouble.write(value.current, into: &buf)
+        FfiConverterOptionDouble.write(value.target, into: &buf)
+        FfiConverterOptionDouble.write(value.share, into: &buf)
+        FfiConverterBool.write(value.reached, into: &buf)
+        FfiConverterOptionInt64.write(value.daysLeft, into: &buf)
+        FfiConverterString.write(value.words, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoalProgress_lift(_ buf: RustBuffer) throws -> GoalProgress {
+    return try FfiConverterTypeGoalProgress.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoalProgress_lower(_ value: GoalProgress) -> RustBuffer {
+    return FfiConverterTypeGoalProgress.lower(value)
 }
 
 
@@ -3520,6 +3846,140 @@ public func FfiConverterTypeOfflineReadiness_lower(_ value: OfflineReadiness) ->
 
 
 /**
+ * One run's pace at the reference heart rate.
+ */
+public struct PacePoint: Equatable, Hashable {
+    public var runId: String
+    public var date: String
+    public var paceSPerKm: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(runId: String, date: String, paceSPerKm: Double) {
+        self.runId = runId
+        self.date = date
+        self.paceSPerKm = paceSPerKm
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PacePoint: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePacePoint: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PacePoint {
+        return
+            try PacePoint(
+                runId: FfiConverterString.read(from: &buf), 
+                date: FfiConverterString.read(from: &buf), 
+                paceSPerKm: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PacePoint, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.runId, into: &buf)
+        FfiConverterString.write(value.date, into: &buf)
+        FfiConverterDouble.write(value.paceSPerKm, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePacePoint_lift(_ buf: RustBuffer) throws -> PacePoint {
+    return try FfiConverterTypePacePoint.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePacePoint_lower(_ value: PacePoint) -> RustBuffer {
+    return FfiConverterTypePacePoint.lower(value)
+}
+
+
+/**
+ * Pace at one heart rate, run by run: the fitness chart.
+ */
+public struct PaceTrend: Equatable, Hashable {
+    public var referenceHrBpm: Double
+    /**
+     * Oldest first; runs without enough steady running with heart rate are left out.
+     */
+    public var points: [PacePoint]
+    /**
+     * Least-squares change per 30 days, s/km (negative: fitter); none under three points.
+     */
+    public var changeSPerKmPer30Days: Double?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(referenceHrBpm: Double, 
+        /**
+         * Oldest first; runs without enough steady running with heart rate are left out.
+         */points: [PacePoint], 
+        /**
+         * Least-squares change per 30 days, s/km (negative: fitter); none under three points.
+         */changeSPerKmPer30Days: Double?) {
+        self.referenceHrBpm = referenceHrBpm
+        self.points = points
+        self.changeSPerKmPer30Days = changeSPerKmPer30Days
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PaceTrend: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePaceTrend: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PaceTrend {
+        return
+            try PaceTrend(
+                referenceHrBpm: FfiConverterDouble.read(from: &buf), 
+                points: FfiConverterSequenceTypePacePoint.read(from: &buf), 
+                changeSPerKmPer30Days: FfiConverterOptionDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PaceTrend, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.referenceHrBpm, into: &buf)
+        FfiConverterSequenceTypePacePoint.write(value.points, into: &buf)
+        FfiConverterOptionDouble.write(value.changeSPerKmPer30Days, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaceTrend_lift(_ buf: RustBuffer) throws -> PaceTrend {
+    return try FfiConverterTypePaceTrend.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaceTrend_lower(_ value: PaceTrend) -> RustBuffer {
+    return FfiConverterTypePaceTrend.lower(value)
+}
+
+
+/**
  * Mono 16-bit PCM, little-endian bytes (a `ByteArray` / `Data` on the other side, no boxing).
  */
 public struct Pcm: Equatable, Hashable {
@@ -3676,6 +4136,91 @@ public func FfiConverterTypePlanAdaptation_lift(_ buf: RustBuffer) throws -> Pla
 #endif
 public func FfiConverterTypePlanAdaptation_lower(_ value: PlanAdaptation) -> RustBuffer {
     return FfiConverterTypePlanAdaptation.lower(value)
+}
+
+
+/**
+ * What the runner sees after a run: what `pacenote summary --store` prints.
+ */
+public struct PostRunSummary: Equatable, Hashable {
+    public var runId: String
+    /**
+     * The run's day where the runner was (`2026-12-02`).
+     */
+    public var date: String
+    public var run: RunAnalysis
+    public var trend: Trend
+    public var week: WeekStatus
+    /**
+     * Process goals first, then performance, then outcome.
+     */
+    public var goals: [GoalProgress]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(runId: String, 
+        /**
+         * The run's day where the runner was (`2026-12-02`).
+         */date: String, run: RunAnalysis, trend: Trend, week: WeekStatus, 
+        /**
+         * Process goals first, then performance, then outcome.
+         */goals: [GoalProgress]) {
+        self.runId = runId
+        self.date = date
+        self.run = run
+        self.trend = trend
+        self.week = week
+        self.goals = goals
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PostRunSummary: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePostRunSummary: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PostRunSummary {
+        return
+            try PostRunSummary(
+                runId: FfiConverterString.read(from: &buf), 
+                date: FfiConverterString.read(from: &buf), 
+                run: FfiConverterTypeRunAnalysis.read(from: &buf), 
+                trend: FfiConverterTypeTrend.read(from: &buf), 
+                week: FfiConverterTypeWeekStatus.read(from: &buf), 
+                goals: FfiConverterSequenceTypeGoalProgress.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PostRunSummary, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.runId, into: &buf)
+        FfiConverterString.write(value.date, into: &buf)
+        FfiConverterTypeRunAnalysis.write(value.run, into: &buf)
+        FfiConverterTypeTrend.write(value.trend, into: &buf)
+        FfiConverterTypeWeekStatus.write(value.week, into: &buf)
+        FfiConverterSequenceTypeGoalProgress.write(value.goals, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePostRunSummary_lift(_ buf: RustBuffer) throws -> PostRunSummary {
+    return try FfiConverterTypePostRunSummary.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePostRunSummary_lower(_ value: PostRunSummary) -> RustBuffer {
+    return FfiConverterTypePostRunSummary.lower(value)
 }
 
 
@@ -3889,6 +4434,105 @@ public func FfiConverterTypeResumePoint_lower(_ value: ResumePoint) -> RustBuffe
 
 
 /**
+ * What a run shows afterwards (DESIGN §9): splits, efficiency factor (m/min per bpm over
+ * steady running), Pa:HR decoupling (steady runs only), pace at the reference heart rate, best
+ * efforts.
+ */
+public struct RunAnalysis: Equatable, Hashable {
+    public var distanceM: Double
+    public var movingTimeS: Double
+    public var avgPaceSPerKm: Double?
+    public var avgHrBpm: Double?
+    public var splits: [Split]
+    public var efficiencyFactor: Double?
+    public var decouplingPct: Double?
+    public var steady: Bool
+    public var referenceHrBpm: Double
+    public var paceAtReferenceHrSPerKm: Double?
+    public var speedHrFit: SpeedHrFit?
+    public var bestEfforts: [BestEffort]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(distanceM: Double, movingTimeS: Double, avgPaceSPerKm: Double?, avgHrBpm: Double?, splits: [Split], efficiencyFactor: Double?, decouplingPct: Double?, steady: Bool, referenceHrBpm: Double, paceAtReferenceHrSPerKm: Double?, speedHrFit: SpeedHrFit?, bestEfforts: [BestEffort]) {
+        self.distanceM = distanceM
+        self.movingTimeS = movingTimeS
+        self.avgPaceSPerKm = avgPaceSPerKm
+        self.avgHrBpm = avgHrBpm
+        self.splits = splits
+        self.efficiencyFactor = efficiencyFactor
+        self.decouplingPct = decouplingPct
+        self.steady = steady
+        self.referenceHrBpm = referenceHrBpm
+        self.paceAtReferenceHrSPerKm = paceAtReferenceHrSPerKm
+        self.speedHrFit = speedHrFit
+        self.bestEfforts = bestEfforts
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RunAnalysis: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRunAnalysis: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RunAnalysis {
+        return
+            try RunAnalysis(
+                distanceM: FfiConverterDouble.read(from: &buf), 
+                movingTimeS: FfiConverterDouble.read(from: &buf), 
+                avgPaceSPerKm: FfiConverterOptionDouble.read(from: &buf), 
+                avgHrBpm: FfiConverterOptionDouble.read(from: &buf), 
+                splits: FfiConverterSequenceTypeSplit.read(from: &buf), 
+                efficiencyFactor: FfiConverterOptionDouble.read(from: &buf), 
+                decouplingPct: FfiConverterOptionDouble.read(from: &buf), 
+                steady: FfiConverterBool.read(from: &buf), 
+                referenceHrBpm: FfiConverterDouble.read(from: &buf), 
+                paceAtReferenceHrSPerKm: FfiConverterOptionDouble.read(from: &buf), 
+                speedHrFit: FfiConverterOptionTypeSpeedHrFit.read(from: &buf), 
+                bestEfforts: FfiConverterSequenceTypeBestEffort.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RunAnalysis, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.distanceM, into: &buf)
+        FfiConverterDouble.write(value.movingTimeS, into: &buf)
+        FfiConverterOptionDouble.write(value.avgPaceSPerKm, into: &buf)
+        FfiConverterOptionDouble.write(value.avgHrBpm, into: &buf)
+        FfiConverterSequenceTypeSplit.write(value.splits, into: &buf)
+        FfiConverterOptionDouble.write(value.efficiencyFactor, into: &buf)
+        FfiConverterOptionDouble.write(value.decouplingPct, into: &buf)
+        FfiConverterBool.write(value.steady, into: &buf)
+        FfiConverterDouble.write(value.referenceHrBpm, into: &buf)
+        FfiConverterOptionDouble.write(value.paceAtReferenceHrSPerKm, into: &buf)
+        FfiConverterOptionTypeSpeedHrFit.write(value.speedHrFit, into: &buf)
+        FfiConverterSequenceTypeBestEffort.write(value.bestEfforts, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunAnalysis_lift(_ buf: RustBuffer) throws -> RunAnalysis {
+    return try FfiConverterTypeRunAnalysis.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRunAnalysis_lower(_ value: RunAnalysis) -> RustBuffer {
+    return FfiConverterTypeRunAnalysis.lower(value)
+}
+
+
+/**
  * How a run is set up: only the plan is needed; every other field has a default (in Kotlin
  * `RunOptions(planJson, persona = "jenna")`, in Swift `RunOptions(planJson:, persona:)`).
  */
@@ -3941,6 +4585,12 @@ public struct RunOptions: Equatable, Hashable {
      * The phone's time zone now, minutes east of UTC: which day, and week, a run belongs to.
      */
     public var utcOffsetMinutes: Int32
+    /**
+     * When the run started on the wall clock (Unix ms) for a run started from
+     * [`crate::Pacenote`]; none: now. Set it when recording a run that happened elsewhere (a
+     * watch's run imported through the session), so the history puts it on its own day.
+     */
+    public var startedAtUnixMs: UInt64?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3981,7 +4631,12 @@ public struct RunOptions: Equatable, Hashable {
          */runsPerWeek: UInt32 = UInt32(0), 
         /**
          * The phone's time zone now, minutes east of UTC: which day, and week, a run belongs to.
-         */utcOffsetMinutes: Int32 = 0) {
+         */utcOffsetMinutes: Int32 = 0, 
+        /**
+         * When the run started on the wall clock (Unix ms) for a run started from
+         * [`crate::Pacenote`]; none: now. Set it when recording a run that happened elsewhere (a
+         * watch's run imported through the session), so the history puts it on its own day.
+         */startedAtUnixMs: UInt64? = nil) {
         self.planJson = planJson
         self.persona = persona
         self.profile = profile
@@ -3993,6 +4648,7 @@ public struct RunOptions: Equatable, Hashable {
         self.week = week
         self.runsPerWeek = runsPerWeek
         self.utcOffsetMinutes = utcOffsetMinutes
+        self.startedAtUnixMs = startedAtUnixMs
     }
 
     
@@ -4021,7 +4677,8 @@ public struct FfiConverterTypeRunOptions: FfiConverterRustBuffer {
                 celebrateWeek: FfiConverterBool.read(from: &buf), 
                 week: FfiConverterOptionTypeWeekSoFar.read(from: &buf), 
                 runsPerWeek: FfiConverterUInt32.read(from: &buf), 
-                utcOffsetMinutes: FfiConverterInt32.read(from: &buf)
+                utcOffsetMinutes: FfiConverterInt32.read(from: &buf), 
+                startedAtUnixMs: FfiConverterOptionUInt64.read(from: &buf)
         )
     }
 
@@ -4037,6 +4694,7 @@ public struct FfiConverterTypeRunOptions: FfiConverterRustBuffer {
         FfiConverterOptionTypeWeekSoFar.write(value.week, into: &buf)
         FfiConverterUInt32.write(value.runsPerWeek, into: &buf)
         FfiConverterInt32.write(value.utcOffsetMinutes, into: &buf)
+        FfiConverterOptionUInt64.write(value.startedAtUnixMs, into: &buf)
     }
 }
 
@@ -4327,6 +4985,144 @@ public func FfiConverterTypeRunnerProfile_lower(_ value: RunnerProfile) -> RustB
 
 
 /**
+ * A run's speed against heart rate over steady running, as the sums of a least-squares line.
+ */
+public struct SpeedHrFit: Equatable, Hashable {
+    public var pairs: UInt32
+    public var meanSpeedMps: Double
+    public var meanHrBpm: Double
+    public var sHh: Double
+    public var sHv: Double
+    public var minHrBpm: Double
+    public var maxHrBpm: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(pairs: UInt32, meanSpeedMps: Double, meanHrBpm: Double, sHh: Double, sHv: Double, minHrBpm: Double, maxHrBpm: Double) {
+        self.pairs = pairs
+        self.meanSpeedMps = meanSpeedMps
+        self.meanHrBpm = meanHrBpm
+        self.sHh = sHh
+        self.sHv = sHv
+        self.minHrBpm = minHrBpm
+        self.maxHrBpm = maxHrBpm
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SpeedHrFit: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSpeedHrFit: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SpeedHrFit {
+        return
+            try SpeedHrFit(
+                pairs: FfiConverterUInt32.read(from: &buf), 
+                meanSpeedMps: FfiConverterDouble.read(from: &buf), 
+                meanHrBpm: FfiConverterDouble.read(from: &buf), 
+                sHh: FfiConverterDouble.read(from: &buf), 
+                sHv: FfiConverterDouble.read(from: &buf), 
+                minHrBpm: FfiConverterDouble.read(from: &buf), 
+                maxHrBpm: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SpeedHrFit, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.pairs, into: &buf)
+        FfiConverterDouble.write(value.meanSpeedMps, into: &buf)
+        FfiConverterDouble.write(value.meanHrBpm, into: &buf)
+        FfiConverterDouble.write(value.sHh, into: &buf)
+        FfiConverterDouble.write(value.sHv, into: &buf)
+        FfiConverterDouble.write(value.minHrBpm, into: &buf)
+        FfiConverterDouble.write(value.maxHrBpm, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSpeedHrFit_lift(_ buf: RustBuffer) throws -> SpeedHrFit {
+    return try FfiConverterTypeSpeedHrFit.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSpeedHrFit_lower(_ value: SpeedHrFit) -> RustBuffer {
+    return FfiConverterTypeSpeedHrFit.lower(value)
+}
+
+
+/**
+ * One kilometre split of a run.
+ */
+public struct Split: Equatable, Hashable {
+    public var km: UInt32
+    public var timeS: Double
+    public var avgHrBpm: Double?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(km: UInt32, timeS: Double, avgHrBpm: Double?) {
+        self.km = km
+        self.timeS = timeS
+        self.avgHrBpm = avgHrBpm
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Split: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSplit: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Split {
+        return
+            try Split(
+                km: FfiConverterUInt32.read(from: &buf), 
+                timeS: FfiConverterDouble.read(from: &buf), 
+                avgHrBpm: FfiConverterOptionDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Split, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.km, into: &buf)
+        FfiConverterDouble.write(value.timeS, into: &buf)
+        FfiConverterOptionDouble.write(value.avgHrBpm, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSplit_lift(_ buf: RustBuffer) throws -> Split {
+    return try FfiConverterTypeSplit.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSplit_lower(_ value: Split) -> RustBuffer {
+    return FfiConverterTypeSplit.lower(value)
+}
+
+
+/**
  * The plan step the runner is in.
  */
 public struct StepState: Equatable, Hashable {
@@ -4521,6 +5317,101 @@ public func FfiConverterTypeStoredRunInfo_lower(_ value: StoredRunInfo) -> RustB
 
 
 /**
+ * What a post-run summary is read with.
+ */
+public struct SummaryOptions: Equatable, Hashable {
+    /**
+     * The run (none: the latest finished).
+     */
+    public var runId: String?
+    /**
+     * The heart rate runs are compared at (none: the run's own, from the runner's max HR
+     * when it was recorded).
+     */
+    public var referenceHrBpm: Double?
+    /**
+     * Runs planned a week ("2 of 3 this week"; 0: no plan).
+     */
+    public var runsPerWeek: UInt32
+    public var goals: [Goal]
+    /**
+     * The phone's time zone, minutes east of UTC: which day a run belongs to.
+     */
+    public var utcOffsetMinutes: Int32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The run (none: the latest finished).
+         */runId: String? = nil, 
+        /**
+         * The heart rate runs are compared at (none: the run's own, from the runner's max HR
+         * when it was recorded).
+         */referenceHrBpm: Double? = nil, 
+        /**
+         * Runs planned a week ("2 of 3 this week"; 0: no plan).
+         */runsPerWeek: UInt32 = UInt32(0), goals: [Goal] = [], 
+        /**
+         * The phone's time zone, minutes east of UTC: which day a run belongs to.
+         */utcOffsetMinutes: Int32 = 0) {
+        self.runId = runId
+        self.referenceHrBpm = referenceHrBpm
+        self.runsPerWeek = runsPerWeek
+        self.goals = goals
+        self.utcOffsetMinutes = utcOffsetMinutes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SummaryOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSummaryOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SummaryOptions {
+        return
+            try SummaryOptions(
+                runId: FfiConverterOptionString.read(from: &buf), 
+                referenceHrBpm: FfiConverterOptionDouble.read(from: &buf), 
+                runsPerWeek: FfiConverterUInt32.read(from: &buf), 
+                goals: FfiConverterSequenceTypeGoal.read(from: &buf), 
+                utcOffsetMinutes: FfiConverterInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SummaryOptions, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.runId, into: &buf)
+        FfiConverterOptionDouble.write(value.referenceHrBpm, into: &buf)
+        FfiConverterUInt32.write(value.runsPerWeek, into: &buf)
+        FfiConverterSequenceTypeGoal.write(value.goals, into: &buf)
+        FfiConverterInt32.write(value.utcOffsetMinutes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSummaryOptions_lift(_ buf: RustBuffer) throws -> SummaryOptions {
+    return try FfiConverterTypeSummaryOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSummaryOptions_lower(_ value: SummaryOptions) -> RustBuffer {
+    return FfiConverterTypeSummaryOptions.lower(value)
+}
+
+
+/**
  * What a sync pass did.
  */
 public struct SyncReport: Equatable, Hashable {
@@ -4604,6 +5495,91 @@ public func FfiConverterTypeSyncReport_lift(_ buf: RustBuffer) throws -> SyncRep
 #endif
 public func FfiConverterTypeSyncReport_lower(_ value: SyncReport) -> RustBuffer {
     return FfiConverterTypeSyncReport.lower(value)
+}
+
+
+/**
+ * A run against the runs before it.
+ */
+public struct Trend: Equatable, Hashable {
+    public var runsBefore: UInt32
+    /**
+     * Change of pace at the reference heart rate per 30 days, s/km (negative: faster for the
+     * same heart rate — fitter), through the history and this run (three runs at least).
+     */
+    public var paceAtReferenceHrChangeSPerKmPer30Days: Double?
+    /**
+     * This run's efficiency factor against the mean of the earlier runs', %.
+     */
+    public var efficiencyVsHistoryPct: Double?
+    /**
+     * "first 10 km", "longest run yet", "best efficiency yet…".
+     */
+    public var milestones: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(runsBefore: UInt32, 
+        /**
+         * Change of pace at the reference heart rate per 30 days, s/km (negative: faster for the
+         * same heart rate — fitter), through the history and this run (three runs at least).
+         */paceAtReferenceHrChangeSPerKmPer30Days: Double?, 
+        /**
+         * This run's efficiency factor against the mean of the earlier runs', %.
+         */efficiencyVsHistoryPct: Double?, 
+        /**
+         * "first 10 km", "longest run yet", "best efficiency yet…".
+         */milestones: [String]) {
+        self.runsBefore = runsBefore
+        self.paceAtReferenceHrChangeSPerKmPer30Days = paceAtReferenceHrChangeSPerKmPer30Days
+        self.efficiencyVsHistoryPct = efficiencyVsHistoryPct
+        self.milestones = milestones
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Trend: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrend: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Trend {
+        return
+            try Trend(
+                runsBefore: FfiConverterUInt32.read(from: &buf), 
+                paceAtReferenceHrChangeSPerKmPer30Days: FfiConverterOptionDouble.read(from: &buf), 
+                efficiencyVsHistoryPct: FfiConverterOptionDouble.read(from: &buf), 
+                milestones: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Trend, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.runsBefore, into: &buf)
+        FfiConverterOptionDouble.write(value.paceAtReferenceHrChangeSPerKmPer30Days, into: &buf)
+        FfiConverterOptionDouble.write(value.efficiencyVsHistoryPct, into: &buf)
+        FfiConverterSequenceString.write(value.milestones, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrend_lift(_ buf: RustBuffer) throws -> Trend {
+    return try FfiConverterTypeTrend.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrend_lower(_ value: Trend) -> RustBuffer {
+    return FfiConverterTypeTrend.lower(value)
 }
 
 
@@ -4809,6 +5785,87 @@ public func FfiConverterTypeWeekSoFar_lift(_ buf: RustBuffer) throws -> WeekSoFa
 #endif
 public func FfiConverterTypeWeekSoFar_lower(_ value: WeekSoFar) -> RustBuffer {
     return FfiConverterTypeWeekSoFar.lower(value)
+}
+
+
+/**
+ * The week's process goals: runs done against planned, and the streak.
+ */
+public struct WeekStatus: Equatable, Hashable {
+    /**
+     * The Monday the week starts on (`2026-11-30`).
+     */
+    public var weekStart: String
+    public var runsPlanned: UInt32
+    public var runsDone: UInt32
+    /**
+     * Weeks in a row with a run that counts (ten minutes or more).
+     */
+    public var streakWeeks: UInt32
+    public var weekComplete: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The Monday the week starts on (`2026-11-30`).
+         */weekStart: String, runsPlanned: UInt32, runsDone: UInt32, 
+        /**
+         * Weeks in a row with a run that counts (ten minutes or more).
+         */streakWeeks: UInt32, weekComplete: Bool) {
+        self.weekStart = weekStart
+        self.runsPlanned = runsPlanned
+        self.runsDone = runsDone
+        self.streakWeeks = streakWeeks
+        self.weekComplete = weekComplete
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WeekStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWeekStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WeekStatus {
+        return
+            try WeekStatus(
+                weekStart: FfiConverterString.read(from: &buf), 
+                runsPlanned: FfiConverterUInt32.read(from: &buf), 
+                runsDone: FfiConverterUInt32.read(from: &buf), 
+                streakWeeks: FfiConverterUInt32.read(from: &buf), 
+                weekComplete: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WeekStatus, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.weekStart, into: &buf)
+        FfiConverterUInt32.write(value.runsPlanned, into: &buf)
+        FfiConverterUInt32.write(value.runsDone, into: &buf)
+        FfiConverterUInt32.write(value.streakWeeks, into: &buf)
+        FfiConverterBool.write(value.weekComplete, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWeekStatus_lift(_ buf: RustBuffer) throws -> WeekStatus {
+    return try FfiConverterTypeWeekStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWeekStatus_lower(_ value: WeekStatus) -> RustBuffer {
+    return FfiConverterTypeWeekStatus.lower(value)
 }
 
 
@@ -5208,6 +6265,102 @@ public func FfiConverterTypeCueKind_lower(_ value: CueKind) -> RustBuffer {
 
 
 /**
+ * What a goal's progress is read from.
+ */
+
+public enum GoalMeasure: Equatable, Hashable {
+    
+    case runsPerWeek(runs: UInt32
+    )
+    case weeksInARow(weeks: UInt32
+    )
+    case paceOver(paceSPerKm: Double, distanceM: Double
+    )
+    case distance(distanceM: Double
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GoalMeasure: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGoalMeasure: FfiConverterRustBuffer {
+    typealias SwiftType = GoalMeasure
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GoalMeasure {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .runsPerWeek(runs: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 2: return .weeksInARow(weeks: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 3: return .paceOver(paceSPerKm: try FfiConverterDouble.read(from: &buf), distanceM: try FfiConverterDouble.read(from: &buf)
+        )
+        
+        case 4: return .distance(distanceM: try FfiConverterDouble.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GoalMeasure, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .runsPerWeek(runs):
+            writeInt(&buf, Int32(1))
+            FfiConverterUInt32.write(runs, into: &buf)
+            
+        
+        case let .weeksInARow(weeks):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt32.write(weeks, into: &buf)
+            
+        
+        case let .paceOver(paceSPerKm,distanceM):
+            writeInt(&buf, Int32(3))
+            FfiConverterDouble.write(paceSPerKm, into: &buf)
+            FfiConverterDouble.write(distanceM, into: &buf)
+            
+        
+        case let .distance(distanceM):
+            writeInt(&buf, Int32(4))
+            FfiConverterDouble.write(distanceM, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoalMeasure_lift(_ buf: RustBuffer) throws -> GoalMeasure {
+    return try FfiConverterTypeGoalMeasure.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoalMeasure_lower(_ value: GoalMeasure) -> RustBuffer {
+    return FfiConverterTypeGoalMeasure.lower(value)
+}
+
+
+
+/**
  * A way to change a goal that keeps being missed.
  */
 
@@ -5297,6 +6450,83 @@ public func FfiConverterTypeGoalProposal_lift(_ buf: RustBuffer) throws -> GoalP
 #endif
 public func FfiConverterTypeGoalProposal_lower(_ value: GoalProposal) -> RustBuffer {
     return FfiConverterTypeGoalProposal.lower(value)
+}
+
+
+
+/**
+ * How controllable a goal is: process (what the runner does), performance (a standard),
+ * outcome (a result).
+ */
+
+public enum GoalTier: Equatable, Hashable {
+    
+    case outcome
+    case performance
+    case process
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GoalTier: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGoalTier: FfiConverterRustBuffer {
+    typealias SwiftType = GoalTier
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GoalTier {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .outcome
+        
+        case 2: return .performance
+        
+        case 3: return .process
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GoalTier, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .outcome:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .performance:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .process:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoalTier_lift(_ buf: RustBuffer) throws -> GoalTier {
+    return try FfiConverterTypeGoalTier.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGoalTier_lower(_ value: GoalTier) -> RustBuffer {
+    return FfiConverterTypeGoalTier.lower(value)
 }
 
 
@@ -6287,6 +7517,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
     typealias SwiftType = Double?
 
@@ -6407,6 +7661,30 @@ fileprivate struct FfiConverterOptionTypeRunnerProfile: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSpeedHrFit: FfiConverterRustBuffer {
+    typealias SwiftType = SpeedHrFit?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSpeedHrFit.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSpeedHrFit.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeStepState: FfiConverterRustBuffer {
     typealias SwiftType = StepState?
 
@@ -6503,6 +7781,30 @@ fileprivate struct FfiConverterOptionTypeChattiness: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeGoalMeasure: FfiConverterRustBuffer {
+    typealias SwiftType = GoalMeasure?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeGoalMeasure.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeGoalMeasure.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -6520,6 +7822,31 @@ fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeBestEffort: FfiConverterRustBuffer {
+    typealias SwiftType = [BestEffort]
+
+    public static func write(_ value: [BestEffort], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeBestEffort.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [BestEffort] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [BestEffort]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeBestEffort.read(from: &buf))
         }
         return seq
     }
@@ -6553,6 +7880,56 @@ fileprivate struct FfiConverterSequenceTypeCueInfo: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeGoal: FfiConverterRustBuffer {
+    typealias SwiftType = [Goal]
+
+    public static func write(_ value: [Goal], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeGoal.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Goal] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Goal]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeGoal.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeGoalProgress: FfiConverterRustBuffer {
+    typealias SwiftType = [GoalProgress]
+
+    public static func write(_ value: [GoalProgress], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeGoalProgress.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [GoalProgress] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [GoalProgress]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeGoalProgress.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
     typealias SwiftType = [HttpHeader]
 
@@ -6570,6 +7947,56 @@ fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePacePoint: FfiConverterRustBuffer {
+    typealias SwiftType = [PacePoint]
+
+    public static func write(_ value: [PacePoint], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePacePoint.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PacePoint] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PacePoint]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePacePoint.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSplit: FfiConverterRustBuffer {
+    typealias SwiftType = [Split]
+
+    public static func write(_ value: [Split], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSplit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Split] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Split]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSplit.read(from: &buf))
         }
         return seq
     }
@@ -6890,6 +8317,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_runsession_tick() != 52188) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_goal_progress() != 2587) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_pace_trend() != 4690) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_run_summary() != 60107) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_cached_plan_json() != 29407) {
