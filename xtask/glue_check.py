@@ -368,6 +368,27 @@ def navigation_parts(node, lang):
     return receiver, text(suffix)
 
 
+KOTLIN_EXTENSION_FUN = re.compile(rb"^\s*(?:(?:public|internal|private) )?fun (?:<[^>]*> )?(\w+)\.`?(\w+)`?\(", re.M)
+
+
+def add_glue_extensions(tree, source, lang, api):
+    """The members the glue itself adds to generated types (a Swift `extension Pacenote`, a
+    Kotlin `fun RunOptions.voiced()`): uses of them elsewhere in the glue are not errors."""
+    if lang is SWIFT:
+        for n in walk(tree.root_node):
+            if n.type == "class_declaration" and any(c.type == "extension" for c in n.children):
+                name = declared_name(n, SWIFT)
+                body = first(n, {"class_body"})
+                if name in api.types and body is not None:
+                    for member, ty in swift_members(body):
+                        api.add(name, member, ty)
+    else:
+        for m in KOTLIN_EXTENSION_FUN.finditer(source):
+            name, member = m.group(1).decode(), m.group(2).decode()
+            if name in api.types:
+                api.add(name, member, None)
+
+
 def check_uses(tree, lang, api):
     """(line, message) for every resolvable use of the generated API that does not exist, and
     how many uses were checked."""
@@ -379,6 +400,8 @@ def check_uses(tree, lang, api):
             ty = type_of(receiver)
             if ty not in api.types or member is None:
                 continue  # not a generated type (a platform one, or not known)
+            if lang is SWIFT and member == "self":
+                continue  # the metatype (`RunState.self`), not a member
             checked += 1
             if not api.has(ty, member):
                 problems.append((n.start_point[0] + 1, f"{ty} has no member {member!r}"))
@@ -421,9 +444,12 @@ def main():
             failures.append(f"self-test: {want} wrong uses planted, {len(problems)} found: {problems}")
     files = [(p, SWIFT, swift_api) for p in sorted((root / "ios").rglob("*.swift")) if p.name != GENERATED_SWIFT_NAME]
     files += [(p, KOTLIN, kotlin_api) for p in sorted((root / "android").rglob("*.kt"))]
+    trees = [(path, lang, api, path.read_bytes()) for path, lang, api in files]
+    trees = [(path, lang, api, source, parse(lang, source)) for path, lang, api, source in trees]
+    for _, lang, api, source, tree in trees:
+        add_glue_extensions(tree, source, lang, api)
     total = 0
-    for path, lang, api in files:
-        tree = parse(lang, path.read_bytes())
+    for path, lang, api, _, tree in trees:
         rel = path.relative_to(root)
         for line, col, what in syntax_errors(tree):
             failures.append(f"{rel}:{line}:{col}: {what}")

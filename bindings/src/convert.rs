@@ -378,6 +378,7 @@ impl crate::store::SyncReport {
                 SyncOutcome::RunRefused { run_id, reason, retry_at_unix_ms }
             }
             Some(SyncStop::Store { reason }) => SyncOutcome::StoreFailed { reason },
+            Some(SyncStop::Cancelled) => SyncOutcome::Cancelled,
         };
         Self {
             outcome,

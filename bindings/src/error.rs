@@ -33,6 +33,10 @@ pub enum PacenoteError {
     /// A download or an upload failed; the message says which and why. Retry later.
     #[error("sync: {reason}")]
     Sync { reason: String },
+    /// The app cancelled the call (its coroutine or task, or [`crate::store::Cancellation`]):
+    /// no request was sent after that; what was confirmed stays confirmed.
+    #[error("cancelled by the app")]
+    Cancelled,
     /// A bug in Pacenote (a panic caught at the boundary): please report the message.
     #[error("internal error, please report: {reason}")]
     Internal { reason: String },
@@ -92,7 +96,10 @@ impl From<StoreError> for PacenoteError {
 
 impl From<PreloadError> for PacenoteError {
     fn from(e: PreloadError) -> Self {
-        Self::Sync { reason: e.to_string() }
+        match e {
+            PreloadError::Request(pacenote_sync::client::RequestError::Cancelled) => Self::Cancelled,
+            e => Self::Sync { reason: e.to_string() },
+        }
     }
 }
 

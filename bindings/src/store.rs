@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use pacenote_sync::client::{Client, RetryPolicy, Traffic, Transport};
+use pacenote_sync::client::{Cancel, Client, RetryPolicy, Traffic, Transport};
 use pacenote_sync::preload;
 use pacenote_sync::recorder::Journal;
 use pacenote_sync::upload::Syncer;
@@ -42,14 +42,54 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime, PacenoteError> {
         .map_err(|e| PacenoteError::Internal { reason: format!("no runtime: {e}") })
 }
 
-/// Runs `f` on the runtime's blocking pool and awaits it from whatever executor polls.
+/// Runs `f` on the runtime's blocking pool and awaits it from whatever executor polls. `f` is
+/// given a [`Cancel`] that is set when the awaiting future is dropped before it is done (a
+/// Kotlin coroutine cancelled: uniffi drops the Rust future) or when `also` is cancelled (Swift,
+/// whose tasks do not drop it: `withTaskCancellationHandler` calls `Cancellation.cancel`).
 async fn off_thread<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, PacenoteError> + Send + 'static,
+    also: Option<Arc<Cancellation>>,
+    f: impl FnOnce(Cancel) -> Result<T, PacenoteError> + Send + 'static,
 ) -> Result<T, PacenoteError> {
-    runtime()?
-        .spawn_blocking(move || guarded(f))
+    /// Sets the flag when the future is dropped unfinished.
+    struct CancelOnDrop(Option<Cancel>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            if let Some(cancel) = self.0.take() {
+                cancel.cancel();
+            }
+        }
+    }
+    let cancel = also.map_or_else(Cancel::new, |c| c.0.clone());
+    let mut guard = CancelOnDrop(Some(cancel.clone()));
+    let done = runtime()?
+        .spawn_blocking(move || guarded(|| f(cancel)))
         .await
-        .map_err(|e| PacenoteError::Internal { reason: format!("a background task failed: {e}") })?
+        .map_err(|e| PacenoteError::Internal { reason: format!("a background task failed: {e}") });
+    guard.0 = None;
+    done?
+}
+
+/// A "stop" the app hands to [`Pacenote::sync_now`] and [`Pacenote::preload`]: once cancelled,
+/// no further request is sent (checked before each one and during waits between retries). In
+/// Kotlin, cancelling the coroutine is enough; in Swift, cancel this from the task's
+/// cancellation handler.
+#[derive(Debug, Default, uniffi::Object)]
+pub struct Cancellation(Cancel);
+
+#[uniffi::export]
+impl Cancellation {
+    #[uniffi::constructor]
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    pub fn cancel(&self) {
+        self.0.cancel();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
+    }
 }
 
 // ---- the writer thread ------------------------------------------------------------------
@@ -186,6 +226,8 @@ pub enum SyncOutcome {
     RunRefused { run_id: String, reason: String, retry_at_unix_ms: u64 },
     /// The phone's store failed (a full disk, a broken file); nothing was lost.
     StoreFailed { reason: String },
+    /// The app cancelled the pass: nothing more was sent; call again when it suits.
+    Cancelled,
 }
 
 /// What a preload fetched.
@@ -418,10 +460,16 @@ impl Pacenote {
 
     /// Uploads every finished run the server has not confirmed. Single-flight: calls that
     /// arrive during a pass wait for it and get its report. Safe to call any number of times.
-    pub async fn sync_now(self: Arc<Self>) -> Result<SyncReport, PacenoteError> {
-        off_thread(move || {
+    /// Cancelled (the coroutine, or `cancellation`), the pass sends nothing more and reports
+    /// [`SyncOutcome::Cancelled`]; what the server confirmed stays confirmed.
+    #[uniffi::method(default(cancellation))]
+    pub async fn sync_now(
+        self: Arc<Self>,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> Result<SyncReport, PacenoteError> {
+        off_thread(cancellation, move |cancel| {
             self.writer.barrier();
-            let report = self.syncer.sync_now();
+            let report = self.syncer.sync_now_cancellable(&cancel);
             let retry_at_unix_ms = self.next_sync_at_ms().unwrap_or_else(now_unix_ms);
             Ok(SyncReport::of_pass(report, retry_at_unix_ms))
         })
@@ -429,14 +477,18 @@ impl Pacenote {
     }
 
     /// Downloads a plan and a persona's pack (by content hash: nothing twice) for offline use.
+    /// Cancelled (the coroutine, or `cancellation`), it sends nothing more and fails with
+    /// [`PacenoteError::Cancelled`]; files already verified stay (the next preload skips them).
+    #[uniffi::method(default(cancellation))]
     pub async fn preload(
         self: Arc<Self>,
         plan_id: String,
         persona: String,
         lang: String,
+        cancellation: Option<Arc<Cancellation>>,
     ) -> Result<PreloadReport, PacenoteError> {
-        off_thread(move || {
-            let mut traffic = Traffic::default();
+        off_thread(cancellation, move |cancel| {
+            let mut traffic = Traffic::cancellable(cancel);
             let plan = preload::preload_plan(&self.preloader, &self.store, &plan_id, &mut traffic)?;
             let pack = if persona == NEUTRAL_PERSONA {
                 preload::Preloaded { unchanged: true, ..Default::default() }
@@ -586,6 +638,69 @@ mod tests {
         tokio::runtime::Builder::new_current_thread().build().expect("rt").block_on(f)
     }
 
+    /// A slow network: every request takes 100 ms, and they are counted.
+    struct SlowHttp(RustHttp, std::sync::atomic::AtomicU64);
+    impl HttpTransport for SlowHttp {
+        fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            self.0.send(request)
+        }
+    }
+
+    #[test]
+    fn a_cancelled_sync_or_preload_sends_nothing_more() {
+        use std::sync::atomic::Ordering;
+        let dir = tempfile::tempdir().expect("dir");
+        let (server, storage) = server(dir.path());
+        let http = Arc::new(SlowHttp(
+            RustHttp(client::UreqTransport::new(std::time::Duration::from_secs(5))),
+            Default::default(),
+        ));
+        let app = Pacenote::open(
+            dir.path().join("app").to_string_lossy().into_owned(),
+            format!("http://{}", server.addr),
+            Some("t0ken".into()),
+            http.clone(),
+        )
+        .expect("opens");
+        let plan = include_str!("../../core/plans/tempo-20.json");
+        // Three finished runs of ten minutes: a whole pass is some 30 requests of 100 ms.
+        for _ in 0..3 {
+            let run = app.start_run(RunOptions::plan(plan), Arc::new(Count::default())).expect("run");
+            run.start(0).expect("start");
+            for s in 1..=600 {
+                run.location(fix(s)).expect("fix");
+            }
+            run.finish(600_001).expect("finish");
+            run.save().expect("saved");
+        }
+        // The coroutine is cancelled (its future dropped) a third of a second in.
+        let rt = tokio::runtime::Builder::new_multi_thread().enable_time().build().expect("rt");
+        let pass = rt.spawn(app.clone().sync_now(None));
+        std::thread::sleep(std::time::Duration::from_millis(350));
+        pass.abort();
+        let at_cancel = http.1.load(Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        let after = http.1.load(Ordering::SeqCst);
+        assert!(after <= at_cancel + 1, "{at_cancel} requests at the cancel, {after} a second later");
+        assert!(app.runs().expect("runs").iter().any(|r| !r.uploaded), "the pass did not run to its end");
+        // Not a failure: no back-off, and the next pass finishes the job.
+        assert_eq!(app.next_sync_at_ms(), None);
+        let report = block_on(app.clone().sync_now(None)).expect("sync");
+        assert_eq!(report.outcome, SyncOutcome::Done, "{report:?}");
+        assert_eq!(storage.runs("runner").expect("server runs").iter().filter(|r| r.finalized).count(), 3);
+        // Swift's way: a Cancellation cancelled by the task's handler; a cancelled preload fails
+        // typed, having sent nothing.
+        let stop = Cancellation::new();
+        stop.cancel();
+        let before = http.1.load(Ordering::SeqCst);
+        let preload =
+            block_on(app.clone().preload("tempo-20".into(), "stone".into(), "en".into(), Some(stop)));
+        assert!(matches!(preload, Err(PacenoteError::Cancelled)), "{preload:?}");
+        assert_eq!(http.1.load(Ordering::SeqCst), before);
+    }
+
     #[test]
     fn preload_record_resume_and_sync_through_the_api() {
         let dir = tempfile::tempdir().expect("dir");
@@ -594,8 +709,8 @@ mod tests {
 
         let ready = app.is_ready_offline("tempo-20".into(), "jenna".into(), "en".into()).expect("ready");
         assert!(!ready.ready && ready.missing.len() == 2, "{ready:?}");
-        let report =
-            block_on(app.clone().preload("tempo-20".into(), "jenna".into(), "en".into())).expect("preload");
+        let report = block_on(app.clone().preload("tempo-20".into(), "jenna".into(), "en".into(), None))
+            .expect("preload");
         assert!(report.files_downloaded > 100, "{report:?}");
         assert!(app.is_ready_offline("tempo-20".into(), "jenna".into(), "en".into()).expect("ready").ready);
         let plan = app.cached_plan_json("tempo-20".into()).expect("plan").expect("cached");
@@ -628,10 +743,10 @@ mod tests {
         assert!(*heard.0.lock().expect("lock") > 3);
 
         app.set_connectivity(false);
-        let offline = block_on(app.clone().sync_now()).expect("sync");
+        let offline = block_on(app.clone().sync_now(None)).expect("sync");
         assert!(offline.outcome == SyncOutcome::Offline && offline.runs_uploaded == 0);
         app.set_connectivity(true);
-        let report = block_on(app.clone().sync_now()).expect("sync");
+        let report = block_on(app.clone().sync_now(None)).expect("sync");
         assert_eq!((report.runs_uploaded, &report.outcome), (1, &SyncOutcome::Done), "{report:?}");
         assert!(app.next_sync_at_ms().is_none());
         let runs = app.runs().expect("runs");

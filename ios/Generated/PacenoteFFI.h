@@ -610,6 +610,32 @@ RustBuffer uniffi_pacenote_ffi_fn_method_runsession_summary(uint64_t ptr, RustCa
 void uniffi_pacenote_ffi_fn_method_runsession_tick(uint64_t ptr, uint64_t t_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_CANCELLATION
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_CANCELLATION
+uint64_t uniffi_pacenote_ffi_fn_clone_cancellation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_CANCELLATION
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_FREE_CANCELLATION
+void uniffi_pacenote_ffi_fn_free_cancellation(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CONSTRUCTOR_CANCELLATION_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CONSTRUCTOR_CANCELLATION_NEW
+uint64_t uniffi_pacenote_ffi_fn_constructor_cancellation_new(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_CANCELLATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_CANCELLATION_CANCEL
+void uniffi_pacenote_ffi_fn_method_cancellation_cancel(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_CANCELLATION_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_CANCELLATION_IS_CANCELLED
+int8_t uniffi_pacenote_ffi_fn_method_cancellation_is_cancelled(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_PACENOTE
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_CLONE_PACENOTE
 uint64_t uniffi_pacenote_ffi_fn_clone_pacenote(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -667,7 +693,7 @@ RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_pack_dir(uint64_t ptr, RustBuf
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_PRELOAD
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_PRELOAD
-uint64_t uniffi_pacenote_ffi_fn_method_pacenote_preload(uint64_t ptr, RustBuffer plan_id, RustBuffer persona, RustBuffer lang
+uint64_t uniffi_pacenote_ffi_fn_method_pacenote_preload(uint64_t ptr, RustBuffer plan_id, RustBuffer persona, RustBuffer lang, RustBuffer cancellation
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RESUME_RUN
@@ -697,7 +723,7 @@ RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_store_error(uint64_t ptr, Rust
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_SYNC_NOW
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_SYNC_NOW
-uint64_t uniffi_pacenote_ffi_fn_method_pacenote_sync_now(uint64_t ptr
+uint64_t uniffi_pacenote_ffi_fn_method_pacenote_sync_now(uint64_t ptr, RustBuffer cancellation
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_WEEK_SO_FAR
@@ -1262,6 +1288,18 @@ uint16_t uniffi_pacenote_ffi_checksum_method_runsession_tick(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_CANCELLATION_CANCEL
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_CANCELLATION_CANCEL
+uint16_t uniffi_pacenote_ffi_checksum_method_cancellation_cancel(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_CANCELLATION_IS_CANCELLED
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_CANCELLATION_IS_CANCELLED
+uint16_t uniffi_pacenote_ffi_checksum_method_cancellation_is_cancelled(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_GOAL_PROGRESS
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_GOAL_PROGRESS
 uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_goal_progress(void
@@ -1367,6 +1405,12 @@ uint16_t uniffi_pacenote_ffi_checksum_method_httptransport_send(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_CONSTRUCTOR_RUNSESSION_NEW
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_CONSTRUCTOR_RUNSESSION_NEW
 uint16_t uniffi_pacenote_ffi_checksum_constructor_runsession_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_CONSTRUCTOR_CANCELLATION_NEW
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_CONSTRUCTOR_CANCELLATION_NEW
+uint16_t uniffi_pacenote_ffi_checksum_constructor_cancellation_new(void
     
 );
 #endif

@@ -5,7 +5,9 @@
 //! Must not: retry a request the server refused for good (4xx other than 408/425/429); sleep
 //! longer than the cap inside a sync pass (a longer wait ends the pass and is scheduled).
 
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
@@ -119,14 +121,48 @@ pub enum RequestError {
     /// The token was refused: no request will work until the host gives a new one.
     #[error("{0}")]
     Unauthorized(String),
+    /// The caller gave up (the app's task was cancelled): no request was sent after that.
+    #[error("cancelled by the app")]
+    Cancelled,
 }
 
-/// Counters of one pass.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A caller's "stop": set from any thread (a dropped future, the app's cancel), read before
+/// every request and during every wait between retries. Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How often a wait between retries looks at its [`Cancel`]: a cancelled pass stops within
+/// this (a wait may be seconds long).
+const CANCEL_POLL: Duration = Duration::from_millis(50);
+
+/// Counters of one pass, and the caller's [`Cancel`].
+#[derive(Debug, Clone, Default)]
 pub struct Traffic {
     pub requests: u64,
     pub retries: u64,
     pub bytes_sent: u64,
+    pub cancel: Cancel,
+}
+
+impl Traffic {
+    /// A pass that stops sending once `cancel` is set.
+    pub fn cancellable(cancel: Cancel) -> Self {
+        Self { cancel, ..Self::default() }
+    }
 }
 
 /// A server address, a token and a transport, with retries.
@@ -193,6 +229,9 @@ impl Client {
     pub fn send(&self, request: &HttpRequest, traffic: &mut Traffic) -> Result<HttpResponse, RequestError> {
         let mut last = String::new();
         for attempt in 0..self.policy.attempts.max(1) {
+            if traffic.cancel.is_cancelled() {
+                return Err(RequestError::Cancelled);
+            }
             if attempt > 0 {
                 traffic.retries += 1;
             }
@@ -228,7 +267,13 @@ impl Client {
                 }
             };
             if attempt + 1 < self.policy.attempts {
-                std::thread::sleep(wait);
+                let until = std::time::Instant::now() + wait;
+                while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+                    if traffic.cancel.is_cancelled() {
+                        return Err(RequestError::Cancelled);
+                    }
+                    std::thread::sleep(left.min(CANCEL_POLL));
+                }
             }
         }
         Err(RequestError::TryLater {

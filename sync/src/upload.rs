@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
-use crate::client::{Client, Method, RequestError, Traffic};
+use crate::client::{Cancel, Client, Method, RequestError, Traffic};
 use crate::store::{Store, StoreError, StoredRun};
 use crate::wire::{Cursor, FinalizeClaim, FinalizeReply, RunHeader, chunks_of, run_digest};
 
@@ -59,6 +59,10 @@ pub enum SyncStop {
     /// The phone's own store failed (a full disk, a broken file).
     #[error("the store: {reason}")]
     Store { reason: String },
+    /// The app cancelled the pass: what was confirmed stays confirmed, the rest waits for the
+    /// next pass (no back-off: nothing failed).
+    #[error("cancelled by the app")]
+    Cancelled,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +99,7 @@ impl From<RequestError> for Stop {
                 SyncStop::TryLater { reason: message, server_wait: wait }
             }
             RequestError::Unauthorized(reason) => SyncStop::Unauthorized { reason },
+            RequestError::Cancelled => SyncStop::Cancelled,
         })
     }
 }
@@ -126,7 +131,7 @@ impl Drop for Landing<'_> {
         });
         let mut flight = self.syncer.flight.lock().unwrap_or_else(|p| p.into_inner());
         let failed = report.stopped.is_some() || report.runs_pending > 0;
-        if report.offline {
+        if report.offline || matches!(report.stopped, Some(SyncStop::Cancelled)) {
             // No attempt was made: nothing to back off from; sync when the host says online.
         } else if failed {
             flight.failures = flight.failures.saturating_add(1);
@@ -178,6 +183,12 @@ impl Syncer {
     /// Uploads every finished run the server has not confirmed. Single-flight: a caller that
     /// arrives during a pass waits for it and gets its report.
     pub fn sync_now(&self) -> SyncReport {
+        self.sync_now_cancellable(&Cancel::new())
+    }
+
+    /// [`Self::sync_now`], stopping before the next request once `cancel` is set (the pass that
+    /// `cancel` started; a caller that waits for another's pass waits for it whole).
+    pub fn sync_now_cancellable(&self, cancel: &Cancel) -> SyncReport {
         {
             let mut flight = self.flight.lock().unwrap_or_else(|p| p.into_inner());
             if flight.running {
@@ -190,13 +201,13 @@ impl Syncer {
             flight.running = true;
         }
         let mut landing = Landing { syncer: self, report: None };
-        landing.report = Some(self.pass());
+        landing.report = Some(self.pass(cancel));
         let report = landing.report.clone().unwrap_or_default();
         drop(landing);
         report
     }
 
-    fn pass(&self) -> SyncReport {
+    fn pass(&self, cancel: &Cancel) -> SyncReport {
         let mut report = SyncReport::default();
         if !self.is_online() {
             report.offline = true;
@@ -210,7 +221,7 @@ impl Syncer {
                     return report;
                 }
             };
-        let mut traffic = Traffic::default();
+        let mut traffic = Traffic::cancellable(cancel.clone());
         let pending: Vec<StoredRun> = runs.into_iter().filter(|r| r.finished && !r.uploaded).collect();
         report.runs_pending = pending.len() as u64;
         for run in &pending {

@@ -10,12 +10,23 @@
 
 import dev.pacenote.*
 import dev.pacenote.android.HttpUrlConnectionTransport
+import dev.pacenote.android.RunEvent
+import dev.pacenote.android.RunFlow
+import dev.pacenote.android.Voice
 import killchild.feedLine
 import java.nio.file.Files
+import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.takeWhile
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
 import java.io.File
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlin.system.exitProcess
@@ -565,6 +576,89 @@ class PacenoteTest {
             assertThrows(PacenoteException.InvalidInput::class.java) {
                 app.goalProgress(listOf(Goal(tier = GoalTier.OUTCOME, what = "x", deadline = "soon")), 0u, 0)
             }
+        }
+    }
+
+    @Test
+    fun aRunAsFlowsTicksItselfAndHearsItsVoice() {
+        // The app feeds sensors only (no tick line): the flow's own ticker keeps the coach on
+        // time, the voice given at creation is handed each utterance and reports its end, and
+        // the events end with the finish.
+        val now = AtomicLong(0)
+        val spoken = CopyOnWriteArrayList<Long>()
+        val voice = Voice { u, done -> spoken.add(u.id.toLong()); done() }
+        val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+        RunFlow.of(RunOptions(plan, "stone"), { now.get().toULong() }, voice).use { flow ->
+            val said = CopyOnWriteArrayList<RunEvent>()
+            val collecting = scope.launch { flow.events.takeWhile { e -> said.add(e); e !is RunEvent.Finished }.collect {} }
+            Thread.sleep(50) // the collector subscribes before anything is said
+            val ticker = flow.launchIn(scope, everyMs = 1)
+            File(data, "inputs.csv").forEachLine { line ->
+                if (line.startsWith("tick,")) return@forEachLine
+                now.set(line.split(",")[1].toLong())
+                feedLine(flow.session, line)
+            }
+            runBlocking { withTimeout(10_000) { collecting.join(); ticker.join() } }
+            val saidIds = said.filterIsInstance<RunEvent.Said>().map { it.utterance.id.toLong() }
+            assertTrue(saidIds.size > 10)
+            assertEquals(saidIds, spoken)
+            assertTrue(said.last() is RunEvent.Finished)
+            assertEquals(RunPhase.FINISHED, flow.state.value!!.phase)
+            assertTrue("the ticker stops by itself once the run is over", ticker.isCompleted)
+        }
+        // Nothing fed but the start: the ticker alone brings the countdown and the next step
+        // when the warm-up's 15 minutes are up (time passes; the GPS says nothing).
+        now.set(0)
+        RunFlow.of(RunOptions(plan, "stone", autoPause = false), { now.get().toULong() }).use { flow ->
+            val heard = CopyOnWriteArrayList<CueKind>()
+            val listening = scope.launch { flow.events.collect { e -> if (e is RunEvent.Said) heard.addAll(e.utterance.cues.map { it.kind }) } }
+            Thread.sleep(50)
+            flow.session.start(0u)
+            flow.launchIn(scope, everyMs = 5)
+            for (t in 880_000L..902_000L step 1_000L) { now.set(t); Thread.sleep(20) }
+            Thread.sleep(200)
+            assertTrue(heard.toString(), CueKind.COUNTDOWN in heard && CueKind.STEP_START in heard)
+            listening.cancel()
+        }
+        scope.cancel()
+    }
+
+    @Test
+    fun aCancelledSyncSendsNothingMore() {
+        // A slow network; the coroutine is cancelled a third of a second into the pass: the
+        // pass in Rust stops sending (the future is dropped), and the next one finishes it.
+        val requests = AtomicInteger(0)
+        val slow = object : HttpTransport {
+            val inner = HttpUrlConnectionTransport()
+            override fun send(request: HttpRequest): HttpResponse {
+                requests.incrementAndGet(); Thread.sleep(100); return inner.send(request)
+            }
+        }
+        val dir = Files.createTempDirectory("pacenote-cancel").toFile()
+        Pacenote.open(dir.path, server, token, slow).use { app ->
+            repeat(3) {
+                app.startRun(RunOptions(plan), Collect()).use { run ->
+                    run.start(0u)
+                    for (s in 1..600) run.location(LocationFix(s.toULong() * 1000uL, 0.0, s * 3.0 / 111_320.0, 5.0, 3.0, null, null))
+                    run.finish(600_001u)
+                    run.save()
+                }
+            }
+            runBlocking {
+                val pass = launch(Dispatchers.Default) { app.syncNow() }
+                Thread.sleep(350)
+                pass.cancel()
+                val atCancel = requests.get()
+                Thread.sleep(1000)
+                assertTrue("${requests.get()} requests a second after $atCancel", requests.get() <= atCancel + 1)
+            }
+            assertTrue(app.runs().any { !it.uploaded })
+            assertEquals(null, app.nextSyncAtMs())
+            assertEquals(SyncOutcome.Done, runBlocking { app.syncNow() }.outcome)
+            // Swift's way, the same in Kotlin: a Cancellation cancelled beforehand.
+            val stop = Cancellation()
+            stop.cancel()
+            assertThrows(PacenoteException.Cancelled::class.java) { runBlocking { app.preload("tempo-20", "stone", "en", stop) } }
         }
     }
 

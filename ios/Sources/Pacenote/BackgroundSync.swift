@@ -14,9 +14,10 @@ public enum BackgroundSync {
     /// Call once at launch, before the app finishes launching.
     public static func register(_ pacenote: Pacenote) {
         BGTaskScheduler.shared.register(forTaskWithIdentifier: identifier, using: nil) { task in
+            // Cancelling the task (iOS ends the window) stops the pass in Rust too.
             let work = Task {
                 pacenote.setConnectivity(online: true)
-                let report = try? await pacenote.syncNow()
+                let report = try? await pacenote.syncNowCancellable()
                 let done = report?.outcome == .done
                 if !done { schedule(after: pacenote.nextSyncAtMs()) }
                 task.setTaskCompleted(success: done)
@@ -43,7 +44,7 @@ public enum BackgroundSync {
             UIApplication.shared.endBackgroundTask(grace)
         }
         defer { UIApplication.shared.endBackgroundTask(grace) }
-        return try? await pacenote.syncNow()
+        return try? await pacenote.syncNowCancellable()
     }
 }
 #endif

@@ -1,36 +1,32 @@
-// Thin iOS glue over the generated API: a CueListener that ducks other audio (music, podcasts)
-// around each utterance with AVAudioSession's .duckOthers, speaks it with AVSpeechSynthesizer
-// (the fallback voice; packs of recorded clips are played by the app's own player), and reports
-// the end back to the session so the next cue is never early or overlapping.
+// Thin iOS glue over the generated API: a Voice (RunStream.swift) that ducks other audio (music,
+// podcasts) around each utterance with AVAudioSession's .duckOthers, speaks it with
+// AVSpeechSynthesizer (the fallback voice; packs of recorded clips are played by PackVoice), and
+// calls `done` when it has been heard, which RunStream reports to the session: the next cue is
+// never early or overlapping, and the voice needs no session of its own.
 // Written against the generated Pacenote.swift; not compiled on the Linux CI machines.
 import AVFoundation
 import os
 import Foundation
 
-public final class CoachVoice: NSObject, CueListener, AVSpeechSynthesizerDelegate, @unchecked Sendable {
+public final class CoachVoice: NSObject, Voice, AVSpeechSynthesizerDelegate, @unchecked Sendable {
     private let synthesizer = AVSpeechSynthesizer()
-    private let clock: () -> UInt64
     private let lock = NSLock()
-    private var spoken: [ObjectIdentifier: UInt64] = [:]
-    /// Set after creating the RunSession with this voice as its listener.
-    public weak var session: RunSession?
+    private var spoken: [ObjectIdentifier: () -> Void] = [:]
 
-    /// `clock` is the run clock in ms, the same one the session is fed with.
-    public init(clock: @escaping () -> UInt64) {
-        self.clock = clock
+    public override init() {
         super.init()
         synthesizer.delegate = self
     }
 
     /// Called on the thread that fed the session; AVFoundation is fine with that.
-    public func onUtterance(utterance: Utterance) {
+    public func speak(_ utterance: Utterance, done: @escaping () -> Void) {
         if utterance.interrupts != nil {
             synthesizer.stopSpeaking(at: .immediate)
         }
         duck(true)
         let speech = AVSpeechUtterance(string: utterance.text)
         lock.lock()
-        spoken[ObjectIdentifier(speech)] = utterance.id
+        spoken[ObjectIdentifier(speech)] = done
         lock.unlock()
         synthesizer.speak(speech)
     }
@@ -45,11 +41,11 @@ public final class CoachVoice: NSObject, CueListener, AVSpeechSynthesizerDelegat
 
     private func finished(_ speech: AVSpeechUtterance) {
         lock.lock()
-        let id = spoken.removeValue(forKey: ObjectIdentifier(speech))
+        let done = spoken.removeValue(forKey: ObjectIdentifier(speech))
         let idle = spoken.isEmpty
         lock.unlock()
         if idle { duck(false) }
-        if let id { try? session?.cueFinished(utteranceId: id, atMs: clock()) }
+        done?()
     }
 
     private func duck(_ on: Bool) {

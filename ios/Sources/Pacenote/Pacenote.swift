@@ -1171,6 +1171,153 @@ public func FfiConverterTypeAudioOutput_lower(_ value: AudioOutput) -> UInt64 {
 
 
 /**
+ * A "stop" the app hands to [`Pacenote::sync_now`] and [`Pacenote::preload`]: once cancelled,
+ * no further request is sent (checked before each one and during waits between retries). In
+ * Kotlin, cancelling the coroutine is enough; in Swift, cancel this from the task's
+ * cancellation handler.
+ */
+public protocol CancellationProtocol: AnyObject, Sendable {
+    
+    func cancel() 
+    
+    func isCancelled()  -> Bool
+    
+}
+/**
+ * A "stop" the app hands to [`Pacenote::sync_now`] and [`Pacenote::preload`]: once cancelled,
+ * no further request is sent (checked before each one and during waits between retries). In
+ * Kotlin, cancelling the coroutine is enough; in Swift, cancel this from the task's
+ * cancellation handler.
+ */
+open class Cancellation: CancellationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_pacenote_ffi_fn_clone_cancellation(self.handle, $0) }
+    }
+public convenience init() {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_constructor_cancellation_new(uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_pacenote_ffi_fn_free_cancellation(handle, $0) }
+    }
+
+    
+
+    
+open func cancel()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_cancellation_cancel(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+open func isCancelled() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_pacenote_ffi_fn_method_cancellation_is_cancelled(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCancellation: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Cancellation
+
+    public static func lift(_ handle: UInt64) throws -> Cancellation {
+        return Cancellation(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Cancellation) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Cancellation {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Cancellation, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCancellation_lift(_ handle: UInt64) throws -> Cancellation {
+    return try FfiConverterTypeCancellation.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCancellation_lower(_ value: Cancellation) -> UInt64 {
+    return FfiConverterTypeCancellation.lower(value)
+}
+
+
+
+
+
+
+/**
  * Receives what the coach says. Called on the thread of the feed call, before it returns.
  */
 public protocol CueListener: AnyObject, Sendable {
@@ -1848,8 +1995,10 @@ public protocol PacenoteProtocol: AnyObject, Sendable {
     
     /**
      * Downloads a plan and a persona's pack (by content hash: nothing twice) for offline use.
+     * Cancelled (the coroutine, or `cancellation`), it sends nothing more and fails with
+     * [`PacenoteError::Cancelled`]; files already verified stay (the next preload skips them).
      */
-    func preload(planId: String, persona: String, lang: String) async throws  -> PreloadReport
+    func preload(planId: String, persona: String, lang: String, cancellation: Cancellation?) async throws  -> PreloadReport
     
     /**
      * The run a killed app left unfinished, rebuilt at the step, distance and time it
@@ -1882,8 +2031,10 @@ public protocol PacenoteProtocol: AnyObject, Sendable {
     /**
      * Uploads every finished run the server has not confirmed. Single-flight: calls that
      * arrive during a pass wait for it and get its report. Safe to call any number of times.
+     * Cancelled (the coroutine, or `cancellation`), the pass sends nothing more and reports
+     * [`SyncOutcome::Cancelled`]; what the server confirmed stays confirmed.
      */
-    func syncNow() async throws  -> SyncReport
+    func syncNow(cancellation: Cancellation?) async throws  -> SyncReport
     
     /**
      * This week's runs against `runs_planned` and the streak in weeks, from the finished runs
@@ -2083,13 +2234,15 @@ open func packDir(persona: String, lang: String)throws  -> String?  {
     
     /**
      * Downloads a plan and a persona's pack (by content hash: nothing twice) for offline use.
+     * Cancelled (the coroutine, or `cancellation`), it sends nothing more and fails with
+     * [`PacenoteError::Cancelled`]; files already verified stay (the next preload skips them).
      */
-open func preload(planId: String, persona: String, lang: String)async throws  -> PreloadReport  {
+open func preload(planId: String, persona: String, lang: String, cancellation: Cancellation? = nil)async throws  -> PreloadReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_pacenote_ffi_fn_method_pacenote_preload(
-                        self.uniffiCloneHandle(),FfiConverterString.lower(planId),FfiConverterString.lower(persona),FfiConverterString.lower(lang)
+                        self.uniffiCloneHandle(),FfiConverterString.lower(planId),FfiConverterString.lower(persona),FfiConverterString.lower(lang),FfiConverterOptionTypeCancellation.lower(cancellation)
                 )
             },
             pollFunc: ffi_pacenote_ffi_rust_future_poll_rust_buffer,
@@ -2169,13 +2322,15 @@ open func storeError() -> String?  {
     /**
      * Uploads every finished run the server has not confirmed. Single-flight: calls that
      * arrive during a pass wait for it and get its report. Safe to call any number of times.
+     * Cancelled (the coroutine, or `cancellation`), the pass sends nothing more and reports
+     * [`SyncOutcome::Cancelled`]; what the server confirmed stays confirmed.
      */
-open func syncNow()async throws  -> SyncReport  {
+open func syncNow(cancellation: Cancellation? = nil)async throws  -> SyncReport  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
                 uniffi_pacenote_ffi_fn_method_pacenote_sync_now(
-                        self.uniffiCloneHandle()
+                        self.uniffiCloneHandle(),FfiConverterOptionTypeCancellation.lower(cancellation)
                 )
             },
             pollFunc: ffi_pacenote_ffi_rust_future_poll_rust_buffer,
@@ -6754,6 +6909,11 @@ enum PacenoteError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case Sync(reason: String
     )
     /**
+     * The app cancelled the call (its coroutine or task, or [`crate::store::Cancellation`]):
+     * no request was sent after that; what was confirmed stays confirmed.
+     */
+    case Cancelled
+    /**
      * A bug in Pacenote (a panic caught at the boundary): please report the message.
      */
     case Internal(reason: String
@@ -6803,7 +6963,8 @@ public struct FfiConverterTypePacenoteError: FfiConverterRustBuffer {
         case 5: return .Sync(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .Internal(
+        case 6: return .Cancelled
+        case 7: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -6844,8 +7005,12 @@ public struct FfiConverterTypePacenoteError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case .Cancelled:
             writeInt(&buf, Int32(6))
+        
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -7249,6 +7414,10 @@ public enum SyncOutcome: Equatable, Hashable {
      */
     case storeFailed(reason: String
     )
+    /**
+     * The app cancelled the pass: nothing more was sent; call again when it suits.
+     */
+    case cancelled
 
 
 
@@ -7285,6 +7454,8 @@ public struct FfiConverterTypeSyncOutcome: FfiConverterRustBuffer {
         
         case 6: return .storeFailed(reason: try FfiConverterString.read(from: &buf)
         )
+        
+        case 7: return .cancelled
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -7324,6 +7495,10 @@ public struct FfiConverterTypeSyncOutcome: FfiConverterRustBuffer {
             writeInt(&buf, Int32(6))
             FfiConverterString.write(reason, into: &buf)
             
+        
+        case .cancelled:
+            writeInt(&buf, Int32(7))
+        
         }
     }
 }
@@ -7581,6 +7756,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeCancellation: FfiConverterRustBuffer {
+    typealias SwiftType = Cancellation?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCancellation.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCancellation.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -8319,6 +8518,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_runsession_tick() != 52188) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_pacenote_ffi_checksum_method_cancellation_cancel() != 7653) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_cancellation_is_cancelled() != 23269) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_goal_progress() != 2587) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8343,7 +8548,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_pacenote_pack_dir() != 30614) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_preload() != 44049) {
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_preload() != 4020) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_resume_run() != 42090) {
@@ -8361,7 +8566,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_pacenote_store_error() != 28217) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_pacenote_sync_now() != 15215) {
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_sync_now() != 39224) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_week_so_far() != 30520) {
@@ -8371,6 +8576,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_constructor_runsession_new() != 37806) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_constructor_cancellation_new() != 45654) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_constructor_pacenote_open() != 15730) {

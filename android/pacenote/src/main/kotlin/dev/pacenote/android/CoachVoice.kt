@@ -1,7 +1,8 @@
-// Thin Android glue over the generated API: a CueListener that asks for transient audio focus
-// with ducking (AUDIOFOCUS_GAIN_TRANSIENT_MAY_DUCK: music drops in volume, never stops) around
-// each utterance, speaks it with TextToSpeech (the fallback voice; recorded packs are played by
-// the app's own player), and reports the end to the session so cues never overlap.
+// Thin Android glue over the generated API: a Voice (RunFlow.kt) that asks for transient audio
+// focus with ducking (AUDIOFOCUS_GAIN_TRANSIENT_MAY_DUCK: music drops in volume, never stops)
+// around each utterance, speaks it with TextToSpeech (the fallback voice; recorded packs are
+// played by PackVoice), and calls `done` when it has been heard, which RunFlow reports to the
+// session so cues never overlap: the voice needs no session of its own.
 // Needs the Android SDK: not compiled on the project's CI machines.
 package dev.pacenote.android
 
@@ -11,15 +12,10 @@ import android.media.AudioFocusRequest
 import android.media.AudioManager
 import android.speech.tts.TextToSpeech
 import android.speech.tts.UtteranceProgressListener
-import dev.pacenote.CueListener
-import dev.pacenote.RunSession
 import dev.pacenote.Utterance
 import java.util.concurrent.ConcurrentHashMap
 
-class CoachVoice(context: Context, private val clock: () -> ULong) : CueListener {
-    /** Set after creating the RunSession with this voice as its listener. */
-    @Volatile var session: RunSession? = null
-
+class CoachVoice(context: Context) : Voice {
     private val audio = context.getSystemService(Context.AUDIO_SERVICE) as AudioManager
     private val attributes = AudioAttributes.Builder()
         .setUsage(AudioAttributes.USAGE_ASSISTANCE_NAVIGATION_GUIDANCE)
@@ -28,7 +24,7 @@ class CoachVoice(context: Context, private val clock: () -> ULong) : CueListener
     private val focus = AudioFocusRequest.Builder(AudioManager.AUDIOFOCUS_GAIN_TRANSIENT_MAY_DUCK)
         .setAudioAttributes(attributes)
         .build()
-    private val speaking = ConcurrentHashMap<String, ULong>()
+    private val speaking = ConcurrentHashMap<String, () -> Unit>()
     private val tts: TextToSpeech = TextToSpeech(context) { }
 
     init {
@@ -43,18 +39,18 @@ class CoachVoice(context: Context, private val clock: () -> ULong) : CueListener
     }
 
     /** Called on the thread that fed the session. */
-    override fun onUtterance(utterance: Utterance) {
+    override fun speak(utterance: Utterance, done: () -> Unit) {
         val mode = if (utterance.interrupts != null) TextToSpeech.QUEUE_FLUSH else TextToSpeech.QUEUE_ADD
         audio.requestAudioFocus(focus)
         val id = utterance.id.toString()
-        speaking[id] = utterance.id
+        speaking[id] = done
         tts.speak(utterance.text, mode, null, id)
     }
 
     private fun finished(utteranceId: String) {
-        val id = speaking.remove(utteranceId) ?: return
+        val done = speaking.remove(utteranceId) ?: return
         if (speaking.isEmpty()) audio.abandonAudioFocusRequest(focus)
-        runCatching { session?.cueFinished(id, clock()) }
+        done()
     }
 
     fun shutdown() {
