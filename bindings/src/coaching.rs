@@ -18,7 +18,7 @@ use crate::store::{Pacenote, now_unix_ms};
 use pacenote_core::coaching::analysis::{RunAnalysis, pace_change_per_30_days};
 use pacenote_core::coaching::goals::{GoalMeasure, GoalTier, WeeklyPlan, local_day};
 use pacenote_core::coaching::summary::{HistoryEntry, day_number, pace_series, post_run_summary};
-use pacenote_sync::history::PastRun;
+use pacenote_sync::history::{PastRun, run_and_before};
 
 /// The pre-run readiness check (DESIGN §9): run as planned, easy, rest, or see a professional.
 #[uniffi::export]
@@ -233,10 +233,6 @@ pub struct PaceTrend {
     pub change_s_per_km_per_30_days: Option<f64>,
 }
 
-fn history_entry(run: &PastRun) -> HistoryEntry {
-    HistoryEntry { completed: run.completed(), analysis: run.analysis.clone() }
-}
-
 fn core_goals(goals: Vec<Goal>) -> Result<Vec<pacenote_core::coaching::goals::Goal>, PacenoteError> {
     goals.into_iter().map(TryInto::try_into).collect()
 }
@@ -262,16 +258,8 @@ impl Pacenote {
             let reference_hr_bpm = check_reference_hr(reference_hr_bpm)?;
             let goals = core_goals(goals)?;
             let runs = self.past_runs(utc_offset_minutes.saturating_mul(60))?;
-            let at = match &run_id {
-                Some(id) => runs.iter().position(|r| &r.id == id).ok_or_else(|| {
-                    PacenoteError::invalid_input(format!("no finished run {id} in the store"))
-                })?,
-                None => runs
-                    .len()
-                    .checked_sub(1)
-                    .ok_or_else(|| PacenoteError::invalid_input("no finished run in the store yet"))?,
-            };
-            let run = &runs[at];
+            let (run, before) = run_and_before(&runs, run_id.as_deref())
+                .map_err(|e| PacenoteError::invalid_input(format!("{e} in the store")))?;
             let analysis = run.analysis.clone().ok_or_else(|| {
                 PacenoteError::invalid_input(format!(
                     "run {} has no post-run analysis: it was finished by an older version and its log has been uploaded",
@@ -282,7 +270,7 @@ impl Pacenote {
                 Some(hr) => analysis.at_reference_hr(hr),
                 None => analysis,
             };
-            let earlier: Vec<HistoryEntry> = runs[..at].iter().map(history_entry).collect();
+            let earlier: Vec<HistoryEntry> = before.iter().map(PastRun::entry).collect();
             let weekly = (runs_per_week > 0).then_some(WeeklyPlan { runs_per_week });
             let s = post_run_summary(analysis, Some(run.completed()), Some(&earlier), weekly, &goals);
             let (Some(trend), Some(process)) = (s.trend, s.process) else {
@@ -315,7 +303,7 @@ impl Pacenote {
                 .unwrap_or(pacenote_core::coaching::analysis::DEFAULT_REFERENCE_HR_BPM);
             let mut points = Vec::new();
             for run in &runs {
-                if let Some((date, pace)) = pace_series(&[history_entry(run)], reference_hr_bpm).pop() {
+                if let Some((date, pace)) = pace_series(&[run.entry()], reference_hr_bpm).pop() {
                     points.push((run.id.clone(), date, pace));
                 }
             }

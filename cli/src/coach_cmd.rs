@@ -17,7 +17,7 @@ use pacenote_core::coaching::summary::{HistoryEntry, PostRunSummary, pace_series
 use pacenote_core::profile::RunnerProfile;
 use pacenote_core::units::{SecondsPerKm, format_clock_s, format_distance_m};
 use pacenote_sync::Store;
-use pacenote_sync::history::past_runs;
+use pacenote_sync::history::{PastRun, past_runs, run_and_before};
 use pacenote_track::Recording;
 use pacenote_track::recording::PAUSE_GAP_MS;
 use serde::Serialize;
@@ -211,18 +211,8 @@ fn stored_run(
     for id in unreadable {
         eprintln!("warning: {}: run {id}: its stored summary does not load, left out", db.display());
     }
-    let at = match run_id {
-        Some(id) => runs.iter().position(|r| r.id == id).ok_or_else(|| {
-            CliError::Usage(format!("{}: no finished run {id} (see `pacenote runs --db`)", db.display()))
-        })?,
-        None => runs.len().checked_sub(1).ok_or_else(|| {
-            CliError::Usage(format!(
-                "{}: no finished run yet (record one with `pacenote record`)",
-                db.display()
-            ))
-        })?,
-    };
-    let run = &runs[at];
+    let (run, before) = run_and_before(&runs, run_id)
+        .map_err(|e| CliError::Usage(format!("{}: {e} (record one with `pacenote record`)", db.display())))?;
     let analysis = run.analysis.clone().ok_or_else(|| {
         CliError::Usage(format!(
             "{}: run {} has no post-run analysis (finished by an older version, and its log has left the phone)",
@@ -230,10 +220,7 @@ fn stored_run(
             run.id
         ))
     })?;
-    let earlier = runs[..at]
-        .iter()
-        .map(|r| HistoryEntry { completed: r.completed(), analysis: r.analysis.clone() })
-        .collect();
+    let earlier = before.iter().map(PastRun::entry).collect();
     Ok((analysis, run.completed(), earlier))
 }
 

@@ -8,6 +8,7 @@
 use chrono::NaiveDate;
 use pacenote_core::coaching::analysis::RunAnalysis;
 use pacenote_core::coaching::goals::{CompletedRun, local_day};
+use pacenote_core::coaching::summary::HistoryEntry;
 use pacenote_core::engine::RunSummary;
 
 use crate::recorder::analyse_stored;
@@ -38,6 +39,24 @@ impl PastRun {
             effort: self.effort,
         }
     }
+
+    /// The run as a summary's history reads it.
+    pub fn entry(&self) -> HistoryEntry {
+        HistoryEntry { completed: self.completed(), analysis: self.analysis.clone() }
+    }
+}
+
+/// The run `run_id` of `runs` (the latest when none is named) and the runs before it; `Err`
+/// says what is missing.
+pub fn run_and_before<'a>(
+    runs: &'a [PastRun],
+    run_id: Option<&str>,
+) -> Result<(&'a PastRun, &'a [PastRun]), String> {
+    let at = match run_id {
+        Some(id) => runs.iter().position(|r| r.id == id).ok_or_else(|| format!("no finished run {id}"))?,
+        None => runs.len().checked_sub(1).ok_or_else(|| "no finished run yet".to_owned())?,
+    };
+    Ok((&runs[at], &runs[..at]))
 }
 
 /// The finished runs of `store`, oldest first; `utc_offset_s` is the runner's time zone (east

@@ -69,6 +69,17 @@ fn cue_timelines_of_matched_corpus_runs() {
     }
 }
 
+/// The corpus' recordings, by name.
+fn corpus_files() -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(corpus(""))
+        .expect("corpus")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n != "MANIFEST.md")
+        .collect();
+    files.sort();
+    files
+}
+
 /// Every corpus recording against every bundled plan and its matched plan.
 fn every_run() -> Vec<(String, Vec<Utterance>, RunSummary, Vec<ExpandedStep>)> {
     let mut plans: Vec<(String, Plan)> = pacenote_core::BUNDLED_PLANS
@@ -76,12 +87,7 @@ fn every_run() -> Vec<(String, Vec<Utterance>, RunSummary, Vec<ExpandedStep>)> {
         .map(|(name, json)| ((*name).to_owned(), Plan::from_json(json.as_bytes()).expect("bundled plan")))
         .collect();
     plans.extend(MATCHED.iter().map(|(p, _)| ((*p).to_owned(), test_plan(p))));
-    let mut files: Vec<String> = std::fs::read_dir(corpus(""))
-        .expect("corpus")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n != "MANIFEST.md")
-        .collect();
-    files.sort();
+    let files = corpus_files();
     let mut out = Vec::new();
     for file in &files {
         for (name, plan) in &plans {
@@ -179,12 +185,7 @@ fn every_tick_the_engine_asks_for_moves_its_clock_and_a_finished_run_asks_for_no
     use pacenote_core::engine::RunSession;
     use pacenote_core::engine::replay::due_tick_ms;
     let plan = Plan::from_json(pacenote_core::BUNDLED_PLANS[0].1.as_bytes()).expect("bundled plan");
-    let mut files: Vec<String> = std::fs::read_dir(corpus(""))
-        .expect("corpus")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n != "MANIFEST.md")
-        .collect();
-    files.sort();
+    let files = corpus_files();
     for file in &files {
         let bytes = std::fs::read(corpus(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let recording = pacenote_track::import(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
