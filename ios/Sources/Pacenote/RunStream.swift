@@ -93,6 +93,14 @@ public final class RunStream: @unchecked Sendable {
         return stream
     }
 
+    /// A run with no store (a session alone).
+    public static func of(options: RunOptions, clock: @escaping () -> UInt64, voice: Voice? = nil) throws -> RunStream {
+        let stream = RunStream(clock: clock, voice: voice)
+        stream.session = try RunSession(options: voiced(options, voice), listener: stream.listener)
+        stream.startTicking()
+        return stream
+    }
+
     /// A tick every second of the clock, sooner when the coach asks (`nextWakeupMs`: a
     /// countdown on the second); it ends with the run, or `stop()`.
     private func startTicking(everyMs: UInt64 = 1000) {

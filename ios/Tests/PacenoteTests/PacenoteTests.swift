@@ -157,4 +157,70 @@ final class PacenoteTests: XCTestCase {
         XCTAssertEqual(audio.log.filter { $0.hasPrefix("play") }.count, listener.said.count)
         XCTAssertEqual(audio.log.first { $0 == "duck" || $0 == "release" }, "duck")
     }
+
+    /// Mirrors the Kotlin flow test: nothing fed but the start, the stream's own ticker brings
+    /// the countdown and the next step when the warm-up's 15 minutes are up.
+    func testARunAsAStreamTicksItself() async throws {
+        final class Clock: @unchecked Sendable {
+            private let lock = NSLock()
+            private var ms: UInt64 = 0
+            func now() -> UInt64 { lock.lock(); defer { lock.unlock() }; return ms }
+            func set(_ value: UInt64) { lock.lock(); ms = value; lock.unlock() }
+        }
+        final class Quiet: Voice {
+            var spoken = 0
+            func speak(_ utterance: Utterance, done: @escaping () -> Void) { spoken += 1; done() }
+        }
+        let clock = Clock()
+        let voice = Quiet()
+        let run = try RunStream.of(options: RunOptions(planJson: tempo, persona: "stone", autoPause: false),
+                                   clock: { clock.now() }, voice: voice)
+        let heard = Task { () -> [CueKind] in
+            var kinds: [CueKind] = []
+            for await event in run.events {
+                if case .said(let utterance) = event { kinds += utterance.cues.map { $0.kind } }
+                if kinds.contains(.stepStart) && kinds.filter({ $0 == .stepStart }).count >= 2 { break }
+            }
+            return kinds
+        }
+        try run.session.start(tMs: 0)
+        for t in stride(from: UInt64(880_000), through: 902_000, by: 1_000) {
+            clock.set(t)
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        try await Task.sleep(nanoseconds: 1_100_000_000)
+        run.stop()
+        let kinds = await heard.value
+        XCTAssertTrue(kinds.contains(.countdown), "\(kinds)")
+        XCTAssertGreaterThan(voice.spoken, 2)
+    }
+
+    /// Mirrors the Kotlin history test, without the CLI: a recorded run's summary says the
+    /// run's own distance, counts the week, and reads goals; a cancelled preload sends nothing.
+    func testTheSummaryOfAStoredRunAndACancelledPreload() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
+        let app = try Pacenote.open(dataDir: dir, serverUrl: "http://127.0.0.1:9", token: nil,
+                                    transport: URLSessionTransport())
+        XCTAssertThrowsError(try app.runSummary(options: SummaryOptions()))
+        let run = try app.startRun(options: RunOptions(planJson: tempo), listener: Collect())
+        try run.start(tMs: 0)
+        for s in UInt64(1)...900 {
+            try run.location(fix: LocationFix(tMs: s * 1000, latDeg: 0, lonDeg: Double(s) * 3 / 111_320,
+                                              horizontalAccuracyM: 5, speedMps: 3, speedAccuracyMps: nil, altitudeM: nil))
+        }
+        try run.finish(tMs: 900_001)
+        try run.save()
+        let summary = try app.runSummary(options: SummaryOptions(runsPerWeek: 3, goals: [
+            Goal(tier: .process, what: "three runs a week", measure: .runsPerWeek(runs: 3))]))
+        XCTAssertEqual(summary.run.distanceM, run.summary().distanceM, accuracy: 1e-9)
+        XCTAssertEqual(summary.week.runsDone, 1)
+        XCTAssertEqual(summary.goals[0].words, "1 of 3 runs this week")
+        let stop = Cancellation()
+        stop.cancel()
+        do {
+            _ = try await app.preload(planId: "tempo-20", persona: "stone", lang: "en", cancellation: stop)
+            XCTFail("a cancelled preload")
+        } catch PacenoteError.Cancelled {
+        }
+    }
 }
