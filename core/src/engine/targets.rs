@@ -256,6 +256,8 @@ pub struct PaceMonitor {
     /// Since when the tests have said the same thing, and when they last said it (for the
     /// terrain check).
     verdict_since: Option<(Off, u64, u64)>,
+    /// When the runner was last on a hill ([`HILL_GRADE`]).
+    last_hill_ms: Option<u64>,
 }
 
 /// A verdict that lapses for no longer than this and comes back is the same verdict.
@@ -269,6 +271,9 @@ pub const TERRAIN_CONFIRM_MS: u64 = 8_000;
 /// verdict waits that long (`pacenote bench pace`, hilly GPS-altitude runs: 29 false
 /// corrections an hour with Doppler at the barometer's 8 s).
 pub const GPS_TERRAIN_CONFIRM_MS: u64 = 30_000;
+/// With GPS altitude alone, no correction this long after the runner was last on a hill: the
+/// evidence (up to a 96-s window, a minute of readings) still holds the hill's pace, raw.
+const GPS_HILL_MEMORY_MS: u64 = 60_000;
 
 /// A climb worth a word is at least this steep (corrections are already withheld from
 /// [`HILL_GRADE`]; a 3 % rise on a long easy run is not news).
@@ -336,6 +341,7 @@ impl PaceMonitor {
             reading_slow: ReadingEvidence::default(),
             last_reading_ms: None,
             quiet_until_ms: 0,
+            last_hill_ms: None,
             corrections: Corrections::default(),
             hill: HillNews::default(),
             verdict_since: None,
@@ -384,6 +390,15 @@ impl PaceMonitor {
         }
         let estimate = &adjusted;
         let on_a_hill = [long, short].iter().flatten().any(|g| g.abs() >= HILL_GRADE);
+        if on_a_hill {
+            self.last_hill_ms = Some(t_ms);
+        }
+        // With GPS altitude nothing is adjusted for grade: the windows and readings just off a
+        // hill still hold its pace (the climb's slowness, the descent's speed), and the 60-s
+        // grade no longer shows the hill they were run on.
+        let gps_terrain = long_grade.is_some_and(|g| g.source == AltitudeSource::Gps);
+        let just_off_a_hill =
+            gps_terrain && self.last_hill_ms.is_some_and(|h| t_ms.saturating_sub(h) < GPS_HILL_MEMORY_MS);
         let terrain_known = terrain.is_some_and(GradeEstimator::has_altitude);
         let dt_s = self.last_update_ms.map_or(0.0, |last| t_ms.saturating_sub(last) as f64 / 1000.0);
         self.last_update_ms = Some(t_ms);
@@ -458,7 +473,11 @@ impl PaceMonitor {
         // Both the number spoken and the display have to agree: a window that remembers a surge
         // is no reason to say "ease off" to a runner whose watch shows them back in the band.
         let off = verdict.filter(|off| {
-            terrain_seen && !on_a_hill && self.words_agree(*off, spoken) && self.words_agree(*off, display)
+            terrain_seen
+                && !on_a_hill
+                && !just_off_a_hill
+                && self.words_agree(*off, spoken)
+                && self.words_agree(*off, display)
         });
         let inside = verdict.is_none() && speed >= self.band_mps.0 && speed <= self.band_mps.1;
         let decision = self.corrections.judge(
