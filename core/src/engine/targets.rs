@@ -367,7 +367,6 @@ impl PaceMonitor {
         let long_grade = terrain.and_then(GradeEstimator::grade);
         let long = long_grade.map(|g| g.grade);
         let short_grade = terrain.and_then(|g| g.grade_since(t_ms.saturating_sub(SHORT_GRADE_WINDOW_MS)));
-        let short = short_grade.map(|g| g.grade).or(long);
         // GPS altitude tells a climb from the flat, but not 1 % from 2 % (σ ≈ 1 % of grade over
         // 150 m even when its error is white, and it is not): it withholds corrections on a
         // hill, and leaves the pace raw elsewhere — adjusting by it only adds its noise.
@@ -389,7 +388,15 @@ impl PaceMonitor {
             }
         }
         let estimate = &adjusted;
-        let on_a_hill = [long, short].iter().flatten().any(|g| g.abs() >= HILL_GRADE);
+        // GPS altitude's grade lags a climb by its 150-m baseline, and speed readings (Doppler,
+        // a foot pod) show the slowing at its foot within seconds: with readings, one σ of the
+        // grade's doubt counts as hill. (Positions alone need windows of 24 s and more, by
+        // which time the grade has caught up; the doubt would only slow them on the flat.)
+        let quick_evidence = estimate.reading.is_some();
+        let on_a_hill = [long_grade, short_grade].iter().flatten().any(|g| {
+            let doubt = if g.source == AltitudeSource::Gps && quick_evidence { g.sigma } else { 0.0 };
+            g.grade.abs() + doubt >= HILL_GRADE
+        });
         if on_a_hill {
             self.last_hill_ms = Some(t_ms);
         }

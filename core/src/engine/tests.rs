@@ -546,40 +546,44 @@ fn a_climb_at_steady_effort_is_on_target_and_the_coach_speaks_effort() {
     assert!(!k.iter().any(|(_, c)| *c == CueKind::HillEffort), "{k:?}");
 }
 
-/// Over the crest of a 6 % climb and down a 6 % descent at constant effort, with GPS altitude
-/// only (σ 4 m): nothing is adjusted for grade, so the windows and readings just off each hill
-/// still hold its raw pace — no "pick it up" after the climb, no "ease off" after the descent.
+/// Up a 6 % climb and down as steep at constant effort, with GPS altitude only (σ 4 m) and
+/// Doppler: nothing is adjusted for grade, so just off each hill (the windows and readings still
+/// hold its raw pace) the coach does not correct: no "pick it up" after the climb, no "ease off"
+/// on the descent. (At the foot of a 4 % climb a correction still comes ~33 s in, before a 150-m
+/// GPS baseline shows the climb: waiting 45 s instead of 30 s delays real corrections on the
+/// flat by as much — corpus D6 — and was not taken.)
 #[test]
-fn just_off_a_hill_with_gps_altitude_the_coach_does_not_correct_the_hills_pace() {
+fn with_gps_altitude_the_coach_does_not_correct_a_hills_raw_pace() {
     let plan = plan(
         r#"{"version":1,"id":"h","name":"h","steps":[{"kind":"work","end":{"time_s":1500},"target":{"pace":{"fastest":"5:20","slowest":"5:40"}}}]}"#,
     );
     let flat = 1000.0 / 330.0;
-    let mut noise = Noise(0x51de_2e3f_4a5b_6c7e);
-    let (mut east, mut altitude) = (0.0, 100.0);
-    let mut out = vec![Input::Start { t_ms: 0 }];
-    for s in 0..=1200u64 {
-        let t = s * 1000;
-        let grade = match s {
-            300..540 => 0.06,
-            540..700 => -0.06,
-            _ => 0.0,
-        };
-        let v = flat / crate::signal::grade::speed_factor(grade);
-        east += v;
-        altitude += grade * v;
-        let Input::Fix(mut fix) =
-            fix_at(t, east + noise.next(), noise.next(), Some((v + 0.15 * noise.next(), Some(0.15))))
-        else {
-            unreachable!("a fix")
-        };
-        fix.altitude_m = Some(altitude + 4.0 * noise.next());
-        out.push(Input::Fix(fix));
-        out.push(Input::Tick { t_ms: t });
+    for hill in [0.06] {
+        let mut noise = Noise(0x51de_2e3f_4a5b_6c7e);
+        let (mut east, mut altitude) = (0.0, 100.0);
+        let mut out = vec![Input::Start { t_ms: 0 }];
+        for s in 0..=1200u64 {
+            let t = s * 1000;
+            let grade = match s {
+                300..540 => hill,
+                540..700 => -hill,
+                _ => 0.0,
+            };
+            let v = flat / crate::signal::grade::speed_factor(grade);
+            east += v;
+            altitude += grade * v;
+            let doppler = Some((v + 0.15 * noise.next(), Some(0.15)));
+            let Input::Fix(mut fix) = fix_at(t, east + noise.next(), noise.next(), doppler) else {
+                unreachable!("a fix")
+            };
+            fix.altitude_m = Some(altitude + 4.0 * noise.next());
+            out.push(Input::Fix(fix));
+            out.push(Input::Tick { t_ms: t });
+        }
+        out.push(Input::Finish { t_ms: 1_201_000 });
+        let k = kinds(&run(&plan, RunnerProfile::default(), &out).0);
+        assert!(!k.iter().any(|(_, c)| matches!(c, CueKind::SpeedUp | CueKind::SlowDown)), "{hill}: {k:?}");
     }
-    out.push(Input::Finish { t_ms: 1_201_000 });
-    let k = kinds(&run(&plan, RunnerProfile::default(), &out).0);
-    assert!(!k.iter().any(|(_, c)| matches!(c, CueKind::SpeedUp | CueKind::SlowDown)), "{k:?}");
 }
 
 #[test]
