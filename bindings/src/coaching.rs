@@ -17,8 +17,8 @@ use crate::error::{PacenoteError, guarded};
 use crate::store::{Pacenote, now_unix_ms};
 use pacenote_core::coaching::analysis::{RunAnalysis, pace_change_per_30_days};
 use pacenote_core::coaching::goals::{GoalMeasure, GoalTier, WeeklyPlan, local_day};
-use pacenote_core::coaching::summary::{HistoryEntry, day_number, pace_series, post_run_summary};
-use pacenote_sync::history::{PastRun, run_and_before};
+use pacenote_core::coaching::summary::{HistoryEntry, day_number, post_run_summary, week_and_goals};
+use pacenote_sync::history::{PastRun, past_runs, run_and_before};
 
 /// The pre-run readiness check (DESIGN §9): run as planned, easy, rest, or see a professional.
 #[uniffi::export]
@@ -257,7 +257,8 @@ impl Pacenote {
                 options;
             let reference_hr_bpm = check_reference_hr(reference_hr_bpm)?;
             let goals = core_goals(goals)?;
-            let runs = self.past_runs(utc_offset_minutes.saturating_mul(60))?;
+            let offset_s = utc_offset_minutes.saturating_mul(60);
+            let runs = self.history(|store| past_runs(store, offset_s))?;
             let (run, before) = run_and_before(&runs, run_id.as_deref())
                 .map_err(|e| PacenoteError::invalid_input(format!("{e} in the store")))?;
             let analysis = run.analysis.clone().ok_or_else(|| {
@@ -295,7 +296,8 @@ impl Pacenote {
         utc_offset_minutes: i32,
     ) -> Result<PaceTrend, PacenoteError> {
         guarded(|| {
-            let runs = self.past_runs(utc_offset_minutes.saturating_mul(60))?;
+            let offset_s = utc_offset_minutes.saturating_mul(60);
+            let runs = self.history(|store| past_runs(store, offset_s))?;
             let latest_reference =
                 runs.iter().rev().find_map(|r| r.analysis.as_ref()).map(|a| a.reference_hr_bpm);
             let reference_hr_bpm = check_reference_hr(reference_hr_bpm)?
@@ -303,8 +305,8 @@ impl Pacenote {
                 .unwrap_or(pacenote_core::coaching::analysis::DEFAULT_REFERENCE_HR_BPM);
             let mut points = Vec::new();
             for run in &runs {
-                if let Some((date, pace)) = pace_series(&[run.entry()], reference_hr_bpm).pop() {
-                    points.push((run.id.clone(), date, pace));
+                if let Some(pace) = run.analysis.as_ref().and_then(|a| a.pace_at_s_per_km(reference_hr_bpm)) {
+                    points.push((run.id.clone(), run.date, pace));
                 }
             }
             let change =
@@ -333,21 +335,16 @@ impl Pacenote {
         utc_offset_minutes: i32,
     ) -> Result<Vec<GoalProgress>, PacenoteError> {
         guarded(|| {
-            use pacenote_core::coaching::goals::{AnalysedRun, goal_progress, process_status};
             let goals = core_goals(goals)?;
             let offset_s = utc_offset_minutes.saturating_mul(60);
-            let runs = self.past_runs(offset_s)?;
+            let runs = self.history(|store| past_runs(store, offset_s))?;
             let today = local_day(now_unix_ms(), offset_s).ok_or_else(|| {
                 PacenoteError::invalid_input(format!("utc_offset_minutes {utc_offset_minutes}"))
             })?;
-            let completed: Vec<_> = runs.iter().map(PastRun::completed).collect();
             let weekly = (runs_per_week > 0).then_some(WeeklyPlan { runs_per_week });
-            let process = process_status(&completed, weekly, today);
-            let analysed: Vec<AnalysedRun> = runs
-                .iter()
-                .filter_map(|r| Some(AnalysedRun { date: r.date, analysis: r.analysis.clone()? }))
-                .collect();
-            Ok(goal_progress(&goals, &analysed, &process, today).into_iter().map(Into::into).collect())
+            let entries: Vec<HistoryEntry> = runs.iter().map(PastRun::entry).collect();
+            let (_, progress) = week_and_goals(&entries, weekly, &goals, today);
+            Ok(progress.into_iter().map(Into::into).collect())
         })
     }
 }

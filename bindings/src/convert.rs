@@ -402,7 +402,7 @@ impl From<pacenote_core::coaching::analysis::Trend> for crate::coaching::Trend {
             milestones,
         } = t;
         Self {
-            runs_before: u32::try_from(runs_before).unwrap_or(u32::MAX),
+            runs_before: count_u32(runs_before),
             pace_at_reference_hr_change_s_per_km_per_30_days,
             efficiency_vs_history_pct,
             milestones,

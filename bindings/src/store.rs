@@ -292,14 +292,14 @@ fn new_run_id() -> String {
 }
 
 impl Pacenote {
-    /// The finished runs of the store, oldest first, each on the runner's own day
-    /// (`utc_offset_s` east of UTC); runs whose summary does not load are logged and left out.
-    pub(crate) fn past_runs(
+    /// The finished runs of the store as `read` takes them (`pacenote_sync::history`), once
+    /// every queued write is in; runs whose summary does not load are logged and left out.
+    pub(crate) fn history<T>(
         &self,
-        utc_offset_s: i32,
-    ) -> Result<Vec<pacenote_sync::history::PastRun>, PacenoteError> {
+        read: impl FnOnce(&Store) -> Result<(Vec<T>, Vec<String>), pacenote_sync::StoreError>,
+    ) -> Result<Vec<T>, PacenoteError> {
         self.writer.barrier();
-        let (runs, left_out) = pacenote_sync::history::past_runs(&*self.lock()?, utc_offset_s)?;
+        let (runs, left_out) = read(&*self.lock()?)?;
         if !left_out.is_empty() {
             tracing::warn!(?left_out, "runs whose summary does not load are left out of the history");
         }
@@ -417,7 +417,7 @@ impl Pacenote {
         guarded(|| {
             use pacenote_core::coaching::goals::{WeeklyPlan, local_day, process_status};
             let offset_s = utc_offset_minutes.saturating_mul(60);
-            let runs: Vec<_> = self.past_runs(offset_s)?.iter().map(|r| r.completed()).collect();
+            let runs = self.history(|store| pacenote_sync::history::completed_runs(store, offset_s))?;
             let today = local_day(now_unix_ms(), offset_s).ok_or_else(|| {
                 PacenoteError::invalid_input(format!("utc_offset_minutes {utc_offset_minutes}"))
             })?;

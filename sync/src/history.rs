@@ -63,6 +63,26 @@ pub fn run_and_before<'a>(
 /// of UTC). Returns them with the ids of the runs left out because their summary could not be
 /// read.
 pub fn past_runs(store: &Store, utc_offset_s: i32) -> Result<(Vec<PastRun>, Vec<String>), StoreError> {
+    read_runs(store, utc_offset_s, true)
+}
+
+/// The finished runs of `store`, oldest first, as the week's tally and the streak count them,
+/// with the ids of the runs left out. Reads no analysis (this runs at every run's start).
+pub fn completed_runs(
+    store: &Store,
+    utc_offset_s: i32,
+) -> Result<(Vec<CompletedRun>, Vec<String>), StoreError> {
+    let (runs, unreadable) = read_runs(store, utc_offset_s, false)?;
+    Ok((runs.iter().map(PastRun::completed).collect(), unreadable))
+}
+
+/// The finished runs, with their analyses when `with_analyses` (parsed, or rebuilt from an
+/// older run's inputs: the costly part).
+fn read_runs(
+    store: &Store,
+    utc_offset_s: i32,
+    with_analyses: bool,
+) -> Result<(Vec<PastRun>, Vec<String>), StoreError> {
     let mut runs = Vec::new();
     let mut unreadable = Vec::new();
     for run in store.finished_summaries()? {
@@ -72,6 +92,7 @@ pub fn past_runs(store: &Store, utc_offset_s: i32) -> Result<(Vec<PastRun>, Vec<
             continue;
         };
         let analysis = match run.analysis_json {
+            _ if !with_analyses => None,
             Some(json) => serde_json::from_str::<RunAnalysis>(&json).ok(),
             // A log that does not replay leaves the run without an analysis, not the history.
             None => analyse_stored(store, &run.id).ok().flatten(),
@@ -87,16 +108,6 @@ pub fn past_runs(store: &Store, utc_offset_s: i32) -> Result<(Vec<PastRun>, Vec<
     }
     runs.sort_by_key(|r| (r.date, r.started_at_unix_ms));
     Ok((runs, unreadable))
-}
-
-/// The finished runs of `store`, oldest first, as the week's tally and the streak count them,
-/// with the ids of the runs left out.
-pub fn completed_runs(
-    store: &Store,
-    utc_offset_s: i32,
-) -> Result<(Vec<CompletedRun>, Vec<String>), StoreError> {
-    let (runs, unreadable) = past_runs(store, utc_offset_s)?;
-    Ok((runs.iter().map(PastRun::completed).collect(), unreadable))
 }
 
 #[cfg(test)]

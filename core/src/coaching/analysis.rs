@@ -151,9 +151,13 @@ impl RunAnalysis {
     /// The same run judged at another reference heart rate.
     pub fn at_reference_hr(mut self, reference_hr_bpm: f64) -> Self {
         self.reference_hr_bpm = reference_hr_bpm;
-        self.pace_at_reference_hr_s_per_km =
-            self.speed_hr_fit.and_then(|f| f.speed_at_mps(reference_hr_bpm)).map(|v| 1000.0 / v);
+        self.pace_at_reference_hr_s_per_km = self.pace_at_s_per_km(reference_hr_bpm);
         self
+    }
+
+    /// The pace this run shows at `hr_bpm` (s/km), from its speed–HR line.
+    pub fn pace_at_s_per_km(&self, hr_bpm: f64) -> Option<f64> {
+        self.speed_hr_fit.and_then(|f| f.speed_at_mps(hr_bpm)).map(|v| 1000.0 / v)
     }
 
     /// The fastest time over at least `distance_m`: the best effort over the shortest stored

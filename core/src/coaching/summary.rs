@@ -47,10 +47,28 @@ pub fn day_number(date: NaiveDate) -> i64 {
 pub fn pace_series(runs: &[HistoryEntry], reference_hr_bpm: f64) -> Vec<(NaiveDate, f64)> {
     runs.iter()
         .filter_map(|r| {
-            let pace = r.analysis.clone()?.at_reference_hr(reference_hr_bpm).pace_at_reference_hr_s_per_km?;
+            let pace = r.analysis.as_ref()?.pace_at_s_per_km(reference_hr_bpm)?;
             Some((r.completed.date, pace))
         })
         .collect()
+}
+
+/// The week's tally and streak and each goal's progress as of `today`, from `runs` (every run
+/// up to that day; those without an analysis count for the week, not for goals).
+pub fn week_and_goals(
+    runs: &[HistoryEntry],
+    weekly: Option<WeeklyPlan>,
+    goals: &[Goal],
+    today: NaiveDate,
+) -> (ProcessStatus, Vec<GoalProgress>) {
+    let completed: Vec<CompletedRun> = runs.iter().map(|e| e.completed).collect();
+    let process = process_status(&completed, weekly, today);
+    let analysed: Vec<AnalysedRun> = runs
+        .iter()
+        .filter_map(|e| Some(AnalysedRun { date: e.completed.date, analysis: e.analysis.clone()? }))
+        .collect();
+    let progress = goal_progress(goals, &analysed, &process, today);
+    (process, progress)
 }
 
 /// The summary of `run` (as done, `this`: none when its date is unknown), against the runs
@@ -90,15 +108,9 @@ pub fn post_run_summary(
     let trend = trend(&points, date.map_or(0, day_number), &run);
     let (process, goals) = match this {
         Some(this) => {
-            let mut completed: Vec<CompletedRun> = earlier.iter().map(|e| e.completed).collect();
-            completed.push(this);
-            let process = process_status(&completed, weekly, this.date);
-            let mut analysed: Vec<AnalysedRun> = earlier
-                .iter()
-                .filter_map(|e| Some(AnalysedRun { date: e.completed.date, analysis: e.analysis.clone()? }))
-                .collect();
-            analysed.push(AnalysedRun { date: this.date, analysis: run.clone() });
-            let goals = goal_progress(goals, &analysed, &process, this.date);
+            let mut runs = earlier;
+            runs.push(HistoryEntry { completed: this, analysis: Some(run.clone()) });
+            let (process, goals) = week_and_goals(&runs, weekly, goals, this.date);
             (Some(process), goals)
         }
         None => (None, Vec::new()),
