@@ -498,7 +498,8 @@ impl RecentFixes {
         })
     }
 
-    /// The speeds over the recent windows, or `None` before the shortest is full.
+    /// The speeds over the recent windows, or `None` before the shortest is full and before
+    /// there are Doppler readings enough for the display.
     pub fn recent_speed(&self) -> Option<RecentSpeed> {
         self.latest
     }
@@ -512,10 +513,11 @@ impl RecentFixes {
             let first = self.samples.get(self.samples.partition_point(|s| s.t_ms < from_ms))?;
             self.window(window_s, first, measured)
         });
-        windows
-            .iter()
-            .any(Option::is_some)
-            .then(|| RecentSpeed { windows, doppler_mean_mps: self.doppler_mean() })
+        // The display's Doppler mean needs no full window: a runner getting going again hears
+        // their pace from the first few readings.
+        let doppler_mean_mps = self.doppler_mean();
+        (windows.iter().any(Option::is_some) || doppler_mean_mps.is_some())
+            .then_some(RecentSpeed { windows, doppler_mean_mps })
     }
 
     /// See [`RecentSpeed::doppler_mean_mps`]. A window that holds a change of speed (a rep's
@@ -724,8 +726,13 @@ mod tests {
 
     #[test]
     fn nothing_is_sure_before_the_first_window_fills() {
-        let recent = run(3.0, 3, |_| 0.0, Some(3.0));
+        let recent = run(3.0, 3, |_| 0.0, None);
         assert_eq!(recent.recent_speed(), None);
+        // With Doppler the display speaks from the first readings; still no window.
+        let recent = run(3.0, 3, |_| 0.0, Some(3.0));
+        let speed = recent.recent_speed().expect("the display's readings");
+        assert!(speed.windows.iter().all(Option::is_none), "{speed:?}");
+        assert_eq!(speed.doppler_mean_mps, Some(3.0));
     }
 
     #[test]
