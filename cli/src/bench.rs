@@ -349,10 +349,13 @@ pub(crate) fn trace_all_with(
             if let Some(p) = d.pace {
                 ours.spoken.push((t_ms, p.0));
             }
+
+            // A correction said without a number (its figure not known well enough) cannot
+            // contradict it.
             let heard = d.pace.map(|p| p.0.round());
             let honest = match d.kind {
-                CueKind::SpeedUp => heard.is_some_and(|p| p > band.1 + PACE_TOLERANCE_S_PER_KM),
-                _ => heard.is_some_and(|p| p < band.0 - PACE_TOLERANCE_S_PER_KM),
+                CueKind::SpeedUp => heard.is_none_or(|p| p > band.1 + PACE_TOLERANCE_S_PER_KM),
+                _ => heard.is_none_or(|p| p < band.0 - PACE_TOLERANCE_S_PER_KM),
             };
             ours.contradictions += usize::from(!honest);
         }
@@ -475,11 +478,13 @@ struct Row {
     /// Corrections whose spoken pace contradicts their words.
     contradictions: usize,
     /// Ours only (NaN for the baselines): the display estimate — the pace spoken — its RMSE
-    /// and the least-squares bound for its window, how many corrections spoke a pace, and the
-    /// share of them within [`SPOKEN_WITHIN_S_PER_KM`] of the truth.
+    /// and the least-squares bound for its window, how many corrections spoke a pace (of how
+    /// many, the rest said without one), and the share of them within
+    /// [`SPOKEN_WITHIN_S_PER_KM`] of the truth.
     display_rmse_s_per_km: f64,
     display_bound_s_per_km: f64,
     spoken: usize,
+    corrections: usize,
     spoken_within_share: f64,
 }
 
@@ -509,6 +514,7 @@ struct Tally {
     display_squared_errors: Vec<f64>,
     display_bounds: Vec<f64>,
     spoken_errors: Vec<f64>,
+    corrections: usize,
     false_cues: usize,
     steady_hours: f64,
     latencies: Vec<f64>,
@@ -529,6 +535,7 @@ impl Tally {
             display_rmse_s_per_km: round2(mean(&self.display_squared_errors).sqrt()),
             display_bound_s_per_km: round2(mean(&self.display_bounds)),
             spoken: self.spoken_errors.len(),
+            corrections: self.corrections,
             spoken_within_share: round2(
                 self.spoken_errors.iter().filter(|e| **e <= SPOKEN_WITHIN_S_PER_KM).count() as f64
                     / self.spoken_errors.len() as f64,
@@ -550,8 +557,10 @@ impl Tally {
         self.bounds.push(bound(window_s));
         if !trace.display.is_empty() {
             self.display_squared_errors.extend(pace_errors(run, &trace.display));
+
             self.display_bounds.push(bound(DISPLAY_WINDOW_MS as f64 / 1000.0));
             self.spoken_errors.extend(spoken_errors(run, trace));
+            self.corrections += trace.cues.len();
         }
     }
 
@@ -580,6 +589,7 @@ impl Tally {
         self.display_squared_errors.extend(&other.display_squared_errors);
         self.display_bounds.extend(&other.display_bounds);
         self.spoken_errors.extend(&other.spoken_errors);
+        self.corrections += other.corrections;
         self.false_cues += other.false_cues;
         self.steady_hours += other.steady_hours;
         self.latencies.extend(&other.latencies);
@@ -861,8 +871,8 @@ fn pace(json: bool) -> Result<(), CliError> {
         DISPLAY_WINDOW_MS / 1000
     );
     println!(
-        "  {:<62} {:>10} {:>10} {:>7} {:>8} {:>8}",
-        "group", "RMSE s/km", "bound", "ratio", "spoken", "within"
+        "  {:<62} {:>10} {:>10} {:>7} {:>10} {:>8}",
+        "group", "RMSE s/km", "bound", "ratio", "spoken/all", "within"
     );
     for (name, row) in result
         .scenarios
@@ -874,12 +884,12 @@ fn pace(json: bool) -> Result<(), CliError> {
             continue;
         }
         println!(
-            "  {:<62} {:>10.2} {:>10.2} {:>7.2} {:>8} {:>8}",
+            "  {:<62} {:>10.2} {:>10.2} {:>7.2} {:>10} {:>8}",
             name,
             row.display_rmse_s_per_km,
             row.display_bound_s_per_km,
             row.display_rmse_s_per_km / row.display_bound_s_per_km,
-            row.spoken,
+            format!("{}/{}", row.spoken, row.corrections),
             if row.spoken > 0 { format!("{:.0} %", 100.0 * row.spoken_within_share) } else { "-".to_owned() }
         );
     }

@@ -618,8 +618,12 @@ impl RunSession {
         let spoken_pace = coach.spoken_pace(now, estimate);
         let target_bpm = coach.target_bpm();
         for d in decisions {
+            // A pace correction says exactly the number its decision carries (or none, when
+            // that is not known well enough, or judged against the runner's own earlier reps
+            // rather than the band): the display could contradict the words.
+            let correction = matches!(d.kind, CueKind::SpeedUp | CueKind::SlowDown);
             let slots = CueSlots {
-                pace: d.pace.or(spoken_pace),
+                pace: if correction { d.pace } else { d.pace.or(spoken_pace) },
                 target_pace: band,
                 bpm,
                 target_bpm,
