@@ -446,6 +446,22 @@ impl PaceMonitor {
             reading_slow.filter(|_| speed < self.outer_mps.0),
         );
         let (smoothed_fast, smoothed_slow) = self.smoothed_test(dt_s, estimate, speed, may_push);
+        // From positions alone the filter's speed follows the track's wander for tens of
+        // seconds, which its CUSUM counts as evidence second by second: the longest window
+        // of positions has to lie beyond the band on the same side too (on `pacenote bench
+        // pace`: false corrections with σ 8 m white GPS 2.5 → 1.0 an hour, before a change
+        // 5.0 → 0; detection of a 10 % change 40.3 → 40.9 s overall).
+        let longest = estimate
+            .recent
+            .and_then(|r| r.windows.iter().rev().flatten().find(|w| !w.doppler).copied())
+            .filter(|_| estimate.reading.is_none());
+        let (smoothed_fast, smoothed_slow) = match longest {
+            Some(w) => (
+                smoothed_fast && w.speed_mps > self.band_mps.1,
+                smoothed_slow && w.speed_mps + w.low_bias_mps < self.band_mps.0,
+            ),
+            None => (smoothed_fast, smoothed_slow),
+        };
         // The speed the sure evidence rests on: the raw readings' mean since their evidence began;
         // else, from positions alone, the newest window that was sure — its own speed, far
         // steadier than a 10-s display of the filter's speed — with its σ. (A Doppler window is
@@ -869,6 +885,44 @@ mod tests {
             .update(70_000, 70_000, &estimate, || Some(SecondsPerKm(370.0)), None)
             .expect("a correction");
         assert_eq!(decision.pace.map(|p| p.0), Some(370.0));
+    }
+
+    #[test]
+    fn the_filters_speed_alone_does_not_correct_against_the_longest_window() {
+        use crate::signal::recent::{RecentSpeed, WindowSpeed};
+        // Positions alone: the filter's speed has wandered to 3.3 m/s (5:03/km, band
+        // 5:25–5:35) for a minute — its CUSUM alone would be sure — while the 96-s window of
+        // positions reads 3.05 m/s, inside the band: no correction. Once that window too
+        // reads beyond the band, the correction comes.
+        let longest = |speed_mps: f64| WindowSpeed {
+            from_ms: 0,
+            speed_mps,
+            sigma_mps: 0.1,
+            low_bias_mps: 0.0,
+            doppler: false,
+        };
+        let estimate = |window: f64| PaceEstimate {
+            speed_sigma_mps: 0.1,
+            recent: Some(RecentSpeed {
+                windows: [None, None, None, None, Some(longest(window))],
+                doppler_mean_mps: None,
+            }),
+            ..at(3.3)
+        };
+        let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
+        let said = |monitor: &mut PaceMonitor, window: f64, from: u64| {
+            (from..from + 60).find_map(|s| {
+                monitor.update(
+                    s * 1000,
+                    s * 1000,
+                    &estimate(window),
+                    || SecondsPerKm::from_speed_mps(3.3),
+                    None,
+                )
+            })
+        };
+        assert_eq!(said(&mut monitor, 3.05, 0), None);
+        assert_eq!(said(&mut monitor, 3.2, 60).map(|d| d.kind), Some(CueKind::SlowDown));
     }
 
     #[test]
