@@ -825,7 +825,7 @@ mod tests {
         };
         let estimate = PaceEstimate {
             recent: Some(RecentSpeed {
-                windows: [None, None, None, None, Some(slow_window)],
+                windows: [None, None, None, None, None, Some(slow_window)],
                 doppler_mean_mps: None,
             }),
             ..at(2.5)
@@ -839,7 +839,7 @@ mod tests {
         let settled = WindowSpeed { from_ms: 21_000, ..slow_window };
         let estimate = PaceEstimate {
             recent: Some(RecentSpeed {
-                windows: [None, None, None, None, Some(settled)],
+                windows: [None, None, None, None, None, Some(settled)],
                 doppler_mean_mps: None,
             }),
             ..at(2.5)
@@ -865,7 +865,8 @@ mod tests {
             low_bias_mps: 0.0,
             doppler: false,
         };
-        let recent = RecentSpeed { windows: [None, None, None, Some(window), None], doppler_mean_mps: None };
+        let recent =
+            RecentSpeed { windows: [None, None, None, Some(window), None, None], doppler_mean_mps: None };
         let estimate = PaceEstimate { recent: Some(recent), ..at(2.7) };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
         let decision = monitor
@@ -876,7 +877,8 @@ mod tests {
         assert!((spoken - 1000.0 / 2.75).abs() < 0.5, "spoke {spoken}");
         // The same from Doppler: the display (the Doppler mean, newer than any window) speaks.
         let doppler = WindowSpeed { doppler: true, sigma_mps: 0.01, ..window };
-        let recent = RecentSpeed { windows: [None, None, None, Some(doppler), None], doppler_mean_mps: None };
+        let recent =
+            RecentSpeed { windows: [None, None, None, Some(doppler), None, None], doppler_mean_mps: None };
         let reading =
             Some(crate::signal::pace::SpeedReading { t_ms: 70_000, speed_mps: 2.7, sigma_mps: 0.15 });
         let estimate = PaceEstimate { recent: Some(recent), reading, ..at(2.7) };
@@ -904,7 +906,7 @@ mod tests {
         let estimate = |window: f64| PaceEstimate {
             speed_sigma_mps: 0.1,
             recent: Some(RecentSpeed {
-                windows: [None, None, None, None, Some(longest(window))],
+                windows: [None, None, None, None, None, Some(longest(window))],
                 doppler_mean_mps: None,
             }),
             ..at(3.3)
