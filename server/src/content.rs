@@ -138,7 +138,7 @@ pub fn byte_range(header: &str, len: u64) -> RangeAnswer {
     let Some((a, b)) = spec.split_once('-') else { return RangeAnswer::Whole };
     let (a, b) = (a.trim(), b.trim());
     let range = match (a.parse::<u64>(), b.parse::<u64>()) {
-        (Ok(start), Ok(last)) if start <= last => (start, (last + 1).min(len)),
+        (Ok(start), Ok(last)) if start <= last => (start, last.saturating_add(1).min(len)),
         (Ok(start), Err(_)) if b.is_empty() => (start, len),
         (Err(_), Ok(suffix)) if a.is_empty() => (len.saturating_sub(suffix), len),
         _ => return RangeAnswer::Whole,
@@ -158,6 +158,9 @@ mod tests {
         assert_eq!(byte_range("bytes=-10", 100), Part(90, 100));
         assert_eq!(byte_range("bytes=50-500", 100), Part(50, 100));
         assert_eq!(byte_range("bytes=100-", 100), Unsatisfiable);
+        // The largest last byte a client can name is the end of the body, not an overflow.
+        assert_eq!(byte_range("bytes=0-18446744073709551615", 100), Part(0, 100));
+        assert_eq!(byte_range("bytes=18446744073709551615-18446744073709551615", 100), Unsatisfiable);
         assert_eq!(byte_range("bytes=0-1,5-6", 100), Whole);
         assert_eq!(byte_range("lines=1-2", 100), Whole);
         assert!(etag_matches("\"a\"", "\"a\""));

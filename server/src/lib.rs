@@ -19,7 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use pacenote_sync::wire::{
-    Cursor, ErrorBody, FinalizeClaim, MAX_CHUNK_BODY_BYTES, MAX_SMALL_BODY_BYTES, RunHeader, decode_chunk,
+    Cursor, ErrorBody, FinalizeClaim, MAX_CHUNK_BODY_BYTES, MAX_SMALL_BODY_BYTES, RunHeader,
+    check_chunk_count, decode_chunk,
 };
 
 use content::{Content, RangeAnswer, byte_range, etag_matches};
@@ -100,7 +101,11 @@ impl FromRequestParts<AppState> for User {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" is "Bearer".
+                let (scheme, token) = v.trim_start().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header is not `Bearer <token>`"))?
@@ -181,6 +186,7 @@ async fn finalize(
 ) -> Result<Response, ApiError> {
     check_run_id(&run_id)?;
     let claim: FinalizeClaim = parse_json("finalize claim", &body)?;
+    check_chunk_count(claim.chunks, "finalize claim's `chunks`").map_err(bad_request)?;
     let storage = state.storage.clone();
     let reply = blocking(move || storage.finalize(&user, &run_id, &claim)).await?;
     let status = if reply.confirmed { StatusCode::OK } else { StatusCode::CONFLICT };

@@ -163,6 +163,44 @@ fn one_user_never_reaches_another_users_runs() {
 }
 
 #[test]
+fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case() {
+    use pacenote_sync::client::HttpRequest;
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, _) = server(dir.path());
+    let alice = client(server.addr, ALICE);
+    let header = br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1}"#.to_vec();
+    assert_eq!(send(&alice, Method::Put, "/v1/runs/r1", header).status, 204);
+    // A claim of a billion chunks once made the server list a billion missing ones (2 GB).
+    let claim = br#"{"chunks":1000000000,"samples":0,"cues":0,"events":0,"digest":"x"}"#.to_vec();
+    let r = send(&alice, Method::Post, "/v1/runs/r1/finalize", claim);
+    assert_eq!(r.status, 400);
+    assert!(r.message().contains("more than a run can hold"), "{}", r.message());
+    // Chunk numbers past a week of minutes (2^63 and up was stored under another number; near
+    // 2^64 the minute overflowed).
+    for index in [u64::MAX, 1u64 << 63, pacenote_sync::wire::MAX_RUN_CHUNKS] {
+        let chunk =
+            encode_chunk(&Chunk { index, samples: vec![], cues: vec![], events: vec![] }).expect("chunk");
+        let r = send(&alice, Method::Put, &format!("/v1/runs/r1/chunks/{index}"), chunk.body);
+        assert_eq!(r.status, 400, "chunk {index}");
+        assert!(r.message().contains("more than a run can hold"), "{}", r.message());
+    }
+    let last = pacenote_sync::wire::MAX_RUN_CHUNKS - 1;
+    let chunk =
+        encode_chunk(&Chunk { index: last, samples: vec![], cues: vec![], events: vec![] }).expect("chunk");
+    assert_eq!(send(&alice, Method::Put, &format!("/v1/runs/r1/chunks/{last}"), chunk.body).status, 201);
+    // "bearer" is "Bearer" (RFC 9110: the scheme is case-insensitive); another scheme is not.
+    for (scheme, status) in [("bearer", 200), ("BEARER", 200), ("Basic", 401)] {
+        let request = HttpRequest {
+            method: Method::Get,
+            url: format!("http://{}/v1/runs/r1/cursor", server.addr),
+            headers: vec![("Authorization".to_owned(), format!("{scheme} {ALICE}"))],
+            body: Vec::new(),
+        };
+        assert_eq!(alice.transport.send(&request).expect("an answer").status, status, "{scheme}");
+    }
+}
+
+#[test]
 fn malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong() {
     let dir = tempfile::tempdir().expect("dir");
     let (server, _) = server(dir.path());

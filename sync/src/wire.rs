@@ -11,6 +11,10 @@ use crate::store::RunLog;
 
 /// Each chunk holds the log of one minute of run time: `[n * CHUNK_MS, (n + 1) * CHUNK_MS)`.
 pub const CHUNK_MS: u64 = 60_000;
+/// A run holds at most this many chunks: a week of minutes (a run left going for days still
+/// uploads). Chunk numbers and finalize claims beyond it are refused, so no claim can make a
+/// server build a list of a billion missing chunks, and a chunk's minute never overflows.
+pub const MAX_RUN_CHUNKS: u64 = 7 * 24 * 60;
 /// Largest compressed chunk body a server accepts (a minute at 10 Hz is far below).
 pub const MAX_CHUNK_BODY_BYTES: usize = 4 << 20;
 /// Largest decompressed chunk: guards against a gzip bomb.
@@ -95,6 +99,18 @@ pub struct FinalizeClaim {
     pub events: u64,
     /// [`run_digest`] of the chunks' digests.
     pub digest: String,
+}
+
+/// Whether `chunks` chunks (or a chunk number's place, as its count) fit in one run
+/// ([`MAX_RUN_CHUNKS`]); `what` names the field for the message.
+pub fn check_chunk_count(chunks: u64, what: &str) -> Result<(), String> {
+    if chunks > MAX_RUN_CHUNKS {
+        return Err(format!(
+            "the {what} says {} chunks, more than a run can hold ({MAX_RUN_CHUNKS}, a week of one-minute chunks)",
+            chunks
+        ));
+    }
+    Ok(())
 }
 
 /// The server's answer to a finalize.
@@ -199,6 +215,7 @@ pub fn encode_chunk(chunk: &Chunk) -> Result<EncodedChunk, String> {
 /// A received chunk body: gunzipped (within [`MAX_CHUNK_JSON_BYTES`]), parsed, checked to be
 /// chunk `index` with every entry inside its minute. Returns the chunk and its JSON digest.
 pub fn decode_chunk(index: u64, body: &[u8]) -> Result<(Chunk, String), String> {
+    check_chunk_count(index.saturating_add(1), "chunk number")?;
     let mut json = Vec::new();
     flate2::read::GzDecoder::new(body)
         .take(MAX_CHUNK_JSON_BYTES as u64 + 1)
