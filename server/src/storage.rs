@@ -210,17 +210,30 @@ impl Storage for SqliteStorage {
     fn put_run(&self, user: &str, run_id: &str, header: &RunHeader) -> Result<(), StorageError> {
         let json = serde_json::to_string(header).map_err(|e| StorageError::Internal(e.to_string()))?;
         self.with(|tx| {
-            let owner: Option<String> = tx
-                .query_row("SELECT user FROM runs WHERE id = ?1", params![run_id], |r| r.get(0))
+            let held: Option<(String, bool, String)> = tx
+                .query_row(
+                    "SELECT user, finalized, header_json FROM runs WHERE id = ?1",
+                    params![run_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
                 .optional()?;
-            match owner {
+            match held {
                 None => {
                     tx.execute(
                         "INSERT INTO runs (id, user, header_json) VALUES (?1, ?2, ?3)",
                         params![run_id, user, json],
                     )?;
                 }
-                Some(owner) if owner == user => {
+                // A finalized run is what the phone deleted its copy for: the same header again
+                // (a retry) is fine, another is refused.
+                Some((owner, true, held_json)) if owner == user => {
+                    if held_json != json {
+                        return Err(StorageError::Conflict(format!(
+                            "run {run_id} is finalized: its header no longer changes"
+                        )));
+                    }
+                }
+                Some((owner, false, _)) if owner == user => {
                     tx.execute("UPDATE runs SET header_json = ?2 WHERE id = ?1", params![run_id, json])?;
                 }
                 Some(_) => {

@@ -201,6 +201,27 @@ fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case() {
 }
 
 #[test]
+fn a_finalized_runs_header_no_longer_changes_but_a_retry_is_fine() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, _) = server(dir.path());
+    let alice = client(server.addr, ALICE);
+    let header = br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1,"effort":4}"#.to_vec();
+    assert_eq!(send(&alice, Method::Put, "/v1/runs/r1", header.clone()).status, 204);
+    let chunk =
+        encode_chunk(&Chunk { index: 0, samples: vec![], cues: vec![], events: vec![] }).expect("chunk");
+    assert_eq!(send(&alice, Method::Put, "/v1/runs/r1/chunks/0", chunk.body).status, 201);
+    let digest = pacenote_sync::wire::run_digest([chunk.digest.as_str()]);
+    let claim = format!(r#"{{"chunks":1,"samples":0,"cues":0,"events":0,"digest":"{digest}"}}"#);
+    assert_eq!(send(&alice, Method::Post, "/v1/runs/r1/finalize", claim.into_bytes()).status, 200);
+    // The phone retrying after a lost reply sends the same header: fine.
+    assert_eq!(send(&alice, Method::Put, "/v1/runs/r1", header).status, 204);
+    let changed = br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1,"effort":9}"#.to_vec();
+    let r = send(&alice, Method::Put, "/v1/runs/r1", changed);
+    assert_eq!(r.status, 409);
+    assert!(r.message().contains("finalized"), "{}", r.message());
+}
+
+#[test]
 fn malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong() {
     let dir = tempfile::tempdir().expect("dir");
     let (server, _) = server(dir.path());
