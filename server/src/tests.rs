@@ -188,6 +188,23 @@ fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case() {
     let chunk =
         encode_chunk(&Chunk { index: last, samples: vec![], cues: vec![], events: vec![] }).expect("chunk");
     assert_eq!(send(&alice, Method::Put, &format!("/v1/runs/r1/chunks/{last}"), chunk.body).status, 201);
+    // A valid chunk of more samples than a minute can hold (once 836,000 rows, seconds of
+    // every user's writes) is refused before storage.
+    let crowded = Chunk {
+        index: 1,
+        samples: (0..=pacenote_sync::wire::MAX_SAMPLES_PER_CHUNK as u64)
+            .map(|seq| pacenote_sync::wire::WireSample {
+                seq,
+                t_ms: 60_000 + seq % 60_000,
+                input: serde_json::value::RawValue::from_string("{}".into()).expect("raw"),
+            })
+            .collect(),
+        cues: vec![],
+        events: vec![],
+    };
+    let r = send(&alice, Method::Put, "/v1/runs/r1/chunks/1", encode_chunk(&crowded).expect("chunk").body);
+    assert_eq!(r.status, 400);
+    assert!(r.message().contains("more than a minute can hold"), "{}", r.message());
     // "bearer" is "Bearer" (RFC 9110: the scheme is case-insensitive); another scheme is not.
     for (scheme, status) in [("bearer", 200), ("BEARER", 200), ("Basic", 401)] {
         let request = HttpRequest {

@@ -331,7 +331,7 @@ impl Transport for UreqTransport {
         let body = response
             .body_mut()
             .with_config()
-            .limit(crate::wire::MAX_CHUNK_JSON_BYTES as u64)
+            .limit(crate::wire::MAX_RESPONSE_BYTES as u64)
             .read_to_vec()
             .map_err(classify)?;
         Ok(HttpResponse { status, headers, body })

@@ -17,8 +17,16 @@ pub const CHUNK_MS: u64 = 60_000;
 pub const MAX_RUN_CHUNKS: u64 = 7 * 24 * 60;
 /// Largest compressed chunk body a server accepts (a minute at 10 Hz is far below).
 pub const MAX_CHUNK_BODY_BYTES: usize = 4 << 20;
-/// Largest decompressed chunk: guards against a gzip bomb.
-pub const MAX_CHUNK_JSON_BYTES: usize = 32 << 20;
+/// Largest decompressed chunk: guards against a gzip bomb. A full minute
+/// ([`MAX_SAMPLES_PER_CHUNK`] samples of a few hundred bytes) is well below.
+pub const MAX_CHUNK_JSON_BYTES: usize = 8 << 20;
+/// Most engine inputs a one-minute chunk can hold: 100 a second, above every sensor a phone
+/// feeds together (GPS and Doppler to 10 Hz, a barometer to 25 Hz, heart rate, cadence, a
+/// foot pod, the tick; a real run logs about 4 a second). A chunk claiming more is not a
+/// minute of a run, and would hold a server's write lock for seconds (836,000 rows once).
+pub const MAX_SAMPLES_PER_CHUNK: usize = 6_000;
+/// Largest response body a client reads (a plan, a pack's manifest or clip, a cursor).
+pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
 /// Largest run header or finalize body.
 pub const MAX_SMALL_BODY_BYTES: usize = 64 << 10;
 
@@ -229,6 +237,15 @@ pub fn decode_chunk(index: u64, body: &[u8]) -> Result<(Chunk, String), String> 
     if chunk.index != index {
         return Err(format!("the body is chunk {} but was sent as chunk {index}", chunk.index));
     }
+    let most = chunk.samples.len().max(chunk.cues.len()).max(chunk.events.len());
+    if most > MAX_SAMPLES_PER_CHUNK {
+        return Err(format!(
+            "chunk {index} holds {} samples, {} cues and {} events: more than a minute can hold ({MAX_SAMPLES_PER_CHUNK} each)",
+            chunk.samples.len(),
+            chunk.cues.len(),
+            chunk.events.len()
+        ));
+    }
     let minute = index * CHUNK_MS..(index + 1) * CHUNK_MS;
     if let Some(s) = chunk.samples.iter().find(|s| !minute.contains(&s.t_ms)) {
         return Err(format!("sample {} at {} ms is outside chunk {index}'s minute", s.seq, s.t_ms));
@@ -294,5 +311,20 @@ mod tests {
         let bomb = gz.finish().expect("finish");
         assert!(bomb.len() < MAX_CHUNK_BODY_BYTES);
         assert!(decode_chunk(0, &bomb).expect_err("bomb").contains("larger"));
+        // More samples than a minute can hold, every one inside the minute.
+        let crowded = Chunk {
+            index: 0,
+            samples: (0..=MAX_SAMPLES_PER_CHUNK as u64)
+                .map(|seq| WireSample {
+                    seq,
+                    t_ms: seq % CHUNK_MS,
+                    input: serde_json::value::RawValue::from_string("{}".into()).expect("raw"),
+                })
+                .collect(),
+            cues: vec![],
+            events: vec![],
+        };
+        let crowded = encode_chunk(&crowded).expect("encode");
+        assert!(decode_chunk(0, &crowded.body).expect_err("crowded").contains("more than a minute can hold"));
     }
 }
