@@ -11,6 +11,7 @@ pub mod storage;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
@@ -26,6 +27,12 @@ use pacenote_sync::wire::{
 use content::{Content, RangeAnswer, byte_range, etag_matches};
 use storage::{ChunkPut, Storage, StorageError};
 
+/// A connection has this long to send a request's headers, and this long for the whole
+/// request with its body (a chunk is at most 4 MB: a minute at 64 kB/s, a slow phone's
+/// upload): a client that stops mid-request otherwise holds its connection (and its file
+/// descriptor) forever, and a few hundred of them are a denial of service.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest run id accepted (the app's ids are far shorter).
 const MAX_RUN_ID_CHARS: usize = 128;
 
@@ -294,7 +301,69 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/packs/{persona}/{lang}/manifest", get(get_manifest))
         .route("/v1/blobs/{sha256}", get(get_blob))
         .layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES))
+        .layer(axum::middleware::from_fn(within_request_timeout))
         .with_state(state)
+}
+
+/// A request (its body read included) that takes longer than [`REQUEST_TIMEOUT`] is answered
+/// 408 and dropped.
+async fn within_request_timeout(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError(
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the request took longer than {} s: send it again", REQUEST_TIMEOUT.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
+/// Serves `app` on `listener` until `stopped`: each connection with a header read timeout
+/// ([`HEADER_READ_TIMEOUT`]); at the stop, idle connections close and requests in flight
+/// finish.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let (closing, _) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut stopped = std::pin::pin!(stopped);
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut stopped => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: the listener itself is fine.
+                Err(e) => {
+                    tracing::warn!("accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut closing = closing.subscribe();
+        connections.spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = closing.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+        // Reap the finished ones as we go.
+        while connections.try_join_next().is_some() {}
+    }
+    let _ = closing.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
 }
 
 /// A server running on its own thread and runtime (the CLI, tests); stops when dropped.
@@ -312,15 +381,9 @@ impl RunningServer {
         let listener = runtime.block_on(tokio::net::TcpListener::bind(addr))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new().name("pacenote-server".into()).spawn(move || {
-            runtime.block_on(async move {
-                axum::serve(listener, router(state))
-                    .with_graceful_shutdown(async move {
-                        let _ = stopped.await;
-                    })
-                    .await
-            })
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("pacenote-server".into())
+            .spawn(move || runtime.block_on(async move { serve(listener, router(state), stopped).await }))?;
         Ok(Self { addr, stop: Some(stop), thread: Some(thread) })
     }
 

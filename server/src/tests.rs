@@ -218,6 +218,31 @@ fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case() {
 }
 
 #[test]
+fn connections_that_stop_mid_headers_are_closed() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, _) = server(dir.path());
+    // Twenty clients send half a request and go quiet; each is closed once the header read
+    // timeout passes (they used to stay open for ever), and the server still answers.
+    let mut stalled: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+            stream.write_all(b"PUT /v1/runs/r1 HTTP/1.1\r\nHost: pacenote\r\n").expect("half a request");
+            stream.set_read_timeout(Some(HEADER_READ_TIMEOUT * 2)).expect("read timeout");
+            stream
+        })
+        .collect();
+    for stream in &mut stalled {
+        let mut answer = Vec::new();
+        // EOF (or a 408 and then EOF) rather than our own read timeout.
+        stream.read_to_end(&mut answer).expect("the server closes the connection");
+    }
+    let alice = client(server.addr, ALICE);
+    let header = br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1}"#.to_vec();
+    assert_eq!(send(&alice, Method::Put, "/v1/runs/r1", header).status, 204);
+}
+
+#[test]
 fn a_finalized_runs_header_no_longer_changes_but_a_retry_is_fine() {
     let dir = tempfile::tempdir().expect("dir");
     let (server, _) = server(dir.path());
