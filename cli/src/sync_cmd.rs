@@ -23,7 +23,11 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const TOKEN_BYTES: usize = 18;
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct ServeArgs {
+    /// Manage the server's users instead of serving.
+    #[command(subcommand)]
+    command: Option<ServeCommand>,
     /// The server's database (SQLite), created if missing.
     #[arg(long, default_value = "pacenote-server.db")]
     db: PathBuf,
@@ -35,10 +39,90 @@ pub struct ServeArgs {
     /// Session plans to serve (every *.json in the folder).
     #[arg(long)]
     plans: Option<PathBuf>,
-    /// A user and their bearer token, NAME:TOKEN (repeatable). Without any, a token for
-    /// "runner" is made and printed.
+    /// A user and their bearer token, NAME:TOKEN (repeatable; shows in `ps`: prefer
+    /// `--users-file` or `serve user add`). Without any user at all, a token for "runner" is
+    /// made and printed.
     #[arg(long = "user")]
     users: Vec<String>,
+    /// A file of users, one NAME:TOKEN a line (`#` starts a comment).
+    #[arg(long, env = "PACENOTE_USERS_FILE")]
+    users_file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ServeCommand {
+    /// The server's users: tokens are made here, printed once, and stored hashed.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        /// The server's database (SQLite), created if missing.
+        #[arg(long, global = true, default_value = "pacenote-server.db")]
+        db: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum UserAction {
+    /// A new user: prints their token once.
+    Add { name: String },
+    /// Takes a user's token away (their runs stay on the server).
+    Revoke { name: String },
+    /// A new token for a user (the old one stops working): prints it once.
+    Rotate { name: String },
+}
+
+/// `serve user ...`: adds, revokes or rotates a user's token in the server's database.
+fn manage_user(db: &std::path::Path, action: &UserAction) -> Result<(), CliError> {
+    let storage = SqliteStorage::open(db).map_err(|e| CliError::file(db, e))?;
+    let exists = |name: &str| storage.user_exists(name).map_err(|e| CliError::file(db, e));
+    match action {
+        UserAction::Add { name } if name.trim().is_empty() || name.contains(':') => {
+            Err(CliError::Usage(format!("user {name:?}: a name is not empty and has no ':'")))
+        }
+        UserAction::Add { name } if exists(name)? => Err(CliError::Usage(format!(
+            "user {name} exists in {}: `pacenote serve user rotate {name}` gives them a new token",
+            db.display()
+        ))),
+        UserAction::Rotate { name } | UserAction::Revoke { name } if !exists(name)? => Err(CliError::Usage(
+            format!("no user {name} in {}: `pacenote serve user add {name}`", db.display()),
+        )),
+        UserAction::Add { name } | UserAction::Rotate { name } => {
+            let token = new_token()?;
+            storage.add_user(name, &token).map_err(|e| CliError::file(db, e))?;
+            println!("user {name}, token {token}");
+            println!("(shown once: the server keeps only its hash)");
+            Ok(())
+        }
+        UserAction::Revoke { name } => {
+            storage.revoke_token(name).map_err(|e| CliError::file(db, e))?;
+            println!("user {name}: token revoked");
+            Ok(())
+        }
+    }
+}
+
+/// The NAME:TOKEN pairs of `--user` and of `--users-file`'s lines.
+fn user_pairs(args: &ServeArgs) -> Result<Vec<(String, String)>, CliError> {
+    let mut lines: Vec<(String, String)> =
+        args.users.iter().map(|u| ("--user".to_owned(), u.clone())).collect();
+    if let Some(file) = &args.users_file {
+        let text = std::fs::read_to_string(file).map_err(|e| CliError::file(file, e))?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if !line.is_empty() {
+                lines.push((format!("{} line {}", file.display(), n + 1), line.to_owned()));
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(at, line)| {
+            line.split_once(':')
+                .filter(|(n, t)| !n.trim().is_empty() && !t.trim().is_empty())
+                .map(|(n, t)| (n.trim().to_owned(), t.trim().to_owned()))
+                .ok_or_else(|| CliError::Usage(format!("{at}: give NAME:TOKEN")))
+        })
+        .collect()
 }
 
 #[derive(Debug, Args)]
@@ -72,17 +156,17 @@ fn new_token() -> Result<String, CliError> {
 }
 
 pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
+    if let Some(ServeCommand::User { action, db }) = &args.command {
+        return manage_user(db, action);
+    }
     let storage = SqliteStorage::open(&args.db).map_err(|e| CliError::file(&args.db, e))?;
-    if args.users.is_empty() {
+    let users = user_pairs(args)?;
+    if users.is_empty() && !storage.user_exists("runner").map_err(|e| CliError::file(&args.db, e))? {
         let token = new_token()?;
         storage.add_user("runner", &token).map_err(|e| CliError::file(&args.db, e))?;
         println!("user runner, token {token}");
     }
-    for user in &args.users {
-        let (name, token) = user
-            .split_once(':')
-            .filter(|(n, t)| !n.is_empty() && !t.is_empty())
-            .ok_or_else(|| CliError::Usage(format!("--user {user}: give NAME:TOKEN")))?;
+    for (name, token) in &users {
         storage.add_user(name, token).map_err(|e| CliError::file(&args.db, e))?;
     }
     let mut content = Content::default();

@@ -534,3 +534,56 @@ fn record_then_serve_and_sync_uploads_the_run_and_preloads_for_offline() {
     let none = pacenote(&["resume", "--db", path(&db)]);
     assert_user_error(&none, "nothing to resume");
 }
+
+#[test]
+fn serve_users_are_added_rotated_and_revoked_without_tokens_on_the_command_line() {
+    use std::io::BufRead;
+    let dir = scratch("serve-users");
+    let db = dir.join("server.db");
+    let token_of = |out: &Output| {
+        assert!(out.status.success(), "{}", stderr(out));
+        stdout(out)
+            .lines()
+            .find_map(|l| l.split_once(", token ").map(|(_, t)| t.to_owned()))
+            .expect("a token")
+    };
+    let first = token_of(&pacenote(&["serve", "user", "add", "alice", "--db", path(&db)]));
+    assert_user_error(
+        &pacenote(&["serve", "user", "add", "alice", "--db", path(&db)]),
+        "serve user rotate alice",
+    );
+    assert_user_error(&pacenote(&["serve", "user", "rotate", "carol", "--db", path(&db)]), "no user carol");
+    let rotated = token_of(&pacenote(&["serve", "user", "rotate", "alice", "--db", path(&db)]));
+    assert_ne!(first, rotated);
+    let users = dir.join("users.txt");
+    std::fs::write(&users, "# the team\nbob:bob-token   # the coach\n\n").expect("users file");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_pacenote"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--db", path(&db), "--users-file", path(&users)])
+        .args(["--plans", path(&repo().join("core/plans"))])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = std::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let url = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+        .expect("the address it listens on");
+    // A plan download needs a valid token.
+    let fetch = |token: &str| {
+        let device = dir.join(format!("device-{}.db", token.len()));
+        pacenote(&["sync", "--db", path(&device), "--server", &url, "--token", token, "--plan", "tempo-20"])
+    };
+    let ok = [fetch(&rotated), fetch("bob-token")];
+    let old = fetch(&first);
+    let revoked = pacenote(&["serve", "user", "revoke", "alice", "--db", path(&db)]);
+    let after = fetch(&rotated);
+    let _ = server.kill();
+    let _ = server.wait();
+    for out in &ok {
+        assert!(out.status.success(), "{}{}", stdout(out), stderr(out));
+    }
+    assert_user_error(&old, "unknown token");
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert_user_error(&after, "unknown token");
+}

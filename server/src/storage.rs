@@ -53,6 +53,10 @@ pub trait Storage: Send + Sync + 'static {
     /// Registers a user with a bearer token (stored as its SHA-256).
     fn add_user(&self, user: &str, token: &str) -> Result<(), StorageError>;
     fn user_for_token(&self, token: &str) -> Result<Option<String>, StorageError>;
+    /// Whether `user` exists (with a token or revoked).
+    fn user_exists(&self, user: &str) -> Result<bool, StorageError>;
+    /// Takes `user`'s token away (their runs stay); `false` when there is no such user.
+    fn revoke_token(&self, user: &str) -> Result<bool, StorageError>;
     /// Creates or updates a run's header. A run id is owned by the user who first sent it.
     fn put_run(&self, user: &str, run_id: &str, header: &RunHeader) -> Result<(), StorageError>;
     /// Stores chunk `chunk.index` (with the digest of its JSON and its compressed body).
@@ -192,6 +196,27 @@ impl Storage for SqliteStorage {
                 StorageError::Conflict(format!("user {user}: {e} (is the token used by another user?)"))
             })?;
             Ok(())
+        })
+    }
+
+    fn user_exists(&self, user: &str) -> Result<bool, StorageError> {
+        self.with(|tx| {
+            Ok(tx
+                .query_row("SELECT 1 FROM users WHERE name = ?1", params![user], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+    }
+
+    fn revoke_token(&self, user: &str) -> Result<bool, StorageError> {
+        // The column stays NOT NULL and UNIQUE: a revoked user's is a value no token hashes to
+        // (a SHA-256 is 64 hex digits; this is not).
+        self.with(|tx| {
+            let changed = tx.execute(
+                "UPDATE users SET token_sha256 = 'revoked:' || name WHERE name = ?1",
+                params![user],
+            )?;
+            Ok(changed > 0)
         })
     }
 
