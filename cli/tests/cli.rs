@@ -476,14 +476,12 @@ fn replay_go_easy_swaps_the_session_for_one_easy_step() {
     assert!(r["cues"].as_array().into_iter().flatten().all(|c| c["kind"] != "speed_up"), "{r}");
 }
 
-#[test]
-fn record_then_serve_and_sync_uploads_the_run_and_preloads_for_offline() {
+/// `pacenote serve --addr 127.0.0.1:0 ARGS...` running, and the URL it listens on.
+fn serve(args: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let dir = scratch("serve-sync");
     let mut server = Command::new(env!("CARGO_BIN_EXE_pacenote"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--user", "me:secret", "--db"])
-        .arg(dir.join("server.db"))
-        .args(["--packs", path(&repo().join("audio/packs")), "--plans", path(&repo().join("core/plans"))])
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("serve starts");
@@ -493,6 +491,25 @@ fn record_then_serve_and_sync_uploads_the_run_and_preloads_for_offline() {
         .map_while(Result::ok)
         .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
         .expect("the address it listens on");
+    // Keep reading what it prints, so that it never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (server, url)
+}
+
+#[test]
+fn record_then_serve_and_sync_uploads_the_run_and_preloads_for_offline() {
+    let dir = scratch("serve-sync");
+    let server_db = dir.join("server.db");
+    let (mut server, url) = serve(&[
+        "--user",
+        "me:secret",
+        "--db",
+        path(&server_db),
+        "--packs",
+        path(&repo().join("audio/packs")),
+        "--plans",
+        path(&repo().join("core/plans")),
+    ]);
     let db = dir.join("device.db");
     let plan = repo().join("core/plans/tempo-20.json");
     let out = pacenote(&[
@@ -537,7 +554,6 @@ fn record_then_serve_and_sync_uploads_the_run_and_preloads_for_offline() {
 
 #[test]
 fn serve_users_are_added_rotated_and_revoked_without_tokens_on_the_command_line() {
-    use std::io::BufRead;
     let dir = scratch("serve-users");
     let db = dir.join("server.db");
     let token_of = |out: &Output| {
@@ -557,18 +573,9 @@ fn serve_users_are_added_rotated_and_revoked_without_tokens_on_the_command_line(
     assert_ne!(first, rotated);
     let users = dir.join("users.txt");
     std::fs::write(&users, "# the team\nbob:bob-token   # the coach\n\n").expect("users file");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_pacenote"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--db", path(&db), "--users-file", path(&users)])
-        .args(["--plans", path(&repo().join("core/plans"))])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve starts");
-    let mut lines = std::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
-        .expect("the address it listens on");
+    let plans = repo().join("core/plans");
+    let (mut server, url) =
+        serve(&["--db", path(&db), "--users-file", path(&users), "--plans", path(&plans)]);
     // A plan download needs a valid token.
     let fetch = |token: &str| {
         let device = dir.join(format!("device-{}.db", token.len()));
