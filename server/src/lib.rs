@@ -174,6 +174,17 @@ async fn put_chunk(
     })
 }
 
+/// `GET /healthz`: 200 "ok" when the database answers, 503 saying why when it does not; no
+/// token (a load balancer has none).
+async fn healthz(State(state): State<AppState>) -> Response {
+    let storage = state.storage.clone();
+    match blocking(move || storage.ping()).await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("the database does not answer: {}\n", e.1))
+            .into_response(),
+    }
+}
+
 async fn get_cursor(
     State(state): State<AppState>,
     User(user): User,
@@ -296,6 +307,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/runs/{run_id}", put(put_run))
         .route("/v1/runs/{run_id}/cursor", get(get_cursor))
+        .route("/healthz", get(healthz))
         .route("/v1/runs/{run_id}/finalize", post(finalize))
         .route("/v1/plans/{id}", get(get_plan))
         .route("/v1/packs/{persona}/{lang}/manifest", get(get_manifest))

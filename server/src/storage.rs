@@ -53,6 +53,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Registers a user with a bearer token (stored as its SHA-256).
     fn add_user(&self, user: &str, token: &str) -> Result<(), StorageError>;
     fn user_for_token(&self, token: &str) -> Result<Option<String>, StorageError>;
+    /// Whether the database answers (for a load balancer's health check).
+    fn ping(&self) -> Result<(), StorageError>;
     /// Whether `user` exists (with a token or revoked).
     fn user_exists(&self, user: &str) -> Result<bool, StorageError>;
     /// Takes `user`'s token away (their runs stay); `false` when there is no such user.
@@ -197,6 +199,10 @@ impl Storage for SqliteStorage {
             })?;
             Ok(())
         })
+    }
+
+    fn ping(&self) -> Result<(), StorageError> {
+        self.with(|tx| Ok(tx.query_row("SELECT 1", [], |_| Ok(()))?))
     }
 
     fn user_exists(&self, user: &str) -> Result<bool, StorageError> {

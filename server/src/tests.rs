@@ -218,6 +218,22 @@ fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case() {
 }
 
 #[test]
+fn health_is_answered_without_a_token() {
+    use pacenote_sync::client::HttpRequest;
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, _) = server(dir.path());
+    let alice = client(server.addr, ALICE);
+    let request = HttpRequest {
+        method: Method::Get,
+        url: format!("http://{}/healthz", server.addr),
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    let r = alice.transport.send(&request).expect("an answer");
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"ok\n"[..]));
+}
+
+#[test]
 fn connections_that_stop_mid_headers_are_closed() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().expect("dir");
