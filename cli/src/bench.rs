@@ -349,7 +349,6 @@ pub(crate) fn trace_all_with(
             if let Some(p) = d.pace {
                 ours.spoken.push((t_ms, p.0));
             }
-
             // A correction said without a number (its figure not known well enough) cannot
             // contradict it.
             let heard = d.pace.map(|p| p.0.round());
@@ -557,7 +556,6 @@ impl Tally {
         self.bounds.push(bound(window_s));
         if !trace.display.is_empty() {
             self.display_squared_errors.extend(pace_errors(run, &trace.display));
-
             self.display_bounds.push(bound(DISPLAY_WINDOW_MS as f64 / 1000.0));
             self.spoken_errors.extend(spoken_errors(run, trace));
             self.corrections += trace.cues.len();

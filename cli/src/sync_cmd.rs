@@ -75,6 +75,9 @@ pub enum UserAction {
 fn manage_user(db: &std::path::Path, action: &UserAction) -> Result<(), CliError> {
     let storage = SqliteStorage::open(db).map_err(|e| CliError::file(db, e))?;
     let exists = |name: &str| storage.user_exists(name).map_err(|e| CliError::file(db, e));
+    let no_user = |name: &str| {
+        CliError::Usage(format!("no user {name} in {}: `pacenote serve user add {name}`", db.display()))
+    };
     match action {
         UserAction::Add { name } if name.trim().is_empty() || name.contains(':') => {
             Err(CliError::Usage(format!("user {name:?}: a name is not empty and has no ':'")))
@@ -83,9 +86,7 @@ fn manage_user(db: &std::path::Path, action: &UserAction) -> Result<(), CliError
             "user {name} exists in {}: `pacenote serve user rotate {name}` gives them a new token",
             db.display()
         ))),
-        UserAction::Rotate { name } | UserAction::Revoke { name } if !exists(name)? => Err(CliError::Usage(
-            format!("no user {name} in {}: `pacenote serve user add {name}`", db.display()),
-        )),
+        UserAction::Rotate { name } if !exists(name)? => Err(no_user(name)),
         UserAction::Add { name } | UserAction::Rotate { name } => {
             let token = new_token()?;
             storage.add_user(name, &token).map_err(|e| CliError::file(db, e))?;
@@ -94,7 +95,9 @@ fn manage_user(db: &std::path::Path, action: &UserAction) -> Result<(), CliError
             Ok(())
         }
         UserAction::Revoke { name } => {
-            storage.revoke_token(name).map_err(|e| CliError::file(db, e))?;
+            if !storage.revoke_token(name).map_err(|e| CliError::file(db, e))? {
+                return Err(no_user(name));
+            }
             println!("user {name}: token revoked");
             Ok(())
         }

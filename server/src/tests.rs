@@ -219,17 +219,16 @@ fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case() {
 
 #[test]
 fn health_is_answered_without_a_token() {
-    use pacenote_sync::client::HttpRequest;
     let dir = tempfile::tempdir().expect("dir");
     let (server, _) = server(dir.path());
     let alice = client(server.addr, ALICE);
-    let request = HttpRequest {
-        method: Method::Get,
-        url: format!("http://{}/healthz", server.addr),
-        headers: Vec::new(),
-        body: Vec::new(),
-    };
-    let r = alice.transport.send(&request).expect("an answer");
+    let nobody = Client::new(
+        &format!("http://{}", server.addr),
+        None,
+        alice.transport.clone(),
+        RetryPolicy::default(),
+    );
+    let r = send(&nobody, Method::Get, "/healthz", vec![]);
     assert_eq!((r.status, r.body.as_slice()), (200, &b"ok\n"[..]));
 }
 

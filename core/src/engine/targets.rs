@@ -451,11 +451,12 @@ impl PaceMonitor {
         // of positions has to lie beyond the band on the same side too (on `pacenote bench
         // pace`: false corrections with σ 8 m white GPS 2.5 → 1.0 an hour, before a change
         // 5.0 → 0; detection of a 10 % change 40.3 → 40.9 s overall).
-        let longest = estimate
-            .recent
-            .and_then(|r| r.windows.iter().rev().flatten().find(|w| !w.doppler).copied())
-            .filter(|_| estimate.reading.is_none());
-        let (smoothed_fast, smoothed_slow) = match longest {
+        // (Looked up only when the smoothed test is sure: this is the per-sample path.)
+        let longest = || {
+            let windows = estimate.recent.filter(|_| estimate.reading.is_none());
+            windows.and_then(|r| r.windows.iter().rev().flatten().find(|w| !w.doppler).copied())
+        };
+        let (smoothed_fast, smoothed_slow) = match (smoothed_fast || smoothed_slow).then(longest).flatten() {
             Some(w) => (
                 smoothed_fast && w.speed_mps > self.band_mps.1,
                 smoothed_slow && w.speed_mps + w.low_bias_mps < self.band_mps.0,
@@ -482,18 +483,10 @@ impl PaceMonitor {
         // is something to say (this is the per-sample path); and the number to speak: the
         // evidence's speed where readings or a window convinced the test, else the display.
         let display = verdict.and_then(|_| spoken()).map(|p| SecondsPerKm(p.0 / factor));
-        let from_readings = estimate.reading.is_some();
         let (spoken, positions_sigma_mps) = match evidence_mps {
             Some((mps, sigma)) => (SecondsPerKm::from_speed_mps(mps), sigma),
-            None => (display, (!from_readings).then_some(estimate.speed_sigma_mps * factor)),
+            None => (display, estimate.reading.is_none().then_some(estimate.speed_sigma_mps * factor)),
         };
-        // A figure from positions alone is said only when it is known well enough to trust
-        // ([`SPOKEN_PACE_MAX_SIGMA_S_PER_KM`]); otherwise the words go without it (the verdict
-        // is as sure either way).
-        let said = spoken.filter(|p| {
-            positions_sigma_mps
-                .is_none_or(|sigma| p.0 * p.0 * sigma / 1000.0 <= SPOKEN_PACE_MAX_SIGMA_S_PER_KM)
-        });
         // Honest words: the number to be spoken has to say the same, or the correction waits
         // (with its evidence kept) until it does.
         // Where altitude is known, a verdict waits until the grade over its own stretch is
@@ -533,6 +526,13 @@ impl PaceMonitor {
         );
         if decision.is_some_and(|d| d.escalation > 0) {
             self.forget_evidence();
+            // A figure from positions alone is said only when it is known well enough to trust
+            // ([`SPOKEN_PACE_MAX_SIGMA_S_PER_KM`]); otherwise the words go without it (the
+            // verdict is as sure either way).
+            let said = spoken.filter(|p| {
+                positions_sigma_mps
+                    .is_none_or(|sigma| p.0 * p.0 * sigma / 1000.0 <= SPOKEN_PACE_MAX_SIGMA_S_PER_KM)
+            });
             return decision.map(|d| Decision { pace: said, ..d });
         }
         decision
@@ -750,6 +750,17 @@ mod tests {
         }
     }
 
+    /// The recent windows with only the one of `window_s` seconds known.
+    fn only_window(
+        window_s: f64,
+        w: crate::signal::recent::WindowSpeed,
+    ) -> [Option<crate::signal::recent::WindowSpeed>; crate::signal::recent::WINDOWS_S.len()] {
+        let mut windows = [None; crate::signal::recent::WINDOWS_S.len()];
+        windows[crate::signal::recent::WINDOWS_S.iter().position(|s| *s == window_s).expect("a window")] =
+            Some(w);
+        windows
+    }
+
     /// Feeds one speed per second from second `from` to `to`; returns (second, decision).
     fn feed(monitor: &mut PaceMonitor, from: u64, to: u64, speed: f64) -> Vec<(u64, Decision)> {
         (from..to)
@@ -824,10 +835,7 @@ mod tests {
             doppler: false,
         };
         let estimate = PaceEstimate {
-            recent: Some(RecentSpeed {
-                windows: [None, None, None, None, None, Some(slow_window)],
-                doppler_mean_mps: None,
-            }),
+            recent: Some(RecentSpeed { windows: only_window(96.0, slow_window), doppler_mean_mps: None }),
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
@@ -838,10 +846,7 @@ mod tests {
         // The same window, started after the grace: the runner is surely slow.
         let settled = WindowSpeed { from_ms: 21_000, ..slow_window };
         let estimate = PaceEstimate {
-            recent: Some(RecentSpeed {
-                windows: [None, None, None, None, None, Some(settled)],
-                doppler_mean_mps: None,
-            }),
+            recent: Some(RecentSpeed { windows: only_window(96.0, settled), doppler_mean_mps: None }),
             ..at(2.5)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
@@ -865,8 +870,7 @@ mod tests {
             low_bias_mps: 0.0,
             doppler: false,
         };
-        let recent =
-            RecentSpeed { windows: [None, None, None, Some(window), None, None], doppler_mean_mps: None };
+        let recent = RecentSpeed { windows: only_window(48.0, window), doppler_mean_mps: None };
         let estimate = PaceEstimate { recent: Some(recent), ..at(2.7) };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
         let decision = monitor
@@ -877,8 +881,7 @@ mod tests {
         assert!((spoken - 1000.0 / 2.75).abs() < 0.5, "spoke {spoken}");
         // The same from Doppler: the display (the Doppler mean, newer than any window) speaks.
         let doppler = WindowSpeed { doppler: true, sigma_mps: 0.01, ..window };
-        let recent =
-            RecentSpeed { windows: [None, None, None, Some(doppler), None, None], doppler_mean_mps: None };
+        let recent = RecentSpeed { windows: only_window(48.0, doppler), doppler_mean_mps: None };
         let reading =
             Some(crate::signal::pace::SpeedReading { t_ms: 70_000, speed_mps: 2.7, sigma_mps: 0.15 });
         let estimate = PaceEstimate { recent: Some(recent), reading, ..at(2.7) };
@@ -905,10 +908,7 @@ mod tests {
         };
         let estimate = |window: f64| PaceEstimate {
             speed_sigma_mps: 0.1,
-            recent: Some(RecentSpeed {
-                windows: [None, None, None, None, None, Some(longest(window))],
-                doppler_mean_mps: None,
-            }),
+            recent: Some(RecentSpeed { windows: only_window(96.0, longest(window)), doppler_mean_mps: None }),
             ..at(3.3)
         };
         let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
