@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use pacenote_server::content::Content;
-use pacenote_server::storage::{SqliteStorage, Storage};
+use pacenote_server::storage::{DEFAULT_MAX_CONNECTIONS, PostgresStorage, SqliteStorage, Storage};
 use pacenote_server::{AppState, RunningServer};
 use pacenote_sync::Store;
 use pacenote_sync::client::{Client, RetryPolicy, Traffic, UreqTransport};
@@ -28,9 +28,8 @@ pub struct ServeArgs {
     /// Manage the server's users instead of serving.
     #[command(subcommand)]
     command: Option<ServeCommand>,
-    /// The server's database (SQLite), created if missing.
-    #[arg(long, default_value = "pacenote-server.db")]
-    db: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArgs,
     #[arg(long, default_value = "127.0.0.1:8787")]
     addr: SocketAddr,
     /// Voice packs to serve (LANG/PERSONA/manifest.json, as `pack build` writes them).
@@ -55,10 +54,43 @@ pub enum ServeCommand {
     User {
         #[command(subcommand)]
         action: UserAction,
-        /// The server's database (SQLite), created if missing.
-        #[arg(long, global = true, default_value = "pacenote-server.db")]
-        db: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
     },
+}
+
+/// Where the server keeps users and runs: a SQLite file (one process), or PostgreSQL (any
+/// number of `pacenote serve` instances over one database).
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// The server's database (SQLite), created if missing.
+    #[arg(long, global = true, default_value = "pacenote-server.db")]
+    db: PathBuf,
+    /// PostgreSQL instead of SQLite: a connection URL
+    /// (postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE); the schema is created or migrated
+    /// at start. Several instances may share one database.
+    #[arg(long, global = true, env = "PACENOTE_DATABASE_URL", hide_env_values = true)]
+    postgres: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// What messages call the database.
+    fn name(&self) -> String {
+        match &self.postgres {
+            Some(_) => "the PostgreSQL database".to_owned(),
+            None => self.db.display().to_string(),
+        }
+    }
+
+    fn open(&self) -> Result<Arc<dyn Storage>, CliError> {
+        Ok(match &self.postgres {
+            Some(url) => Arc::new(
+                PostgresStorage::connect(url, DEFAULT_MAX_CONNECTIONS)
+                    .map_err(|e| CliError::Usage(format!("--postgres: {e}")))?,
+            ),
+            None => Arc::new(SqliteStorage::open(&self.db).map_err(|e| CliError::file(&self.db, e))?),
+        })
+    }
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -72,30 +104,30 @@ pub enum UserAction {
 }
 
 /// `serve user ...`: adds, revokes or rotates a user's token in the server's database.
-fn manage_user(db: &std::path::Path, action: &UserAction) -> Result<(), CliError> {
-    let storage = SqliteStorage::open(db).map_err(|e| CliError::file(db, e))?;
-    let exists = |name: &str| storage.user_exists(name).map_err(|e| CliError::file(db, e));
-    let no_user = |name: &str| {
-        CliError::Usage(format!("no user {name} in {}: `pacenote serve user add {name}`", db.display()))
-    };
+fn manage_user(database: &DatabaseArgs, action: &UserAction) -> Result<(), CliError> {
+    let storage = database.open()?;
+    let db = database.name();
+    let failed = |e: pacenote_server::storage::StorageError| CliError::Usage(format!("{db}: {e}"));
+    let exists = |name: &str| storage.user_exists(name).map_err(failed);
+    let no_user =
+        |name: &str| CliError::Usage(format!("no user {name} in {db}: `pacenote serve user add {name}`"));
     match action {
         UserAction::Add { name } if name.trim().is_empty() || name.contains(':') => {
             Err(CliError::Usage(format!("user {name:?}: a name is not empty and has no ':'")))
         }
         UserAction::Add { name } if exists(name)? => Err(CliError::Usage(format!(
-            "user {name} exists in {}: `pacenote serve user rotate {name}` gives them a new token",
-            db.display()
+            "user {name} exists in {db}: `pacenote serve user rotate {name}` gives them a new token"
         ))),
         UserAction::Rotate { name } if !exists(name)? => Err(no_user(name)),
         UserAction::Add { name } | UserAction::Rotate { name } => {
             let token = new_token()?;
-            storage.add_user(name, &token).map_err(|e| CliError::file(db, e))?;
+            storage.add_user(name, &token).map_err(failed)?;
             println!("user {name}, token {token}");
             println!("(shown once: the server keeps only its hash)");
             Ok(())
         }
         UserAction::Revoke { name } => {
-            if !storage.revoke_token(name).map_err(|e| CliError::file(db, e))? {
+            if !storage.revoke_token(name).map_err(failed)? {
                 return Err(no_user(name));
             }
             println!("user {name}: token revoked");
@@ -159,18 +191,20 @@ fn new_token() -> Result<String, CliError> {
 }
 
 pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
-    if let Some(ServeCommand::User { action, db }) = &args.command {
-        return manage_user(db, action);
+    if let Some(ServeCommand::User { action, database }) = &args.command {
+        return manage_user(database, action);
     }
-    let storage = SqliteStorage::open(&args.db).map_err(|e| CliError::file(&args.db, e))?;
+    let storage = args.database.open()?;
+    let db = args.database.name();
+    let failed = |e: pacenote_server::storage::StorageError| CliError::Usage(format!("{db}: {e}"));
     let users = user_pairs(args)?;
-    if users.is_empty() && !storage.user_exists("runner").map_err(|e| CliError::file(&args.db, e))? {
+    if users.is_empty() && !storage.user_exists("runner").map_err(failed)? {
         let token = new_token()?;
-        storage.add_user("runner", &token).map_err(|e| CliError::file(&args.db, e))?;
+        storage.add_user("runner", &token).map_err(failed)?;
         println!("user runner, token {token}");
     }
     for (name, token) in &users {
-        storage.add_user(name, token).map_err(|e| CliError::file(&args.db, e))?;
+        storage.add_user(name, token).map_err(failed)?;
     }
     let mut content = Content::default();
     if let Some(dir) = &args.packs {
@@ -181,7 +215,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
         let n = content.add_plans(dir).map_err(CliError::Usage)?;
         println!("serving {n} plans from {}", dir.display());
     }
-    let state = AppState { storage: Arc::new(storage), content: Arc::new(content) };
+    let state = AppState { storage, content: Arc::new(content) };
     let server =
         RunningServer::start(args.addr, state).map_err(|e| CliError::Usage(format!("{}: {e}", args.addr)))?;
     println!("listening on http://{}", server.addr);

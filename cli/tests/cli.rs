@@ -496,20 +496,39 @@ fn serve(args: &[&str]) -> (std::process::Child, String) {
     (server, url)
 }
 
+/// The options that give `pacenote serve` its database: a SQLite file in `dir`, or a fresh
+/// database of the scratch PostgreSQL cluster.
+fn server_database(dir: &Path, postgres: bool) -> Vec<String> {
+    if postgres {
+        let cluster = pacenote_scratch_pg::for_tests().unwrap_or_else(|e| panic!("{e}"));
+        vec!["--postgres".into(), cluster.fresh_database("cli").unwrap_or_else(|e| panic!("{e}"))]
+    } else {
+        vec!["--db".into(), path(&dir.join("server.db")).to_owned()]
+    }
+}
+
 #[test]
 fn record_then_serve_and_sync_uploads_the_run_and_preloads_for_offline() {
-    let dir = scratch("serve-sync");
-    let server_db = dir.join("server.db");
-    let (mut server, url) = serve(&[
-        "--user",
-        "me:secret",
-        "--db",
-        path(&server_db),
-        "--packs",
-        path(&repo().join("audio/packs")),
-        "--plans",
-        path(&repo().join("core/plans")),
-    ]);
+    record_then_serve_and_sync(false);
+}
+
+#[test]
+fn record_then_serve_on_postgres_and_sync_uploads_the_run_and_preloads_for_offline() {
+    record_then_serve_and_sync(true);
+}
+
+fn record_then_serve_and_sync(postgres: bool) {
+    let dir = scratch(if postgres { "serve-sync-pg" } else { "serve-sync" });
+    let database = server_database(&dir, postgres);
+    let database: Vec<&str> = database.iter().map(String::as_str).collect();
+    let (mut server, url) = serve(
+        &[
+            &["--user", "me:secret"],
+            &database[..],
+            &["--packs", path(&repo().join("audio/packs")), "--plans", path(&repo().join("core/plans"))],
+        ]
+        .concat(),
+    );
     let db = dir.join("device.db");
     let plan = repo().join("core/plans/tempo-20.json");
     let out = pacenote(&[
@@ -554,8 +573,19 @@ fn record_then_serve_and_sync_uploads_the_run_and_preloads_for_offline() {
 
 #[test]
 fn serve_users_are_added_rotated_and_revoked_without_tokens_on_the_command_line() {
-    let dir = scratch("serve-users");
-    let db = dir.join("server.db");
+    serve_users(false);
+}
+
+#[test]
+fn serve_users_on_postgres_are_added_rotated_and_revoked() {
+    serve_users(true);
+}
+
+fn serve_users(postgres: bool) {
+    let dir = scratch(if postgres { "serve-users-pg" } else { "serve-users" });
+    let database = server_database(&dir, postgres);
+    let db: Vec<&str> = database.iter().map(String::as_str).collect();
+    let user = |args: &[&str]| pacenote(&[&["serve", "user"], args, &db[..]].concat());
     let token_of = |out: &Output| {
         assert!(out.status.success(), "{}", stderr(out));
         stdout(out)
@@ -563,19 +593,16 @@ fn serve_users_are_added_rotated_and_revoked_without_tokens_on_the_command_line(
             .find_map(|l| l.split_once(", token ").map(|(_, t)| t.to_owned()))
             .expect("a token")
     };
-    let first = token_of(&pacenote(&["serve", "user", "add", "alice", "--db", path(&db)]));
-    assert_user_error(
-        &pacenote(&["serve", "user", "add", "alice", "--db", path(&db)]),
-        "serve user rotate alice",
-    );
-    assert_user_error(&pacenote(&["serve", "user", "rotate", "carol", "--db", path(&db)]), "no user carol");
-    let rotated = token_of(&pacenote(&["serve", "user", "rotate", "alice", "--db", path(&db)]));
+    let first = token_of(&user(&["add", "alice"]));
+    assert_user_error(&user(&["add", "alice"]), "serve user rotate alice");
+    assert_user_error(&user(&["rotate", "carol"]), "no user carol");
+    let rotated = token_of(&user(&["rotate", "alice"]));
     assert_ne!(first, rotated);
     let users = dir.join("users.txt");
     std::fs::write(&users, "# the team\nbob:bob-token   # the coach\n\n").expect("users file");
     let plans = repo().join("core/plans");
     let (mut server, url) =
-        serve(&["--db", path(&db), "--users-file", path(&users), "--plans", path(&plans)]);
+        serve(&[&db[..], &["--users-file", path(&users), "--plans", path(&plans)]].concat());
     // A plan download needs a valid token.
     let fetch = |token: &str| {
         let device = dir.join(format!("device-{}.db", token.len()));
@@ -583,7 +610,7 @@ fn serve_users_are_added_rotated_and_revoked_without_tokens_on_the_command_line(
     };
     let ok = [fetch(&rotated), fetch("bob-token")];
     let old = fetch(&first);
-    let revoked = pacenote(&["serve", "user", "revoke", "alice", "--db", path(&db)]);
+    let revoked = user(&["revoke", "alice"]);
     let after = fetch(&rotated);
     let _ = server.kill();
     let _ = server.wait();

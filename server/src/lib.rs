@@ -1,6 +1,7 @@
 //! The reference sync and pack server (DESIGN §7), `pacenote serve`: run logs arrive as
 //! idempotent one-minute chunks under bearer-token users; plans, pack manifests and clips go
-//! out by content hash. Storage sits behind [`storage::Storage`] (embedded SQLite here).
+//! out by content hash. Storage sits behind [`storage::Storage`]: embedded SQLite (one
+//! process) or PostgreSQL (several stateless instances over one database).
 //!
 //! Must not: let a user reach another's runs; answer a malformed body with anything but a 4xx
 //! that says what was wrong; block the async workers on the database (storage calls run on the
@@ -8,6 +9,8 @@
 
 pub mod content;
 pub mod storage;
+#[cfg(any(test, feature = "test-backends"))]
+pub mod test_backends;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

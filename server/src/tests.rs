@@ -16,7 +16,18 @@ use pacenote_sync::upload::Syncer;
 use pacenote_sync::wire::{Chunk, MAX_CHUNK_BODY_BYTES, encode_chunk};
 
 use super::*;
-use crate::storage::SqliteStorage;
+use crate::test_backends::{Backend, TestDatabase};
+
+crate::on_both_backends!(
+    a_run_uploads_once_and_leaves_the_phone_only_after_finalize,
+    one_user_never_reaches_another_users_runs,
+    claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case,
+    health_is_answered_without_a_token,
+    connections_that_stop_mid_headers_are_closed,
+    a_finalized_runs_header_no_longer_changes_but_a_retry_is_fine,
+    malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong,
+    plans_and_packs_preload_by_content_hash_and_make_a_run_ready_offline,
+);
 
 const ALICE: &str = "alice-token";
 const BOB: &str = "bob-token";
@@ -25,8 +36,8 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn server(dir: &std::path::Path) -> (RunningServer, Arc<SqliteStorage>) {
-    let storage = Arc::new(SqliteStorage::open(&dir.join("server.db")).expect("server db"));
+fn server(dir: &std::path::Path, backend: Backend) -> (RunningServer, Arc<dyn Storage>) {
+    let storage = TestDatabase::new(backend, dir).open();
     storage.add_user("alice", ALICE).expect("alice");
     storage.add_user("bob", BOB).expect("bob");
     let mut content = Content::default();
@@ -83,10 +94,9 @@ fn send(c: &Client, method: Method, path: &str, body: Vec<u8>) -> HttpResponse {
     c.transport.send(&request).expect("an answer")
 }
 
-#[test]
-fn a_run_uploads_once_and_leaves_the_phone_only_after_finalize() {
+fn a_run_uploads_once_and_leaves_the_phone_only_after_finalize(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let (server, storage) = server(dir.path());
+    let (server, storage) = server(dir.path(), backend);
     let mut store = Store::open(&dir.path().join("device.db")).expect("device");
     record_run(&mut store, "run-a", 300);
     let local = store.log("run-a").expect("log");
@@ -123,10 +133,9 @@ fn a_run_uploads_once_and_leaves_the_phone_only_after_finalize() {
     assert_eq!((again.runs_uploaded, again.requests), (0, 0));
 }
 
-#[test]
-fn one_user_never_reaches_another_users_runs() {
+fn one_user_never_reaches_another_users_runs(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let (server, storage) = server(dir.path());
+    let (server, storage) = server(dir.path(), backend);
     let mut store = Store::open(&dir.path().join("device.db")).expect("device");
     record_run(&mut store, "run-a", 120);
     let syncer = Syncer::new(Arc::new(Mutex::new(store)), client(server.addr, ALICE));
@@ -162,11 +171,10 @@ fn one_user_never_reaches_another_users_runs() {
     assert_eq!(send(&stranger, Method::Put, "/v1/runs/run-x", header).status, 401);
 }
 
-#[test]
-fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case() {
+fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case(backend: Backend) {
     use pacenote_sync::client::HttpRequest;
     let dir = tempfile::tempdir().expect("dir");
-    let (server, _) = server(dir.path());
+    let (server, _) = server(dir.path(), backend);
     let alice = client(server.addr, ALICE);
     let header = br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1}"#.to_vec();
     assert_eq!(send(&alice, Method::Put, "/v1/runs/r1", header).status, 204);
@@ -217,10 +225,9 @@ fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case() {
     }
 }
 
-#[test]
-fn health_is_answered_without_a_token() {
+fn health_is_answered_without_a_token(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let (server, _) = server(dir.path());
+    let (server, _) = server(dir.path(), backend);
     let alice = client(server.addr, ALICE);
     let nobody = Client::new(
         &format!("http://{}", server.addr),
@@ -232,11 +239,10 @@ fn health_is_answered_without_a_token() {
     assert_eq!((r.status, r.body.as_slice()), (200, &b"ok\n"[..]));
 }
 
-#[test]
-fn connections_that_stop_mid_headers_are_closed() {
+fn connections_that_stop_mid_headers_are_closed(backend: Backend) {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().expect("dir");
-    let (server, _) = server(dir.path());
+    let (server, _) = server(dir.path(), backend);
     // Twenty clients send half a request and go quiet; each is closed once the header read
     // timeout passes (they used to stay open for ever), and the server still answers.
     let mut stalled: Vec<std::net::TcpStream> = (0..20)
@@ -257,10 +263,9 @@ fn connections_that_stop_mid_headers_are_closed() {
     assert_eq!(send(&alice, Method::Put, "/v1/runs/r1", header).status, 204);
 }
 
-#[test]
-fn a_finalized_runs_header_no_longer_changes_but_a_retry_is_fine() {
+fn a_finalized_runs_header_no_longer_changes_but_a_retry_is_fine(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let (server, _) = server(dir.path());
+    let (server, _) = server(dir.path(), backend);
     let alice = client(server.addr, ALICE);
     let header = br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1,"effort":4}"#.to_vec();
     assert_eq!(send(&alice, Method::Put, "/v1/runs/r1", header.clone()).status, 204);
@@ -278,10 +283,9 @@ fn a_finalized_runs_header_no_longer_changes_but_a_retry_is_fine() {
     assert!(r.message().contains("finalized"), "{}", r.message());
 }
 
-#[test]
-fn malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong() {
+fn malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let (server, _) = server(dir.path());
+    let (server, _) = server(dir.path(), backend);
     let alice = client(server.addr, ALICE);
     let r = send(&alice, Method::Put, "/v1/runs/r1", b"{not json".to_vec());
     assert_eq!(r.status, 400);
@@ -340,10 +344,9 @@ fn malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong() {
     assert_eq!(send(&alice, Method::Put, "/v1/runs/r1/chunks/0", b.body).status, 409);
 }
 
-#[test]
-fn plans_and_packs_preload_by_content_hash_and_make_a_run_ready_offline() {
+fn plans_and_packs_preload_by_content_hash_and_make_a_run_ready_offline(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let (server, _) = server(dir.path());
+    let (server, _) = server(dir.path(), backend);
     let alice = client(server.addr, ALICE);
     let store = Mutex::new(Store::open(&dir.path().join("device.db")).expect("device"));
     let packs = dir.path().join("packs");

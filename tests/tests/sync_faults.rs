@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +17,8 @@ use pacenote_core::engine::Input;
 use pacenote_core::plan::Plan;
 use pacenote_core::sensor::{HeartRateReading, LocationFix};
 use pacenote_server::content::Content;
-use pacenote_server::storage::{SqliteStorage, Storage};
+use pacenote_server::storage::Storage;
+use pacenote_server::test_backends::{Backend, TestDatabase};
 use pacenote_server::{AppState, RunningServer};
 use pacenote_sync::Store;
 use pacenote_sync::client::{Client, RetryPolicy, UreqTransport};
@@ -25,6 +26,14 @@ use pacenote_sync::recorder::{Recorder, SessionSetup};
 use pacenote_sync::upload::{SyncReport, SyncStop, Syncer};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
+
+pacenote_server::on_both_backends!(
+    under_random_fault_schedules_the_server_ends_with_exactly_the_clients_runs,
+    each_fault_alone_on_every_kind_of_request_is_survived,
+    retry_after_is_honoured_and_a_long_one_ends_the_pass,
+    sync_now_is_single_flight_however_many_callers,
+    a_run_stays_on_the_phone_until_a_finalize_answer_arrives,
+);
 
 const TOKEN: &str = "runner-token";
 /// Under random faults the client gives up on a request after this long; a hanging proxy
@@ -221,20 +230,20 @@ fn handle(
 
 /// A server that can be restarted on the same database.
 struct Server {
-    db: PathBuf,
+    db: TestDatabase,
     running: Option<RunningServer>,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<dyn Storage>,
 }
 
 impl Server {
-    fn start(dir: &Path) -> Self {
-        let db = dir.join("server.db");
+    fn start(dir: &Path, backend: Backend) -> Self {
+        let db = TestDatabase::new(backend, dir);
         let (running, storage) = Self::boot(&db);
         Server { db, running: Some(running), storage }
     }
 
-    fn boot(db: &Path) -> (RunningServer, Arc<SqliteStorage>) {
-        let storage = Arc::new(SqliteStorage::open(db).expect("server db"));
+    fn boot(db: &TestDatabase) -> (RunningServer, Arc<dyn Storage>) {
+        let storage = db.open();
         storage.add_user("runner", TOKEN).expect("user");
         let state = AppState { storage: storage.clone(), content: Arc::new(Content::default()) };
         (RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("server starts"), storage)
@@ -337,9 +346,9 @@ struct Figures {
 
 /// One schedule: runs recorded between passes, faults on the requests, restarts; then the
 /// faults clear and the server must hold exactly the client's runs.
-fn run_schedule(runs: &[u64], ops: &[(bool, Vec<Fault>)], figures: &mut Figures) {
+fn run_schedule(backend: Backend, runs: &[u64], ops: &[(bool, Vec<Fault>)], figures: &mut Figures) {
     let dir = tempfile::tempdir().expect("dir");
-    let mut server = Server::start(dir.path());
+    let mut server = Server::start(dir.path(), backend);
     let proxy = Proxy::start(server.addr());
     let store = Arc::new(Mutex::new(Store::open(&dir.path().join("device.db")).expect("device")));
     let sync = syncer(store.clone(), &proxy, CLIENT_TIMEOUT);
@@ -415,8 +424,7 @@ fn fault() -> impl Strategy<Value = Fault> {
     ]
 }
 
-#[test]
-fn under_random_fault_schedules_the_server_ends_with_exactly_the_clients_runs() {
+fn under_random_fault_schedules_the_server_ends_with_exactly_the_clients_runs(backend: Backend) {
     let cases = std::env::var("PACENOTE_FAULT_SCHEDULES").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let strategy = (
@@ -427,7 +435,7 @@ fn under_random_fault_schedules_the_server_ends_with_exactly_the_clients_runs() 
     runner
         .run(&strategy, |(runs, ops)| {
             let mut f = figures.lock().expect("lock");
-            run_schedule(&runs, &ops, &mut f);
+            run_schedule(backend, &runs, &ops, &mut f);
             Ok(())
         })
         .expect("every schedule ends with the server holding exactly the client's runs");
@@ -439,8 +447,7 @@ fn under_random_fault_schedules_the_server_ends_with_exactly_the_clients_runs() 
     assert_eq!((f.duplicates, f.lost), (0, 0));
 }
 
-#[test]
-fn each_fault_alone_on_every_kind_of_request_is_survived() {
+fn each_fault_alone_on_every_kind_of_request_is_survived(backend: Backend) {
     for fault in [
         Fault::DropMidBody,
         Fault::DropAnswer,
@@ -452,15 +459,14 @@ fn each_fault_alone_on_every_kind_of_request_is_survived() {
         // The fault on 2 of every 3 requests of the first pass.
         let faults: Vec<Fault> = (0..30).map(|i| if i % 3 == 2 { Fault::Pass } else { fault }).collect();
         let mut figures = Figures::default();
-        run_schedule(&[150, 70], &[(false, faults), (true, vec![fault; 3])], &mut figures);
+        run_schedule(backend, &[150, 70], &[(false, faults), (true, vec![fault; 3])], &mut figures);
         assert_eq!((figures.duplicates, figures.lost), (0, 0), "{fault:?}");
     }
 }
 
-#[test]
-fn retry_after_is_honoured_and_a_long_one_ends_the_pass() {
+fn retry_after_is_honoured_and_a_long_one_ends_the_pass(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let server = Server::start(dir.path());
+    let server = Server::start(dir.path(), backend);
     let proxy = Proxy::start(server.addr());
     let store = Arc::new(Mutex::new(Store::open(&dir.path().join("device.db")).expect("device")));
     record_run(&mut store.lock().expect("lock"), "r", 90);
@@ -486,10 +492,9 @@ fn retry_after_is_honoured_and_a_long_one_ends_the_pass() {
     assert!(sync.next_sync_at().is_none());
 }
 
-#[test]
-fn sync_now_is_single_flight_however_many_callers() {
+fn sync_now_is_single_flight_however_many_callers(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let server = Server::start(dir.path());
+    let server = Server::start(dir.path(), backend);
     let proxy = Proxy::start(server.addr());
     let store = Arc::new(Mutex::new(Store::open(&dir.path().join("device.db")).expect("device")));
     record_run(&mut store.lock().expect("lock"), "r", 400);
@@ -510,11 +515,10 @@ fn sync_now_is_single_flight_however_many_callers() {
     assert_eq!(server.storage.runs("runner").expect("runs")[0].samples, 3 * 400 + 2);
 }
 
-#[test]
-fn a_run_stays_on_the_phone_until_a_finalize_answer_arrives() {
+fn a_run_stays_on_the_phone_until_a_finalize_answer_arrives(backend: Backend) {
     for fault in [Fault::ServerError, Fault::DropAnswer, Fault::Hang, Fault::DropMidBody] {
         let dir = tempfile::tempdir().expect("dir");
-        let server = Server::start(dir.path());
+        let server = Server::start(dir.path(), backend);
         let proxy = Proxy::start(server.addr());
         let store = Arc::new(Mutex::new(Store::open(&dir.path().join("device.db")).expect("device")));
         record_run(&mut store.lock().expect("lock"), "r", 130);

@@ -29,6 +29,11 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("libjna-java", "JNA, through which the generated Kotlin calls the library"),
     ("libjna-jni", "JNA's native part"),
     ("junit4", "JUnit, the Kotlin binding tests' framework"),
+    (
+        "postgresql",
+        "the PostgreSQL server the storage, server and sync-fault tests also run on (a throw-away \
+         cluster under target/, started by the test command)",
+    ),
 ];
 
 /// The Kotlin compiler, from the npm registry (package `kotlin-compiler`), unpacked under
@@ -106,7 +111,8 @@ fn main() -> ExitCode {
         Some("kotlin-bench") => bootstrap().and_then(|()| kotlin_bench()),
         Some("size") => size(),
         Some("swift") => swift(SwiftMode::Write),
-        _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...] | packs | kotlin-test | size\n\
+        Some("pg") => scratch_pg(args.get(1).map(String::as_str)),
+        _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...] | packs | kotlin-test | size | pg start|stop\n\
                   \n  test       install what is missing, then fmt, clippy -D warnings and every test\
                   \n  bootstrap  only install what is missing\
                   \n  fuzz       run the parser fuzz targets (default: all, 60 s each)\
@@ -114,7 +120,8 @@ fn main() -> ExitCode {
                   \n  kotlin-test  generate the Kotlin bindings and run their JVM tests\
                   \n  kotlin-bench the library's figures from Kotlin (cold start, a call, a 4-hour run's memory, size)\
                   \n  size       the stripped release size of the mobile library\
-                  \n  swift      regenerate the committed Swift bindings in ios/"
+                  \n  swift      regenerate the committed Swift bindings in ios/\
+                  \n  pg start|stop  the tests' throw-away PostgreSQL cluster (target/scratch-pg)"
             .to_owned()),
     };
     match result {
@@ -162,7 +169,18 @@ fn test() -> Result {
         "clippy",
         cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
     )?;
-    step("tests", cargo().args(["test", "--workspace", "--locked"]))?;
+    // The throw-away PostgreSQL cluster the tests run their second backend on: a new one each
+    // time (a cluster left by an earlier run may hold thousands of test databases), stopped
+    // however the tests end.
+    let scratch = pacenote_scratch_pg::tests_dir();
+    pacenote_scratch_pg::Cluster::stop(&scratch)?;
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!("\n==> scratch PostgreSQL cluster in {}", scratch.display());
+    let cluster = pacenote_scratch_pg::Cluster::ensure(&scratch)?;
+    println!("<== listening on 127.0.0.1:{}", cluster.port);
+    let tests = step("tests", cargo().args(["test", "--workspace", "--locked"]));
+    pacenote_scratch_pg::Cluster::stop(&scratch)?;
+    tests?;
     // Live playback sits behind a feature so a plain build needs no ALSA; check it still builds
     // and behaves (no audio device here: opening one must fail cleanly, never panic).
     step(
@@ -216,6 +234,20 @@ fn bootstrap() -> Result {
     }
     println!("    toolchain, packages and corpus ({}) are in place", corpus.display());
     Ok(())
+}
+
+/// `cargo xtask pg start|stop`: the tests' scratch PostgreSQL cluster, by hand.
+fn scratch_pg(action: Option<&str>) -> Result {
+    let dir = pacenote_scratch_pg::tests_dir();
+    match action {
+        Some("start") => {
+            let cluster = pacenote_scratch_pg::Cluster::ensure(&dir)?;
+            println!("scratch cluster in {}: {}", dir.display(), cluster.url("postgres"));
+            Ok(())
+        }
+        Some("stop") => pacenote_scratch_pg::Cluster::stop(&dir),
+        _ => Err("usage: cargo xtask pg start|stop".to_owned()),
+    }
 }
 
 /// Installs the Debian packages that are missing, saying which and why.

@@ -1,91 +1,23 @@
-//! Where the server keeps users and runs: a trait, so that PostgreSQL can follow the embedded
-//! SQLite of the reference server (DESIGN §7). Duplicates are dropped by primary keys — a
-//! chunk is keyed by run and index, a sample by run and sequence number — so any number of
-//! stateless server nodes could share one database. Must not: let one user see or change
-//! another's runs; accept a chunk that changes what was already stored.
+//! The embedded SQLite backend: the reference server's zero-set-up default, one process on one
+//! machine (one connection behind a mutex). Must not: be shared by several server processes
+//! (use PostgreSQL for that); open a database written by a newer schema.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunHeader, run_digest, sha256_hex};
+use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunHeader, sha256_hex};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-/// What a storage call can fail with, as the HTTP layer maps it.
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    /// 404: no such run for this user (another user's run looks the same).
-    #[error("{0}")]
-    NotFound(String),
-    /// 409: the request contradicts what is stored.
-    #[error("{0}")]
-    Conflict(String),
-    /// 500.
-    #[error("storage: {0}")]
-    Internal(String),
-}
+use super::{
+    ChunkPut, HeaderStep, ServerRun, Storage, StorageError, chunk_step, contiguous_count, finalize_verdict,
+    from_sql, header_step, internal, no_such_run, repeated_in_another_chunk, to_sql,
+};
 
-impl From<rusqlite::Error> for StorageError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Internal(e.to_string())
-    }
-}
-
-/// Whether a chunk was new.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChunkPut {
-    Stored,
-    /// The same chunk (same digest) was held already: a retry or a duplicate delivery.
-    AlreadyHeld,
-}
-
-/// A run as the server holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServerRun {
-    pub id: String,
-    pub header: RunHeader,
-    pub finalized: bool,
-    pub chunks: u64,
-    pub samples: u64,
-}
-
-/// The storage behind the server.
-pub trait Storage: Send + Sync + 'static {
-    /// Registers a user with a bearer token (stored as its SHA-256).
-    fn add_user(&self, user: &str, token: &str) -> Result<(), StorageError>;
-    fn user_for_token(&self, token: &str) -> Result<Option<String>, StorageError>;
-    /// Whether the database answers (for a load balancer's health check).
-    fn ping(&self) -> Result<(), StorageError>;
-    /// Whether `user` exists (with a token or revoked).
-    fn user_exists(&self, user: &str) -> Result<bool, StorageError>;
-    /// Takes `user`'s token away (their runs stay); `false` when there is no such user.
-    fn revoke_token(&self, user: &str) -> Result<bool, StorageError>;
-    /// Creates or updates a run's header. A run id is owned by the user who first sent it.
-    fn put_run(&self, user: &str, run_id: &str, header: &RunHeader) -> Result<(), StorageError>;
-    /// Stores chunk `chunk.index` (with the digest of its JSON and its compressed body).
-    fn put_chunk(
-        &self,
-        user: &str,
-        run_id: &str,
-        chunk: &Chunk,
-        digest: &str,
-        body: &[u8],
-    ) -> Result<ChunkPut, StorageError>;
-    /// How many chunks are held contiguously from chunk 0.
-    fn cursor(&self, user: &str, run_id: &str) -> Result<u64, StorageError>;
-    /// Confirms the run when the server holds exactly what the client claims.
-    fn finalize(
-        &self,
-        user: &str,
-        run_id: &str,
-        claim: &FinalizeClaim,
-    ) -> Result<FinalizeReply, StorageError>;
-    /// The user's runs.
-    fn runs(&self, user: &str) -> Result<Vec<ServerRun>, StorageError>;
-    /// A run's samples in order: `(seq, t_ms, input JSON)`.
-    fn samples(&self, user: &str, run_id: &str) -> Result<Vec<(u64, u64, String)>, StorageError>;
-}
-
-const SCHEMA: &str = r#"
+/// The schema by version (`PRAGMA user_version`): entry `n` takes a database from version `n`
+/// to `n + 1`. Version 1 is the schema of the first server, which had no version: its
+/// statements are `IF NOT EXISTS`, so such a database is adopted as it is.
+const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -125,14 +57,12 @@ CREATE TABLE IF NOT EXISTS events (
     event_json TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
-"#;
+"#];
 
-fn to_sql(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn from_sql(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        internal(e)
+    }
 }
 
 /// Embedded SQLite: one connection behind a mutex (the reference server is one process).
@@ -142,14 +72,28 @@ pub struct SqliteStorage {
 }
 
 impl SqliteStorage {
-    /// Opens (creating) the database file; `:memory:` for a throwaway server.
+    /// Opens (creating) the database file; `:memory:` for a throwaway server. A database of a
+    /// newer schema than this server knows is refused untouched.
     pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StorageError::Internal(format!(
+                "the database's schema is version {version}, newer than this server's {known}: \
+                 run a newer pacenote (nothing was changed)"
+            )));
+        }
+        for migration in &MIGRATIONS[from_sql(version) as usize..] {
+            tx.execute_batch(migration)?;
+        }
+        tx.pragma_update(None, "user_version", known)?;
+        tx.commit()?;
         Ok(Self { conn: Mutex::new(conn) })
     }
 
@@ -166,24 +110,23 @@ impl SqliteStorage {
     }
 }
 
-/// The run, if it is this user's; 404 otherwise (whether or not someone else has it).
+/// Whether this user's run is finalized; 404 when it is not theirs (or does not exist).
 fn owned(tx: &rusqlite::Transaction<'_>, user: &str, run_id: &str) -> Result<bool, StorageError> {
-    let finalized: Option<i64> = tx
+    let finalized: Option<bool> = tx
         .query_row("SELECT finalized FROM runs WHERE id = ?1 AND user = ?2", params![run_id, user], |r| {
             r.get(0)
         })
         .optional()?;
-    finalized.map(|f| f != 0).ok_or_else(|| {
-        StorageError::NotFound(format!("no run {run_id}: send its header (PUT /v1/runs/{run_id}) first"))
-    })
+    finalized.ok_or_else(|| no_such_run(run_id))
 }
 
-fn contiguous(tx: &rusqlite::Transaction<'_>, run_id: &str) -> Result<Vec<(u64, String)>, StorageError> {
-    let mut stmt = tx.prepare_cached("SELECT idx, digest FROM chunks WHERE run_id = ?1 ORDER BY idx")?;
+/// The run's chunks, index → digest.
+fn held_chunks(tx: &rusqlite::Transaction<'_>, run_id: &str) -> Result<BTreeMap<u64, String>, StorageError> {
+    let mut stmt = tx.prepare_cached("SELECT idx, digest FROM chunks WHERE run_id = ?1")?;
     let held = stmt
         .query_map(params![run_id], |r| Ok((from_sql(r.get(0)?), r.get::<_, String>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(held.into_iter().enumerate().take_while(|(i, (idx, _))| *i as u64 == *idx).map(|(_, c)| c).collect())
+        .collect::<Result<_, _>>()?;
+    Ok(held)
 }
 
 impl Storage for SqliteStorage {
@@ -239,7 +182,7 @@ impl Storage for SqliteStorage {
     }
 
     fn put_run(&self, user: &str, run_id: &str, header: &RunHeader) -> Result<(), StorageError> {
-        let json = serde_json::to_string(header).map_err(|e| StorageError::Internal(e.to_string()))?;
+        let json = serde_json::to_string(header).map_err(internal)?;
         self.with(|tx| {
             let held: Option<(String, bool, String)> = tx
                 .query_row(
@@ -248,29 +191,17 @@ impl Storage for SqliteStorage {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            match held {
-                None => {
-                    tx.execute(
-                        "INSERT INTO runs (id, user, header_json) VALUES (?1, ?2, ?3)",
-                        params![run_id, user, json],
-                    )?;
+            let held = held.as_ref().map(|(o, f, j)| (o.as_str(), *f, j.as_str()));
+            match header_step(held, user, run_id, &json)? {
+                HeaderStep::Insert => tx.execute(
+                    "INSERT INTO runs (id, user, header_json) VALUES (?1, ?2, ?3)",
+                    params![run_id, user, json],
+                )?,
+                HeaderStep::Update => {
+                    tx.execute("UPDATE runs SET header_json = ?2 WHERE id = ?1", params![run_id, json])?
                 }
-                // A finalized run is what the phone deleted its copy for: the same header again
-                // (a retry) is fine, another is refused.
-                Some((owner, true, held_json)) if owner == user => {
-                    if held_json != json {
-                        return Err(StorageError::Conflict(format!(
-                            "run {run_id} is finalized: its header no longer changes"
-                        )));
-                    }
-                }
-                Some((owner, false, _)) if owner == user => {
-                    tx.execute("UPDATE runs SET header_json = ?2 WHERE id = ?1", params![run_id, json])?;
-                }
-                Some(_) => {
-                    return Err(StorageError::Conflict(format!("run id {run_id} is taken: pick a new id")));
-                }
-            }
+                HeaderStep::Keep => 0,
+            };
             Ok(())
         })
     }
@@ -292,18 +223,8 @@ impl Storage for SqliteStorage {
                     |r| r.get(0),
                 )
                 .optional()?;
-            match held {
-                Some(d) if d == digest => return Ok(ChunkPut::AlreadyHeld),
-                Some(_) => {
-                    return Err(StorageError::Conflict(format!(
-                        "chunk {} of run {run_id} is held with different content: chunks never change",
-                        chunk.index
-                    )));
-                }
-                None if finalized => {
-                    return Err(StorageError::Conflict(format!("run {run_id} is finalized: it takes no new chunks")));
-                }
-                None => {}
+            if let Some(answer) = chunk_step(held.as_deref(), finalized, run_id, chunk.index, digest)? {
+                return Ok(answer);
             }
             tx.execute(
                 "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -317,29 +238,26 @@ impl Storage for SqliteStorage {
                     chunk.events.len() as i64
                 ],
             )?;
-            let conflict = |what: &str, e: rusqlite::Error| {
-                StorageError::Conflict(format!("chunk {} repeats a {what} held in another chunk: {e}", chunk.index))
-            };
             for s in &chunk.samples {
                 tx.execute(
                     "INSERT INTO samples (run_id, seq, t_ms, input_json) VALUES (?1, ?2, ?3, ?4)",
                     params![run_id, to_sql(s.seq), to_sql(s.t_ms), s.input.get()],
                 )
-                .map_err(|e| conflict("sample", e))?;
+                .map_err(|e| repeated_in_another_chunk(chunk, "sample", e))?;
             }
             for c in &chunk.cues {
                 tx.execute(
                     "INSERT INTO cues (run_id, utterance_id, at_ms, kinds, text) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![run_id, to_sql(c.utterance_id), to_sql(c.at_ms), c.kinds, c.text],
                 )
-                .map_err(|e| conflict("cue", e))?;
+                .map_err(|e| repeated_in_another_chunk(chunk, "cue", e))?;
             }
             for e in &chunk.events {
                 tx.execute(
                     "INSERT INTO events (run_id, seq, t_ms, event_json) VALUES (?1, ?2, ?3, ?4)",
                     params![run_id, to_sql(e.seq), to_sql(e.t_ms), e.event.to_string()],
                 )
-                .map_err(|err| conflict("event", err))?;
+                .map_err(|err| repeated_in_another_chunk(chunk, "event", err))?;
             }
             Ok(ChunkPut::Stored)
         })
@@ -348,7 +266,7 @@ impl Storage for SqliteStorage {
     fn cursor(&self, user: &str, run_id: &str) -> Result<u64, StorageError> {
         self.with(|tx| {
             owned(tx, user, run_id)?;
-            Ok(contiguous(tx, run_id)?.len() as u64)
+            Ok(contiguous_count(held_chunks(tx, run_id)?.into_keys()))
         })
     }
 
@@ -360,39 +278,17 @@ impl Storage for SqliteStorage {
     ) -> Result<FinalizeReply, StorageError> {
         self.with(|tx| {
             owned(tx, user, run_id)?;
-            let mut stmt = tx.prepare_cached("SELECT idx FROM chunks WHERE run_id = ?1")?;
-            let held: std::collections::BTreeSet<u64> =
-                stmt.query_map(params![run_id], |r| Ok(from_sql(r.get(0)?)))?.collect::<Result<_, _>>()?;
-            let missing: Vec<u64> = (0..claim.chunks).filter(|i| !held.contains(i)).collect();
-            if !missing.is_empty() {
-                return Ok(FinalizeReply {
-                    confirmed: false,
-                    message: format!("{} of {} chunks are missing: send them, then finalize again", missing.len(), claim.chunks),
-                    missing,
-                });
-            }
-            if let Some(extra) = held.iter().find(|i| **i >= claim.chunks) {
-                return Err(StorageError::Conflict(format!(
-                    "the server holds chunk {extra} but the claim says {} chunks",
-                    claim.chunks
-                )));
-            }
-            let digests = contiguous(tx, run_id)?;
-            let digest = run_digest(digests.iter().map(|(_, d)| d.as_str()));
+            let held = held_chunks(tx, run_id)?;
             let (samples, cues, events): (i64, i64, i64) = tx.query_row(
                 "SELECT COALESCE(SUM(samples), 0), COALESCE(SUM(cues), 0), COALESCE(SUM(events), 0) FROM chunks WHERE run_id = ?1",
                 params![run_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
-            let held_counts = (from_sql(samples), from_sql(cues), from_sql(events));
-            if held_counts != (claim.samples, claim.cues, claim.events) || digest != claim.digest {
-                return Err(StorageError::Conflict(format!(
-                    "the server holds {} samples, {} cues, {} events (digest {digest}); the claim is {} samples, {} cues, {} events (digest {})",
-                    held_counts.0, held_counts.1, held_counts.2, claim.samples, claim.cues, claim.events, claim.digest
-                )));
+            let reply = finalize_verdict(&held, (from_sql(samples), from_sql(cues), from_sql(events)), claim)?;
+            if reply.confirmed {
+                tx.execute("UPDATE runs SET finalized = 1 WHERE id = ?1", params![run_id])?;
             }
-            tx.execute("UPDATE runs SET finalized = 1 WHERE id = ?1", params![run_id])?;
-            Ok(FinalizeReply { confirmed: true, missing: Vec::new(), message: "the whole run is held".into() })
+            Ok(reply)
         })
     }
 
@@ -409,7 +305,7 @@ impl Storage for SqliteStorage {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
-                        r.get::<_, i64>(2)?,
+                        r.get::<_, bool>(2)?,
                         r.get::<_, i64>(3)?,
                         r.get::<_, i64>(4)?,
                     ))
@@ -418,10 +314,9 @@ impl Storage for SqliteStorage {
             rows.into_iter()
                 .map(|(id, header, finalized, chunks, samples)| {
                     Ok(ServerRun {
-                        header: serde_json::from_str(&header)
-                            .map_err(|e| StorageError::Internal(e.to_string()))?,
+                        header: serde_json::from_str(&header).map_err(internal)?,
                         id,
-                        finalized: finalized != 0,
+                        finalized,
                         chunks: from_sql(chunks),
                         samples: from_sql(samples),
                     })

@@ -1,0 +1,276 @@
+//! A throw-away PostgreSQL cluster for the tests and benches: initialised under the build's
+//! `target/` directory with Debian's (or any installed) PostgreSQL binaries, serving on
+//! loopback only, with trust authentication for one role. The test command (`cargo xtask test`)
+//! starts it before the tests and stops it after; a test run by hand starts it on first use and
+//! leaves it running for the next (`cargo xtask pg stop` ends it).
+//!
+//! Must not: listen beyond 127.0.0.1 (trust authentication is only safe there); touch any
+//! cluster but its own directory's; need docker or a network.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The role the tests connect as (the cluster's superuser).
+pub const ROLE: &str = "pacenote";
+/// Where Debian puts each major version's binaries.
+const DEBIAN_BIN_GLOB_ROOT: &str = "/usr/lib/postgresql";
+/// The system account that owns the cluster when the tests run as root (PostgreSQL refuses to
+/// run as root); Debian's `postgresql` package creates it.
+const SYSTEM_ACCOUNT: &str = "postgres";
+/// How long a starting server gets before the start counts as failed.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running scratch cluster.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// The directory holding `data/`, `port` and `log`.
+    pub dir: PathBuf,
+    pub port: u16,
+    bin: PathBuf,
+}
+
+/// Why the cluster could not be had; each names what to do.
+pub type Error = String;
+
+impl Cluster {
+    /// The cluster in `dir`, initialised and started when needed. Safe to call from several
+    /// processes and threads at once (a lock file in `dir` serialises them).
+    pub fn ensure(dir: &Path) -> Result<Self, Error> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let lock_path = dir.join("lock");
+        let lock = std::fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+        lock.lock().map_err(|e| format!("{}: {e}", lock_path.display()))?;
+        let bin = binaries()?;
+        let data = dir.join("data");
+        let as_root = running_as_root();
+        if !data.join("PG_VERSION").is_file() {
+            let _ = std::fs::remove_dir_all(&data);
+            std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+            if as_root {
+                give_to_system_account(dir)?;
+            }
+            let mut initdb = pg_command(&bin.join("initdb"), as_root);
+            initdb.args(["-D"]).arg(&data).args([
+                "-U",
+                ROLE,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ]);
+            run("initdb", &mut initdb)?;
+        }
+        let port_file = dir.join("port");
+        let mut cluster = Self { dir: dir.to_owned(), port: 0, bin: bin.clone() };
+        if let Some(port) = std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse().ok()) {
+            cluster.port = port;
+            if cluster.answers() {
+                return Ok(cluster);
+            }
+        }
+        // Not running (or never started): start it on a free port.
+        cluster.port = free_port()?;
+        let log = dir.join("log");
+        if as_root {
+            // The log file is written by the server's account.
+            let _ = std::fs::File::create(&log);
+            give_to_system_account(&log)?;
+        }
+        let mut start = pg_command(&bin.join("pg_ctl"), as_root);
+        start
+            .args(["start", "-w", "-t", &START_TIMEOUT.as_secs().to_string(), "-D"])
+            .arg(&data)
+            .arg("-l")
+            .arg(&log)
+            .arg("-o")
+            .arg(format!(
+                "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 \
+                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                cluster.port
+            ));
+        run("pg_ctl start", &mut start).map_err(|e| {
+            let tail = std::fs::read_to_string(&log).unwrap_or_default();
+            format!("{e}\nserver log ({}):\n{}", log.display(), last_lines(&tail, 20))
+        })?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !cluster.answers() {
+            if Instant::now() > deadline {
+                return Err(format!("the scratch cluster in {} started but does not answer", dir.display()));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::fs::write(&port_file, cluster.port.to_string())
+            .map_err(|e| format!("{}: {e}", port_file.display()))?;
+        Ok(cluster)
+    }
+
+    /// A connection string for `database`.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgresql://{ROLE}@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// Creates a new, empty database named `<prefix>_<unique suffix>` and returns its URL: each
+    /// test gets its own, so tests never see each other's rows.
+    pub fn fresh_database(&self, prefix: &str) -> Result<String, Error> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let clean: String = prefix
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+            .collect();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "{}_{}_{}_{}",
+            &clean[..clean.len().min(30)],
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            nanos
+        );
+        let mut createdb = Command::new(self.bin.join("createdb"));
+        createdb.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", ROLE, &name]);
+        run("createdb", &mut createdb)?;
+        Ok(self.url(&name))
+    }
+
+    /// Whether the server accepts connections.
+    fn answers(&self) -> bool {
+        Command::new(self.bin.join("pg_isready"))
+            .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", ROLE])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Stops the cluster in `dir` if it runs (fast shutdown: the data is throw-away).
+    pub fn stop(dir: &Path) -> Result<(), Error> {
+        let data = dir.join("data");
+        if !data.join("postmaster.pid").is_file() {
+            return Ok(());
+        }
+        let bin = binaries()?;
+        let mut stop = pg_command(&bin.join("pg_ctl"), running_as_root());
+        stop.args(["stop", "-m", "fast", "-w", "-D"]).arg(&data);
+        run("pg_ctl stop", &mut stop)
+    }
+}
+
+/// The cluster the tests share: in `$PACENOTE_SCRATCH_PG_DIR`, else `target/scratch-pg` of
+/// this workspace; started on first use in each process.
+pub fn for_tests() -> Result<&'static Cluster, Error> {
+    static CLUSTER: std::sync::OnceLock<Result<Cluster, Error>> = std::sync::OnceLock::new();
+    CLUSTER.get_or_init(|| Cluster::ensure(&tests_dir())).as_ref().map_err(Clone::clone)
+}
+
+/// Where the tests' cluster lives.
+pub fn tests_dir() -> PathBuf {
+    std::env::var_os("PACENOTE_SCRATCH_PG_DIR").map_or_else(
+        || {
+            let target = option_env!("CARGO_TARGET_DIR")
+                .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from);
+            target.join("scratch-pg")
+        },
+        PathBuf::from,
+    )
+}
+
+/// The directory of `initdb`, `pg_ctl`, `pg_isready` and `createdb`: `$PACENOTE_PG_BIN`, else
+/// the newest Debian major version, else `pg_ctl`'s directory on the PATH.
+pub fn binaries() -> Result<PathBuf, Error> {
+    let has_all =
+        |dir: &Path| ["initdb", "pg_ctl", "pg_isready", "createdb"].iter().all(|b| dir.join(b).is_file());
+    if let Some(dir) = std::env::var_os("PACENOTE_PG_BIN").map(PathBuf::from) {
+        return if has_all(&dir) {
+            Ok(dir)
+        } else {
+            Err(format!("PACENOTE_PG_BIN={} lacks initdb, pg_ctl, pg_isready or createdb", dir.display()))
+        };
+    }
+    let mut debian: Vec<(u32, PathBuf)> = std::fs::read_dir(DEBIAN_BIN_GLOB_ROOT)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, bin): &(u32, PathBuf)| has_all(bin))
+        .collect();
+    debian.sort();
+    if let Some((_, bin)) = debian.pop() {
+        return Ok(bin);
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .find(|d| has_all(d))
+        .ok_or_else(|| {
+            "no PostgreSQL server binaries (initdb, pg_ctl): install Debian's `postgresql` package \
+             (`cargo xtask bootstrap` does) or set PACENOTE_PG_BIN to their directory"
+                .to_owned()
+        })
+}
+
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// A PostgreSQL server program, run as the system account when we are root.
+fn pg_command(program: &Path, as_root: bool) -> Command {
+    if as_root {
+        let mut command = Command::new("runuser");
+        command.args(["-u", SYSTEM_ACCOUNT, "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn give_to_system_account(path: &Path) -> Result<(), Error> {
+    run("chown", Command::new("chown").args(["-R", &format!("{SYSTEM_ACCOUNT}:")]).arg(path)).map_err(|e| {
+        format!("{e}: as root the cluster belongs to the `{SYSTEM_ACCOUNT}` account, which Debian's postgresql package creates")
+    })
+}
+
+fn free_port() -> Result<u16, Error> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free loopback port: {e}"))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+fn run(name: &str, command: &mut Command) -> Result<(), Error> {
+    let out = command.output().map_err(|e| format!("{name}: could not start {command:?}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cluster_starts_once_gives_fresh_databases_and_stops() {
+        let dir = std::env::temp_dir().join(format!("pacenote-scratch-pg-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let first = Cluster::ensure(&dir).expect("starts");
+        let again = Cluster::ensure(&dir).expect("running already");
+        assert_eq!(first.port, again.port, "a running cluster is reused, not started twice");
+        let a = first.fresh_database("t").expect("db");
+        let b = first.fresh_database("t").expect("db");
+        assert_ne!(a, b);
+        assert!(a.starts_with(&format!("postgresql://{ROLE}@127.0.0.1:{}/t_", first.port)), "{a}");
+        Cluster::stop(&dir).expect("stops");
+        assert!(!first.answers(), "stopped");
+        Cluster::stop(&dir).expect("stopping a stopped cluster is fine");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

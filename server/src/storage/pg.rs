@@ -1,0 +1,509 @@
+//! The PostgreSQL backend: several stateless `pacenote serve` instances over one database.
+//! Every write that depends on what is held takes the run's row lock (`SELECT ... FOR
+//! UPDATE`) first, so two instances given the same run's chunks, header or finalize at once
+//! act one after the other; duplicates end in primary keys (`ON CONFLICT`), never in process
+//! memory. Calls are blocking (the server runs them on tokio's blocking pool) over a small
+//! pool of connections.
+//!
+//! Must not: hold a connection across requests in a broken state (a closed one is dropped);
+//! change a database whose schema is newer than this server's; log a connection string's
+//! password.
+
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunHeader, sha256_hex};
+use postgres::error::SqlState;
+use postgres::{Client, NoTls, Transaction};
+
+use super::{
+    ChunkPut, HeaderStep, ServerRun, Storage, StorageError, chunk_step, contiguous_count, finalize_verdict,
+    from_sql, header_step, internal, no_such_run, repeated_in_another_chunk, to_sql,
+};
+
+/// The schema by version (table `schema_version`): entry `n` takes a database from version
+/// `n` to `n + 1`. Migrations run at start under an advisory lock, so instances starting
+/// together apply each once.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE users (name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE);
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users(name),
+    header_json TEXT NOT NULL,
+    finalized BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE INDEX runs_by_user ON runs (user_name, id);
+CREATE TABLE chunks (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    idx BIGINT NOT NULL,
+    digest TEXT NOT NULL,
+    body BYTEA NOT NULL,
+    samples BIGINT NOT NULL,
+    cues BIGINT NOT NULL,
+    events BIGINT NOT NULL,
+    PRIMARY KEY (run_id, idx)
+);
+CREATE TABLE samples (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq BIGINT NOT NULL,
+    t_ms BIGINT NOT NULL,
+    input_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE cues (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    utterance_id BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    kinds TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (run_id, utterance_id)
+);
+CREATE TABLE events (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq BIGINT NOT NULL,
+    t_ms BIGINT NOT NULL,
+    event_json TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+"#];
+
+/// The advisory lock migrations run under (any constant; "pacenote" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x7061_6365_6e6f_7465;
+/// Connections one instance opens at most: tokio's blocking pool may run many storage calls
+/// at once, and each PostgreSQL connection is a server process.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A transaction that meets a serialisation failure or a deadlock is run again this often.
+const RETRIES_ON_CONTENTION: usize = 3;
+
+impl From<postgres::Error> for StorageError {
+    fn from(e: postgres::Error) -> Self {
+        // The server's own message (with its detail) says more than the client's summary.
+        match e.as_db_error() {
+            Some(db) => internal(format!("{}: {}", db.code().code(), db.message())),
+            None => internal(e),
+        }
+    }
+}
+
+/// PostgreSQL behind a small connection pool.
+pub struct PostgresStorage {
+    config: postgres::Config,
+    idle: Mutex<Pool>,
+    freed: Condvar,
+}
+
+struct Pool {
+    idle: Vec<Client>,
+    open: usize,
+    max: usize,
+}
+
+impl std::fmt::Debug for PostgresStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the config: it may hold a password.
+        f.debug_struct("PostgresStorage").field("hosts", &self.config.get_hosts()).finish_non_exhaustive()
+    }
+}
+
+/// A connection string without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!(
+                "{}{user}{}{}",
+                &url[..scheme + 3],
+                if userinfo.contains(':') { ":***" } else { "" },
+                &url[at..]
+            )
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl PostgresStorage {
+    /// Connects to `url` (`postgresql://user[:password]@host[:port]/database`, or key=value
+    /// pairs) and brings the schema up to date; a schema newer than this server's is refused
+    /// untouched.
+    pub fn connect(url: &str, max_connections: usize) -> Result<Self, StorageError> {
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|e| internal(format!("the database URL {} is not valid: {e}", redacted(url))))?;
+        config.connect_timeout(CONNECT_TIMEOUT).application_name("pacenote-serve");
+        let storage = Self {
+            config,
+            idle: Mutex::new(Pool { idle: Vec::new(), open: 0, max: max_connections.max(1) }),
+            freed: Condvar::new(),
+        };
+        let mut client = storage
+            .config
+            .connect(NoTls)
+            .map_err(|e| internal(format!("cannot reach the database {}: {e}", redacted(url))))?;
+        migrate(&mut client)?;
+        storage.put_back(client);
+        Ok(storage)
+    }
+
+    fn take(&self) -> Result<Client, StorageError> {
+        let poisoned = || StorageError::Internal("a storage call panicked".into());
+        let mut pool = self.idle.lock().map_err(|_| poisoned())?;
+        loop {
+            if let Some(client) = pool.idle.pop() {
+                return Ok(client);
+            }
+            if pool.open < pool.max {
+                pool.open += 1;
+                drop(pool);
+                return self.config.connect(NoTls).map_err(|e| {
+                    if let Ok(mut pool) = self.idle.lock() {
+                        pool.open -= 1;
+                    }
+                    self.freed.notify_one();
+                    internal(format!("cannot reach the database: {e}"))
+                });
+            }
+            pool = self.freed.wait(pool).map_err(|_| poisoned())?;
+        }
+    }
+
+    fn put_back(&self, client: Client) {
+        if let Ok(mut pool) = self.idle.lock() {
+            if pool.open == 0 {
+                pool.open = 1; // the connection `connect` opened before the pool counted it
+            }
+            if client.is_closed() {
+                pool.open -= 1;
+            } else {
+                pool.idle.push(client);
+            }
+        }
+        self.freed.notify_one();
+    }
+
+    /// Runs `f` in a transaction on a pooled connection, again on a serialisation failure or
+    /// a deadlock (another instance's transaction won).
+    fn with<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction<'_>) -> Result<T, TxError>,
+    ) -> Result<T, StorageError> {
+        let mut client = self.take()?;
+        let mut attempt = 0;
+        let out = loop {
+            attempt += 1;
+            let result = (|| -> Result<T, TxError> {
+                let mut tx = client.transaction()?;
+                let out = f(&mut tx)?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            match result {
+                Err(Contended) if attempt <= RETRIES_ON_CONTENTION => continue,
+                Err(Failed(e)) => break Err(e),
+                Err(Contended) => break Err(internal("the database stayed contended: try again")),
+                Ok(out) => break Ok(out),
+            }
+        };
+        self.put_back(client);
+        out
+    }
+}
+
+/// How a transaction failed: contended (run it again) or for good.
+enum TxError {
+    Contended,
+    Failed(StorageError),
+}
+use TxError::{Contended, Failed};
+
+impl From<StorageError> for TxError {
+    fn from(e: StorageError) -> Self {
+        Failed(e)
+    }
+}
+
+impl From<postgres::Error> for TxError {
+    fn from(e: postgres::Error) -> Self {
+        match e.code() {
+            Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED => {
+                Contended
+            }
+            _ => Failed(e.into()),
+        }
+    }
+}
+
+fn migrate(client: &mut Client) -> Result<(), StorageError> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let version: i32 = tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])?.get(0);
+    let known = MIGRATIONS.len() as i32;
+    if version > known {
+        return Err(StorageError::Internal(format!(
+            "the database's schema is version {version}, newer than this server's {known}: \
+             run a newer pacenote (nothing was changed)"
+        )));
+    }
+    for migration in &MIGRATIONS[version as usize..] {
+        tx.batch_execute(migration)?;
+    }
+    tx.execute("DELETE FROM schema_version", &[])?;
+    tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&known])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Whether this user's run is finalized, holding the run's row lock until the transaction
+/// ends; 404 when it is not theirs (or does not exist).
+fn lock_owned(tx: &mut Transaction<'_>, user: &str, run_id: &str) -> Result<bool, TxError> {
+    let row = tx.query_opt(
+        "SELECT finalized FROM runs WHERE id = $1 AND user_name = $2 FOR UPDATE",
+        &[&run_id, &user],
+    )?;
+    Ok(row.map(|r| r.get(0)).ok_or_else(|| no_such_run(run_id))?)
+}
+
+fn held_chunks(tx: &mut Transaction<'_>, run_id: &str) -> Result<BTreeMap<u64, String>, TxError> {
+    Ok(tx
+        .query("SELECT idx, digest FROM chunks WHERE run_id = $1", &[&run_id])?
+        .into_iter()
+        .map(|r| (from_sql(r.get(0)), r.get(1)))
+        .collect())
+}
+
+fn is_unique_violation(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+impl Storage for PostgresStorage {
+    fn add_user(&self, user: &str, token: &str) -> Result<(), StorageError> {
+        let hash = sha256_hex(token.as_bytes());
+        self.with(|tx| {
+            tx.execute(
+                "INSERT INTO users (name, token_sha256) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET token_sha256 = excluded.token_sha256",
+                &[&user, &hash],
+            )
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    Failed(StorageError::Conflict(format!("user {user}: the token is used by another user")))
+                } else {
+                    e.into()
+                }
+            })?;
+            Ok(())
+        })
+    }
+
+    fn ping(&self) -> Result<(), StorageError> {
+        self.with(|tx| {
+            tx.query_one("SELECT 1", &[])?;
+            Ok(())
+        })
+    }
+
+    fn user_exists(&self, user: &str) -> Result<bool, StorageError> {
+        self.with(|tx| Ok(tx.query_opt("SELECT 1 FROM users WHERE name = $1", &[&user])?.is_some()))
+    }
+
+    fn revoke_token(&self, user: &str) -> Result<bool, StorageError> {
+        // As in SQLite: a value no token hashes to keeps the column NOT NULL and UNIQUE.
+        self.with(|tx| {
+            Ok(tx.execute("UPDATE users SET token_sha256 = 'revoked:' || name WHERE name = $1", &[&user])?
+                > 0)
+        })
+    }
+
+    fn user_for_token(&self, token: &str) -> Result<Option<String>, StorageError> {
+        let hash = sha256_hex(token.as_bytes());
+        self.with(|tx| {
+            Ok(tx.query_opt("SELECT name FROM users WHERE token_sha256 = $1", &[&hash])?.map(|r| r.get(0)))
+        })
+    }
+
+    fn put_run(&self, user: &str, run_id: &str, header: &RunHeader) -> Result<(), StorageError> {
+        let json = serde_json::to_string(header).map_err(internal)?;
+        self.with(|tx| {
+            // Two instances creating the same run at once: one inserts, the other waits for it
+            // and then reads what it wrote.
+            let inserted = tx.execute(
+                "INSERT INTO runs (id, user_name, header_json) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                &[&run_id, &user, &json],
+            )?;
+            if inserted == 1 {
+                return Ok(());
+            }
+            let row = tx.query_one(
+                "SELECT user_name, finalized, header_json FROM runs WHERE id = $1 FOR UPDATE",
+                &[&run_id],
+            )?;
+            let (owner, finalized, held): (String, bool, String) = (row.get(0), row.get(1), row.get(2));
+            match header_step(Some((&owner, finalized, &held)), user, run_id, &json)? {
+                HeaderStep::Update => {
+                    tx.execute("UPDATE runs SET header_json = $2 WHERE id = $1", &[&run_id, &json])?;
+                }
+                HeaderStep::Insert | HeaderStep::Keep => {}
+            }
+            Ok(())
+        })
+    }
+
+    fn put_chunk(
+        &self,
+        user: &str,
+        run_id: &str,
+        chunk: &Chunk,
+        digest: &str,
+        body: &[u8],
+    ) -> Result<ChunkPut, StorageError> {
+        let index = to_sql(chunk.index);
+        let (seqs, times, inputs): (Vec<i64>, Vec<i64>, Vec<&str>) = chunk
+            .samples
+            .iter()
+            .map(|s| (to_sql(s.seq), to_sql(s.t_ms), s.input.get()))
+            .fold((Vec::new(), Vec::new(), Vec::new()), |(mut a, mut b, mut c), (x, y, z)| {
+                a.push(x);
+                b.push(y);
+                c.push(z);
+                (a, b, c)
+            });
+        let cue_ids: Vec<i64> = chunk.cues.iter().map(|c| to_sql(c.utterance_id)).collect();
+        let cue_times: Vec<i64> = chunk.cues.iter().map(|c| to_sql(c.at_ms)).collect();
+        let cue_kinds: Vec<&str> = chunk.cues.iter().map(|c| c.kinds.as_str()).collect();
+        let cue_texts: Vec<&str> = chunk.cues.iter().map(|c| c.text.as_str()).collect();
+        let event_seqs: Vec<i64> = chunk.events.iter().map(|e| to_sql(e.seq)).collect();
+        let event_times: Vec<i64> = chunk.events.iter().map(|e| to_sql(e.t_ms)).collect();
+        let event_json: Vec<String> = chunk.events.iter().map(|e| e.event.to_string()).collect();
+        let counts = [chunk.samples.len() as i64, chunk.cues.len() as i64, chunk.events.len() as i64];
+        self.with(|tx| {
+            let finalized = lock_owned(tx, user, run_id)?;
+            let held = tx
+                .query_opt("SELECT digest FROM chunks WHERE run_id = $1 AND idx = $2", &[&run_id, &index])?
+                .map(|r| r.get::<_, String>(0));
+            if let Some(answer) = chunk_step(held.as_deref(), finalized, run_id, chunk.index, digest)? {
+                return Ok(answer);
+            }
+            tx.execute(
+                "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2]],
+            )?;
+            // One statement per table, the rows as arrays: a minute's samples in one round trip.
+            let repeated = |what: &'static str| {
+                move |e: postgres::Error| -> TxError {
+                    if is_unique_violation(&e) { Failed(repeated_in_another_chunk(chunk, what, e)) } else { e.into() }
+                }
+            };
+            tx.execute(
+                "INSERT INTO samples (run_id, seq, t_ms, input_json) \
+                 SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[])",
+                &[&run_id, &seqs, &times, &inputs],
+            )
+            .map_err(repeated("sample"))?;
+            tx.execute(
+                "INSERT INTO cues (run_id, utterance_id, at_ms, kinds, text) \
+                 SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[])",
+                &[&run_id, &cue_ids, &cue_times, &cue_kinds, &cue_texts],
+            )
+            .map_err(repeated("cue"))?;
+            tx.execute(
+                "INSERT INTO events (run_id, seq, t_ms, event_json) \
+                 SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[])",
+                &[&run_id, &event_seqs, &event_times, &event_json],
+            )
+            .map_err(repeated("event"))?;
+            Ok(ChunkPut::Stored)
+        })
+    }
+
+    fn cursor(&self, user: &str, run_id: &str) -> Result<u64, StorageError> {
+        self.with(|tx| {
+            let row =
+                tx.query_opt("SELECT 1 FROM runs WHERE id = $1 AND user_name = $2", &[&run_id, &user])?;
+            row.ok_or_else(|| no_such_run(run_id))?;
+            Ok(contiguous_count(held_chunks(tx, run_id)?.into_keys()))
+        })
+    }
+
+    fn finalize(
+        &self,
+        user: &str,
+        run_id: &str,
+        claim: &FinalizeClaim,
+    ) -> Result<FinalizeReply, StorageError> {
+        self.with(|tx| {
+            lock_owned(tx, user, run_id)?;
+            let held = held_chunks(tx, run_id)?;
+            let row = tx.query_one(
+                "SELECT COALESCE(SUM(samples), 0)::BIGINT, COALESCE(SUM(cues), 0)::BIGINT, \
+                 COALESCE(SUM(events), 0)::BIGINT FROM chunks WHERE run_id = $1",
+                &[&run_id],
+            )?;
+            let counts = (from_sql(row.get(0)), from_sql(row.get(1)), from_sql(row.get(2)));
+            let reply = finalize_verdict(&held, counts, claim)?;
+            if reply.confirmed {
+                tx.execute("UPDATE runs SET finalized = TRUE WHERE id = $1", &[&run_id])?;
+            }
+            Ok(reply)
+        })
+    }
+
+    fn runs(&self, user: &str) -> Result<Vec<ServerRun>, StorageError> {
+        self.with(|tx| {
+            let rows = tx.query(
+                "SELECT r.id, r.header_json, r.finalized, \
+                 (SELECT COUNT(*) FROM chunks c WHERE c.run_id = r.id), \
+                 (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) \
+                 FROM runs r WHERE r.user_name = $1 ORDER BY r.id",
+                &[&user],
+            )?;
+            let runs = rows
+                .into_iter()
+                .map(|r| {
+                    Ok(ServerRun {
+                        header: serde_json::from_str(r.get(1)).map_err(internal)?,
+                        id: r.get(0),
+                        finalized: r.get(2),
+                        chunks: from_sql(r.get(3)),
+                        samples: from_sql(r.get(4)),
+                    })
+                })
+                .collect::<Result<_, StorageError>>()?;
+            Ok(runs)
+        })
+    }
+
+    fn samples(&self, user: &str, run_id: &str) -> Result<Vec<(u64, u64, String)>, StorageError> {
+        self.with(|tx| {
+            let row =
+                tx.query_opt("SELECT 1 FROM runs WHERE id = $1 AND user_name = $2", &[&run_id, &user])?;
+            row.ok_or_else(|| no_such_run(run_id))?;
+            Ok(tx
+                .query(
+                    "SELECT seq, t_ms, input_json FROM samples WHERE run_id = $1 ORDER BY seq",
+                    &[&run_id],
+                )?
+                .into_iter()
+                .map(|r| (from_sql(r.get(0)), from_sql(r.get(1)), r.get(2)))
+                .collect())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn a_password_never_reaches_a_message() {
+        assert_eq!(
+            redacted("postgresql://app:s3cret@db.example:5432/pn"),
+            "postgresql://app:***@db.example:5432/pn"
+        );
+        assert_eq!(redacted("postgresql://app@db/pn"), "postgresql://app@db/pn");
+        assert_eq!(redacted("host=db user=app"), "host=db user=app");
+    }
+}
