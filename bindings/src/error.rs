@@ -13,6 +13,7 @@ use pacenote_core::weather::HeatError;
 use pacenote_sync::StoreError;
 use pacenote_sync::preload::PreloadError;
 use pacenote_sync::recorder::RecordError;
+use pacenote_sync::restore::RestoreError;
 
 /// What went wrong, with what to do about it.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -98,6 +99,16 @@ impl From<PreloadError> for PacenoteError {
     fn from(e: PreloadError) -> Self {
         match e {
             PreloadError::Request(pacenote_sync::client::RequestError::Cancelled) => Self::Cancelled,
+            e => Self::Sync { reason: e.to_string() },
+        }
+    }
+}
+
+impl From<RestoreError> for PacenoteError {
+    fn from(e: RestoreError) -> Self {
+        match e {
+            RestoreError::Request(pacenote_sync::client::RequestError::Cancelled) => Self::Cancelled,
+            RestoreError::Store(e) => e.into(),
             e => Self::Sync { reason: e.to_string() },
         }
     }

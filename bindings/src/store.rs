@@ -239,6 +239,19 @@ pub struct PreloadReport {
     pub bytes_downloaded: u64,
 }
 
+/// What a history restore did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct RestoreReport {
+    /// Runs the server listed for this runner.
+    pub listed: u64,
+    /// Finished runs stored on this phone now.
+    pub restored: u64,
+    /// Runs this phone had already (restoring again stores nothing twice).
+    pub already_here: u64,
+    /// Runs still uploading from another phone: a later restore brings them.
+    pub not_finalized: u64,
+}
+
 /// Whether a run can start with no signal, and if not, what is missing.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct OfflineReadiness {
@@ -507,6 +520,30 @@ impl Pacenote {
                 pack_unchanged: pack.unchanged,
                 files_downloaded: plan.files_downloaded + pack.files_downloaded,
                 bytes_downloaded: plan.bytes_downloaded + pack.bytes_downloaded,
+            })
+        })
+        .await
+    }
+
+    /// Brings the runner's finished runs back from the server (a new phone, a reinstall): each
+    /// is stored as an uploaded run is kept — summary, analysis, check-in — so the history,
+    /// week, streak, trends and goals read as on the old phone. Runs already here are left as
+    /// they are; calling it again stores nothing twice. Cancelled, it sends nothing more and
+    /// fails with [`PacenoteError::Cancelled`]; runs stored so far stay.
+    #[uniffi::method(default(cancellation))]
+    pub async fn restore_history(
+        self: Arc<Self>,
+        cancellation: Option<Arc<Cancellation>>,
+    ) -> Result<RestoreReport, PacenoteError> {
+        off_thread(cancellation, move |cancel| {
+            self.writer.barrier();
+            let mut traffic = Traffic::cancellable(cancel);
+            let done = pacenote_sync::restore::restore_history(&self.preloader, &self.store, &mut traffic)?;
+            Ok(RestoreReport {
+                listed: done.listed,
+                restored: done.restored,
+                already_here: done.already_here,
+                not_finalized: done.not_finalized,
             })
         })
         .await

@@ -55,6 +55,27 @@ pub enum BenchCommand {
         #[arg(long)]
         timelines: bool,
     },
+    /// The sync server under many phones' uploads (one-hour runs in one-minute chunks):
+    /// chunks/s, latency, errors, memory and the integrity check. SQLite by default.
+    Server {
+        /// PostgreSQL (a connection URL) instead of SQLite; with --instances above 1 or
+        /// --compare and no URL, a throw-away cluster under target/ is started.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// `pacenote serve` processes over the one database (PostgreSQL only above 1).
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
+        /// Phones uploading at once.
+        #[arg(long, default_value_t = 16)]
+        devices: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// SQLite ×1, PostgreSQL ×1 and ×2, each with 8, 32 and 128 phones, one after another.
+        #[arg(long)]
+        compare: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn run(command: BenchCommand) -> Result<(), CliError> {
@@ -63,6 +84,9 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Engine { json } => engine(json),
         BenchCommand::Corpus { json, corpus, timelines } => {
             crate::bench_corpus::corpus(json, corpus, timelines)
+        }
+        BenchCommand::Server { postgres, instances, devices, seconds, compare, json } => {
+            crate::bench_server::server(postgres, instances, devices, seconds, compare, json)
         }
     }
 }

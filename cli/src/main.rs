@@ -6,6 +6,7 @@
 mod bench;
 mod bench_corpus;
 mod bench_position;
+mod bench_server;
 mod coach_audio;
 mod coach_cmd;
 mod demo;

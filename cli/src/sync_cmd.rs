@@ -13,6 +13,7 @@ use pacenote_server::{AppState, RunningServer};
 use pacenote_sync::Store;
 use pacenote_sync::client::{Client, RetryPolicy, Traffic, UreqTransport};
 use pacenote_sync::preload::{NEUTRAL_PERSONA, is_ready_offline, preload_pack, preload_plan};
+use pacenote_sync::restore::restore_history;
 use pacenote_sync::upload::Syncer;
 
 use crate::CliError;
@@ -182,6 +183,10 @@ pub struct SyncArgs {
     /// Where packs are installed (default: DB's folder, `packs/`).
     #[arg(long)]
     packs: Option<PathBuf>,
+    /// Also bring the runner's finished runs back from the server (a new phone): the history,
+    /// streaks and trends then read as on the old one. Runs already here are left alone.
+    #[arg(long)]
+    pull: bool,
 }
 
 fn new_token() -> Result<String, CliError> {
@@ -264,6 +269,16 @@ pub fn sync(args: &SyncArgs) -> Result<(), CliError> {
             println!("ready offline: {plan} with {persona}");
         } else {
             println!("not ready offline: {}", r.missing.join("; "));
+        }
+    }
+    if args.pull {
+        let mut traffic = Traffic::default();
+        match restore_history(&client, &store, &mut traffic) {
+            Ok(r) => println!(
+                "history: {} runs on the server, {} restored, {} already here, {} still uploading elsewhere",
+                r.listed, r.restored, r.already_here, r.not_finalized
+            ),
+            Err(e) => failed = Some(format!("history: {e}")),
         }
     }
     let syncer = Syncer::new(store, client);

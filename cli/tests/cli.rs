@@ -561,14 +561,32 @@ fn record_then_serve_and_sync(postgres: bool) {
         "jenna",
     ]);
     let text = stdout(&out);
-    let _ = server.kill();
-    let _ = server.wait();
     assert!(out.status.success(), "{}{}", text, stderr(&out));
     assert!(text.contains("runs: 1 uploaded, 0 pending"), "{text}");
     assert!(text.contains("chunks: 31 sent"), "{text}");
     assert!(text.contains("ready offline: tempo-20 with jenna"), "{text}");
     let none = pacenote(&["resume", "--db", path(&db)]);
     assert_user_error(&none, "nothing to resume");
+    // A new phone pulls the history back: its summary reads as on the old phone, and a second
+    // pull stores nothing twice.
+    let new_phone = dir.join("new-phone.db");
+    let pull =
+        |db: &Path| pacenote(&["sync", "--db", path(db), "--server", &url, "--token", "secret", "--pull"]);
+    let first = pull(&new_phone);
+    let again = pull(&new_phone);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(first.status.success(), "{}{}", stdout(&first), stderr(&first));
+    assert!(
+        stdout(&first).contains("history: 1 runs on the server, 1 restored, 0 already here"),
+        "{}",
+        stdout(&first)
+    );
+    assert!(stdout(&again).contains("0 restored, 1 already here"), "{}", stdout(&again));
+    let summary = |db: &Path| json(&pacenote(&["summary", "--store", path(db), "--json"]));
+    let (old, new) = (summary(&db), summary(&new_phone));
+    assert!(old.to_string().contains("distance_m"), "{old}");
+    assert_eq!(new, old, "the same history on the new phone");
 }
 
 #[test]

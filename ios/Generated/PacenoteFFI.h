@@ -696,6 +696,11 @@ RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_pack_dir(uint64_t ptr, RustBuf
 uint64_t uniffi_pacenote_ffi_fn_method_pacenote_preload(uint64_t ptr, RustBuffer plan_id, RustBuffer persona, RustBuffer lang, RustBuffer cancellation
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RESTORE_HISTORY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RESTORE_HISTORY
+uint64_t uniffi_pacenote_ffi_fn_method_pacenote_restore_history(uint64_t ptr, RustBuffer cancellation
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RESUME_RUN
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_FN_METHOD_PACENOTE_RESUME_RUN
 RustBuffer uniffi_pacenote_ffi_fn_method_pacenote_resume_run(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
@@ -1351,6 +1356,12 @@ uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_pack_dir(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_PRELOAD
 #define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_PRELOAD
 uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_preload(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_RESTORE_HISTORY
+#define UNIFFI_FFIDEF_UNIFFI_PACENOTE_FFI_CHECKSUM_METHOD_PACENOTE_RESTORE_HISTORY
+uint16_t uniffi_pacenote_ffi_checksum_method_pacenote_restore_history(void
     
 );
 #endif

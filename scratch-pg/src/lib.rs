@@ -21,6 +21,26 @@ const SYSTEM_ACCOUNT: &str = "postgres";
 /// How long a starting server gets before the start counts as failed.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How much a commit survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Nothing is flushed (`fsync=off`): the tests' cluster, rebuilt at will.
+    Throwaway,
+    /// A commit survives the server process but not a power cut (`synchronous_commit=off`,
+    /// fsync on): what SQLite's WAL mode with `synchronous=NORMAL` gives the embedded server,
+    /// so the two compare fairly in the load bench.
+    AsSqliteWal,
+}
+
+impl Durability {
+    fn settings(self) -> &'static str {
+        match self {
+            Self::Throwaway => "-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+            Self::AsSqliteWal => "-c synchronous_commit=off",
+        }
+    }
+}
+
 /// A running scratch cluster.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -37,6 +57,12 @@ impl Cluster {
     /// The cluster in `dir`, initialised and started when needed. Safe to call from several
     /// processes and threads at once (a lock file in `dir` serialises them).
     pub fn ensure(dir: &Path) -> Result<Self, Error> {
+        Self::ensure_with(dir, Durability::Throwaway)
+    }
+
+    /// [`Self::ensure`] with the durability a new start gets (a running cluster is reused as
+    /// it is).
+    pub fn ensure_with(dir: &Path, durability: Durability) -> Result<Self, Error> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let lock_path = dir.join("lock");
         let lock = std::fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
@@ -84,9 +110,9 @@ impl Cluster {
             .arg(&log)
             .arg("-o")
             .arg(format!(
-                "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 \
-                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-                cluster.port
+                "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200 {}",
+                cluster.port,
+                durability.settings()
             ));
         run("pg_ctl start", &mut start).map_err(|e| {
             let tail = std::fs::read_to_string(&log).unwrap_or_default();

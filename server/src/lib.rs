@@ -17,14 +17,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use pacenote_sync::wire::{
-    Cursor, ErrorBody, FinalizeClaim, MAX_CHUNK_BODY_BYTES, MAX_SMALL_BODY_BYTES, RunHeader,
-    check_chunk_count, decode_chunk,
+    Cursor, DEFAULT_RUNS_PAGE, ErrorBody, FinalizeClaim, MAX_CHUNK_BODY_BYTES, MAX_RUNS_PAGE,
+    MAX_SMALL_BODY_BYTES, RunDownload, RunHeader, RunPage, check_chunk_count, decode_chunk,
 };
 
 use content::{Content, RangeAnswer, byte_range, etag_matches};
@@ -177,6 +178,47 @@ async fn put_chunk(
     })
 }
 
+/// `GET /v1/runs?after=ID&limit=N` (both optional).
+#[derive(Debug, serde::Deserialize)]
+struct PageQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/runs`: a page of the user's runs with their headers (summary, analysis, check-in):
+/// what a new phone restores its history from.
+async fn list_runs(
+    State(state): State<AppState>,
+    User(user): User,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<RunPage>, ApiError> {
+    let Query(query) = query.map_err(|e| bad_request(format!("{e}: use ?after=RUN_ID&limit=N")))?;
+    let limit = query.limit.unwrap_or(DEFAULT_RUNS_PAGE);
+    if !(1..=MAX_RUNS_PAGE).contains(&limit) {
+        return Err(bad_request(format!("limit {limit}: ask for 1 to {MAX_RUNS_PAGE} runs a page")));
+    }
+    if let Some(after) = &query.after {
+        check_run_id(after)?;
+    }
+    let storage = state.storage.clone();
+    // One more than asked for says whether another page follows.
+    let mut runs = blocking(move || storage.runs_page(&user, query.after.as_deref(), limit + 1)).await?;
+    let next_after = (runs.len() > limit).then(|| runs[limit - 1].id.clone());
+    runs.truncate(limit);
+    Ok(Json(RunPage { runs, next_after }))
+}
+
+/// `GET /v1/runs/{id}`: the run whole (header, samples, cues, events).
+async fn get_run(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(run_id): Path<String>,
+) -> Result<Json<RunDownload>, ApiError> {
+    check_run_id(&run_id)?;
+    let storage = state.storage.clone();
+    Ok(Json(blocking(move || storage.run_download(&user, &run_id)).await?))
+}
+
 /// `GET /healthz`: 200 "ok" when the database answers, 503 saying why when it does not; no
 /// token (a load balancer has none).
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -308,7 +350,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/runs/{run_id}/chunks/{index}",
             put(put_chunk).layer(DefaultBodyLimit::max(MAX_CHUNK_BODY_BYTES)),
         )
-        .route("/v1/runs/{run_id}", put(put_run))
+        .route("/v1/runs", get(list_runs))
+        .route("/v1/runs/{run_id}", put(put_run).get(get_run))
         .route("/v1/runs/{run_id}/cursor", get(get_cursor))
         .route("/healthz", get(healthz))
         .route("/v1/runs/{run_id}/finalize", post(finalize))

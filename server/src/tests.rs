@@ -27,6 +27,7 @@ crate::on_both_backends!(
     a_finalized_runs_header_no_longer_changes_but_a_retry_is_fine,
     malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong,
     plans_and_packs_preload_by_content_hash_and_make_a_run_ready_offline,
+    a_new_phone_restores_the_runners_history_once,
 );
 
 const ALICE: &str = "alice-token";
@@ -391,4 +392,83 @@ fn plans_and_packs_preload_by_content_hash_and_make_a_run_ready_offline(backend:
     preload_pack(&alice, &store, "stone", "en", &packs, &mut traffic).expect("repair");
     assert!(ready(&store).ready);
     assert!(preload_pack(&alice, &store, "nobody", "en", &packs, &mut traffic).is_err());
+}
+
+fn a_new_phone_restores_the_runners_history_once(backend: Backend) {
+    use pacenote_sync::history::past_runs;
+    use pacenote_sync::restore::restore_history;
+    use pacenote_sync::wire::{RunDownload, RunPage};
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, _) = server(dir.path(), backend);
+    let mut old_phone = Store::open(&dir.path().join("old.db")).expect("old phone");
+    let ids = ["run-a", "run-b", "run-c"];
+    for (i, id) in ids.iter().enumerate() {
+        record_run(&mut old_phone, id, 200 + 60 * i as u64);
+    }
+    let logs: Vec<_> = ids.iter().map(|id| old_phone.log(id).expect("log")).collect();
+    let old_phone = Arc::new(Mutex::new(old_phone));
+    assert_eq!(Syncer::new(old_phone.clone(), client(server.addr, ALICE)).sync_now().runs_uploaded, 3);
+    // A run another phone is still uploading: listed, not restored.
+    let alice = client(server.addr, ALICE);
+    let header = br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1}"#.to_vec();
+    assert_eq!(send(&alice, Method::Put, "/v1/runs/run-d", header).status, 204);
+
+    // Pages of one: each names where the next starts; the last names none.
+    let mut listed = Vec::new();
+    let mut path = "/v1/runs?limit=1".to_owned();
+    loop {
+        let r = send(&alice, Method::Get, &path, vec![]);
+        assert_eq!(r.status, 200, "{}", r.message());
+        let page: RunPage = serde_json::from_slice(&r.body).expect("page");
+        assert!(page.runs.len() <= 1);
+        listed.extend(page.runs.into_iter().map(|r| (r.id, r.finalized)));
+        match page.next_after {
+            Some(after) => path = format!("/v1/runs?limit=1&after={after}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        listed,
+        [("run-a", true), ("run-b", true), ("run-c", true), ("run-d", false)].map(|(i, f)| (i.to_owned(), f))
+    );
+    for bad in ["/v1/runs?limit=0", "/v1/runs?limit=501", "/v1/runs?limit=many", "/v1/runs?after=a%20b"] {
+        assert_eq!(send(&alice, Method::Get, bad, vec![]).status, 400, "{bad}");
+    }
+    // A run whole, as its chunks delivered it; nobody else's.
+    let r = send(&alice, Method::Get, "/v1/runs/run-b", vec![]);
+    assert_eq!(r.status, 200, "{}", r.message());
+    let run: RunDownload = serde_json::from_slice(&r.body).expect("run");
+    let sent: Vec<(u64, u64, &str)> = logs[1].inputs.iter().map(|(s, t, j)| (*s, *t, j.as_str())).collect();
+    let got: Vec<(u64, u64, &str)> = run.samples.iter().map(|s| (s.seq, s.t_ms, s.input.get())).collect();
+    assert_eq!(got.len(), sent.len());
+    for ((gs, gt, gj), (ss, st, sj)) in got.iter().zip(&sent) {
+        assert_eq!((gs, gt), (ss, st));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(gj).expect("json"),
+            serde_json::from_str::<serde_json::Value>(sj).expect("json")
+        );
+    }
+    assert_eq!(run.cues.len(), logs[1].cues.len());
+    assert_eq!(run.events.len(), logs[1].events.len());
+    assert!(run.finalized && run.header.analysis.is_some() && run.header.effort == Some(4));
+    let bob = client(server.addr, BOB);
+    assert_eq!(send(&bob, Method::Get, "/v1/runs/run-b", vec![]).status, 404);
+    let r = send(&bob, Method::Get, "/v1/runs", vec![]);
+    assert!(serde_json::from_slice::<RunPage>(&r.body).expect("page").runs.is_empty());
+
+    // The new phone: the same history as the old one, and restoring again stores nothing.
+    let new_phone = Mutex::new(Store::open(&dir.path().join("new.db")).expect("new phone"));
+    let mut traffic = Traffic::default();
+    let first = restore_history(&alice, &new_phone, &mut traffic).expect("restore");
+    assert_eq!((first.listed, first.restored, first.already_here, first.not_finalized), (4, 3, 0, 1));
+    let again = restore_history(&alice, &new_phone, &mut traffic).expect("again");
+    assert_eq!((again.restored, again.already_here), (0, 3));
+    let old_history = past_runs(&old_phone.lock().expect("lock"), 3600).expect("old history");
+    let new_history = past_runs(&new_phone.lock().expect("lock"), 3600).expect("new history");
+    assert_eq!(new_history, old_history);
+    assert_eq!(new_history.0.len(), 3);
+    assert!(new_history.0.iter().all(|r| r.analysis.is_some()), "trends read the analyses");
+    // The restored runs count as uploaded: nothing to send back.
+    let resync = Syncer::new(Arc::new(new_phone), client(server.addr, ALICE)).sync_now();
+    assert_eq!((resync.runs_uploaded, resync.runs_pending, resync.requests), (0, 0, 0));
 }

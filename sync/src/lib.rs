@@ -9,11 +9,12 @@ pub mod client;
 pub mod history;
 pub mod preload;
 pub mod recorder;
+pub mod restore;
 pub mod store;
 pub mod upload;
 pub mod wire;
 
 pub use store::{
-    Batch, CachedPack, CachedPlan, Checkpoint, FinishedRun, FinishedSummary, NewRun, RunLog, RunSetup,
-    SCHEMA_VERSION, SpokenCue, Store, StoreError, StoredEvent, StoredRun,
+    Batch, CachedPack, CachedPlan, Checkpoint, FinishedRun, FinishedSummary, NewRun, RestoredRun, RunLog,
+    RunSetup, SCHEMA_VERSION, SpokenCue, Store, StoreError, StoredEvent, StoredRun,
 };

@@ -186,6 +186,19 @@ pub struct FinishedRun {
     pub effort: Option<u8>,
 }
 
+/// A finished run brought back from the server (a new phone restoring the runner's history).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoredRun {
+    pub id: String,
+    pub plan_id: String,
+    pub persona: String,
+    pub started_at_unix_ms: u64,
+    pub summary_json: Option<String>,
+    pub analysis_json: Option<String>,
+    pub effort: Option<u8>,
+    pub restored_at_unix_ms: u64,
+}
+
 /// What resume needs besides the inputs: the plan and the engine's set-up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSetup {
@@ -193,6 +206,8 @@ pub struct RunSetup {
     pub persona: String,
     pub session_json: String,
     pub summary_json: Option<String>,
+    /// The post-run analysis of a finished run (JSON).
+    pub analysis_json: Option<String>,
 }
 
 /// Where a run can be resumed from.
@@ -540,7 +555,7 @@ impl Store {
     pub fn setup(&self, run_id: &str) -> Result<Option<RunSetup>, StoreError> {
         self.conn
             .query_row(
-                "SELECT plan_json, persona, session_json, summary_json FROM runs WHERE id = ?1",
+                "SELECT plan_json, persona, session_json, summary_json, analysis_json FROM runs WHERE id = ?1",
                 params![run_id],
                 |r| {
                     Ok(RunSetup {
@@ -548,6 +563,7 @@ impl Store {
                         persona: r.get(1)?,
                         session_json: r.get(2)?,
                         summary_json: r.get(3)?,
+                        analysis_json: r.get(4)?,
                     })
                 },
             )
@@ -654,6 +670,34 @@ impl Store {
                 tx.execute(&format!("DELETE FROM {table} WHERE run_id = ?1"), params![run_id])?;
             }
             Ok(())
+        })
+    }
+
+    /// Stores a finished run the server holds, as a phone that uploaded it keeps it: its
+    /// header, summary, analysis and check-in, marked uploaded, with no log rows. A run the
+    /// store has already (by id) is left as it is: returns whether it was stored.
+    pub fn restore_run(&mut self, run: &RestoredRun) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO runs (id, plan_id, plan_json, persona, started_at_unix_ms, state, summary_json, analysis_json, effort) \
+                 VALUES (?1, ?2, '', ?3, ?4, 'finished', ?5, ?6, ?7)",
+                params![
+                    run.id,
+                    run.plan_id,
+                    run.persona,
+                    u64_to_sql(run.started_at_unix_ms),
+                    run.summary_json,
+                    run.analysis_json,
+                    run.effort
+                ],
+            )?;
+            if inserted == 1 {
+                tx.execute(
+                    "INSERT INTO uploads (run_id, finalized, confirmed_at_unix_ms) VALUES (?1, 1, ?2)",
+                    params![run.id, u64_to_sql(run.restored_at_unix_ms)],
+                )?;
+            }
+            Ok(inserted == 1)
         })
     }
 

@@ -261,15 +261,19 @@ impl Syncer {
             let store = self.lock().map_err(Stop::Pass)?;
             (store.setup(&run.id)?, store.log(&run.id)?)
         };
-        let summary = setup
-            .and_then(|s| s.summary_json)
-            .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok());
+        let parsed =
+            |json: Option<String>| json.and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok());
+        let (summary, analysis) = match setup {
+            Some(s) => (parsed(s.summary_json), parsed(s.analysis_json)),
+            None => (None, None),
+        };
         let header = RunHeader {
             plan_id: run.plan_id.clone(),
             persona: run.persona.clone(),
             started_at_unix_ms: run.started_at_unix_ms,
             summary,
             effort: run.effort,
+            analysis,
         };
         let chunks = chunks_of(&log).map_err(Stop::Run)?;
         let claim = FinalizeClaim {

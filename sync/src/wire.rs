@@ -42,6 +42,46 @@ pub struct RunHeader {
     /// The check-in answer, 1–10.
     #[serde(default)]
     pub effort: Option<u8>,
+    /// The post-run analysis (opaque JSON): with the summary, what a restored history needs
+    /// for trends and goals. Absent from headers sent before it was uploaded (and then left
+    /// out, so such a header reads back byte for byte).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<serde_json::Value>,
+}
+
+/// Runs a history page lists by default, and at most.
+pub const DEFAULT_RUNS_PAGE: usize = 100;
+pub const MAX_RUNS_PAGE: usize = 500;
+
+/// One of a user's runs as `GET /v1/runs` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunListing {
+    pub id: String,
+    pub header: RunHeader,
+    /// The whole run is held (a phone confirmed it); an unfinalized run is still uploading.
+    pub finalized: bool,
+    pub chunks: u64,
+    pub samples: u64,
+}
+
+/// `GET /v1/runs?after=ID&limit=N`: the user's runs in id order after `after`;
+/// `next_after` is where the next page starts (absent on the last page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPage {
+    pub runs: Vec<RunListing>,
+    #[serde(default)]
+    pub next_after: Option<String>,
+}
+
+/// `GET /v1/runs/{id}`: a run whole, as its chunks delivered it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDownload {
+    pub id: String,
+    pub header: RunHeader,
+    pub finalized: bool,
+    pub samples: Vec<WireSample>,
+    pub cues: Vec<WireCue>,
+    pub events: Vec<WireEvent>,
 }
 
 /// One engine input of a run, its JSON kept as text (a 4-hour run has ~60,000: parsing each

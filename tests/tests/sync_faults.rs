@@ -3,7 +3,9 @@
 //! 503 with Retry-After, hangs past the client's timeout and delivers requests twice; servers
 //! restart between passes. Over random fault schedules, once the faults clear the server holds
 //! exactly the client's runs — no sample twice, none missing — and no run left the phone before
-//! the server confirmed it.
+//! the server confirmed it. On PostgreSQL the same holds for two server instances over one
+//! database taking requests alternately, with restarts of either, and for eight phones syncing
+//! at once through them.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{Read, Write};
@@ -63,10 +65,12 @@ enum Fault {
     Duplicate,
 }
 
-/// An HTTP/1.1 proxy that handles one request per connection and applies the next fault.
+/// An HTTP/1.1 proxy that handles one request per connection and applies the next fault; with
+/// several upstreams (server instances) it sends each request to the next one in turn, as a
+/// round-robin load balancer does.
 struct Proxy {
     addr: SocketAddr,
-    upstream: Arc<Mutex<SocketAddr>>,
+    upstreams: Arc<Mutex<(Vec<SocketAddr>, usize)>>,
     faults: Arc<Mutex<VecDeque<Fault>>>,
     /// Requests that reached the server, by "METHOD path".
     delivered: Arc<Mutex<BTreeMap<String, u64>>>,
@@ -115,27 +119,32 @@ fn forward(upstream: SocketAddr, head: &str, body: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl Proxy {
-    fn start(upstream: SocketAddr) -> Self {
+    fn start(upstreams: Vec<SocketAddr>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("proxy binds");
         listener.set_nonblocking(true).expect("nonblocking");
         let proxy = Proxy {
             addr: listener.local_addr().expect("addr"),
-            upstream: Arc::new(Mutex::new(upstream)),
+            upstreams: Arc::new(Mutex::new((upstreams, 0))),
             faults: Arc::new(Mutex::new(VecDeque::new())),
             delivered: Arc::new(Mutex::new(BTreeMap::new())),
             targeted: Arc::new(Mutex::new(None)),
             stop: Arc::new(AtomicBool::new(false)),
         };
-        let (upstream, faults, delivered, stop) =
-            (proxy.upstream.clone(), proxy.faults.clone(), proxy.delivered.clone(), proxy.stop.clone());
+        let (upstreams, faults, delivered, stop) =
+            (proxy.upstreams.clone(), proxy.faults.clone(), proxy.delivered.clone(), proxy.stop.clone());
         let targeted = proxy.targeted.clone();
         std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((conn, _)) => {
-                        let (upstream, faults, delivered, targeted) =
-                            (upstream.clone(), faults.clone(), delivered.clone(), targeted.clone());
-                        std::thread::spawn(move || handle(conn, &upstream, &faults, &delivered, &targeted));
+                        let upstream = {
+                            let mut u = upstreams.lock().expect("lock");
+                            u.1 = u.1.wrapping_add(1);
+                            u.0[u.1 % u.0.len()]
+                        };
+                        let (faults, delivered, targeted) =
+                            (faults.clone(), delivered.clone(), targeted.clone());
+                        std::thread::spawn(move || handle(conn, upstream, &faults, &delivered, &targeted));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
@@ -152,8 +161,8 @@ impl Proxy {
         self.faults.lock().expect("lock").clear();
     }
 
-    fn point_at(&self, upstream: SocketAddr) {
-        *self.upstream.lock().expect("lock") = upstream;
+    fn point_at(&self, upstreams: Vec<SocketAddr>) {
+        self.upstreams.lock().expect("lock").0 = upstreams;
     }
 }
 
@@ -165,14 +174,13 @@ impl Drop for Proxy {
 
 fn handle(
     mut conn: TcpStream,
-    upstream: &Mutex<SocketAddr>,
+    upstream: SocketAddr,
     faults: &Mutex<VecDeque<Fault>>,
     delivered: &Mutex<BTreeMap<String, u64>>,
     targeted: &Mutex<Option<(String, Fault)>>,
 ) {
     let _ = conn.set_nonblocking(false);
     let Some((head, body)) = read_request(&mut conn) else { return };
-    let upstream = *upstream.lock().expect("lock");
     let line: String =
         head.lines().next().unwrap_or_default().rsplitn(2, ' ').last().unwrap_or_default().to_owned();
     let standing = targeted.lock().expect("lock").clone().filter(|(text, _)| line.contains(text.as_str()));
@@ -228,40 +236,46 @@ fn handle(
     let _ = conn.shutdown(std::net::Shutdown::Both);
 }
 
-/// A server that can be restarted on the same database.
+/// The server: one or more instances over one database, each restartable on the same data.
 struct Server {
     db: TestDatabase,
-    running: Option<RunningServer>,
+    instances: Vec<Option<RunningServer>>,
     storage: Arc<dyn Storage>,
 }
 
 impl Server {
     fn start(dir: &Path, backend: Backend) -> Self {
-        let db = TestDatabase::new(backend, dir);
-        let (running, storage) = Self::boot(&db);
-        Server { db, running: Some(running), storage }
+        Self::start_instances(dir, backend, 1)
     }
 
-    fn boot(db: &TestDatabase) -> (RunningServer, Arc<dyn Storage>) {
+    /// `n` instances, each with its own storage (its own connection pool on PostgreSQL): they
+    /// share nothing but the database.
+    fn start_instances(dir: &Path, backend: Backend, n: usize) -> Self {
+        let db = TestDatabase::new(backend, dir);
+        let instances = (0..n).map(|_| Some(Self::boot(&db))).collect();
         let storage = db.open();
         storage.add_user("runner", TOKEN).expect("user");
-        let state = AppState { storage: storage.clone(), content: Arc::new(Content::default()) };
-        (RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("server starts"), storage)
+        Server { db, instances, storage }
     }
 
-    fn addr(&self) -> SocketAddr {
-        self.running.as_ref().expect("running").addr
+    fn boot(db: &TestDatabase) -> RunningServer {
+        let state = AppState { storage: db.open(), content: Arc::new(Content::default()) };
+        RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("server starts")
     }
 
-    /// Stops the server (in-flight requests finish) and starts a new one on the same data.
-    fn restart(&mut self) -> SocketAddr {
-        if let Some(r) = self.running.take() {
+    fn addrs(&self) -> Vec<SocketAddr> {
+        self.instances.iter().map(|i| i.as_ref().expect("running").addr).collect()
+    }
+
+    /// Stops instance `which` (in-flight requests finish) and starts a new one on the same
+    /// data; returns every instance's address.
+    fn restart(&mut self, which: usize) -> Vec<SocketAddr> {
+        let which = which % self.instances.len();
+        if let Some(r) = self.instances[which].take() {
             r.stop();
         }
-        let (running, storage) = Self::boot(&self.db);
-        self.storage = storage;
-        self.running = Some(running);
-        self.addr()
+        self.instances[which] = Some(Self::boot(&self.db));
+        self.addrs()
     }
 }
 
@@ -346,10 +360,18 @@ struct Figures {
 
 /// One schedule: runs recorded between passes, faults on the requests, restarts; then the
 /// faults clear and the server must hold exactly the client's runs.
-fn run_schedule(backend: Backend, runs: &[u64], ops: &[(bool, Vec<Fault>)], figures: &mut Figures) {
+/// One pass's set-up: which instance restarts before it (if any), and the faults on its
+/// requests.
+type Op = (Option<usize>, Vec<Fault>);
+
+fn run_schedule(backend: Backend, runs: &[u64], ops: &[Op], figures: &mut Figures) {
+    run_schedule_on(backend, 1, runs, ops, figures);
+}
+
+fn run_schedule_on(backend: Backend, instances: usize, runs: &[u64], ops: &[Op], figures: &mut Figures) {
     let dir = tempfile::tempdir().expect("dir");
-    let mut server = Server::start(dir.path(), backend);
-    let proxy = Proxy::start(server.addr());
+    let mut server = Server::start_instances(dir.path(), backend, instances);
+    let proxy = Proxy::start(server.addrs());
     let store = Arc::new(Mutex::new(Store::open(&dir.path().join("device.db")).expect("device")));
     let sync = syncer(store.clone(), &proxy, CLIENT_TIMEOUT);
     let mut expected = Samples::new();
@@ -361,8 +383,8 @@ fn run_schedule(backend: Backend, runs: &[u64], ops: &[(bool, Vec<Fault>)], figu
             record_run(&mut s, &id, seconds);
             expected.insert(id.clone(), parsed(s.log(&id).expect("log").inputs));
         }
-        if *restart {
-            proxy.point_at(server.restart());
+        if let Some(which) = restart {
+            proxy.point_at(server.restart(*which));
             figures.restarts += 1;
         }
         for f in faults {
@@ -425,23 +447,37 @@ fn fault() -> impl Strategy<Value = Fault> {
 }
 
 fn under_random_fault_schedules_the_server_ends_with_exactly_the_clients_runs(backend: Backend) {
+    random_fault_schedules(backend, 1);
+}
+
+/// Two instances over one PostgreSQL database, requests alternating between them, either
+/// restarting between passes, under the same random faults.
+#[test]
+fn under_random_fault_schedules_two_instances_end_with_exactly_the_clients_runs() {
+    random_fault_schedules(Backend::Postgres, 2);
+}
+
+fn random_fault_schedules(backend: Backend, instances: usize) {
     let cases = std::env::var("PACENOTE_FAULT_SCHEDULES").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
     let strategy = (
         prop::collection::vec(30u64..300, 1..4),
-        prop::collection::vec((prop::bool::weighted(0.2), prop::collection::vec(fault(), 0..12)), 1..5),
+        prop::collection::vec(
+            (prop::option::weighted(0.2, 0usize..2), prop::collection::vec(fault(), 0..12)),
+            1..5,
+        ),
     );
     let figures = Mutex::new(Figures::default());
     runner
         .run(&strategy, |(runs, ops)| {
             let mut f = figures.lock().expect("lock");
-            run_schedule(backend, &runs, &ops, &mut f);
+            run_schedule_on(backend, instances, &runs, &ops, &mut f);
             Ok(())
         })
         .expect("every schedule ends with the server holding exactly the client's runs");
     let f = figures.into_inner().expect("figures");
     println!(
-        "fault schedules: {} run ({} passes, {} server restarts, faults {:?}); {} runs, {} samples: {} duplicates, {} lost",
+        "fault schedules on {instances} {backend:?} instance(s): {} run ({} passes, {} server restarts, faults {:?}); {} runs, {} samples: {} duplicates, {} lost",
         f.schedules, f.passes, f.restarts, f.faults, f.runs, f.samples, f.duplicates, f.lost
     );
     assert_eq!((f.duplicates, f.lost), (0, 0));
@@ -459,7 +495,7 @@ fn each_fault_alone_on_every_kind_of_request_is_survived(backend: Backend) {
         // The fault on 2 of every 3 requests of the first pass.
         let faults: Vec<Fault> = (0..30).map(|i| if i % 3 == 2 { Fault::Pass } else { fault }).collect();
         let mut figures = Figures::default();
-        run_schedule(backend, &[150, 70], &[(false, faults), (true, vec![fault; 3])], &mut figures);
+        run_schedule(backend, &[150, 70], &[(None, faults), (Some(0), vec![fault; 3])], &mut figures);
         assert_eq!((figures.duplicates, figures.lost), (0, 0), "{fault:?}");
     }
 }
@@ -467,7 +503,7 @@ fn each_fault_alone_on_every_kind_of_request_is_survived(backend: Backend) {
 fn retry_after_is_honoured_and_a_long_one_ends_the_pass(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
     let server = Server::start(dir.path(), backend);
-    let proxy = Proxy::start(server.addr());
+    let proxy = Proxy::start(server.addrs());
     let store = Arc::new(Mutex::new(Store::open(&dir.path().join("device.db")).expect("device")));
     record_run(&mut store.lock().expect("lock"), "r", 90);
     let sync = syncer(store.clone(), &proxy, PATIENT_TIMEOUT);
@@ -495,7 +531,7 @@ fn retry_after_is_honoured_and_a_long_one_ends_the_pass(backend: Backend) {
 fn sync_now_is_single_flight_however_many_callers(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
     let server = Server::start(dir.path(), backend);
-    let proxy = Proxy::start(server.addr());
+    let proxy = Proxy::start(server.addrs());
     let store = Arc::new(Mutex::new(Store::open(&dir.path().join("device.db")).expect("device")));
     record_run(&mut store.lock().expect("lock"), "r", 400);
     let sync = Arc::new(syncer(store.clone(), &proxy, PATIENT_TIMEOUT));
@@ -519,7 +555,7 @@ fn a_run_stays_on_the_phone_until_a_finalize_answer_arrives(backend: Backend) {
     for fault in [Fault::ServerError, Fault::DropAnswer, Fault::Hang, Fault::DropMidBody] {
         let dir = tempfile::tempdir().expect("dir");
         let server = Server::start(dir.path(), backend);
-        let proxy = Proxy::start(server.addr());
+        let proxy = Proxy::start(server.addrs());
         let store = Arc::new(Mutex::new(Store::open(&dir.path().join("device.db")).expect("device")));
         record_run(&mut store.lock().expect("lock"), "r", 130);
         let samples = store.lock().expect("lock").log("r").expect("log").inputs.len();
@@ -540,4 +576,93 @@ fn a_run_stays_on_the_phone_until_a_finalize_answer_arrives(backend: Backend) {
         assert!(store.lock().expect("lock").runs().expect("runs")[0].uploaded);
         check_no_early_deletion(&store, &server);
     }
+}
+
+/// Eight phones syncing at once through a round-robin balancer in front of two instances over
+/// one PostgreSQL database, each instance restarted while they sync: the server ends with
+/// exactly every phone's runs (0 duplicates, 0 lost), and no phone let a run go before the
+/// server confirmed it.
+#[test]
+fn eight_phones_through_two_instances_on_one_postgres_database() {
+    const PHONES: usize = 8;
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Mutex::new(Server::start_instances(dir.path(), Backend::Postgres, 2));
+    let proxy = Proxy::start(server.lock().expect("lock").addrs());
+    let phones: Vec<Arc<Mutex<Store>>> = (0..PHONES)
+        .map(|p| Arc::new(Mutex::new(Store::open(&dir.path().join(format!("phone-{p}.db"))).expect("phone"))))
+        .collect();
+    let mut expected = Samples::new();
+    for (p, store) in phones.iter().enumerate() {
+        for (r, seconds) in [600, 420].into_iter().enumerate() {
+            let id = format!("phone-{p}-run-{r}");
+            let mut s = store.lock().expect("lock");
+            record_run(&mut s, &id, seconds + p as u64 * 7);
+            expected.insert(id.clone(), parsed(s.log(&id).expect("log").inputs));
+        }
+    }
+    let finished = std::sync::atomic::AtomicUsize::new(0);
+    let reports: Vec<SyncReport> = std::thread::scope(|scope| {
+        let finished = &finished;
+        let syncing: Vec<_> = phones
+            .iter()
+            .map(|store| {
+                let sync = syncer(store.clone(), &proxy, PATIENT_TIMEOUT);
+                scope.spawn(move || {
+                    // Passes until the phone's runs are confirmed (a restart may cut a pass).
+                    let mut last = SyncReport::default();
+                    for _ in 0..10 {
+                        last = sync.sync_now();
+                        if last.runs_pending == 0 && last.stopped.is_none() {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    last
+                })
+            })
+            .collect();
+        // Each instance restarts while the phones sync: one after 40 requests reached the
+        // servers, the other after 120 (of about 300).
+        for (which, after_requests) in [(0, 40), (1, 120)] {
+            while proxy.delivered.lock().expect("lock").values().sum::<u64>() < after_requests {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert!(finished.load(Ordering::SeqCst) < PHONES, "the phones were still syncing");
+            let addrs = server.lock().expect("lock").restart(which);
+            proxy.point_at(addrs);
+        }
+        syncing.into_iter().map(|h| h.join().expect("phone")).collect()
+    });
+    for report in &reports {
+        assert_eq!((report.runs_pending, report.stopped.as_ref()), (0, None), "{report:?}");
+    }
+    let server = server.into_inner().expect("server");
+    let held = server.storage.runs("runner").expect("runs");
+    assert_eq!(
+        held.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        expected.keys().cloned().collect::<Vec<_>>()
+    );
+    let (mut duplicates, mut lost, mut samples) = (0, 0, 0);
+    for run in &held {
+        assert!(run.finalized, "{}", run.id);
+        let got = parsed(server.storage.samples("runner", &run.id).expect("samples"));
+        let want = &expected[&run.id];
+        duplicates += got.len().saturating_sub(want.len());
+        lost += want.iter().filter(|s| !got.contains(s)).count();
+        samples += want.len();
+        assert_eq!(&got, want, "run {}", run.id);
+    }
+    for store in &phones {
+        check_no_early_deletion(store, &server);
+        for run in store.lock().expect("lock").runs().expect("runs") {
+            assert!(run.uploaded && run.samples == 0, "confirmed runs leave the phone");
+        }
+    }
+    let delivered = proxy.delivered.lock().expect("lock").values().sum::<u64>();
+    println!(
+        "eight phones, two instances: {} runs, {samples} samples, {delivered} requests delivered: {duplicates} duplicates, {lost} lost",
+        held.len()
+    );
+    assert_eq!((duplicates, lost), (0, 0));
 }

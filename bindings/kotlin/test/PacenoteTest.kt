@@ -314,6 +314,21 @@ class PacenoteTest {
         assertEquals(null, app.resumeRun(Collect()))
         run.close()
         app.close()
+        // A new phone: the runner's uploaded run comes back, as the old phone keeps it (other
+        // tests' runs of the same user may come too); a second restore stores nothing.
+        val newPhone = Files.createTempDirectory("pacenote-new-phone").toFile()
+        Pacenote.open(newPhone.path, server, token, HttpUrlConnectionTransport()).use { phone ->
+            val first = runBlocking { phone.restoreHistory() }
+            assertTrue(first.toString(), first.restored >= 1uL && first.alreadyHere == 0uL)
+            val back = phone.runs().single { it.id == stored[0].id }
+            assertTrue(back.toString(), back.finished && back.uploaded && back.samples == 0uL)
+            assertEquals(7u.toUByte(), back.effort)
+            val again = runBlocking { phone.restoreHistory() }
+            assertEquals(0uL, again.restored)
+            assertTrue(again.toString(), again.alreadyHere >= first.restored)
+            assertEquals(SyncOutcome.Done, runBlocking { phone.syncNow() }.outcome)
+            assertEquals(0uL, runBlocking { phone.syncNow() }.runsUploaded)
+        }
     }
 
     @Test

@@ -2001,6 +2001,15 @@ public protocol PacenoteProtocol: AnyObject, Sendable {
     func preload(planId: String, persona: String, lang: String, cancellation: Cancellation?) async throws  -> PreloadReport
     
     /**
+     * Brings the runner's finished runs back from the server (a new phone, a reinstall): each
+     * is stored as an uploaded run is kept — summary, analysis, check-in — so the history,
+     * week, streak, trends and goals read as on the old phone. Runs already here are left as
+     * they are; calling it again stores nothing twice. Cancelled, it sends nothing more and
+     * fails with [`PacenoteError::Cancelled`]; runs stored so far stay.
+     */
+    func restoreHistory(cancellation: Cancellation?) async throws  -> RestoreReport
+    
+    /**
      * The run a killed app left unfinished, rebuilt at the step, distance and time it
      * reached (see [`RunSession::resumed_at`]); `None` when there is none.
      */
@@ -2249,6 +2258,29 @@ open func preload(planId: String, persona: String, lang: String, cancellation: C
             completeFunc: ffi_pacenote_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_pacenote_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypePreloadReport_lift,
+            errorHandler: FfiConverterTypePacenoteError_lift
+        )
+}
+    
+    /**
+     * Brings the runner's finished runs back from the server (a new phone, a reinstall): each
+     * is stored as an uploaded run is kept — summary, analysis, check-in — so the history,
+     * week, streak, trends and goals read as on the old phone. Runs already here are left as
+     * they are; calling it again stores nothing twice. Cancelled, it sends nothing more and
+     * fails with [`PacenoteError::Cancelled`]; runs stored so far stay.
+     */
+open func restoreHistory(cancellation: Cancellation? = nil)async throws  -> RestoreReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_pacenote_ffi_fn_method_pacenote_restore_history(
+                        self.uniffiCloneHandle(),FfiConverterOptionTypeCancellation.lower(cancellation)
+                )
+            },
+            pollFunc: ffi_pacenote_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_pacenote_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_pacenote_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeRestoreReport_lift,
             errorHandler: FfiConverterTypePacenoteError_lift
         )
 }
@@ -4498,6 +4530,95 @@ public func FfiConverterTypeReadiness_lift(_ buf: RustBuffer) throws -> Readines
 #endif
 public func FfiConverterTypeReadiness_lower(_ value: Readiness) -> RustBuffer {
     return FfiConverterTypeReadiness.lower(value)
+}
+
+
+/**
+ * What a history restore did.
+ */
+public struct RestoreReport: Equatable, Hashable {
+    /**
+     * Runs the server listed for this runner.
+     */
+    public var listed: UInt64
+    /**
+     * Finished runs stored on this phone now.
+     */
+    public var restored: UInt64
+    /**
+     * Runs this phone had already (restoring again stores nothing twice).
+     */
+    public var alreadyHere: UInt64
+    /**
+     * Runs still uploading from another phone: a later restore brings them.
+     */
+    public var notFinalized: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Runs the server listed for this runner.
+         */listed: UInt64, 
+        /**
+         * Finished runs stored on this phone now.
+         */restored: UInt64, 
+        /**
+         * Runs this phone had already (restoring again stores nothing twice).
+         */alreadyHere: UInt64, 
+        /**
+         * Runs still uploading from another phone: a later restore brings them.
+         */notFinalized: UInt64) {
+        self.listed = listed
+        self.restored = restored
+        self.alreadyHere = alreadyHere
+        self.notFinalized = notFinalized
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RestoreReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRestoreReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RestoreReport {
+        return
+            try RestoreReport(
+                listed: FfiConverterUInt64.read(from: &buf), 
+                restored: FfiConverterUInt64.read(from: &buf), 
+                alreadyHere: FfiConverterUInt64.read(from: &buf), 
+                notFinalized: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RestoreReport, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.listed, into: &buf)
+        FfiConverterUInt64.write(value.restored, into: &buf)
+        FfiConverterUInt64.write(value.alreadyHere, into: &buf)
+        FfiConverterUInt64.write(value.notFinalized, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRestoreReport_lift(_ buf: RustBuffer) throws -> RestoreReport {
+    return try FfiConverterTypeRestoreReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRestoreReport_lower(_ value: RestoreReport) -> RustBuffer {
+    return FfiConverterTypeRestoreReport.lower(value)
 }
 
 
@@ -8549,6 +8670,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_preload() != 4020) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_pacenote_ffi_checksum_method_pacenote_restore_history() != 41237) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_pacenote_resume_run() != 42090) {

@@ -139,6 +139,16 @@ public extension Pacenote {
         }
     }
 
+    /// `restoreHistory` that a cancelled Task stops in Rust (runs stored so far stay).
+    func restoreHistoryCancellable() async throws -> RestoreReport {
+        let stop = Cancellation()
+        return try await withTaskCancellationHandler {
+            try await restoreHistory(cancellation: stop)
+        } onCancel: {
+            stop.cancel()
+        }
+    }
+
     /// `preload` that a cancelled Task stops in Rust.
     func preloadCancellable(planId: String, persona: String, lang: String) async throws -> PreloadReport {
         let stop = Cancellation()

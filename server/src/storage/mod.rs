@@ -14,7 +14,10 @@ mod sqlite;
 
 use std::collections::BTreeMap;
 
-use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunHeader, run_digest};
+use pacenote_sync::wire::{
+    Chunk, FinalizeClaim, FinalizeReply, RunDownload, RunHeader, RunListing, WireCue, WireEvent, WireSample,
+    run_digest,
+};
 
 pub use pg::{DEFAULT_MAX_CONNECTIONS, PostgresStorage};
 pub use sqlite::SqliteStorage;
@@ -41,15 +44,8 @@ pub enum ChunkPut {
     AlreadyHeld,
 }
 
-/// A run as the server holds it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServerRun {
-    pub id: String,
-    pub header: RunHeader,
-    pub finalized: bool,
-    pub chunks: u64,
-    pub samples: u64,
-}
+/// A run as the server holds it (as `GET /v1/runs` lists it).
+pub type ServerRun = RunListing;
 
 /// The storage behind the server.
 pub trait Storage: Send + Sync + 'static {
@@ -82,10 +78,40 @@ pub trait Storage: Send + Sync + 'static {
         run_id: &str,
         claim: &FinalizeClaim,
     ) -> Result<FinalizeReply, StorageError>;
-    /// The user's runs.
-    fn runs(&self, user: &str) -> Result<Vec<ServerRun>, StorageError>;
+    /// Up to `limit` of the user's runs in id order, after the id `after` (from the first
+    /// when `None`).
+    fn runs_page(
+        &self,
+        user: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ServerRun>, StorageError>;
+    /// The user's run whole: header, samples, cues and events in order.
+    fn run_download(&self, user: &str, run_id: &str) -> Result<RunDownload, StorageError>;
+
+    /// All the user's runs, in id order.
+    fn runs(&self, user: &str) -> Result<Vec<ServerRun>, StorageError> {
+        const PAGE: usize = 1000;
+        let mut all: Vec<ServerRun> = Vec::new();
+        loop {
+            let page = self.runs_page(user, all.last().map(|r| r.id.as_str()), PAGE)?;
+            let last_page = page.len() < PAGE;
+            all.extend(page);
+            if last_page {
+                return Ok(all);
+            }
+        }
+    }
+
     /// A run's samples in order: `(seq, t_ms, input JSON)`.
-    fn samples(&self, user: &str, run_id: &str) -> Result<Vec<(u64, u64, String)>, StorageError>;
+    fn samples(&self, user: &str, run_id: &str) -> Result<Vec<(u64, u64, String)>, StorageError> {
+        Ok(self
+            .run_download(user, run_id)?
+            .samples
+            .into_iter()
+            .map(|s| (s.seq, s.t_ms, s.input.get().to_owned()))
+            .collect())
+    }
 }
 
 /// The 404 for a run that is not this user's (whether or not someone else has it).
@@ -194,6 +220,31 @@ fn finalize_verdict(
         )));
     }
     Ok(FinalizeReply { confirmed: true, missing: Vec::new(), message: "the whole run is held".into() })
+}
+
+/// A stored input back as a wire sample (its JSON was checked when its chunk arrived).
+fn wire_sample(seq: i64, t_ms: i64, input_json: String) -> Result<WireSample, StorageError> {
+    Ok(WireSample {
+        seq: from_sql(seq),
+        t_ms: from_sql(t_ms),
+        input: serde_json::value::RawValue::from_string(input_json).map_err(internal)?,
+    })
+}
+
+fn wire_cue(utterance_id: i64, at_ms: i64, kinds: String, text: String) -> WireCue {
+    WireCue { utterance_id: from_sql(utterance_id), at_ms: from_sql(at_ms), kinds, text }
+}
+
+fn wire_event(seq: i64, t_ms: i64, json: &str) -> Result<WireEvent, StorageError> {
+    Ok(WireEvent {
+        seq: from_sql(seq),
+        t_ms: from_sql(t_ms),
+        event: serde_json::from_str(json).map_err(internal)?,
+    })
+}
+
+fn parse_header(json: &str) -> Result<RunHeader, StorageError> {
+    serde_json::from_str(json).map_err(internal)
 }
 
 /// Integers go to SQL as i64 (neither database has an unsigned 64-bit type).

@@ -13,13 +13,14 @@ use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunHeader, sha256_hex};
+use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunDownload, RunHeader, sha256_hex};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, Transaction};
 
 use super::{
     ChunkPut, HeaderStep, ServerRun, Storage, StorageError, chunk_step, contiguous_count, finalize_verdict,
-    from_sql, header_step, internal, no_such_run, repeated_in_another_chunk, to_sql,
+    from_sql, header_step, internal, no_such_run, parse_header, repeated_in_another_chunk, to_sql, wire_cue,
+    wire_event, wire_sample,
 };
 
 /// The schema by version (table `schema_version`): entry `n` takes a database from version
@@ -105,6 +106,21 @@ impl std::fmt::Debug for PostgresStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Not the config: it may hold a password.
         f.debug_struct("PostgresStorage").field("hosts", &self.config.get_hosts()).finish_non_exhaustive()
+    }
+}
+
+impl Drop for PostgresStorage {
+    /// A `postgres::Client` closes itself by blocking on its own runtime, which panics when
+    /// the storage is dropped inside another runtime (a server stopping drops its state on
+    /// its async thread): the idle connections are closed on a thread of their own.
+    fn drop(&mut self) {
+        let idle = match self.idle.get_mut() {
+            Ok(pool) => std::mem::take(&mut pool.idle),
+            Err(poisoned) => std::mem::take(&mut poisoned.into_inner().idle),
+        };
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
     }
 }
 
@@ -451,20 +467,26 @@ impl Storage for PostgresStorage {
         })
     }
 
-    fn runs(&self, user: &str) -> Result<Vec<ServerRun>, StorageError> {
+    fn runs_page(
+        &self,
+        user: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ServerRun>, StorageError> {
+        let (after, limit) = (after.unwrap_or_default(), to_sql(limit as u64));
         self.with(|tx| {
             let rows = tx.query(
                 "SELECT r.id, r.header_json, r.finalized, \
                  (SELECT COUNT(*) FROM chunks c WHERE c.run_id = r.id), \
-                 (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) \
-                 FROM runs r WHERE r.user_name = $1 ORDER BY r.id",
-                &[&user],
+                 (SELECT COALESCE(SUM(c.samples), 0)::BIGINT FROM chunks c WHERE c.run_id = r.id) \
+                 FROM runs r WHERE r.user_name = $1 AND r.id > $2 ORDER BY r.id LIMIT $3",
+                &[&user, &after, &limit],
             )?;
             let runs = rows
                 .into_iter()
                 .map(|r| {
                     Ok(ServerRun {
-                        header: serde_json::from_str(r.get(1)).map_err(internal)?,
+                        header: parse_header(r.get(1))?,
                         id: r.get(0),
                         finalized: r.get(2),
                         chunks: from_sql(r.get(3)),
@@ -476,19 +498,37 @@ impl Storage for PostgresStorage {
         })
     }
 
-    fn samples(&self, user: &str, run_id: &str) -> Result<Vec<(u64, u64, String)>, StorageError> {
+    fn run_download(&self, user: &str, run_id: &str) -> Result<RunDownload, StorageError> {
         self.with(|tx| {
-            let row =
-                tx.query_opt("SELECT 1 FROM runs WHERE id = $1 AND user_name = $2", &[&run_id, &user])?;
-            row.ok_or_else(|| no_such_run(run_id))?;
-            Ok(tx
+            let run = tx
+                .query_opt("SELECT header_json, finalized FROM runs WHERE id = $1 AND user_name = $2", &[&run_id, &user])?
+                .ok_or_else(|| no_such_run(run_id))?;
+            let samples = tx
+                .query("SELECT seq, t_ms, input_json FROM samples WHERE run_id = $1 ORDER BY seq", &[&run_id])?
+                .into_iter()
+                .map(|r| wire_sample(r.get(0), r.get(1), r.get(2)))
+                .collect::<Result<_, _>>()?;
+            let cues = tx
                 .query(
-                    "SELECT seq, t_ms, input_json FROM samples WHERE run_id = $1 ORDER BY seq",
+                    "SELECT utterance_id, at_ms, kinds, text FROM cues WHERE run_id = $1 ORDER BY utterance_id",
                     &[&run_id],
                 )?
                 .into_iter()
-                .map(|r| (from_sql(r.get(0)), from_sql(r.get(1)), r.get(2)))
-                .collect())
+                .map(|r| wire_cue(r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect();
+            let events = tx
+                .query("SELECT seq, t_ms, event_json FROM events WHERE run_id = $1 ORDER BY seq", &[&run_id])?
+                .into_iter()
+                .map(|r| wire_event(r.get(0), r.get(1), r.get(2)))
+                .collect::<Result<_, _>>()?;
+            Ok(RunDownload {
+                id: run_id.to_owned(),
+                header: parse_header(run.get(0))?,
+                finalized: run.get(1),
+                samples,
+                cues,
+                events,
+            })
         })
     }
 }

@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunHeader, sha256_hex};
+use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunDownload, RunHeader, sha256_hex};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     ChunkPut, HeaderStep, ServerRun, Storage, StorageError, chunk_step, contiguous_count, finalize_verdict,
-    from_sql, header_step, internal, no_such_run, repeated_in_another_chunk, to_sql,
+    from_sql, header_step, internal, no_such_run, parse_header, repeated_in_another_chunk, to_sql, wire_cue,
+    wire_event, wire_sample,
 };
 
 /// The schema by version (`PRAGMA user_version`): entry `n` takes a database from version `n`
@@ -292,16 +293,21 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn runs(&self, user: &str) -> Result<Vec<ServerRun>, StorageError> {
+    fn runs_page(
+        &self,
+        user: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ServerRun>, StorageError> {
         self.with(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT r.id, r.header_json, r.finalized, \
                  (SELECT COUNT(*) FROM chunks c WHERE c.run_id = r.id), \
-                 (SELECT COUNT(*) FROM samples s WHERE s.run_id = r.id) \
-                 FROM runs r WHERE r.user = ?1 ORDER BY r.id",
+                 (SELECT COALESCE(SUM(c.samples), 0) FROM chunks c WHERE c.run_id = r.id) \
+                 FROM runs r WHERE r.user = ?1 AND r.id > ?2 ORDER BY r.id LIMIT ?3",
             )?;
             let rows = stmt
-                .query_map(params![user], |r| {
+                .query_map(params![user, after.unwrap_or_default(), to_sql(limit as u64)], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
@@ -314,7 +320,7 @@ impl Storage for SqliteStorage {
             rows.into_iter()
                 .map(|(id, header, finalized, chunks, samples)| {
                     Ok(ServerRun {
-                        header: serde_json::from_str(&header).map_err(internal)?,
+                        header: parse_header(&header)?,
                         id,
                         finalized,
                         chunks: from_sql(chunks),
@@ -325,15 +331,46 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn samples(&self, user: &str, run_id: &str) -> Result<Vec<(u64, u64, String)>, StorageError> {
+    fn run_download(&self, user: &str, run_id: &str) -> Result<RunDownload, StorageError> {
         self.with(|tx| {
-            owned(tx, user, run_id)?;
+            let (header, finalized): (String, bool) = tx
+                .query_row(
+                    "SELECT header_json, finalized FROM runs WHERE id = ?1 AND user = ?2",
+                    params![run_id, user],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .ok_or_else(|| no_such_run(run_id))?;
             let mut stmt = tx
                 .prepare_cached("SELECT seq, t_ms, input_json FROM samples WHERE run_id = ?1 ORDER BY seq")?;
-            let rows = stmt
-                .query_map(params![run_id], |r| Ok((from_sql(r.get(0)?), from_sql(r.get(1)?), r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+            let samples = stmt
+                .query_map(params![run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .map(|(seq, t, json)| wire_sample(seq, t, json))
+                .collect::<Result<_, _>>()?;
+            let mut stmt = tx.prepare_cached(
+                "SELECT utterance_id, at_ms, kinds, text FROM cues WHERE run_id = ?1 ORDER BY utterance_id",
+            )?;
+            let cues = stmt
+                .query_map(params![run_id], |r| Ok(wire_cue(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut stmt =
+                tx.prepare_cached("SELECT seq, t_ms, event_json FROM events WHERE run_id = ?1 ORDER BY seq")?;
+            let events = stmt
+                .query_map(params![run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .map(|(seq, t, json)| wire_event(seq, t, &json))
+                .collect::<Result<_, _>>()?;
+            Ok(RunDownload {
+                id: run_id.to_owned(),
+                header: parse_header(&header)?,
+                finalized,
+                samples,
+                cues,
+                events,
+            })
         })
     }
 }

@@ -1,0 +1,473 @@
+//! `pacenote bench server`: the sync server under many phones' uploads, as figures. Starts
+//! real `pacenote serve` processes on loopback (SQLite, or PostgreSQL with one or more
+//! instances over one database), drives them with simulated phones that each upload one-hour
+//! runs in one-minute chunks (header, 60 chunks, finalize; each request to the next instance in
+//! turn, as a round-robin balancer would), and prints chunks/s, latency percentiles, errors,
+//! each instance's memory as runs pile up, and the integrity check: the server holds exactly
+//! what the phones sent.
+//!
+//! Must not: count a request the server did not answer as a success; leave a server process
+//! running; be run as a timed test (it prints figures, it asserts nothing but integrity).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pacenote_core::engine::Input;
+use pacenote_core::sensor::{HeartRateReading, LocationFix};
+use pacenote_server::storage::{DEFAULT_MAX_CONNECTIONS, PostgresStorage, SqliteStorage, Storage};
+use pacenote_sync::client::{HttpRequest, Method, Transport, UreqTransport};
+use pacenote_sync::wire::{
+    CHUNK_MS, Chunk, EncodedChunk, FinalizeClaim, RunHeader, WireCue, WireEvent, WireSample, encode_chunk,
+    run_digest,
+};
+
+use crate::CliError;
+
+/// A simulated run: an hour of one-minute chunks.
+const RUN_MINUTES: u64 = 60;
+/// What a phone logs each second of a run: a GPS fix with Doppler, a heart-rate reading and
+/// the engine's tick (a real run logs about four inputs a second).
+const INPUTS_PER_SECOND: u64 = 3;
+/// A request not answered in this long counts as an error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The device counts `--compare` measures.
+const COMPARE_DEVICES: [usize; 3] = [8, 32, 128];
+
+/// Where the servers keep their data.
+#[derive(Debug, Clone)]
+pub enum BenchDatabase {
+    /// A new SQLite file in this folder.
+    Sqlite(PathBuf),
+    /// This PostgreSQL database.
+    Postgres(String),
+}
+
+/// One measured configuration.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ServerFigures {
+    pub backend: &'static str,
+    pub instances: usize,
+    pub devices: usize,
+    pub seconds: f64,
+    pub chunks: u64,
+    pub chunks_per_s: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub errors: u64,
+    pub runs_finalized: u64,
+    /// The server holds exactly the phones' runs: every run finalized, with exactly the
+    /// samples sent (no duplicate, none lost).
+    pub integrity_ok: bool,
+    pub lost_samples: u64,
+    pub duplicate_samples: u64,
+    /// Each instance's resident memory (kB) at a quarter of the time and at the end, with the
+    /// runs the server held then.
+    pub rss_kb_early: Vec<u64>,
+    pub rss_kb_end: Vec<u64>,
+    pub runs_early: u64,
+}
+
+/// The chunks of the simulated run, encoded once (every run sends the same minutes).
+fn template_run() -> Result<Vec<EncodedChunk>, CliError> {
+    let mut chunks = Vec::new();
+    let mut seq = 0;
+    for minute in 0..RUN_MINUTES {
+        let mut samples = Vec::new();
+        for s in 0..60 {
+            let t_ms = minute * CHUNK_MS + s * 1000;
+            let second = (minute * 60 + s) as f64;
+            let inputs = [
+                Input::Fix(LocationFix {
+                    t_ms,
+                    lat_deg: 51.5,
+                    lon_deg: -0.12 + second * 3.1 / 69_400.0,
+                    horizontal_accuracy_m: 4.0 + (second * 0.37).sin(),
+                    speed_mps: Some(3.1 + 0.1 * (second * 0.11).sin()),
+                    speed_accuracy_mps: Some(0.3),
+                    altitude_m: Some(20.0 + (second * 0.01).sin() * 5.0),
+                }),
+                Input::HeartRate(HeartRateReading { t_ms, bpm: 140.0 + (second * 0.05).sin() * 6.0 }),
+                Input::Tick { t_ms },
+            ];
+            debug_assert_eq!(inputs.len() as u64, INPUTS_PER_SECOND);
+            for input in inputs {
+                let json = serde_json::to_string(&input).map_err(|e| CliError::Usage(e.to_string()))?;
+                let input = serde_json::value::RawValue::from_string(json)
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
+                samples.push(WireSample { seq, t_ms, input });
+                seq += 1;
+            }
+        }
+        let t_ms = minute * CHUNK_MS + 30_000;
+        let cues = vec![WireCue {
+            utterance_id: minute,
+            at_ms: t_ms,
+            kinds: "pace_ok".into(),
+            text: "Right on pace, keep it there.".into(),
+        }];
+        let events = vec![WireEvent {
+            seq: minute,
+            t_ms,
+            event: serde_json::json!({"type": "feedback", "t_ms": t_ms}),
+        }];
+        chunks.push(encode_chunk(&Chunk { index: minute, samples, cues, events }).map_err(CliError::Usage)?);
+    }
+    Ok(chunks)
+}
+
+/// `pacenote serve` processes, killed when dropped.
+struct Instances {
+    children: Vec<Child>,
+    urls: Vec<String>,
+}
+
+impl Drop for Instances {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Instances {
+    fn start(db: &BenchDatabase, n: usize, user: &str, token: &str) -> Result<Self, CliError> {
+        let exe =
+            std::env::current_exe().map_err(|e| CliError::Usage(format!("this program's path: {e}")))?;
+        let mut instances = Instances { children: Vec::new(), urls: Vec::new() };
+        for _ in 0..n {
+            let mut command = Command::new(&exe);
+            command.args(["serve", "--addr", "127.0.0.1:0", "--user", &format!("{user}:{token}")]);
+            match db {
+                BenchDatabase::Sqlite(dir) => command.arg("--db").arg(dir.join("bench-server.db")),
+                BenchDatabase::Postgres(url) => command.env("PACENOTE_DATABASE_URL", url),
+            };
+            let mut child = command
+                .env_remove("PACENOTE_USERS_FILE")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| CliError::Usage(format!("starting pacenote serve: {e}")))?;
+            let stdout = child.stdout.take();
+            instances.children.push(child);
+            let mut lines =
+                std::io::BufReader::new(stdout.ok_or_else(|| CliError::Usage("no stdout".into()))?).lines();
+            let url = lines
+                .by_ref()
+                .map_while(Result::ok)
+                .find_map(|l| l.strip_prefix("listening on ").map(str::to_owned))
+                .ok_or_else(|| CliError::Usage("pacenote serve did not start (its error is above)".into()))?;
+            // Keep draining what it prints, so it never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            instances.urls.push(url);
+        }
+        Ok(instances)
+    }
+
+    /// Each instance's resident set (kB), from /proc.
+    fn rss_kb(&self) -> Vec<u64> {
+        self.children
+            .iter()
+            .map(|c| {
+                std::fs::read_to_string(format!("/proc/{}/status", c.id()))
+                    .ok()
+                    .and_then(|s| {
+                        s.lines()
+                            .find_map(|l| l.strip_prefix("VmRSS:"))
+                            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                    })
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+}
+
+/// What one phone did.
+#[derive(Debug, Default)]
+struct Phone {
+    latencies_us: Vec<u32>,
+    chunks: u64,
+    errors: u64,
+    /// The runs it finalized, and the one it was uploading when time ran out.
+    finalized: Vec<String>,
+    unfinished: Option<String>,
+}
+
+/// One phone uploading runs until `deadline`, each request to the next instance in turn.
+fn phone(
+    device: usize,
+    urls: &[String],
+    token: &str,
+    chunks: &[EncodedChunk],
+    deadline: Instant,
+    transport: &dyn Transport,
+) -> Phone {
+    let mut done = Phone::default();
+    let mut turn = device;
+    let mut send = |method: Method, path: String, body: Vec<u8>, done: &mut Phone| -> Option<u16> {
+        turn += 1;
+        let request = HttpRequest {
+            method,
+            url: format!("{}{path}", urls[turn % urls.len()]),
+            headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+            body,
+        };
+        let started = Instant::now();
+        let answer = transport.send(&request);
+        let took = started.elapsed();
+        match answer {
+            Ok(r) if r.is_success() => Some((r.status, took)),
+            _ => {
+                done.errors += 1;
+                None
+            }
+        }
+        .map(|(status, took)| {
+            if path.contains("/chunks/") {
+                done.latencies_us.push(took.as_micros().min(u128::from(u32::MAX)) as u32);
+            }
+            status
+        })
+    };
+    let header = serde_json::to_vec(&RunHeader {
+        plan_id: "bench".into(),
+        persona: "stone".into(),
+        started_at_unix_ms: 1,
+        summary: None,
+        effort: Some(5),
+        analysis: None,
+    })
+    .unwrap_or_default();
+    let claim = serde_json::to_vec(&FinalizeClaim {
+        chunks: chunks.len() as u64,
+        samples: chunks.iter().map(|c| c.samples).sum(),
+        cues: chunks.iter().map(|c| c.cues).sum(),
+        events: chunks.iter().map(|c| c.events).sum(),
+        digest: run_digest(chunks.iter().map(|c| c.digest.as_str())),
+    })
+    .unwrap_or_default();
+    for run in 0.. {
+        let id = format!("bench-{device}-{run}");
+        done.unfinished = Some(id.clone());
+        // Every request is retried until answered: a phone never gives up on its run.
+        let path = format!("/v1/runs/{id}");
+        while send(Method::Put, path.clone(), header.clone(), &mut done).is_none() {}
+        for c in chunks {
+            if Instant::now() >= deadline {
+                return done;
+            }
+            while send(Method::Put, format!("{path}/chunks/{}", c.index), c.body.clone(), &mut done).is_none()
+            {
+            }
+            done.chunks += 1;
+        }
+        while send(Method::Post, format!("{path}/finalize"), claim.clone(), &mut done).is_none() {}
+        done.unfinished = None;
+        done.finalized.push(id);
+        if Instant::now() >= deadline {
+            break;
+        }
+    }
+    done
+}
+
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let at = ((sorted_us.len() - 1) as f64 * p).round() as usize;
+    f64::from(sorted_us[at]) / 1000.0
+}
+
+/// Measures one configuration.
+pub fn measure(
+    db: &BenchDatabase,
+    instances: usize,
+    devices: usize,
+    seconds: f64,
+) -> Result<ServerFigures, CliError> {
+    let backend = match db {
+        BenchDatabase::Sqlite(_) if instances > 1 => {
+            return Err(CliError::Usage(
+                "SQLite serves from one process: --instances above 1 needs --postgres".into(),
+            ));
+        }
+        BenchDatabase::Sqlite(_) => "sqlite",
+        BenchDatabase::Postgres(_) => "postgres",
+    };
+    let chunks = template_run()?;
+    // A user of its own per configuration: runs from earlier configurations on the same
+    // database are not counted.
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let user = format!("bench{nanos}");
+    let token = format!("token{nanos}");
+    let servers = Instances::start(db, instances, &user, &token)?;
+    let transport: Arc<dyn Transport> = Arc::new(UreqTransport::new(REQUEST_TIMEOUT));
+    let storage: Box<dyn Storage> = match db {
+        BenchDatabase::Sqlite(dir) => Box::new(
+            SqliteStorage::open(&dir.join("bench-server.db")).map_err(|e| CliError::Usage(e.to_string()))?,
+        ),
+        BenchDatabase::Postgres(url) => Box::new(
+            PostgresStorage::connect(url, DEFAULT_MAX_CONNECTIONS)
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+        ),
+    };
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let (phones, rss_kb_early, runs_early) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..devices)
+            .map(|d| {
+                let (urls, token, chunks, transport) = (&servers.urls, &token, &chunks, transport.clone());
+                scope.spawn(move || phone(d, urls, token, chunks, deadline, transport.as_ref()))
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs_f64(seconds / 4.0));
+        let early = (servers.rss_kb(), storage.runs(&user).map_or(0, |r| r.len() as u64));
+        let phones: Vec<Phone> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
+        (phones, early.0, early.1)
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let rss_kb_end = servers.rss_kb();
+    drop(servers);
+    let mut latencies: Vec<u32> = phones.iter().flat_map(|p| p.latencies_us.iter().copied()).collect();
+    latencies.sort_unstable();
+    let sent_chunks: u64 = phones.iter().map(|p| p.chunks).sum();
+    // Integrity: every finalized run held whole, and the run each phone was uploading when
+    // time ran out held with exactly the chunks it sent.
+    let per_run: u64 = chunks.iter().map(|c| c.samples).sum();
+    let per_chunk: Vec<u64> = chunks.iter().map(|c| c.samples).collect();
+    let held = storage.runs(&user).map_err(|e| CliError::Usage(e.to_string()))?;
+    let (mut lost, mut duplicates, mut integrity_ok) = (0u64, 0u64, true);
+    let expected_runs: usize =
+        phones.iter().map(|p| p.finalized.len() + usize::from(p.unfinished.is_some())).sum();
+    integrity_ok &= held.len() == expected_runs;
+    for p in &phones {
+        for id in &p.finalized {
+            match held.iter().find(|r| &r.id == id) {
+                Some(r) => {
+                    integrity_ok &= r.finalized;
+                    lost += per_run.saturating_sub(r.samples);
+                    duplicates += r.samples.saturating_sub(per_run);
+                }
+                None => {
+                    integrity_ok = false;
+                    lost += per_run;
+                }
+            }
+        }
+        if let Some(id) = &p.unfinished {
+            let sent_in_run = p.chunks - p.finalized.len() as u64 * chunks.len() as u64;
+            let want: u64 = per_chunk.iter().take(sent_in_run as usize).sum();
+            let have = held.iter().find(|r| &r.id == id).map_or(0, |r| r.samples);
+            lost += want.saturating_sub(have);
+            duplicates += have.saturating_sub(want);
+        }
+    }
+    integrity_ok &= lost == 0 && duplicates == 0;
+    Ok(ServerFigures {
+        backend,
+        instances,
+        devices,
+        seconds: elapsed,
+        chunks: sent_chunks,
+        chunks_per_s: sent_chunks as f64 / elapsed,
+        p50_ms: percentile_ms(&latencies, 0.50),
+        p99_ms: percentile_ms(&latencies, 0.99),
+        errors: phones.iter().map(|p| p.errors).sum(),
+        runs_finalized: phones.iter().map(|p| p.finalized.len() as u64).sum(),
+        integrity_ok,
+        lost_samples: lost,
+        duplicate_samples: duplicates,
+        rss_kb_early,
+        rss_kb_end,
+        runs_early,
+    })
+}
+
+/// `pacenote bench server`: one configuration, or with `compare` the side-by-side table
+/// (SQLite 1 instance, PostgreSQL 1 and 2 instances; 8, 32 and 128 phones).
+pub fn server(
+    postgres: Option<String>,
+    instances: usize,
+    devices: usize,
+    seconds: f64,
+    compare: bool,
+    json: bool,
+) -> Result<(), CliError> {
+    let dir = std::env::temp_dir().join(format!("pacenote-bench-server-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::file(&dir, e))?;
+    let postgres_url = |postgres: &Option<String>| -> Result<String, CliError> {
+        match postgres {
+            Some(url) => Ok(url.clone()),
+            // No database named: a throw-away cluster, durable as SQLite's WAL mode is (a
+            // commit survives the process, not a power cut).
+            None => {
+                let cluster = pacenote_scratch_pg::Cluster::ensure_with(
+                    &pacenote_scratch_pg::tests_dir().with_file_name("scratch-pg-bench"),
+                    pacenote_scratch_pg::Durability::AsSqliteWal,
+                )
+                .map_err(CliError::Usage)?;
+                cluster.fresh_database("bench").map_err(CliError::Usage)
+            }
+        }
+    };
+    let configs: Vec<(BenchDatabase, usize, usize)> = if compare {
+        let url = postgres_url(&postgres)?;
+        COMPARE_DEVICES
+            .iter()
+            .flat_map(|&d| {
+                let sqlite = dir.join(format!("sqlite-{d}"));
+                [
+                    (BenchDatabase::Sqlite(sqlite), 1, d),
+                    (BenchDatabase::Postgres(url.clone()), 1, d),
+                    (BenchDatabase::Postgres(url.clone()), 2, d),
+                ]
+            })
+            .collect()
+    } else if postgres.is_some() || instances > 1 {
+        vec![(BenchDatabase::Postgres(postgres_url(&postgres)?), instances, devices)]
+    } else {
+        vec![(BenchDatabase::Sqlite(dir.join("sqlite")), 1, devices)]
+    };
+    let mut all = Vec::new();
+    for (db, instances, devices) in configs {
+        if let BenchDatabase::Sqlite(d) = &db {
+            std::fs::create_dir_all(d).map_err(|e| CliError::file(d, e))?;
+        }
+        let f = measure(&db, instances, devices, seconds)?;
+        if !json {
+            println!(
+                "{:>8} ×{} {:>4} phones: {:>7.0} chunks/s  p50 {:>6.1} ms  p99 {:>6.1} ms  errors {}  runs {}  integrity {} (lost {}, duplicates {})  RSS kB {:?} at {} runs → {:?} at {}",
+                f.backend,
+                f.instances,
+                f.devices,
+                f.chunks_per_s,
+                f.p50_ms,
+                f.p99_ms,
+                f.errors,
+                f.runs_finalized,
+                if f.integrity_ok { "ok" } else { "FAILED" },
+                f.lost_samples,
+                f.duplicate_samples,
+                f.rss_kb_early,
+                f.runs_early,
+                f.rss_kb_end,
+                f.runs_finalized
+            );
+        }
+        all.push(f);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&all).map_err(|e| CliError::Usage(e.to_string()))?);
+    }
+    if all.iter().any(|f| !f.integrity_ok) {
+        return Err(CliError::Usage("the server does not hold exactly what the phones sent".into()));
+    }
+    Ok(())
+}
