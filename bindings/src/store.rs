@@ -643,7 +643,7 @@ mod tests {
         let mut content = Content::default();
         content.add_plans(&root.join("core/plans")).expect("plans");
         content.add_packs(&root.join("audio/packs")).expect("packs");
-        let state = AppState { storage: storage.clone(), content: Arc::new(content) };
+        let state = AppState::new(storage.clone(), Arc::new(content));
         (RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("server"), storage)
     }
 

@@ -134,19 +134,31 @@ impl Drop for Instances {
 }
 
 impl Instances {
-    fn start(db: &BenchDatabase, n: usize, user: &str, token: &str) -> Result<Self, CliError> {
+    /// `n` instances over `db`, with the users of `users_file`; no rate limit (the bench
+    /// measures how much the server takes, not how it refuses).
+    fn start(db: &BenchDatabase, n: usize, users_file: &std::path::Path) -> Result<Self, CliError> {
         let exe =
             std::env::current_exe().map_err(|e| CliError::Usage(format!("this program's path: {e}")))?;
         let mut instances = Instances { children: Vec::new(), urls: Vec::new() };
         for _ in 0..n {
             let mut command = Command::new(&exe);
-            command.args(["serve", "--addr", "127.0.0.1:0", "--user", &format!("{user}:{token}")]);
+            command
+                .args([
+                    "serve",
+                    "--addr",
+                    "127.0.0.1:0",
+                    "--log",
+                    "warn",
+                    "--rate-limit-per-s",
+                    "0",
+                    "--users-file",
+                ])
+                .arg(users_file);
             match db {
                 BenchDatabase::Sqlite(dir) => command.arg("--db").arg(dir.join("bench-server.db")),
                 BenchDatabase::Postgres(url) => command.env("PACENOTE_DATABASE_URL", url),
             };
             let mut child = command
-                .env_remove("PACENOTE_USERS_FILE")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
                 .spawn()
@@ -299,13 +311,18 @@ pub fn measure(
         BenchDatabase::Postgres(_) => "postgres",
     };
     let chunks = template_run()?;
-    // A user of its own per configuration: runs from earlier configurations on the same
-    // database are not counted.
+    // A user per phone, new for each configuration: runs of earlier configurations on the
+    // same database are not counted.
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let user = format!("bench{nanos}");
-    let token = format!("token{nanos}");
-    let servers = Instances::start(db, instances, &user, &token)?;
+    let users: Vec<(String, String)> =
+        (0..devices).map(|d| (format!("bench{nanos}-{d}"), format!("token{nanos}-{d}"))).collect();
+    let users_file = std::env::temp_dir().join(format!("pacenote-bench-users-{nanos}"));
+    let lines: String = users.iter().map(|(u, t)| format!("{u}:{t}\n")).collect();
+    std::fs::write(&users_file, lines).map_err(|e| CliError::file(&users_file, e))?;
+    let servers = Instances::start(db, instances, &users_file);
+    let _ = std::fs::remove_file(&users_file);
+    let servers = servers?;
     let transport: Arc<dyn Transport> = Arc::new(UreqTransport::new(REQUEST_TIMEOUT));
     let storage: Box<dyn Storage> = match db {
         BenchDatabase::Sqlite(dir) => Box::new(
@@ -321,12 +338,14 @@ pub fn measure(
     let (phones, rss_kb_early, runs_early) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..devices)
             .map(|d| {
-                let (urls, token, chunks, transport) = (&servers.urls, &token, &chunks, transport.clone());
+                let (urls, token, chunks, transport) =
+                    (&servers.urls, &users[d].1, &chunks, transport.clone());
                 scope.spawn(move || phone(d, urls, token, chunks, deadline, transport.as_ref()))
             })
             .collect();
         std::thread::sleep(Duration::from_secs_f64(seconds / 4.0));
-        let early = (servers.rss_kb(), storage.runs(&user).map_or(0, |r| r.len() as u64));
+        let held_runs: u64 = users.iter().map(|(u, _)| storage.runs(u).map_or(0, |r| r.len() as u64)).sum();
+        let early = (servers.rss_kb(), held_runs);
         let phones: Vec<Phone> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
         (phones, early.0, early.1)
     });
@@ -340,12 +359,10 @@ pub fn measure(
     // time ran out held with exactly the chunks it sent.
     let per_run: u64 = chunks.iter().map(|c| c.samples).sum();
     let per_chunk: Vec<u64> = chunks.iter().map(|c| c.samples).collect();
-    let held = storage.runs(&user).map_err(|e| CliError::Usage(e.to_string()))?;
-    let (mut lost, mut duplicates, mut integrity_ok) = (0u64, 0u64, true);
-    let expected_runs: usize =
-        phones.iter().map(|p| p.finalized.len() + usize::from(p.unfinished.is_some())).sum();
-    integrity_ok &= held.len() == expected_runs;
-    for p in &phones {
+    let (mut lost, mut duplicates, mut integrity_ok) = (0u64, 0u64, phones.len() == devices);
+    for (p, (user, _)) in phones.iter().zip(&users) {
+        let held = storage.runs(user).map_err(|e| CliError::Usage(e.to_string()))?;
+        integrity_ok &= held.len() == p.finalized.len() + usize::from(p.unfinished.is_some());
         for id in &p.finalized {
             match held.iter().find(|r| &r.id == id) {
                 Some(r) => {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use pacenote_server::content::Content;
+use pacenote_server::ops::RateLimit;
 use pacenote_server::storage::{DEFAULT_MAX_CONNECTIONS, PostgresStorage, SqliteStorage, Storage};
 use pacenote_server::{AppState, RunningServer};
 use pacenote_sync::Store;
@@ -47,6 +48,17 @@ pub struct ServeArgs {
     /// A file of users, one NAME:TOKEN a line (`#` starts a comment).
     #[arg(long, env = "PACENOTE_USERS_FILE")]
     users_file: Option<PathBuf>,
+    /// Requests a second each user may make on average (0: no limit); above it the server
+    /// answers 429 with Retry-After, which the phones' client waits out. Per instance.
+    #[arg(long, default_value_t = RateLimit::default().per_second)]
+    rate_limit_per_s: f64,
+    /// Requests a user may make at once before the rate applies.
+    #[arg(long, default_value_t = RateLimit::default().burst)]
+    rate_limit_burst: f64,
+    /// What the server logs on stderr: `info` (a line per request, with its id, route,
+    /// status and time), `warn`, `error` or `off`.
+    #[arg(long, default_value = "info")]
+    log: String,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -199,6 +211,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
     if let Some(ServeCommand::User { action, database }) = &args.command {
         return manage_user(database, action);
     }
+    start_logging(&args.log)?;
     let storage = args.database.open()?;
     let db = args.database.name();
     let failed = |e: pacenote_server::storage::StorageError| CliError::Usage(format!("{db}: {e}"));
@@ -220,11 +233,27 @@ pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
         let n = content.add_plans(dir).map_err(CliError::Usage)?;
         println!("serving {n} plans from {}", dir.display());
     }
-    let state = AppState { storage, content: Arc::new(content) };
+    let limit = (args.rate_limit_per_s > 0.0)
+        .then_some(RateLimit { per_second: args.rate_limit_per_s, burst: args.rate_limit_burst.max(1.0) });
+    let state = AppState::with_rate_limit(storage, Arc::new(content), limit);
     let server =
         RunningServer::start(args.addr, state).map_err(|e| CliError::Usage(format!("{}: {e}", args.addr)))?;
     println!("listening on http://{}", server.addr);
     server.wait().map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// The server's log: one line per event on stderr, at `level` and above.
+fn start_logging(level: &str) -> Result<(), CliError> {
+    let level = match level {
+        "off" => return Ok(()),
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "info" => tracing::Level::INFO,
+        "debug" => tracing::Level::DEBUG,
+        other => return Err(CliError::Usage(format!("--log {other}: use info, warn, error, debug or off"))),
+    };
+    tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).with_ansi(false).init();
+    Ok(())
 }
 
 pub fn sync(args: &SyncArgs) -> Result<(), CliError> {

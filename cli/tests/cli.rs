@@ -480,7 +480,7 @@ fn replay_go_easy_swaps_the_session_for_one_easy_step() {
 fn serve(args: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut server = Command::new(env!("CARGO_BIN_EXE_pacenote"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--log", "warn"])
         .args(args)
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -8,6 +8,7 @@
 //! blocking pool).
 
 pub mod content;
+pub mod ops;
 pub mod storage;
 #[cfg(any(test, feature = "test-backends"))]
 pub mod test_backends;
@@ -45,6 +46,24 @@ const MAX_RUN_ID_CHARS: usize = 128;
 pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub content: Arc<Content>,
+    /// Request ids, metrics and the rate limit of this instance.
+    pub ops: Arc<ops::Ops>,
+}
+
+impl AppState {
+    /// A server's state with the default rate limit ([`ops::RateLimit::default`]).
+    pub fn new(storage: Arc<dyn Storage>, content: Arc<Content>) -> Self {
+        Self::with_rate_limit(storage, content, Some(ops::RateLimit::default()))
+    }
+
+    /// `limit: None` serves every request however fast they come.
+    pub fn with_rate_limit(
+        storage: Arc<dyn Storage>,
+        content: Arc<Content>,
+        limit: Option<ops::RateLimit>,
+    ) -> Self {
+        Self { storage, content, ops: Arc::new(ops::Ops::new(limit)) }
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -100,11 +119,16 @@ async fn blocking<T: Send + 'static>(
 #[derive(Debug)]
 pub struct User(pub String);
 
+/// A token is found by its SHA-256 through the database's unique index, never compared in
+/// this process: the time a lookup takes depends on the hash, which an attacker cannot steer
+/// towards a real token's, so it leaks nothing a comparison loop could (no constant-time
+/// compare is needed, as none is made). A known user's request then counts against their rate
+/// limit.
 impl FromRequestParts<AppState> for User {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorized = |m: &str| ApiError(StatusCode::UNAUTHORIZED, m.to_owned());
+        let unauthorized = |m: &str| ApiError(StatusCode::UNAUTHORIZED, m.to_owned()).into_response();
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -122,10 +146,12 @@ impl FromRequestParts<AppState> for User {
             .ok_or_else(|| unauthorized("the Authorization header is not `Bearer <token>`"))?
             .to_owned();
         let storage = state.storage.clone();
-        blocking(move || storage.user_for_token(&token))
-            .await?
-            .map(User)
-            .ok_or_else(|| unauthorized("unknown token: ask for a new one"))
+        let user = blocking(move || storage.user_for_token(&token))
+            .await
+            .map_err(IntoResponse::into_response)?
+            .ok_or_else(|| unauthorized("unknown token: ask for a new one"))?;
+        state.ops.admit_or_refuse(&user).map_err(|r| *r)?;
+        Ok(User(user))
     }
 }
 
@@ -354,12 +380,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/runs/{run_id}", put(put_run).get(get_run))
         .route("/v1/runs/{run_id}/cursor", get(get_cursor))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(ops::metrics))
         .route("/v1/runs/{run_id}/finalize", post(finalize))
         .route("/v1/plans/{id}", get(get_plan))
         .route("/v1/packs/{persona}/{lang}/manifest", get(get_manifest))
         .route("/v1/blobs/{sha256}", get(get_blob))
         .layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES))
         .layer(axum::middleware::from_fn(within_request_timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::observe))
         .with_state(state)
 }
 

@@ -28,6 +28,7 @@ crate::on_both_backends!(
     malformed_and_oversized_bodies_get_a_4xx_that_says_what_is_wrong,
     plans_and_packs_preload_by_content_hash_and_make_a_run_ready_offline,
     a_new_phone_restores_the_runners_history_once,
+    a_user_past_the_rate_limit_waits_and_the_operator_sees_it_all,
 );
 
 const ALICE: &str = "alice-token";
@@ -38,13 +39,21 @@ fn repo() -> PathBuf {
 }
 
 fn server(dir: &std::path::Path, backend: Backend) -> (RunningServer, Arc<dyn Storage>) {
+    server_limited(dir, backend, Some(crate::ops::RateLimit::default()))
+}
+
+fn server_limited(
+    dir: &std::path::Path,
+    backend: Backend,
+    limit: Option<crate::ops::RateLimit>,
+) -> (RunningServer, Arc<dyn Storage>) {
     let storage = TestDatabase::new(backend, dir).open();
     storage.add_user("alice", ALICE).expect("alice");
     storage.add_user("bob", BOB).expect("bob");
     let mut content = Content::default();
     content.add_plans(&repo().join("core/plans")).expect("plans");
     content.add_packs(&repo().join("audio/packs")).expect("packs");
-    let state = AppState { storage: storage.clone(), content: Arc::new(content) };
+    let state = AppState::with_rate_limit(storage.clone(), Arc::new(content), limit);
     (RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("starts"), storage)
 }
 
@@ -471,4 +480,68 @@ fn a_new_phone_restores_the_runners_history_once(backend: Backend) {
     // The restored runs count as uploaded: nothing to send back.
     let resync = Syncer::new(Arc::new(new_phone), client(server.addr, ALICE)).sync_now();
     assert_eq!((resync.runs_uploaded, resync.runs_pending, resync.requests), (0, 0, 0));
+}
+
+fn a_user_past_the_rate_limit_waits_and_the_operator_sees_it_all(backend: Backend) {
+    use pacenote_sync::client::HttpRequest;
+    let dir = tempfile::tempdir().expect("dir");
+    let limit = crate::ops::RateLimit { per_second: 5.0, burst: 4.0 };
+    let (server, storage) = server_limited(dir.path(), backend, Some(limit));
+    let alice = client(server.addr, ALICE);
+    let header = br#"{"plan_id":"p","persona":"x","started_at_unix_ms":1}"#.to_vec();
+    let statuses: Vec<u16> =
+        (0..6).map(|_| send(&alice, Method::Put, "/v1/runs/r1", header.clone()).status).collect();
+    assert_eq!(&statuses[..4], &[204; 4], "the burst");
+    assert_eq!(statuses[5], 429, "{statuses:?}");
+    let refused = send(&alice, Method::Get, "/v1/runs/r1/cursor", vec![]);
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(refused.message().contains("try again in 1 s"), "{}", refused.message());
+    // Another user is not held back by alice's pace; unknown tokens are refused, not counted.
+    assert_eq!(send(&client(server.addr, BOB), Method::Get, "/v1/runs", vec![]).status, 200);
+    assert_eq!(send(&client(server.addr, "made-up"), Method::Get, "/v1/runs", vec![]).status, 401);
+    // The phone's client waits out Retry-After: a whole run still goes up, nothing lost.
+    let mut store = Store::open(&dir.path().join("device.db")).expect("device");
+    record_run(&mut store, "run-a", 400);
+    let patient = Client::new(
+        &format!("http://{}", server.addr),
+        Some(ALICE.to_owned()),
+        Arc::new(UreqTransport::new(Duration::from_secs(5))),
+        RetryPolicy { base_delay: Duration::from_millis(5), max_delay: Duration::from_secs(3), attempts: 6 },
+    );
+    let report = Syncer::new(Arc::new(Mutex::new(store)), patient).sync_now();
+    assert_eq!((report.runs_uploaded, report.stopped.clone()), (1, None), "{report:?}");
+    assert!(report.retries > 0, "it was held back: {report:?}");
+    assert_eq!(storage.runs("alice").expect("runs").iter().filter(|r| r.finalized).count(), 1);
+
+    // Request ids: a sane one is echoed, others are made.
+    let request = |id: &str| HttpRequest {
+        method: Method::Get,
+        url: format!("http://{}/healthz", server.addr),
+        headers: vec![("X-Request-Id".to_owned(), id.to_owned())],
+        body: Vec::new(),
+    };
+    let echoed = alice.transport.send(&request("phone-42")).expect("answer");
+    assert_eq!(echoed.header("x-request-id"), Some("phone-42"));
+    let made = alice.transport.send(&request("bad id!")).expect("answer");
+    assert!(made.header("x-request-id").is_some_and(|id| id != "bad id!" && !id.is_empty()));
+    // Metrics: by route template (never by run id), chunk bytes, the 429s, the histogram.
+    let metrics = send(&alice, Method::Get, "/metrics", vec![]);
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert_eq!(metrics.status, 200);
+    assert!(
+        text.contains(r#"pacenote_requests_total{route="/v1/runs/{run_id}",method="PUT",status="429"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/v1/runs/{run_id}/chunks/{index}",method="PUT",status="201"} 7"#),
+        "{text}"
+    );
+    assert!(!text.contains("run-a"), "no series per run: {text}");
+    let counter = |name: &str| -> u64 {
+        text.lines().find_map(|l| l.strip_prefix(name)?.trim().parse().ok()).unwrap_or(0)
+    };
+    assert!(counter("pacenote_rate_limited_total ") >= 2, "{text}");
+    assert!(counter("pacenote_chunk_bytes_total ") > 1000, "{text}");
+    assert!(counter("pacenote_request_duration_seconds_count ") >= 15, "{text}");
 }

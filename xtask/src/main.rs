@@ -679,6 +679,8 @@ impl LoopbackServer {
                 "serve",
                 "--addr",
                 "127.0.0.1:0",
+                "--log",
+                "warn",
                 "--user",
                 &format!("kotlin:{KOTLIN_TEST_TOKEN}"),
                 "--db",
