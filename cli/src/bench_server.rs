@@ -208,41 +208,60 @@ struct Phone {
     unfinished: Option<String>,
 }
 
+/// A request that fails this many times in a row ends the bench: the server is down, not
+/// busy.
+const MAX_FAILURES_IN_A_ROW: u32 = 50;
+
 /// One phone uploading runs until `deadline`, each request to the next instance in turn.
+/// Run ids carry `run_prefix` (new for each configuration), as a phone's ids are its own.
+/// A request is sent again after a failure or a 5xx, as a phone would; a 4xx ends the phone
+/// with the server's message (the bench sends only valid requests, so it is a server bug).
 fn phone(
     device: usize,
+    run_prefix: &str,
     urls: &[String],
     token: &str,
     chunks: &[EncodedChunk],
     deadline: Instant,
     transport: &dyn Transport,
-) -> Phone {
+) -> Result<Phone, String> {
     let mut done = Phone::default();
     let mut turn = device;
-    let mut send = |method: Method, path: String, body: Vec<u8>, done: &mut Phone| -> Option<u16> {
-        turn += 1;
-        let request = HttpRequest {
-            method,
-            url: format!("{}{path}", urls[turn % urls.len()]),
-            headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-            body,
-        };
-        let started = Instant::now();
-        let answer = transport.send(&request);
-        let took = started.elapsed();
-        match answer {
-            Ok(r) if r.is_success() => Some((r.status, took)),
-            _ => {
-                done.errors += 1;
-                None
+    let mut send = |method: Method, path: String, body: Vec<u8>, done: &mut Phone| -> Result<(), String> {
+        let mut failures = 0;
+        loop {
+            turn += 1;
+            let request = HttpRequest {
+                method,
+                url: format!("{}{path}", urls[turn % urls.len()]),
+                headers: vec![("Authorization".into(), format!("Bearer {token}"))],
+                body: body.clone(),
+            };
+            let started = Instant::now();
+            let answer = transport.send(&request);
+            let took = started.elapsed();
+            let failure = match answer {
+                Ok(r) if r.is_success() => {
+                    if path.contains("/chunks/") {
+                        done.latencies_us.push(took.as_micros().min(u128::from(u32::MAX)) as u32);
+                    }
+                    return Ok(());
+                }
+                Ok(r) if (400..500).contains(&r.status) && r.status != 408 && r.status != 429 => {
+                    return Err(format!("{} {path}: {} {}", method.as_str(), r.status, r.message()));
+                }
+                Ok(r) => format!("{} {}", r.status, r.message()),
+                Err(e) => e.to_string(),
+            };
+            done.errors += 1;
+            failures += 1;
+            if failures >= MAX_FAILURES_IN_A_ROW {
+                return Err(format!(
+                    "{} {path} failed {failures} times in a row, last: {failure}",
+                    method.as_str()
+                ));
             }
         }
-        .map(|(status, took)| {
-            if path.contains("/chunks/") {
-                done.latencies_us.push(took.as_micros().min(u128::from(u32::MAX)) as u32);
-            }
-            status
-        })
     };
     let header = serde_json::to_vec(&RunHeader {
         plan_id: "bench".into(),
@@ -252,7 +271,7 @@ fn phone(
         effort: Some(5),
         analysis: None,
     })
-    .unwrap_or_default();
+    .map_err(|e| e.to_string())?;
     let claim = serde_json::to_vec(&FinalizeClaim {
         chunks: chunks.len() as u64,
         samples: chunks.iter().map(|c| c.samples).sum(),
@@ -260,30 +279,27 @@ fn phone(
         events: chunks.iter().map(|c| c.events).sum(),
         digest: run_digest(chunks.iter().map(|c| c.digest.as_str())),
     })
-    .unwrap_or_default();
+    .map_err(|e| e.to_string())?;
     for run in 0.. {
-        let id = format!("bench-{device}-{run}");
+        let id = format!("{run_prefix}-{device}-{run}");
         done.unfinished = Some(id.clone());
-        // Every request is retried until answered: a phone never gives up on its run.
         let path = format!("/v1/runs/{id}");
-        while send(Method::Put, path.clone(), header.clone(), &mut done).is_none() {}
+        send(Method::Put, path.clone(), header.clone(), &mut done)?;
         for c in chunks {
             if Instant::now() >= deadline {
-                return done;
+                return Ok(done);
             }
-            while send(Method::Put, format!("{path}/chunks/{}", c.index), c.body.clone(), &mut done).is_none()
-            {
-            }
+            send(Method::Put, format!("{path}/chunks/{}", c.index), c.body.clone(), &mut done)?;
             done.chunks += 1;
         }
-        while send(Method::Post, format!("{path}/finalize"), claim.clone(), &mut done).is_none() {}
+        send(Method::Post, format!("{path}/finalize"), claim.clone(), &mut done)?;
         done.unfinished = None;
         done.finalized.push(id);
         if Instant::now() >= deadline {
             break;
         }
     }
-    done
+    Ok(done)
 }
 
 fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
@@ -340,15 +356,21 @@ pub fn measure(
             .map(|d| {
                 let (urls, token, chunks, transport) =
                     (&servers.urls, &users[d].1, &chunks, transport.clone());
-                scope.spawn(move || phone(d, urls, token, chunks, deadline, transport.as_ref()))
+                let prefix = format!("b{nanos}");
+                scope.spawn(move || phone(d, &prefix, urls, token, chunks, deadline, transport.as_ref()))
             })
             .collect();
         std::thread::sleep(Duration::from_secs_f64(seconds / 4.0));
         let held_runs: u64 = users.iter().map(|(u, _)| storage.runs(u).map_or(0, |r| r.len() as u64)).sum();
         let early = (servers.rss_kb(), held_runs);
-        let phones: Vec<Phone> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
+        let phones: Result<Vec<Phone>, String> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("a phone thread panicked".to_owned())))
+            .collect();
         (phones, early.0, early.1)
     });
+    let phones =
+        phones.map_err(|e| CliError::Usage(format!("{backend} ×{instances}, {devices} phones: {e}")))?;
     let elapsed = started.elapsed().as_secs_f64();
     let rss_kb_end = servers.rss_kb();
     drop(servers);

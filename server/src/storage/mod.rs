@@ -1,7 +1,10 @@
 //! Where the server keeps users and runs: a trait with two backends, the embedded SQLite of the
 //! single-process reference server ([`SqliteStorage`]) and PostgreSQL for several stateless
-//! instances over one database ([`PostgresStorage`]) (DESIGN §7). Duplicates are dropped by
-//! primary keys — a chunk is keyed by run and index, a sample by run and sequence number — and
+//! instances over one database ([`PostgresStorage`]) (DESIGN §7). A chunk is kept as one row:
+//! its compressed body as the phone sent it (digest-checked), with the ranges of sample, cue
+//! and event numbers it holds; the body is decoded again only when a run is downloaded. One row
+//! per minute, not one per sample, is what lets a database take thousands of phones. Duplicates
+//! are dropped by primary keys — a chunk is keyed by run and index — and
 //! a run's writes are serialised by the database (a transaction holding the run), never by
 //! process memory, so any instance can take any request. The decisions both backends share
 //! (what a header, a chunk or a finalize claim does to what is held) live here, once.
@@ -10,13 +13,12 @@
 //! already stored; confirm a run the database does not hold in full.
 
 mod pg;
-mod sqlite;
+pub(crate) mod sqlite;
 
 use std::collections::BTreeMap;
 
 use pacenote_sync::wire::{
-    Chunk, FinalizeClaim, FinalizeReply, RunDownload, RunHeader, RunListing, WireCue, WireEvent, WireSample,
-    run_digest,
+    Chunk, FinalizeClaim, FinalizeReply, RunDownload, RunHeader, RunListing, run_digest,
 };
 
 pub use pg::{DEFAULT_MAX_CONNECTIONS, PostgresStorage};
@@ -173,9 +175,61 @@ fn chunk_step(
     }
 }
 
+/// The first and last numbers of a chunk's samples, cues and events (`None` for none): two
+/// chunks of a run whose ranges of one kind overlap repeat an entry (a client bug), and the
+/// second is refused.
+fn chunk_ranges(chunk: &Chunk) -> [Option<(i64, i64)>; 3] {
+    let range = |numbers: &mut dyn Iterator<Item = u64>| {
+        numbers.fold(None, |r: Option<(i64, i64)>, n| {
+            let n = to_sql(n);
+            Some(r.map_or((n, n), |(lo, hi)| (lo.min(n), hi.max(n))))
+        })
+    };
+    [
+        range(&mut chunk.samples.iter().map(|s| s.seq)),
+        range(&mut chunk.cues.iter().map(|c| c.utterance_id)),
+        range(&mut chunk.events.iter().map(|e| e.seq)),
+    ]
+}
+
+/// What [`chunk_ranges`] names each range.
+const RANGE_KINDS: [&str; 3] = ["sample", "cue", "event"];
+
 /// The conflict when a chunk repeats a sample, cue or event another chunk holds.
-fn repeated_in_another_chunk(chunk: &Chunk, what: &str, e: impl std::fmt::Display) -> StorageError {
-    StorageError::Conflict(format!("chunk {} repeats a {what} held in another chunk: {e}", chunk.index))
+fn repeated_in_another_chunk(chunk: &Chunk, kind: usize, other: i64) -> StorageError {
+    StorageError::Conflict(format!(
+        "chunk {} repeats a {} held in chunk {other}: each entry goes in one chunk only",
+        chunk.index,
+        RANGE_KINDS.get(kind).copied().unwrap_or("entry")
+    ))
+}
+
+/// A run whole from its held chunk bodies (index, gzip JSON), in index order.
+fn assemble_download(
+    id: &str,
+    header: RunHeader,
+    finalized: bool,
+    bodies: Vec<(u64, Vec<u8>)>,
+) -> Result<RunDownload, StorageError> {
+    let mut run = RunDownload {
+        id: id.to_owned(),
+        header,
+        finalized,
+        samples: Vec::new(),
+        cues: Vec::new(),
+        events: Vec::new(),
+    };
+    for (index, body) in bodies {
+        let (chunk, _) = pacenote_sync::wire::decode_chunk(index, &body)
+            .map_err(|e| internal(format!("held chunk {index} of run {id} does not decode: {e}")))?;
+        run.samples.extend(chunk.samples);
+        run.cues.extend(chunk.cues);
+        run.events.extend(chunk.events);
+    }
+    run.samples.sort_by_key(|s| s.seq);
+    run.cues.sort_by_key(|c| c.utterance_id);
+    run.events.sort_by_key(|e| e.seq);
+    Ok(run)
 }
 
 /// How many chunks are held contiguously from chunk 0, from the held indices in order.
@@ -222,27 +276,6 @@ fn finalize_verdict(
     Ok(FinalizeReply { confirmed: true, missing: Vec::new(), message: "the whole run is held".into() })
 }
 
-/// A stored input back as a wire sample (its JSON was checked when its chunk arrived).
-fn wire_sample(seq: i64, t_ms: i64, input_json: String) -> Result<WireSample, StorageError> {
-    Ok(WireSample {
-        seq: from_sql(seq),
-        t_ms: from_sql(t_ms),
-        input: serde_json::value::RawValue::from_string(input_json).map_err(internal)?,
-    })
-}
-
-fn wire_cue(utterance_id: i64, at_ms: i64, kinds: String, text: String) -> WireCue {
-    WireCue { utterance_id: from_sql(utterance_id), at_ms: from_sql(at_ms), kinds, text }
-}
-
-fn wire_event(seq: i64, t_ms: i64, json: &str) -> Result<WireEvent, StorageError> {
-    Ok(WireEvent {
-        seq: from_sql(seq),
-        t_ms: from_sql(t_ms),
-        event: serde_json::from_str(json).map_err(internal)?,
-    })
-}
-
 fn parse_header(json: &str) -> Result<RunHeader, StorageError> {
     serde_json::from_str(json).map_err(internal)
 }
@@ -273,6 +306,7 @@ mod tests {
         one_chunk_sent_by_many_at_once_is_stored_once,
         a_newer_schema_is_refused_untouched,
         a_token_belongs_to_one_user,
+        a_finalized_run_never_holds_a_chunk_beyond_its_claim,
     );
 
     fn header() -> RunHeader {
@@ -376,6 +410,49 @@ mod tests {
         assert_eq!(future(), 99, "the version is left as it was");
     }
 
+    /// A finalize and a late chunk racing on two connections: one wins, never both (a run
+    /// confirmed with one chunk must not then hold two).
+    fn a_finalized_run_never_holds_a_chunk_beyond_its_claim(backend: Backend) {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = TestDatabase::new(backend, dir.path());
+        let storage = db.open();
+        storage.add_user("alice", "a").expect("user");
+        for round in 0..20 {
+            let run = format!("r{round}");
+            storage.put_run("alice", &run, &header()).expect("run");
+            let (first, digest, body) = chunk(0, 0..60);
+            storage.put_chunk("alice", &run, &first, &digest, &body).expect("chunk 0");
+            let claim = FinalizeClaim {
+                chunks: 1,
+                samples: 60,
+                cues: 0,
+                events: 0,
+                digest: run_digest([digest.as_str()]),
+            };
+            let (late, late_digest, late_body) = chunk(1, 60..120);
+            let (finalizer, sender) = (db.open(), db.open());
+            let together = std::sync::Barrier::new(2);
+            let (finalized, stored) = std::thread::scope(|scope| {
+                let f = scope.spawn(|| {
+                    together.wait();
+                    finalizer.finalize("alice", &run, &claim).is_ok_and(|r| r.confirmed)
+                });
+                let c = scope.spawn(|| {
+                    together.wait();
+                    sender.put_chunk("alice", &run, &late, &late_digest, &late_body).is_ok()
+                });
+                (f.join().expect("finalize"), c.join().expect("chunk"))
+            });
+            let held = storage.runs("alice").expect("runs").into_iter().find(|r| r.id == run).expect("run");
+            assert!(finalized != stored, "round {round}: finalized {finalized}, late chunk stored {stored}");
+            assert_eq!(
+                (held.finalized, held.chunks),
+                (finalized, if stored { 2 } else { 1 }),
+                "round {round}"
+            );
+        }
+    }
+
     fn a_token_belongs_to_one_user(backend: Backend) {
         let dir = tempfile::tempdir().expect("dir");
         let storage: Arc<dyn Storage> = TestDatabase::new(backend, dir.path()).open();
@@ -388,6 +465,48 @@ mod tests {
         assert_eq!(storage.user_for_token("rotated").expect("q"), None);
         assert!(storage.user_exists("alice").expect("q"));
         assert!(!storage.revoke_token("nobody").expect("revoke"));
+    }
+
+    /// A server database of the first schema (a row per sample, cue and event) opens as one
+    /// row per chunk: the runs read back the same, and the migrated ranges still refuse a
+    /// chunk that repeats a held sample.
+    #[test]
+    fn a_first_schema_database_is_migrated_with_its_runs() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("old.db");
+        let (c, digest, body) = chunk(0, 0..60);
+        {
+            let conn = rusqlite::Connection::open(&path).expect("open");
+            conn.execute_batch(sqlite::MIGRATIONS[0]).expect("first schema");
+            conn.execute("INSERT INTO users VALUES ('alice', 'x')", []).expect("user");
+            let header = serde_json::to_string(&header()).expect("json");
+            conn.execute("INSERT INTO runs VALUES ('r1', 'alice', ?1, 0)", [header]).expect("run");
+            conn.execute(
+                "INSERT INTO chunks VALUES ('r1', 0, ?1, ?2, 60, 0, 0)",
+                rusqlite::params![digest, body],
+            )
+            .expect("chunk");
+            for s in &c.samples {
+                conn.execute(
+                    "INSERT INTO samples VALUES ('r1', ?1, ?2, ?3)",
+                    rusqlite::params![s.seq as i64, s.t_ms as i64, s.input.get()],
+                )
+                .expect("sample");
+            }
+        }
+        let storage = SqliteStorage::open(&path).expect("migrated");
+        let held = storage.samples("alice", "r1").expect("samples");
+        let sent: Vec<(u64, u64, String)> =
+            c.samples.iter().map(|s| (s.seq, s.t_ms, s.input.get().to_owned())).collect();
+        assert_eq!(held, sent);
+        let (overlap, digest, body) = chunk(1, 59..70);
+        assert!(matches!(
+            storage.put_chunk("alice", "r1", &overlap, &digest, &body),
+            Err(StorageError::Conflict(m)) if m.contains("repeats a sample held in chunk 0")
+        ));
+        let (next, digest, body) = chunk(1, 60..70);
+        assert_eq!(storage.put_chunk("alice", "r1", &next, &digest, &body).expect("next"), ChunkPut::Stored);
+        assert_eq!(storage.runs("alice").expect("runs")[0].samples, 70);
     }
 
     #[test]

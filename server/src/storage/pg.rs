@@ -9,18 +9,19 @@
 //! change a database whose schema is newer than this server's; log a connection string's
 //! password.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunDownload, RunHeader, sha256_hex};
 use postgres::error::SqlState;
-use postgres::{Client, NoTls, Transaction};
+use postgres::types::ToSql;
+use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 use super::{
-    ChunkPut, HeaderStep, ServerRun, Storage, StorageError, chunk_step, contiguous_count, finalize_verdict,
-    from_sql, header_step, internal, no_such_run, parse_header, repeated_in_another_chunk, to_sql, wire_cue,
-    wire_event, wire_sample,
+    ChunkPut, HeaderStep, ServerRun, Storage, StorageError, assemble_download, chunk_ranges, chunk_step,
+    contiguous_count, finalize_verdict, from_sql, header_step, internal, no_such_run, parse_header,
+    repeated_in_another_chunk, to_sql,
 };
 
 /// The schema by version (table `schema_version`): entry `n` takes a database from version
@@ -35,6 +36,8 @@ CREATE TABLE runs (
     finalized BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX runs_by_user ON runs (user_name, id);
+-- A chunk is one row: its body (as the phone sent it) holds its entries; the ranges of their
+-- numbers find a chunk that repeats another's.
 CREATE TABLE chunks (
     run_id TEXT NOT NULL REFERENCES runs(id),
     idx BIGINT NOT NULL,
@@ -43,30 +46,18 @@ CREATE TABLE chunks (
     samples BIGINT NOT NULL,
     cues BIGINT NOT NULL,
     events BIGINT NOT NULL,
+    sample_first BIGINT,
+    sample_last BIGINT,
+    cue_first BIGINT,
+    cue_last BIGINT,
+    event_first BIGINT,
+    event_last BIGINT,
     PRIMARY KEY (run_id, idx)
 );
-CREATE TABLE samples (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    seq BIGINT NOT NULL,
-    t_ms BIGINT NOT NULL,
-    input_json TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE cues (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    utterance_id BIGINT NOT NULL,
-    at_ms BIGINT NOT NULL,
-    kinds TEXT NOT NULL,
-    text TEXT NOT NULL,
-    PRIMARY KEY (run_id, utterance_id)
-);
-CREATE TABLE events (
-    run_id TEXT NOT NULL REFERENCES runs(id),
-    seq BIGINT NOT NULL,
-    t_ms BIGINT NOT NULL,
-    event_json TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
+-- A body is gzip already and a few kB: kept in the row (no TOAST table, no second write, no
+-- compression attempted on compressed bytes) up to a page.
+ALTER TABLE chunks ALTER COLUMN body SET STORAGE EXTERNAL;
+ALTER TABLE chunks SET (toast_tuple_target = 8160);
 "#];
 
 /// The advisory lock migrations run under (any constant; "pacenote" in ASCII).
@@ -89,6 +80,61 @@ impl From<postgres::Error> for StorageError {
     }
 }
 
+/// A pooled connection with the statements it has prepared (a statement is parsed and planned
+/// once per connection, not at every call: half the round trips of a chunk).
+struct Connection {
+    client: Client,
+    statements: HashMap<&'static str, Statement>,
+}
+
+/// A transaction whose queries are prepared once per connection.
+struct Tx<'a> {
+    tx: Transaction<'a>,
+    statements: &'a mut HashMap<&'static str, Statement>,
+}
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+/// `sql` prepared on this connection, once.
+fn prepared(
+    client: &mut impl GenericClient,
+    statements: &mut HashMap<&'static str, Statement>,
+    sql: &'static str,
+) -> Result<Statement, postgres::Error> {
+    if let Some(statement) = statements.get(sql) {
+        return Ok(statement.clone());
+    }
+    let statement = client.prepare(sql)?;
+    statements.insert(sql, statement.clone());
+    Ok(statement)
+}
+
+impl Tx<'_> {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        prepared(&mut self.tx, self.statements, sql)
+    }
+
+    fn query(&mut self, sql: &'static str, params: &Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query(&statement, params)
+    }
+
+    fn query_opt(&mut self, sql: &'static str, params: &Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_opt(&statement, params)
+    }
+
+    fn query_one(&mut self, sql: &'static str, params: &Params<'_>) -> Result<Row, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.query_one(&statement, params)
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &Params<'_>) -> Result<u64, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.tx.execute(&statement, params)
+    }
+}
+
 /// PostgreSQL behind a small connection pool.
 pub struct PostgresStorage {
     config: postgres::Config,
@@ -97,7 +143,7 @@ pub struct PostgresStorage {
 }
 
 struct Pool {
-    idle: Vec<Client>,
+    idle: Vec<Connection>,
     open: usize,
     max: usize,
 }
@@ -160,11 +206,11 @@ impl PostgresStorage {
             .connect(NoTls)
             .map_err(|e| internal(format!("cannot reach the database {}: {e}", redacted(url))))?;
         migrate(&mut client)?;
-        storage.put_back(client);
+        storage.put_back(Connection { client, statements: HashMap::new() });
         Ok(storage)
     }
 
-    fn take(&self) -> Result<Client, StorageError> {
+    fn take(&self) -> Result<Connection, StorageError> {
         let poisoned = || StorageError::Internal("a storage call panicked".into());
         let mut pool = self.idle.lock().map_err(|_| poisoned())?;
         loop {
@@ -174,46 +220,65 @@ impl PostgresStorage {
             if pool.open < pool.max {
                 pool.open += 1;
                 drop(pool);
-                return self.config.connect(NoTls).map_err(|e| {
-                    if let Ok(mut pool) = self.idle.lock() {
-                        pool.open -= 1;
-                    }
-                    self.freed.notify_one();
-                    internal(format!("cannot reach the database: {e}"))
-                });
+                return self
+                    .config
+                    .connect(NoTls)
+                    .map(|client| Connection { client, statements: HashMap::new() })
+                    .map_err(|e| {
+                        if let Ok(mut pool) = self.idle.lock() {
+                            pool.open -= 1;
+                        }
+                        self.freed.notify_one();
+                        internal(format!("cannot reach the database: {e}"))
+                    });
             }
             pool = self.freed.wait(pool).map_err(|_| poisoned())?;
         }
     }
 
-    fn put_back(&self, client: Client) {
+    fn put_back(&self, connection: Connection) {
         if let Ok(mut pool) = self.idle.lock() {
             if pool.open == 0 {
                 pool.open = 1; // the connection `connect` opened before the pool counted it
             }
-            if client.is_closed() {
+            if connection.client.is_closed() {
                 pool.open -= 1;
             } else {
-                pool.idle.push(client);
+                pool.idle.push(connection);
             }
         }
         self.freed.notify_one();
     }
 
+    /// One statement on its own (autocommit: one round trip, no BEGIN and COMMIT).
+    fn once<T>(
+        &self,
+        sql: &'static str,
+        params: &Params<'_>,
+        read: impl FnOnce(Vec<Row>) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let mut connection = self.take()?;
+        let rows = (|| {
+            let Connection { client, statements } = &mut connection;
+            let statement = prepared(client, statements, sql)?;
+            client.query(&statement, params)
+        })();
+        self.put_back(connection);
+        read(rows?)
+    }
+
     /// Runs `f` in a transaction on a pooled connection, again on a serialisation failure or
     /// a deadlock (another instance's transaction won).
-    fn with<T>(
-        &self,
-        mut f: impl FnMut(&mut Transaction<'_>) -> Result<T, TxError>,
-    ) -> Result<T, StorageError> {
-        let mut client = self.take()?;
+    fn with<T>(&self, mut f: impl FnMut(&mut Tx<'_>) -> Result<T, TxError>) -> Result<T, StorageError> {
+        let mut connection = self.take()?;
         let mut attempt = 0;
         let out = loop {
             attempt += 1;
             let result = (|| -> Result<T, TxError> {
-                let mut tx = client.transaction()?;
+                let Connection { client, statements } = &mut connection;
+                let mut tx = Tx { tx: client.transaction()?, statements };
                 let out = f(&mut tx)?;
-                tx.commit()?;
+                tx.tx.commit()?;
                 Ok(out)
             })();
             match result {
@@ -223,7 +288,7 @@ impl PostgresStorage {
                 Ok(out) => break Ok(out),
             }
         };
-        self.put_back(client);
+        self.put_back(connection);
         out
     }
 }
@@ -275,7 +340,7 @@ fn migrate(client: &mut Client) -> Result<(), StorageError> {
 
 /// Whether this user's run is finalized, holding the run's row lock until the transaction
 /// ends; 404 when it is not theirs (or does not exist).
-fn lock_owned(tx: &mut Transaction<'_>, user: &str, run_id: &str) -> Result<bool, TxError> {
+fn lock_owned(tx: &mut Tx<'_>, user: &str, run_id: &str) -> Result<bool, TxError> {
     let row = tx.query_opt(
         "SELECT finalized FROM runs WHERE id = $1 AND user_name = $2 FOR UPDATE",
         &[&run_id, &user],
@@ -283,7 +348,7 @@ fn lock_owned(tx: &mut Transaction<'_>, user: &str, run_id: &str) -> Result<bool
     Ok(row.map(|r| r.get(0)).ok_or_else(|| no_such_run(run_id))?)
 }
 
-fn held_chunks(tx: &mut Transaction<'_>, run_id: &str) -> Result<BTreeMap<u64, String>, TxError> {
+fn held_chunks(tx: &mut Tx<'_>, run_id: &str) -> Result<BTreeMap<u64, String>, TxError> {
     Ok(tx
         .query("SELECT idx, digest FROM chunks WHERE run_id = $1", &[&run_id])?
         .into_iter()
@@ -336,8 +401,8 @@ impl Storage for PostgresStorage {
 
     fn user_for_token(&self, token: &str) -> Result<Option<String>, StorageError> {
         let hash = sha256_hex(token.as_bytes());
-        self.with(|tx| {
-            Ok(tx.query_opt("SELECT name FROM users WHERE token_sha256 = $1", &[&hash])?.map(|r| r.get(0)))
+        self.once("SELECT name FROM users WHERE token_sha256 = $1", &[&hash], |rows| {
+            Ok(rows.first().map(|r| r.get(0)))
         })
     }
 
@@ -377,60 +442,62 @@ impl Storage for PostgresStorage {
         body: &[u8],
     ) -> Result<ChunkPut, StorageError> {
         let index = to_sql(chunk.index);
-        let (seqs, times, inputs): (Vec<i64>, Vec<i64>, Vec<&str>) = chunk
-            .samples
-            .iter()
-            .map(|s| (to_sql(s.seq), to_sql(s.t_ms), s.input.get()))
-            .fold((Vec::new(), Vec::new(), Vec::new()), |(mut a, mut b, mut c), (x, y, z)| {
-                a.push(x);
-                b.push(y);
-                c.push(z);
-                (a, b, c)
-            });
-        let cue_ids: Vec<i64> = chunk.cues.iter().map(|c| to_sql(c.utterance_id)).collect();
-        let cue_times: Vec<i64> = chunk.cues.iter().map(|c| to_sql(c.at_ms)).collect();
-        let cue_kinds: Vec<&str> = chunk.cues.iter().map(|c| c.kinds.as_str()).collect();
-        let cue_texts: Vec<&str> = chunk.cues.iter().map(|c| c.text.as_str()).collect();
-        let event_seqs: Vec<i64> = chunk.events.iter().map(|e| to_sql(e.seq)).collect();
-        let event_times: Vec<i64> = chunk.events.iter().map(|e| to_sql(e.t_ms)).collect();
-        let event_json: Vec<String> = chunk.events.iter().map(|e| e.event.to_string()).collect();
+        let [samples, cues, events] = chunk_ranges(chunk);
+        let bounds = |r: Option<(i64, i64)>| (r.map(|r| r.0), r.map(|r| r.1));
+        let ((s0, s1), (c0, c1), (e0, e1)) = (bounds(samples), bounds(cues), bounds(events));
         let counts = [chunk.samples.len() as i64, chunk.cues.len() as i64, chunk.events.len() as i64];
+        // The common case in one autocommitted statement: the run is this user's and not
+        // finalized (a share lock on its row, so a finalize in progress is waited for and then
+        // seen), no chunk holds this index (the primary key: a concurrent duplicate waits for
+        // the other and does nothing), and no chunk holds these entries.
+        let stored = self.once(
+            "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, sample_first, sample_last, \
+             cue_first, cue_last, event_first, event_last) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
+             WHERE EXISTS (SELECT 1 FROM runs WHERE id = $1 AND user_name = $14 AND NOT finalized FOR SHARE) \
+             AND NOT EXISTS (SELECT 1 FROM chunks WHERE run_id = $1 AND ((sample_first <= $9 AND sample_last >= $8) \
+                 OR (cue_first <= $11 AND cue_last >= $10) OR (event_first <= $13 AND event_last >= $12))) \
+             ON CONFLICT (run_id, idx) DO NOTHING RETURNING 1",
+            &[&run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2], &s0, &s1, &c0, &c1, &e0, &e1, &user],
+            |rows| Ok(rows.len() == 1),
+        )?;
+        if stored {
+            return Ok(ChunkPut::Stored);
+        }
+        // Otherwise say why, under the run's lock (a retry, another's run, a finalized run, a
+        // repeated entry), storing it after all if a race left it storable.
         self.with(|tx| {
+            // The run's lock first, in a statement of its own: in READ COMMITTED each statement
+            // reads a fresh snapshot, so what follows sees a chunk another instance committed
+            // while this one waited for the lock (a statement that locked and read at once would
+            // read from before the wait, and store the chunk twice).
             let finalized = lock_owned(tx, user, run_id)?;
-            let held = tx
-                .query_opt("SELECT digest FROM chunks WHERE run_id = $1 AND idx = $2", &[&run_id, &index])?
-                .map(|r| r.get::<_, String>(0));
+            // Then one round trip: the digest held at this index, and a chunk whose entries this
+            // one would repeat.
+            let row = tx.query_one(
+                "SELECT (SELECT digest FROM chunks WHERE run_id = $1 AND idx = $2), o.idx, o.kind \
+                 FROM (SELECT 1) AS one LEFT JOIN LATERAL ( \
+                     SELECT idx, CASE WHEN sample_first <= $4 AND sample_last >= $3 THEN 0 \
+                     WHEN cue_first <= $6 AND cue_last >= $5 THEN 1 ELSE 2 END AS kind FROM chunks \
+                     WHERE run_id = $1 AND idx <> $2 AND ((sample_first <= $4 AND sample_last >= $3) \
+                     OR (cue_first <= $6 AND cue_last >= $5) OR (event_first <= $8 AND event_last >= $7)) LIMIT 1 \
+                 ) o ON TRUE",
+                &[&run_id, &index, &s0, &s1, &c0, &c1, &e0, &e1],
+            )?;
+            let held: Option<String> = row.get(0);
             if let Some(answer) = chunk_step(held.as_deref(), finalized, run_id, chunk.index, digest)? {
                 return Ok(answer);
             }
+            if let Some(other) = row.get::<_, Option<i64>>(1) {
+                let kind: i32 = row.get(2);
+                return Err(Failed(repeated_in_another_chunk(chunk, kind as usize, other)));
+            }
             tx.execute(
-                "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[&run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2]],
+                "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, sample_first, sample_last, \
+                 cue_first, cue_last, event_first, event_last) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                &[&run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2], &s0, &s1, &c0, &c1, &e0, &e1],
             )?;
-            // One statement per table, the rows as arrays: a minute's samples in one round trip.
-            let repeated = |what: &'static str| {
-                move |e: postgres::Error| -> TxError {
-                    if is_unique_violation(&e) { Failed(repeated_in_another_chunk(chunk, what, e)) } else { e.into() }
-                }
-            };
-            tx.execute(
-                "INSERT INTO samples (run_id, seq, t_ms, input_json) \
-                 SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[])",
-                &[&run_id, &seqs, &times, &inputs],
-            )
-            .map_err(repeated("sample"))?;
-            tx.execute(
-                "INSERT INTO cues (run_id, utterance_id, at_ms, kinds, text) \
-                 SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[])",
-                &[&run_id, &cue_ids, &cue_times, &cue_kinds, &cue_texts],
-            )
-            .map_err(repeated("cue"))?;
-            tx.execute(
-                "INSERT INTO events (run_id, seq, t_ms, event_json) \
-                 SELECT $1, * FROM UNNEST($2::BIGINT[], $3::BIGINT[], $4::TEXT[])",
-                &[&run_id, &event_seqs, &event_times, &event_json],
-            )
-            .map_err(repeated("event"))?;
             Ok(ChunkPut::Stored)
         })
     }
@@ -501,34 +568,17 @@ impl Storage for PostgresStorage {
     fn run_download(&self, user: &str, run_id: &str) -> Result<RunDownload, StorageError> {
         self.with(|tx| {
             let run = tx
-                .query_opt("SELECT header_json, finalized FROM runs WHERE id = $1 AND user_name = $2", &[&run_id, &user])?
-                .ok_or_else(|| no_such_run(run_id))?;
-            let samples = tx
-                .query("SELECT seq, t_ms, input_json FROM samples WHERE run_id = $1 ORDER BY seq", &[&run_id])?
-                .into_iter()
-                .map(|r| wire_sample(r.get(0), r.get(1), r.get(2)))
-                .collect::<Result<_, _>>()?;
-            let cues = tx
-                .query(
-                    "SELECT utterance_id, at_ms, kinds, text FROM cues WHERE run_id = $1 ORDER BY utterance_id",
-                    &[&run_id],
+                .query_opt(
+                    "SELECT header_json, finalized FROM runs WHERE id = $1 AND user_name = $2",
+                    &[&run_id, &user],
                 )?
+                .ok_or_else(|| no_such_run(run_id))?;
+            let bodies = tx
+                .query("SELECT idx, body FROM chunks WHERE run_id = $1 ORDER BY idx", &[&run_id])?
                 .into_iter()
-                .map(|r| wire_cue(r.get(0), r.get(1), r.get(2), r.get(3)))
+                .map(|r| (from_sql(r.get(0)), r.get(1)))
                 .collect();
-            let events = tx
-                .query("SELECT seq, t_ms, event_json FROM events WHERE run_id = $1 ORDER BY seq", &[&run_id])?
-                .into_iter()
-                .map(|r| wire_event(r.get(0), r.get(1), r.get(2)))
-                .collect::<Result<_, _>>()?;
-            Ok(RunDownload {
-                id: run_id.to_owned(),
-                header: parse_header(run.get(0))?,
-                finalized: run.get(1),
-                samples,
-                cues,
-                events,
-            })
+            Ok(assemble_download(run_id, parse_header(run.get(0))?, run.get(1), bodies)?)
         })
     }
 }

@@ -10,15 +10,16 @@ use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunDownload, RunH
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    ChunkPut, HeaderStep, ServerRun, Storage, StorageError, chunk_step, contiguous_count, finalize_verdict,
-    from_sql, header_step, internal, no_such_run, parse_header, repeated_in_another_chunk, to_sql, wire_cue,
-    wire_event, wire_sample,
+    ChunkPut, HeaderStep, ServerRun, Storage, StorageError, assemble_download, chunk_ranges, chunk_step,
+    contiguous_count, finalize_verdict, from_sql, header_step, internal, no_such_run, parse_header,
+    repeated_in_another_chunk, to_sql,
 };
 
 /// The schema by version (`PRAGMA user_version`): entry `n` takes a database from version `n`
 /// to `n + 1`. Version 1 is the schema of the first server, which had no version: its
 /// statements are `IF NOT EXISTS`, so such a database is adopted as it is.
-const MIGRATIONS: &[&str] = &[r#"
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
@@ -58,7 +59,30 @@ CREATE TABLE IF NOT EXISTS events (
     event_json TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
-"#];
+"#,
+    // Version 2: a chunk is one row — its body holds its entries, and the ranges of their
+    // numbers find a chunk that repeats another's — instead of a row per sample, cue and
+    // event (thousands of rows a run, and most of a chunk's write time). The ranges come from
+    // the rows being dropped; 60000 is a chunk's minute in ms (wire::CHUNK_MS).
+    r#"
+ALTER TABLE chunks ADD COLUMN sample_first INTEGER;
+ALTER TABLE chunks ADD COLUMN sample_last INTEGER;
+ALTER TABLE chunks ADD COLUMN cue_first INTEGER;
+ALTER TABLE chunks ADD COLUMN cue_last INTEGER;
+ALTER TABLE chunks ADD COLUMN event_first INTEGER;
+ALTER TABLE chunks ADD COLUMN event_last INTEGER;
+UPDATE chunks SET
+    sample_first = (SELECT MIN(seq) FROM samples s WHERE s.run_id = chunks.run_id AND s.t_ms / 60000 = chunks.idx),
+    sample_last = (SELECT MAX(seq) FROM samples s WHERE s.run_id = chunks.run_id AND s.t_ms / 60000 = chunks.idx),
+    cue_first = (SELECT MIN(utterance_id) FROM cues c WHERE c.run_id = chunks.run_id AND c.at_ms / 60000 = chunks.idx),
+    cue_last = (SELECT MAX(utterance_id) FROM cues c WHERE c.run_id = chunks.run_id AND c.at_ms / 60000 = chunks.idx),
+    event_first = (SELECT MIN(seq) FROM events e WHERE e.run_id = chunks.run_id AND e.t_ms / 60000 = chunks.idx),
+    event_last = (SELECT MAX(seq) FROM events e WHERE e.run_id = chunks.run_id AND e.t_ms / 60000 = chunks.idx);
+DROP TABLE samples;
+DROP TABLE cues;
+DROP TABLE events;
+"#,
+];
 
 impl From<rusqlite::Error> for StorageError {
     fn from(e: rusqlite::Error) -> Self {
@@ -227,39 +251,40 @@ impl Storage for SqliteStorage {
             if let Some(answer) = chunk_step(held.as_deref(), finalized, run_id, chunk.index, digest)? {
                 return Ok(answer);
             }
-            tx.execute(
-                "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    run_id,
-                    to_sql(chunk.index),
-                    digest,
-                    body,
-                    chunk.samples.len() as i64,
-                    chunk.cues.len() as i64,
-                    chunk.events.len() as i64
-                ],
-            )?;
-            for s in &chunk.samples {
-                tx.execute(
-                    "INSERT INTO samples (run_id, seq, t_ms, input_json) VALUES (?1, ?2, ?3, ?4)",
-                    params![run_id, to_sql(s.seq), to_sql(s.t_ms), s.input.get()],
-                )
-                .map_err(|e| repeated_in_another_chunk(chunk, "sample", e))?;
+            let [samples, cues, events] = chunk_ranges(chunk);
+            let bounds = |r: Option<(i64, i64)>| (r.map(|r| r.0), r.map(|r| r.1));
+            let ((s0, s1), (c0, c1), (e0, e1)) = (bounds(samples), bounds(cues), bounds(events));
+            let overlap: Option<(i64, i64)> = tx
+                .prepare_cached(
+                    "SELECT idx, CASE WHEN sample_first <= ?3 AND sample_last >= ?2 THEN 0 \
+                     WHEN cue_first <= ?5 AND cue_last >= ?4 THEN 1 ELSE 2 END FROM chunks \
+                     WHERE run_id = ?1 AND ((sample_first <= ?3 AND sample_last >= ?2) \
+                     OR (cue_first <= ?5 AND cue_last >= ?4) OR (event_first <= ?7 AND event_last >= ?6)) LIMIT 1",
+                )?
+                .query_row(params![run_id, s0, s1, c0, c1, e0, e1], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            if let Some((other, kind)) = overlap {
+                return Err(repeated_in_another_chunk(chunk, kind as usize, other));
             }
-            for c in &chunk.cues {
-                tx.execute(
-                    "INSERT INTO cues (run_id, utterance_id, at_ms, kinds, text) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![run_id, to_sql(c.utterance_id), to_sql(c.at_ms), c.kinds, c.text],
-                )
-                .map_err(|e| repeated_in_another_chunk(chunk, "cue", e))?;
-            }
-            for e in &chunk.events {
-                tx.execute(
-                    "INSERT INTO events (run_id, seq, t_ms, event_json) VALUES (?1, ?2, ?3, ?4)",
-                    params![run_id, to_sql(e.seq), to_sql(e.t_ms), e.event.to_string()],
-                )
-                .map_err(|err| repeated_in_another_chunk(chunk, "event", err))?;
-            }
+            tx.prepare_cached(
+                "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, sample_first, sample_last, \
+                 cue_first, cue_last, event_first, event_last) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )?
+            .execute(params![
+                run_id,
+                to_sql(chunk.index),
+                digest,
+                body,
+                chunk.samples.len() as i64,
+                chunk.cues.len() as i64,
+                chunk.events.len() as i64,
+                s0,
+                s1,
+                c0,
+                c1,
+                e0,
+                e1
+            ])?;
             Ok(ChunkPut::Stored)
         })
     }
@@ -341,36 +366,12 @@ impl Storage for SqliteStorage {
                 )
                 .optional()?
                 .ok_or_else(|| no_such_run(run_id))?;
-            let mut stmt = tx
-                .prepare_cached("SELECT seq, t_ms, input_json FROM samples WHERE run_id = ?1 ORDER BY seq")?;
-            let samples = stmt
-                .query_map(params![run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .map(|(seq, t, json)| wire_sample(seq, t, json))
-                .collect::<Result<_, _>>()?;
-            let mut stmt = tx.prepare_cached(
-                "SELECT utterance_id, at_ms, kinds, text FROM cues WHERE run_id = ?1 ORDER BY utterance_id",
-            )?;
-            let cues = stmt
-                .query_map(params![run_id], |r| Ok(wire_cue(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                .collect::<Result<_, _>>()?;
             let mut stmt =
-                tx.prepare_cached("SELECT seq, t_ms, event_json FROM events WHERE run_id = ?1 ORDER BY seq")?;
-            let events = stmt
-                .query_map(params![run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .map(|(seq, t, json)| wire_event(seq, t, &json))
-                .collect::<Result<_, _>>()?;
-            Ok(RunDownload {
-                id: run_id.to_owned(),
-                header: parse_header(&header)?,
-                finalized,
-                samples,
-                cues,
-                events,
-            })
+                tx.prepare_cached("SELECT idx, body FROM chunks WHERE run_id = ?1 ORDER BY idx")?;
+            let bodies = stmt
+                .query_map(params![run_id], |r| Ok((from_sql(r.get(0)?), r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            assemble_download(run_id, parse_header(&header)?, finalized, bodies)
         })
     }
 }
