@@ -167,10 +167,22 @@ fn one_user_never_reaches_another_users_runs(backend: Backend) {
         assert_eq!(r.status, 404, "{path}: {}", r.message());
     }
     let header = br#"{"plan_id":"p","persona":"stone","started_at_unix_ms":1}"#.to_vec();
+    // Run ids are each runner's own: bob's "run-a" is a run of his, and alice's is untouched
+    // (an id once belonged to whoever sent it first, so anyone could take an id another
+    // runner's phone would use).
     let r = send(&bob, Method::Put, "/v1/runs/run-a", header.clone());
-    assert_eq!(r.status, 409, "{}", r.message());
-    assert!(storage.runs("bob").expect("runs").is_empty());
-    assert_eq!(storage.runs("alice").expect("runs")[0].header.persona, "jenna", "alice's header unchanged");
+    assert_eq!(r.status, 204, "{}", r.message());
+    let bobs = storage.runs("bob").expect("runs");
+    assert_eq!((bobs.len(), bobs[0].header.persona.as_str(), bobs[0].chunks), (1, "stone", 0));
+    let alices = storage.runs("alice").expect("runs");
+    assert_eq!(
+        (alices[0].header.persona.as_str(), alices[0].finalized),
+        ("jenna", true),
+        "alice's run unchanged"
+    );
+    let r = send(&bob, Method::Put, "/v1/runs/run-a/chunks/5", chunk.body.clone());
+    assert_eq!(r.status, 201, "{}", r.message());
+    assert_eq!(storage.runs("alice").expect("runs")[0].chunks, alices[0].chunks, "alice's chunks unchanged");
 
     let nobody =
         Client::new(&format!("http://{}", server.addr), None, bob.transport.clone(), RetryPolicy::default());

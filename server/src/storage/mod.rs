@@ -60,7 +60,7 @@ pub trait Storage: Send + Sync + 'static {
     fn user_exists(&self, user: &str) -> Result<bool, StorageError>;
     /// Takes `user`'s token away (their runs stay); `false` when there is no such user.
     fn revoke_token(&self, user: &str) -> Result<bool, StorageError>;
-    /// Creates or updates a run's header. A run id is owned by the user who first sent it.
+    /// Creates or updates the user's run's header (run ids are per user).
     fn put_run(&self, user: &str, run_id: &str, header: &RunHeader) -> Result<(), StorageError>;
     /// Stores chunk `chunk.index` (with the digest of its JSON and its compressed body).
     fn put_chunk(
@@ -121,7 +121,9 @@ fn no_such_run(run_id: &str) -> StorageError {
     StorageError::NotFound(format!("no run {run_id}: send its header (PUT /v1/runs/{run_id}) first"))
 }
 
-/// What a run header does, given the run as held: `(owner, finalized, header JSON)`.
+/// What a run header does, given this user's run of that id as held: `(finalized, header
+/// JSON)`. Run ids are the user's own (runs are keyed by user and id), so nobody can take an id
+/// another runner's phone will use.
 #[derive(Debug, PartialEq, Eq)]
 enum HeaderStep {
     Insert,
@@ -130,27 +132,16 @@ enum HeaderStep {
     Keep,
 }
 
-fn header_step(
-    held: Option<(&str, bool, &str)>,
-    user: &str,
-    run_id: &str,
-    json: &str,
-) -> Result<HeaderStep, StorageError> {
+fn header_step(held: Option<(bool, &str)>, run_id: &str, json: &str) -> Result<HeaderStep, StorageError> {
     match held {
         None => Ok(HeaderStep::Insert),
         // A finalized run is what the phone deleted its copy for: the same header again (a
         // retry) is fine, another is refused.
-        Some((owner, true, held_json)) if owner == user => {
-            if held_json == json {
-                Ok(HeaderStep::Keep)
-            } else {
-                Err(StorageError::Conflict(format!(
-                    "run {run_id} is finalized: its header no longer changes"
-                )))
-            }
+        Some((true, held_json)) if held_json == json => Ok(HeaderStep::Keep),
+        Some((true, _)) => {
+            Err(StorageError::Conflict(format!("run {run_id} is finalized: its header no longer changes")))
         }
-        Some((owner, false, _)) if owner == user => Ok(HeaderStep::Update),
-        Some(_) => Err(StorageError::Conflict(format!("run id {run_id} is taken: pick a new id"))),
+        Some((false, _)) => Ok(HeaderStep::Update),
     }
 }
 

@@ -29,17 +29,19 @@ use super::{
 /// together apply each once.
 const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE users (name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE);
+-- A run is keyed by its user and its id: a runner's ids are their own.
 CREATE TABLE runs (
-    id TEXT PRIMARY KEY,
     user_name TEXT NOT NULL REFERENCES users(name),
+    id TEXT NOT NULL,
     header_json TEXT NOT NULL,
-    finalized BOOLEAN NOT NULL DEFAULT FALSE
+    finalized BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (user_name, id)
 );
-CREATE INDEX runs_by_user ON runs (user_name, id);
 -- A chunk is one row: its body (as the phone sent it) holds its entries; the ranges of their
 -- numbers find a chunk that repeats another's.
 CREATE TABLE chunks (
-    run_id TEXT NOT NULL REFERENCES runs(id),
+    user_name TEXT NOT NULL,
+    run_id TEXT NOT NULL,
     idx BIGINT NOT NULL,
     digest TEXT NOT NULL,
     body BYTEA NOT NULL,
@@ -52,7 +54,8 @@ CREATE TABLE chunks (
     cue_last BIGINT,
     event_first BIGINT,
     event_last BIGINT,
-    PRIMARY KEY (run_id, idx)
+    PRIMARY KEY (user_name, run_id, idx),
+    FOREIGN KEY (user_name, run_id) REFERENCES runs (user_name, id)
 );
 -- A body is gzip already and a few kB: kept in the row (no TOAST table, no second write, no
 -- compression attempted on compressed bytes) up to a page.
@@ -348,9 +351,9 @@ fn lock_owned(tx: &mut Tx<'_>, user: &str, run_id: &str) -> Result<bool, TxError
     Ok(row.map(|r| r.get(0)).ok_or_else(|| no_such_run(run_id))?)
 }
 
-fn held_chunks(tx: &mut Tx<'_>, run_id: &str) -> Result<BTreeMap<u64, String>, TxError> {
+fn held_chunks(tx: &mut Tx<'_>, user: &str, run_id: &str) -> Result<BTreeMap<u64, String>, TxError> {
     Ok(tx
-        .query("SELECT idx, digest FROM chunks WHERE run_id = $1", &[&run_id])?
+        .query("SELECT idx, digest FROM chunks WHERE user_name = $1 AND run_id = $2", &[&user, &run_id])?
         .into_iter()
         .map(|r| (from_sql(r.get(0)), r.get(1)))
         .collect())
@@ -412,20 +415,24 @@ impl Storage for PostgresStorage {
             // Two instances creating the same run at once: one inserts, the other waits for it
             // and then reads what it wrote.
             let inserted = tx.execute(
-                "INSERT INTO runs (id, user_name, header_json) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO runs (id, user_name, header_json) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_name, id) DO NOTHING",
                 &[&run_id, &user, &json],
             )?;
             if inserted == 1 {
                 return Ok(());
             }
             let row = tx.query_one(
-                "SELECT user_name, finalized, header_json FROM runs WHERE id = $1 FOR UPDATE",
-                &[&run_id],
+                "SELECT finalized, header_json FROM runs WHERE user_name = $1 AND id = $2 FOR UPDATE",
+                &[&user, &run_id],
             )?;
-            let (owner, finalized, held): (String, bool, String) = (row.get(0), row.get(1), row.get(2));
-            match header_step(Some((&owner, finalized, &held)), user, run_id, &json)? {
+            let (finalized, held): (bool, String) = (row.get(0), row.get(1));
+            match header_step(Some((finalized, &held)), run_id, &json)? {
                 HeaderStep::Update => {
-                    tx.execute("UPDATE runs SET header_json = $2 WHERE id = $1", &[&run_id, &json])?;
+                    tx.execute(
+                        "UPDATE runs SET header_json = $3 WHERE user_name = $1 AND id = $2",
+                        &[&user, &run_id, &json],
+                    )?;
                 }
                 HeaderStep::Insert | HeaderStep::Keep => {}
             }
@@ -452,12 +459,13 @@ impl Storage for PostgresStorage {
         // the other and does nothing), and no chunk holds these entries.
         let stored = self.once(
             "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, sample_first, sample_last, \
-             cue_first, cue_last, event_first, event_last) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 \
-             WHERE EXISTS (SELECT 1 FROM runs WHERE id = $1 AND user_name = $14 AND NOT finalized FOR SHARE) \
-             AND NOT EXISTS (SELECT 1 FROM chunks WHERE run_id = $1 AND ((sample_first <= $9 AND sample_last >= $8) \
+             cue_first, cue_last, event_first, event_last, user_name) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+             WHERE EXISTS (SELECT 1 FROM runs WHERE user_name = $14 AND id = $1 AND NOT finalized FOR SHARE) \
+             AND NOT EXISTS (SELECT 1 FROM chunks WHERE user_name = $14 AND run_id = $1 \
+                 AND ((sample_first <= $9 AND sample_last >= $8) \
                  OR (cue_first <= $11 AND cue_last >= $10) OR (event_first <= $13 AND event_last >= $12))) \
-             ON CONFLICT (run_id, idx) DO NOTHING RETURNING 1",
+             ON CONFLICT (user_name, run_id, idx) DO NOTHING RETURNING 1",
             &[&run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2], &s0, &s1, &c0, &c1, &e0, &e1, &user],
             |rows| Ok(rows.len() == 1),
         )?;
@@ -475,14 +483,14 @@ impl Storage for PostgresStorage {
             // Then one round trip: the digest held at this index, and a chunk whose entries this
             // one would repeat.
             let row = tx.query_one(
-                "SELECT (SELECT digest FROM chunks WHERE run_id = $1 AND idx = $2), o.idx, o.kind \
+                "SELECT (SELECT digest FROM chunks WHERE user_name = $9 AND run_id = $1 AND idx = $2), o.idx, o.kind \
                  FROM (SELECT 1) AS one LEFT JOIN LATERAL ( \
                      SELECT idx, CASE WHEN sample_first <= $4 AND sample_last >= $3 THEN 0 \
                      WHEN cue_first <= $6 AND cue_last >= $5 THEN 1 ELSE 2 END AS kind FROM chunks \
-                     WHERE run_id = $1 AND idx <> $2 AND ((sample_first <= $4 AND sample_last >= $3) \
+                     WHERE user_name = $9 AND run_id = $1 AND idx <> $2 AND ((sample_first <= $4 AND sample_last >= $3) \
                      OR (cue_first <= $6 AND cue_last >= $5) OR (event_first <= $8 AND event_last >= $7)) LIMIT 1 \
                  ) o ON TRUE",
-                &[&run_id, &index, &s0, &s1, &c0, &c1, &e0, &e1],
+                &[&run_id, &index, &s0, &s1, &c0, &c1, &e0, &e1, &user],
             )?;
             let held: Option<String> = row.get(0);
             if let Some(answer) = chunk_step(held.as_deref(), finalized, run_id, chunk.index, digest)? {
@@ -494,9 +502,9 @@ impl Storage for PostgresStorage {
             }
             tx.execute(
                 "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, sample_first, sample_last, \
-                 cue_first, cue_last, event_first, event_last) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                &[&run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2], &s0, &s1, &c0, &c1, &e0, &e1],
+                 cue_first, cue_last, event_first, event_last, user_name) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                &[&run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2], &s0, &s1, &c0, &c1, &e0, &e1, &user],
             )?;
             Ok(ChunkPut::Stored)
         })
@@ -507,7 +515,7 @@ impl Storage for PostgresStorage {
             let row =
                 tx.query_opt("SELECT 1 FROM runs WHERE id = $1 AND user_name = $2", &[&run_id, &user])?;
             row.ok_or_else(|| no_such_run(run_id))?;
-            Ok(contiguous_count(held_chunks(tx, run_id)?.into_keys()))
+            Ok(contiguous_count(held_chunks(tx, user, run_id)?.into_keys()))
         })
     }
 
@@ -519,16 +527,19 @@ impl Storage for PostgresStorage {
     ) -> Result<FinalizeReply, StorageError> {
         self.with(|tx| {
             lock_owned(tx, user, run_id)?;
-            let held = held_chunks(tx, run_id)?;
+            let held = held_chunks(tx, user, run_id)?;
             let row = tx.query_one(
                 "SELECT COALESCE(SUM(samples), 0)::BIGINT, COALESCE(SUM(cues), 0)::BIGINT, \
-                 COALESCE(SUM(events), 0)::BIGINT FROM chunks WHERE run_id = $1",
-                &[&run_id],
+                 COALESCE(SUM(events), 0)::BIGINT FROM chunks WHERE user_name = $1 AND run_id = $2",
+                &[&user, &run_id],
             )?;
             let counts = (from_sql(row.get(0)), from_sql(row.get(1)), from_sql(row.get(2)));
             let reply = finalize_verdict(&held, counts, claim)?;
             if reply.confirmed {
-                tx.execute("UPDATE runs SET finalized = TRUE WHERE id = $1", &[&run_id])?;
+                tx.execute(
+                    "UPDATE runs SET finalized = TRUE WHERE user_name = $1 AND id = $2",
+                    &[&user, &run_id],
+                )?;
             }
             Ok(reply)
         })
@@ -544,8 +555,9 @@ impl Storage for PostgresStorage {
         self.with(|tx| {
             let rows = tx.query(
                 "SELECT r.id, r.header_json, r.finalized, \
-                 (SELECT COUNT(*) FROM chunks c WHERE c.run_id = r.id), \
-                 (SELECT COALESCE(SUM(c.samples), 0)::BIGINT FROM chunks c WHERE c.run_id = r.id) \
+                 (SELECT COUNT(*) FROM chunks c WHERE c.user_name = r.user_name AND c.run_id = r.id), \
+                 (SELECT COALESCE(SUM(c.samples), 0)::BIGINT FROM chunks c \
+                  WHERE c.user_name = r.user_name AND c.run_id = r.id) \
                  FROM runs r WHERE r.user_name = $1 AND r.id > $2 ORDER BY r.id LIMIT $3",
                 &[&user, &after, &limit],
             )?;
@@ -574,7 +586,10 @@ impl Storage for PostgresStorage {
                 )?
                 .ok_or_else(|| no_such_run(run_id))?;
             let bodies = tx
-                .query("SELECT idx, body FROM chunks WHERE run_id = $1 ORDER BY idx", &[&run_id])?
+                .query(
+                    "SELECT idx, body FROM chunks WHERE user_name = $1 AND run_id = $2 ORDER BY idx",
+                    &[&user, &run_id],
+                )?
                 .into_iter()
                 .map(|r| (from_sql(r.get(0)), r.get(1)))
                 .collect();

@@ -82,6 +82,43 @@ DROP TABLE samples;
 DROP TABLE cues;
 DROP TABLE events;
 "#,
+    // Version 3: a run is keyed by its user and its id — one runner's ids are their own, and
+    // nobody can take an id another will use (a run id was owned by whoever sent it first).
+    r#"
+CREATE TABLE runs_v3 (
+    user TEXT NOT NULL REFERENCES users(name),
+    id TEXT NOT NULL,
+    header_json TEXT NOT NULL,
+    finalized INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user, id)
+) WITHOUT ROWID;
+INSERT INTO runs_v3 (user, id, header_json, finalized) SELECT user, id, header_json, finalized FROM runs;
+CREATE TABLE chunks_v3 (
+    user TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    body BLOB NOT NULL,
+    samples INTEGER NOT NULL,
+    cues INTEGER NOT NULL,
+    events INTEGER NOT NULL,
+    sample_first INTEGER,
+    sample_last INTEGER,
+    cue_first INTEGER,
+    cue_last INTEGER,
+    event_first INTEGER,
+    event_last INTEGER,
+    PRIMARY KEY (user, run_id, idx),
+    FOREIGN KEY (user, run_id) REFERENCES runs_v3 (user, id)
+) WITHOUT ROWID;
+INSERT INTO chunks_v3 SELECT r.user, c.run_id, c.idx, c.digest, c.body, c.samples, c.cues, c.events,
+    c.sample_first, c.sample_last, c.cue_first, c.cue_last, c.event_first, c.event_last
+    FROM chunks c JOIN runs r ON r.id = c.run_id;
+DROP TABLE chunks;
+DROP TABLE runs;
+ALTER TABLE runs_v3 RENAME TO runs;
+ALTER TABLE chunks_v3 RENAME TO chunks;
+"#,
 ];
 
 impl From<rusqlite::Error> for StorageError {
@@ -146,10 +183,14 @@ fn owned(tx: &rusqlite::Transaction<'_>, user: &str, run_id: &str) -> Result<boo
 }
 
 /// The run's chunks, index → digest.
-fn held_chunks(tx: &rusqlite::Transaction<'_>, run_id: &str) -> Result<BTreeMap<u64, String>, StorageError> {
-    let mut stmt = tx.prepare_cached("SELECT idx, digest FROM chunks WHERE run_id = ?1")?;
+fn held_chunks(
+    tx: &rusqlite::Transaction<'_>,
+    user: &str,
+    run_id: &str,
+) -> Result<BTreeMap<u64, String>, StorageError> {
+    let mut stmt = tx.prepare_cached("SELECT idx, digest FROM chunks WHERE user = ?1 AND run_id = ?2")?;
     let held = stmt
-        .query_map(params![run_id], |r| Ok((from_sql(r.get(0)?), r.get::<_, String>(1)?)))?
+        .query_map(params![user, run_id], |r| Ok((from_sql(r.get(0)?), r.get::<_, String>(1)?)))?
         .collect::<Result<_, _>>()?;
     Ok(held)
 }
@@ -209,22 +250,22 @@ impl Storage for SqliteStorage {
     fn put_run(&self, user: &str, run_id: &str, header: &RunHeader) -> Result<(), StorageError> {
         let json = serde_json::to_string(header).map_err(internal)?;
         self.with(|tx| {
-            let held: Option<(String, bool, String)> = tx
+            let held: Option<(bool, String)> = tx
                 .query_row(
-                    "SELECT user, finalized, header_json FROM runs WHERE id = ?1",
-                    params![run_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    "SELECT finalized, header_json FROM runs WHERE user = ?1 AND id = ?2",
+                    params![user, run_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let held = held.as_ref().map(|(o, f, j)| (o.as_str(), *f, j.as_str()));
-            match header_step(held, user, run_id, &json)? {
+            match header_step(held.as_ref().map(|(f, j)| (*f, j.as_str())), run_id, &json)? {
                 HeaderStep::Insert => tx.execute(
                     "INSERT INTO runs (id, user, header_json) VALUES (?1, ?2, ?3)",
                     params![run_id, user, json],
                 )?,
-                HeaderStep::Update => {
-                    tx.execute("UPDATE runs SET header_json = ?2 WHERE id = ?1", params![run_id, json])?
-                }
+                HeaderStep::Update => tx.execute(
+                    "UPDATE runs SET header_json = ?3 WHERE user = ?1 AND id = ?2",
+                    params![user, run_id, json],
+                )?,
                 HeaderStep::Keep => 0,
             };
             Ok(())
@@ -243,8 +284,8 @@ impl Storage for SqliteStorage {
             let finalized = owned(tx, user, run_id)?;
             let held: Option<String> = tx
                 .query_row(
-                    "SELECT digest FROM chunks WHERE run_id = ?1 AND idx = ?2",
-                    params![run_id, to_sql(chunk.index)],
+                    "SELECT digest FROM chunks WHERE user = ?1 AND run_id = ?2 AND idx = ?3",
+                    params![user, run_id, to_sql(chunk.index)],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -258,17 +299,18 @@ impl Storage for SqliteStorage {
                 .prepare_cached(
                     "SELECT idx, CASE WHEN sample_first <= ?3 AND sample_last >= ?2 THEN 0 \
                      WHEN cue_first <= ?5 AND cue_last >= ?4 THEN 1 ELSE 2 END FROM chunks \
-                     WHERE run_id = ?1 AND ((sample_first <= ?3 AND sample_last >= ?2) \
+                     WHERE user = ?8 AND run_id = ?1 AND ((sample_first <= ?3 AND sample_last >= ?2) \
                      OR (cue_first <= ?5 AND cue_last >= ?4) OR (event_first <= ?7 AND event_last >= ?6)) LIMIT 1",
                 )?
-                .query_row(params![run_id, s0, s1, c0, c1, e0, e1], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row(params![run_id, s0, s1, c0, c1, e0, e1, user], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             if let Some((other, kind)) = overlap {
                 return Err(repeated_in_another_chunk(chunk, kind as usize, other));
             }
             tx.prepare_cached(
                 "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, sample_first, sample_last, \
-                 cue_first, cue_last, event_first, event_last) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                 cue_first, cue_last, event_first, event_last, user) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             )?
             .execute(params![
                 run_id,
@@ -283,7 +325,8 @@ impl Storage for SqliteStorage {
                 c0,
                 c1,
                 e0,
-                e1
+                e1,
+                user
             ])?;
             Ok(ChunkPut::Stored)
         })
@@ -292,7 +335,7 @@ impl Storage for SqliteStorage {
     fn cursor(&self, user: &str, run_id: &str) -> Result<u64, StorageError> {
         self.with(|tx| {
             owned(tx, user, run_id)?;
-            Ok(contiguous_count(held_chunks(tx, run_id)?.into_keys()))
+            Ok(contiguous_count(held_chunks(tx, user, run_id)?.into_keys()))
         })
     }
 
@@ -304,15 +347,16 @@ impl Storage for SqliteStorage {
     ) -> Result<FinalizeReply, StorageError> {
         self.with(|tx| {
             owned(tx, user, run_id)?;
-            let held = held_chunks(tx, run_id)?;
+            let held = held_chunks(tx, user, run_id)?;
             let (samples, cues, events): (i64, i64, i64) = tx.query_row(
-                "SELECT COALESCE(SUM(samples), 0), COALESCE(SUM(cues), 0), COALESCE(SUM(events), 0) FROM chunks WHERE run_id = ?1",
-                params![run_id],
+                "SELECT COALESCE(SUM(samples), 0), COALESCE(SUM(cues), 0), COALESCE(SUM(events), 0) FROM chunks \
+                 WHERE user = ?1 AND run_id = ?2",
+                params![user, run_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             let reply = finalize_verdict(&held, (from_sql(samples), from_sql(cues), from_sql(events)), claim)?;
             if reply.confirmed {
-                tx.execute("UPDATE runs SET finalized = 1 WHERE id = ?1", params![run_id])?;
+                tx.execute("UPDATE runs SET finalized = 1 WHERE user = ?1 AND id = ?2", params![user, run_id])?;
             }
             Ok(reply)
         })
@@ -327,8 +371,8 @@ impl Storage for SqliteStorage {
         self.with(|tx| {
             let mut stmt = tx.prepare_cached(
                 "SELECT r.id, r.header_json, r.finalized, \
-                 (SELECT COUNT(*) FROM chunks c WHERE c.run_id = r.id), \
-                 (SELECT COALESCE(SUM(c.samples), 0) FROM chunks c WHERE c.run_id = r.id) \
+                 (SELECT COUNT(*) FROM chunks c WHERE c.user = r.user AND c.run_id = r.id), \
+                 (SELECT COALESCE(SUM(c.samples), 0) FROM chunks c WHERE c.user = r.user AND c.run_id = r.id) \
                  FROM runs r WHERE r.user = ?1 AND r.id > ?2 ORDER BY r.id LIMIT ?3",
             )?;
             let rows = stmt
@@ -366,10 +410,11 @@ impl Storage for SqliteStorage {
                 )
                 .optional()?
                 .ok_or_else(|| no_such_run(run_id))?;
-            let mut stmt =
-                tx.prepare_cached("SELECT idx, body FROM chunks WHERE run_id = ?1 ORDER BY idx")?;
+            let mut stmt = tx.prepare_cached(
+                "SELECT idx, body FROM chunks WHERE user = ?1 AND run_id = ?2 ORDER BY idx",
+            )?;
             let bodies = stmt
-                .query_map(params![run_id], |r| Ok((from_sql(r.get(0)?), r.get(1)?)))?
+                .query_map(params![user, run_id], |r| Ok((from_sql(r.get(0)?), r.get(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
             assemble_download(run_id, parse_header(&header)?, finalized, bodies)
         })
