@@ -95,6 +95,11 @@ impl DatabaseArgs {
         }
     }
 
+    /// A storage call's failure, naming the database.
+    fn failed(&self, e: pacenote_server::storage::StorageError) -> CliError {
+        CliError::Usage(format!("{}: {e}", self.name()))
+    }
+
     fn open(&self) -> Result<Arc<dyn Storage>, CliError> {
         Ok(match &self.postgres {
             Some(url) => Arc::new(
@@ -120,7 +125,7 @@ pub enum UserAction {
 fn manage_user(database: &DatabaseArgs, action: &UserAction) -> Result<(), CliError> {
     let storage = database.open()?;
     let db = database.name();
-    let failed = |e: pacenote_server::storage::StorageError| CliError::Usage(format!("{db}: {e}"));
+    let failed = |e| database.failed(e);
     let exists = |name: &str| storage.user_exists(name).map_err(failed);
     let no_user =
         |name: &str| CliError::Usage(format!("no user {name} in {db}: `pacenote serve user add {name}`"));
@@ -213,8 +218,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
     }
     start_logging(&args.log)?;
     let storage = args.database.open()?;
-    let db = args.database.name();
-    let failed = |e: pacenote_server::storage::StorageError| CliError::Usage(format!("{db}: {e}"));
+    let failed = |e| args.database.failed(e);
     let users = user_pairs(args)?;
     if users.is_empty() && !storage.user_exists("runner").map_err(failed)? {
         let token = new_token()?;

@@ -4,7 +4,7 @@
 //! its compressed body as the phone sent it (digest-checked), with the ranges of sample, cue
 //! and event numbers it holds; the body is decoded again only when a run is downloaded. One row
 //! per minute, not one per sample, is what lets a database take thousands of phones. Duplicates
-//! are dropped by primary keys — a chunk is keyed by run and index — and
+//! are dropped by primary keys — a chunk is keyed by user, run and index — and
 //! a run's writes are serialised by the database (a transaction holding the run), never by
 //! process memory, so any instance can take any request. The decisions both backends share
 //! (what a header, a chunk or a finalize claim does to what is held) live here, once.
@@ -166,21 +166,21 @@ fn chunk_step(
     }
 }
 
-/// The first and last numbers of a chunk's samples, cues and events (`None` for none): two
-/// chunks of a run whose ranges of one kind overlap repeat an entry (a client bug), and the
-/// second is refused.
-fn chunk_ranges(chunk: &Chunk) -> [Option<(i64, i64)>; 3] {
+/// The first and last numbers of a chunk's samples, cues and events (`None` for none), in the
+/// order of the chunk columns `sample_first, sample_last, cue_first, cue_last, event_first,
+/// event_last`: two chunks of a run whose ranges of one kind overlap repeat an entry (a client
+/// bug), and the second is refused.
+fn chunk_ranges(chunk: &Chunk) -> [Option<i64>; 6] {
     let range = |numbers: &mut dyn Iterator<Item = u64>| {
-        numbers.fold(None, |r: Option<(i64, i64)>, n| {
+        numbers.fold((None, None), |(lo, hi): (Option<i64>, Option<i64>), n| {
             let n = to_sql(n);
-            Some(r.map_or((n, n), |(lo, hi)| (lo.min(n), hi.max(n))))
+            (Some(lo.map_or(n, |lo| lo.min(n))), Some(hi.map_or(n, |hi| hi.max(n))))
         })
     };
-    [
-        range(&mut chunk.samples.iter().map(|s| s.seq)),
-        range(&mut chunk.cues.iter().map(|c| c.utterance_id)),
-        range(&mut chunk.events.iter().map(|e| e.seq)),
-    ]
+    let (s0, s1) = range(&mut chunk.samples.iter().map(|s| s.seq));
+    let (c0, c1) = range(&mut chunk.cues.iter().map(|c| c.utterance_id));
+    let (e0, e1) = range(&mut chunk.events.iter().map(|e| e.seq));
+    [s0, s1, c0, c1, e0, e1]
 }
 
 /// What [`chunk_ranges`] names each range.
@@ -228,14 +228,23 @@ fn contiguous_count(held: impl IntoIterator<Item = u64>) -> u64 {
     held.into_iter().enumerate().take_while(|(i, idx)| *i as u64 == *idx).count() as u64
 }
 
-/// Samples, cues and events held, summed over a run's chunks.
-type Counts = (u64, u64, u64);
+/// A held chunk as the cursor and a finalize read it: its digest and its samples, cues and
+/// events.
+struct HeldChunk {
+    digest: String,
+    counts: (u64, u64, u64),
+}
 
-/// The answer to a finalize claim, given the held chunks (index → digest) and their counts. A
-/// confirmed reply means the caller marks the run finalized.
+impl HeldChunk {
+    fn new(digest: String, samples: i64, cues: i64, events: i64) -> Self {
+        Self { digest, counts: (from_sql(samples), from_sql(cues), from_sql(events)) }
+    }
+}
+
+/// The answer to a finalize claim, given the run's held chunks by index. A confirmed reply
+/// means the caller marks the run finalized.
 fn finalize_verdict(
-    held: &BTreeMap<u64, String>,
-    counts: Counts,
+    held: &BTreeMap<u64, HeldChunk>,
     claim: &FinalizeClaim,
 ) -> Result<FinalizeReply, StorageError> {
     let missing: Vec<u64> = (0..claim.chunks).filter(|i| !held.contains_key(i)).collect();
@@ -257,7 +266,9 @@ fn finalize_verdict(
         )));
     }
     // Every chunk 0..claim.chunks is held and nothing beyond: the map is the contiguous run.
-    let digest = run_digest(held.values().map(String::as_str));
+    let digest = run_digest(held.values().map(|c| c.digest.as_str()));
+    let counts =
+        held.values().fold((0, 0, 0), |(s, c, e), h| (s + h.counts.0, c + h.counts.1, e + h.counts.2));
     if counts != (claim.samples, claim.cues, claim.events) || digest != claim.digest {
         return Err(StorageError::Conflict(format!(
             "the server holds {} samples, {} cues, {} events (digest {digest}); the claim is {} samples, {} cues, {} events (digest {})",

@@ -19,9 +19,9 @@ use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 
 use super::{
-    ChunkPut, HeaderStep, ServerRun, Storage, StorageError, assemble_download, chunk_ranges, chunk_step,
-    contiguous_count, finalize_verdict, from_sql, header_step, internal, no_such_run, parse_header,
-    repeated_in_another_chunk, to_sql,
+    ChunkPut, HeaderStep, HeldChunk, ServerRun, Storage, StorageError, assemble_download, chunk_ranges,
+    chunk_step, contiguous_count, finalize_verdict, from_sql, header_step, internal, no_such_run,
+    parse_header, repeated_in_another_chunk, to_sql,
 };
 
 /// The schema by version (table `schema_version`): entry `n` takes a database from version
@@ -62,6 +62,20 @@ CREATE TABLE chunks (
 ALTER TABLE chunks ALTER COLUMN body SET STORAGE EXTERNAL;
 ALTER TABLE chunks SET (toast_tuple_target = 8160);
 "#];
+
+/// A chunk stored when the run is this user's and not finalized (a share lock on its row, so a
+/// finalize in progress is waited for and then seen), no chunk holds its index (the primary
+/// key: a concurrent duplicate waits for the other and does nothing) and none holds its
+/// entries. Parameters: run id, index, digest, body, the three counts, the six ranges of
+/// [`chunk_ranges`], user.
+const INSERT_CHUNK: &str = "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, \
+     sample_first, sample_last, cue_first, cue_last, event_first, event_last, user_name) \
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+     WHERE EXISTS (SELECT 1 FROM runs WHERE user_name = $14 AND id = $1 AND NOT finalized FOR SHARE) \
+     AND NOT EXISTS (SELECT 1 FROM chunks WHERE user_name = $14 AND run_id = $1 \
+         AND ((sample_first <= $9 AND sample_last >= $8) \
+         OR (cue_first <= $11 AND cue_last >= $10) OR (event_first <= $13 AND event_last >= $12))) \
+     ON CONFLICT (user_name, run_id, idx) DO NOTHING RETURNING 1";
 
 /// The advisory lock migrations run under (any constant; "pacenote" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x7061_6365_6e6f_7465;
@@ -351,11 +365,14 @@ fn lock_owned(tx: &mut Tx<'_>, user: &str, run_id: &str) -> Result<bool, TxError
     Ok(row.map(|r| r.get(0)).ok_or_else(|| no_such_run(run_id))?)
 }
 
-fn held_chunks(tx: &mut Tx<'_>, user: &str, run_id: &str) -> Result<BTreeMap<u64, String>, TxError> {
+fn held_chunks(tx: &mut Tx<'_>, user: &str, run_id: &str) -> Result<BTreeMap<u64, HeldChunk>, TxError> {
     Ok(tx
-        .query("SELECT idx, digest FROM chunks WHERE user_name = $1 AND run_id = $2", &[&user, &run_id])?
+        .query(
+            "SELECT idx, digest, samples, cues, events FROM chunks WHERE user_name = $1 AND run_id = $2",
+            &[&user, &run_id],
+        )?
         .into_iter()
-        .map(|r| (from_sql(r.get(0)), r.get(1)))
+        .map(|r| (from_sql(r.get(0)), HeldChunk::new(r.get(1), r.get(2), r.get(3), r.get(4))))
         .collect())
 }
 
@@ -449,26 +466,14 @@ impl Storage for PostgresStorage {
         body: &[u8],
     ) -> Result<ChunkPut, StorageError> {
         let index = to_sql(chunk.index);
-        let [samples, cues, events] = chunk_ranges(chunk);
-        let bounds = |r: Option<(i64, i64)>| (r.map(|r| r.0), r.map(|r| r.1));
-        let ((s0, s1), (c0, c1), (e0, e1)) = (bounds(samples), bounds(cues), bounds(events));
+        let [s0, s1, c0, c1, e0, e1] = chunk_ranges(chunk);
         let counts = [chunk.samples.len() as i64, chunk.cues.len() as i64, chunk.events.len() as i64];
-        // The common case in one autocommitted statement: the run is this user's and not
-        // finalized (a share lock on its row, so a finalize in progress is waited for and then
-        // seen), no chunk holds this index (the primary key: a concurrent duplicate waits for
-        // the other and does nothing), and no chunk holds these entries.
-        let stored = self.once(
-            "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, sample_first, sample_last, \
-             cue_first, cue_last, event_first, event_last, user_name) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
-             WHERE EXISTS (SELECT 1 FROM runs WHERE user_name = $14 AND id = $1 AND NOT finalized FOR SHARE) \
-             AND NOT EXISTS (SELECT 1 FROM chunks WHERE user_name = $14 AND run_id = $1 \
-                 AND ((sample_first <= $9 AND sample_last >= $8) \
-                 OR (cue_first <= $11 AND cue_last >= $10) OR (event_first <= $13 AND event_last >= $12))) \
-             ON CONFLICT (user_name, run_id, idx) DO NOTHING RETURNING 1",
-            &[&run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2], &s0, &s1, &c0, &c1, &e0, &e1, &user],
-            |rows| Ok(rows.len() == 1),
-        )?;
+        // The common case: one autocommitted statement.
+        let params: [&(dyn ToSql + Sync); 14] = [
+            &run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2], &s0, &s1, &c0, &c1, &e0,
+            &e1, &user,
+        ];
+        let stored = self.once(INSERT_CHUNK, &params, |rows| Ok(rows.len() == 1))?;
         if stored {
             return Ok(ChunkPut::Stored);
         }
@@ -500,12 +505,9 @@ impl Storage for PostgresStorage {
                 let kind: i32 = row.get(2);
                 return Err(Failed(repeated_in_another_chunk(chunk, kind as usize, other)));
             }
-            tx.execute(
-                "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, sample_first, sample_last, \
-                 cue_first, cue_last, event_first, event_last, user_name) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                &[&run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2], &s0, &s1, &c0, &c1, &e0, &e1, &user],
-            )?;
+            // Storable after all (the run's header arrived while the first try ran): the same
+            // statement, now under the run's lock.
+            tx.execute(INSERT_CHUNK, &params)?;
             Ok(ChunkPut::Stored)
         })
     }
@@ -527,14 +529,7 @@ impl Storage for PostgresStorage {
     ) -> Result<FinalizeReply, StorageError> {
         self.with(|tx| {
             lock_owned(tx, user, run_id)?;
-            let held = held_chunks(tx, user, run_id)?;
-            let row = tx.query_one(
-                "SELECT COALESCE(SUM(samples), 0)::BIGINT, COALESCE(SUM(cues), 0)::BIGINT, \
-                 COALESCE(SUM(events), 0)::BIGINT FROM chunks WHERE user_name = $1 AND run_id = $2",
-                &[&user, &run_id],
-            )?;
-            let counts = (from_sql(row.get(0)), from_sql(row.get(1)), from_sql(row.get(2)));
-            let reply = finalize_verdict(&held, counts, claim)?;
+            let reply = finalize_verdict(&held_chunks(tx, user, run_id)?, claim)?;
             if reply.confirmed {
                 tx.execute(
                     "UPDATE runs SET finalized = TRUE WHERE user_name = $1 AND id = $2",

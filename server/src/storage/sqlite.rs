@@ -10,9 +10,9 @@ use pacenote_sync::wire::{Chunk, FinalizeClaim, FinalizeReply, RunDownload, RunH
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    ChunkPut, HeaderStep, ServerRun, Storage, StorageError, assemble_download, chunk_ranges, chunk_step,
-    contiguous_count, finalize_verdict, from_sql, header_step, internal, no_such_run, parse_header,
-    repeated_in_another_chunk, to_sql,
+    ChunkPut, HeaderStep, HeldChunk, ServerRun, Storage, StorageError, assemble_download, chunk_ranges,
+    chunk_step, contiguous_count, finalize_verdict, from_sql, header_step, internal, no_such_run,
+    parse_header, repeated_in_another_chunk, to_sql,
 };
 
 /// The schema by version (`PRAGMA user_version`): entry `n` takes a database from version `n`
@@ -187,10 +187,14 @@ fn held_chunks(
     tx: &rusqlite::Transaction<'_>,
     user: &str,
     run_id: &str,
-) -> Result<BTreeMap<u64, String>, StorageError> {
-    let mut stmt = tx.prepare_cached("SELECT idx, digest FROM chunks WHERE user = ?1 AND run_id = ?2")?;
+) -> Result<BTreeMap<u64, HeldChunk>, StorageError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT idx, digest, samples, cues, events FROM chunks WHERE user = ?1 AND run_id = ?2",
+    )?;
     let held = stmt
-        .query_map(params![user, run_id], |r| Ok((from_sql(r.get(0)?), r.get::<_, String>(1)?)))?
+        .query_map(params![user, run_id], |r| {
+            Ok((from_sql(r.get(0)?), HeldChunk::new(r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        })?
         .collect::<Result<_, _>>()?;
     Ok(held)
 }
@@ -292,9 +296,7 @@ impl Storage for SqliteStorage {
             if let Some(answer) = chunk_step(held.as_deref(), finalized, run_id, chunk.index, digest)? {
                 return Ok(answer);
             }
-            let [samples, cues, events] = chunk_ranges(chunk);
-            let bounds = |r: Option<(i64, i64)>| (r.map(|r| r.0), r.map(|r| r.1));
-            let ((s0, s1), (c0, c1), (e0, e1)) = (bounds(samples), bounds(cues), bounds(events));
+            let [s0, s1, c0, c1, e0, e1] = chunk_ranges(chunk);
             let overlap: Option<(i64, i64)> = tx
                 .prepare_cached(
                     "SELECT idx, CASE WHEN sample_first <= ?3 AND sample_last >= ?2 THEN 0 \
@@ -347,16 +349,12 @@ impl Storage for SqliteStorage {
     ) -> Result<FinalizeReply, StorageError> {
         self.with(|tx| {
             owned(tx, user, run_id)?;
-            let held = held_chunks(tx, user, run_id)?;
-            let (samples, cues, events): (i64, i64, i64) = tx.query_row(
-                "SELECT COALESCE(SUM(samples), 0), COALESCE(SUM(cues), 0), COALESCE(SUM(events), 0) FROM chunks \
-                 WHERE user = ?1 AND run_id = ?2",
-                params![user, run_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?;
-            let reply = finalize_verdict(&held, (from_sql(samples), from_sql(cues), from_sql(events)), claim)?;
+            let reply = finalize_verdict(&held_chunks(tx, user, run_id)?, claim)?;
             if reply.confirmed {
-                tx.execute("UPDATE runs SET finalized = 1 WHERE user = ?1 AND id = ?2", params![user, run_id])?;
+                tx.execute(
+                    "UPDATE runs SET finalized = 1 WHERE user = ?1 AND id = ?2",
+                    params![user, run_id],
+                )?;
             }
             Ok(reply)
         })
