@@ -521,8 +521,10 @@ impl RunSession {
         // A sensor's NaN or infinite reading is dropped here, and logged: the engine would
         // ignore it, and a journal could not store it (JSON has no NaN) — an error instead
         // would make every app wrap every sensor callback for a glitch it cannot act on.
+        // Rounded to the sensor's resolution here too, so that a session with a journal and
+        // one without see the same numbers.
         let input = match input.finite() {
-            Ok(input) => input,
+            Ok(input) => input.at_sensor_resolution(),
             Err(not_finite) => {
                 tracing::warn!(%not_finite, "reading dropped");
                 return Ok(());

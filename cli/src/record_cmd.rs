@@ -167,7 +167,11 @@ pub fn resume(args: &ResumeArgs) -> Result<(), CliError> {
         })?;
     let speed = check_speed(args.speed.unwrap_or(source.speed))?;
     let recording = load_recording(&source.track)?;
-    let inputs = pacenote_track::replay::to_inputs(&recording);
+    // As the recorder stored them: at their sensors' resolution.
+    let inputs: Vec<_> = pacenote_track::replay::to_inputs(&recording)
+        .into_iter()
+        .map(pacenote_core::engine::Input::at_sensor_resolution)
+        .collect();
     let (recorder, resumed) = Recorder::resume(&store, &run_id).map_err(store_error)?;
     // The stored inputs are the file's inputs with the engine's own ticks between them: the
     // run goes on at the first file input not stored.

@@ -162,9 +162,11 @@ impl Journal {
     /// second of run time since the last one, or the start, the finish or the check-in.
     ///
     /// A reading with a non-finite number is refused whole ([`RecordError::NotFinite`]; the
-    /// engine would ignore it anyway), a fix's non-finite optional numbers dropped.
+    /// engine would ignore it anyway), a fix's non-finite optional numbers dropped; every
+    /// number is rounded to its sensor's resolution ([`Input::at_sensor_resolution`]).
     pub fn take(&mut self, input: &Input) -> Result<(Vec<Utterance>, bool), RecordError> {
-        let input = &input.finite()?;
+        // What the engine sees is what is journaled: rounded to the sensor's resolution.
+        let input = &input.finite()?.at_sensor_resolution();
         let json = serde_json::to_string(input).map_err(|e| RecordError::run(&self.run_id, e))?;
         let utterances = self.session.handle(input);
         trace_input(&mut self.trace, &self.session, input);

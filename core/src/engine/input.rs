@@ -133,6 +133,51 @@ impl Input {
         })
     }
 
+    /// The input at its sensor's resolution: every number rounded to the decimals below which
+    /// no phone or watch sensor measures anything (see the constants). A platform's float
+    /// widened to a double prints 17 digits (Android's `getAccuracy()` 3.9f is
+    /// 3.9000000953674316); those digits are conversion noise that a journal, the wire and a
+    /// server would store for nothing, and that no coaching decision can see. The recorder
+    /// hands the engine this rounded input and journals the same, so a replay is still exact.
+    pub fn at_sensor_resolution(self) -> Self {
+        let round = |value: f64, decimals: i32| {
+            let scale = 10f64.powi(decimals);
+            // Dividing an integer by an exact power of ten gives the double nearest the
+            // decimal, which prints back as those few digits.
+            let rounded = (value * scale).round() / scale;
+            if rounded.is_finite() { rounded } else { value }
+        };
+        match self {
+            Self::Fix(fix) => Self::Fix(LocationFix {
+                lat_deg: round(fix.lat_deg, DEGREE_DECIMALS),
+                lon_deg: round(fix.lon_deg, DEGREE_DECIMALS),
+                horizontal_accuracy_m: round(fix.horizontal_accuracy_m, METRE_DECIMALS),
+                speed_mps: fix.speed_mps.map(|v| round(v, SPEED_DECIMALS)),
+                speed_accuracy_mps: fix.speed_accuracy_mps.map(|v| round(v, SPEED_DECIMALS)),
+                altitude_m: fix.altitude_m.map(|v| round(v, METRE_DECIMALS)),
+                ..fix
+            }),
+            Self::HeartRate(r) => Self::HeartRate(HeartRateReading { bpm: round(r.bpm, RATE_DECIMALS), ..r }),
+            Self::Cadence(r) => Self::Cadence(CadenceReading { spm: round(r.spm, RATE_DECIMALS), ..r }),
+            Self::DeviceSpeed(r) => {
+                Self::DeviceSpeed(DeviceSpeedReading { speed_mps: round(r.speed_mps, SPEED_DECIMALS), ..r })
+            }
+            Self::Altitude(r) => {
+                Self::Altitude(AltitudeReading { altitude_m: round(r.altitude_m, METRE_DECIMALS), ..r })
+            }
+            Self::Start { .. }
+            | Self::Tick { .. }
+            | Self::Pause { .. }
+            | Self::Resume { .. }
+            | Self::Lap { .. }
+            | Self::SkipStep { .. }
+            | Self::Finish { .. }
+            | Self::Feedback { .. }
+            | Self::CueFinished { .. }
+            | Self::CheckIn { .. } => self,
+        }
+    }
+
     /// The run clock the input carries.
     pub fn t_ms(&self) -> u64 {
         match *self {
@@ -154,6 +199,19 @@ impl Input {
         }
     }
 }
+
+/// Latitude and longitude to 1e-7° (1.1 cm): finer than a FIT file's semicircles (8.4e-8° is
+/// the unit, but watches round to metres of truth) and as fine as a GPX file's usual 7
+/// decimals; GPS errs by metres.
+const DEGREE_DECIMALS: i32 = 7;
+/// Accuracies and altitudes to the centimetre (a barometer resolves decimetres; FIT stores
+/// altitude in 0.2 m).
+const METRE_DECIMALS: i32 = 2;
+/// Speeds to 1 mm/s, a FIT file's `enhanced_speed` unit (at 5:00/km, 0.05 s/km).
+const SPEED_DECIMALS: i32 = 3;
+/// Heart rate and cadence to a tenth (straps send whole beats a minute; a footpod's cadence
+/// comes in halves at most).
+const RATE_DECIMALS: i32 = 1;
 
 /// How the engine behaves, beyond the plan and the runner.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -184,6 +242,30 @@ pub struct RunContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inputs_at_sensor_resolution_print_as_a_sensor_reads() {
+        let fix = Input::Fix(LocationFix {
+            t_ms: 5000,
+            lat_deg: 51.500714249999997,
+            lon_deg: -0.000_404_239_130_434_782_6,
+            horizontal_accuracy_m: f64::from(3.9f32),
+            speed_mps: Some(f64::from(2.83f32)),
+            speed_accuracy_mps: None,
+            altitude_m: Some(35.123_456),
+        });
+        assert_eq!(
+            serde_json::to_string(&fix.at_sensor_resolution()).expect("json"),
+            r#"{"type":"fix","t_ms":5000,"lat_deg":51.5007142,"lon_deg":-0.0004042,"horizontal_accuracy_m":3.9,"speed_mps":2.83,"speed_accuracy_mps":null,"altitude_m":35.12}"#
+        );
+        let hr = Input::HeartRate(HeartRateReading { t_ms: 1, bpm: f64::from(151.3f32) });
+        assert_eq!(hr.at_sensor_resolution(), Input::HeartRate(HeartRateReading { t_ms: 1, bpm: 151.3 }));
+        // Rounding twice changes nothing; huge values are left alone rather than made infinite.
+        let once = fix.at_sensor_resolution();
+        assert_eq!(once.at_sensor_resolution(), once);
+        let far = Input::Cadence(CadenceReading { t_ms: 1, spm: f64::MAX });
+        assert_eq!(far.at_sensor_resolution(), far);
+    }
 
     #[test]
     fn non_finite_readings_are_refused_and_optional_numbers_dropped() {
