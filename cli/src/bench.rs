@@ -73,6 +73,10 @@ pub enum BenchCommand {
         /// SQLite ×1, PostgreSQL ×1 and ×2, each with 8, 32 and 128 phones, one after another.
         #[arg(long)]
         compare: bool,
+        /// Phones send gzip JSON chunks, as phones before the columnar encoding did
+        /// (default: columnar, what a phone sends a server that offers it).
+        #[arg(long)]
+        gzip_json: bool,
         #[arg(long)]
         json: bool,
     },
@@ -85,8 +89,8 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Corpus { json, corpus, timelines } => {
             crate::bench_corpus::corpus(json, corpus, timelines)
         }
-        BenchCommand::Server { postgres, instances, devices, seconds, compare, json } => {
-            crate::bench_server::server(postgres, instances, devices, seconds, compare, json)
+        BenchCommand::Server { postgres, instances, devices, seconds, compare, gzip_json, json } => {
+            crate::bench_server::server(postgres, instances, devices, seconds, compare, gzip_json, json)
         }
     }
 }

@@ -20,8 +20,8 @@ use pacenote_core::sensor::{HeartRateReading, LocationFix};
 use pacenote_server::storage::{DEFAULT_MAX_CONNECTIONS, PostgresStorage, SqliteStorage, Storage};
 use pacenote_sync::client::{HttpRequest, Method, Transport, UreqTransport};
 use pacenote_sync::wire::{
-    CHUNK_MS, Chunk, EncodedChunk, FinalizeClaim, RunHeader, WireCue, WireEvent, WireSample, encode_chunk,
-    run_digest,
+    CHUNK_MS, Chunk, ChunkEncoding, EncodedChunk, FinalizeClaim, RunHeader, WireCue, WireEvent, WireSample,
+    encode_chunk_as, run_digest,
 };
 
 use crate::CliError;
@@ -49,6 +49,11 @@ pub enum BenchDatabase {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ServerFigures {
     pub backend: &'static str,
+    /// How the phones send chunks: `columnar` (what a phone sends a server that offers it)
+    /// or `gzip_json` (`--gzip-json`, what older phones send).
+    pub encoding: &'static str,
+    /// Bytes of one run's chunk bodies.
+    pub run_chunk_bytes: u64,
     pub instances: usize,
     pub devices: usize,
     pub seconds: f64,
@@ -70,8 +75,9 @@ pub struct ServerFigures {
     pub runs_early: u64,
 }
 
-/// The chunks of the simulated run, encoded once (every run sends the same minutes).
-fn template_run() -> Result<Vec<EncodedChunk>, CliError> {
+/// The chunks of the simulated run, encoded once (every run sends the same minutes), its
+/// inputs at sensor resolution as a phone's recorder logs them.
+fn template_run(encoding: ChunkEncoding) -> Result<Vec<EncodedChunk>, CliError> {
     let mut chunks = Vec::new();
     let mut seq = 0;
     for minute in 0..RUN_MINUTES {
@@ -94,7 +100,8 @@ fn template_run() -> Result<Vec<EncodedChunk>, CliError> {
             ];
             debug_assert_eq!(inputs.len() as u64, INPUTS_PER_SECOND);
             for input in inputs {
-                let json = serde_json::to_string(&input).map_err(|e| CliError::Usage(e.to_string()))?;
+                let json = serde_json::to_string(&input.at_sensor_resolution())
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
                 let input = serde_json::value::RawValue::from_string(json)
                     .map_err(|e| CliError::Usage(e.to_string()))?;
                 samples.push(WireSample { seq, t_ms, input });
@@ -113,7 +120,8 @@ fn template_run() -> Result<Vec<EncodedChunk>, CliError> {
             t_ms,
             event: serde_json::json!({"type": "feedback", "t_ms": t_ms}),
         }];
-        chunks.push(encode_chunk(&Chunk { index: minute, samples, cues, events }).map_err(CliError::Usage)?);
+        let chunk = Chunk { index: minute, samples, cues, events };
+        chunks.push(encode_chunk_as(&chunk, encoding).map_err(CliError::Usage)?);
     }
     Ok(chunks)
 }
@@ -316,6 +324,7 @@ pub fn measure(
     instances: usize,
     devices: usize,
     seconds: f64,
+    encoding: ChunkEncoding,
 ) -> Result<ServerFigures, CliError> {
     let backend = match db {
         BenchDatabase::Sqlite(_) if instances > 1 => {
@@ -326,7 +335,10 @@ pub fn measure(
         BenchDatabase::Sqlite(_) => "sqlite",
         BenchDatabase::Postgres(_) => "postgres",
     };
-    let chunks = template_run()?;
+    let chunks = template_run(encoding)?;
+    if chunks.iter().any(|c| c.encoding != encoding) {
+        return Err(CliError::Usage("the simulated run does not encode as asked".into()));
+    }
     // A user per phone, new for each configuration: runs of earlier configurations on the
     // same database are not counted.
     let nanos =
@@ -409,6 +421,11 @@ pub fn measure(
     integrity_ok &= lost == 0 && duplicates == 0;
     Ok(ServerFigures {
         backend,
+        encoding: match encoding {
+            ChunkEncoding::Columnar => "columnar",
+            ChunkEncoding::GzipJson => "gzip_json",
+        },
+        run_chunk_bytes: chunks.iter().map(|c| c.body.len() as u64).sum(),
         instances,
         devices,
         seconds: elapsed,
@@ -435,8 +452,10 @@ pub fn server(
     devices: usize,
     seconds: f64,
     compare: bool,
+    gzip_json: bool,
     json: bool,
 ) -> Result<(), CliError> {
+    let encoding = if gzip_json { ChunkEncoding::GzipJson } else { ChunkEncoding::Columnar };
     let dir = std::env::temp_dir().join(format!("pacenote-bench-server-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| CliError::file(&dir, e))?;
@@ -478,13 +497,15 @@ pub fn server(
         if let BenchDatabase::Sqlite(d) = &db {
             std::fs::create_dir_all(d).map_err(|e| CliError::file(d, e))?;
         }
-        let f = measure(&db, instances, devices, seconds)?;
+        let f = measure(&db, instances, devices, seconds, encoding)?;
         if !json {
             println!(
-                "{:>8} ×{} {:>4} phones: {:>7.0} chunks/s  p50 {:>6.1} ms  p99 {:>6.1} ms  errors {}  runs {}  integrity {} (lost {}, duplicates {})  RSS kB {:?} at {} runs → {:?} at {}",
+                "{:>8} ×{} {:>4} phones, {} ({} B a run): {:>7.0} chunks/s  p50 {:>6.1} ms  p99 {:>6.1} ms  errors {}  runs {}  integrity {} (lost {}, duplicates {})  RSS kB {:?} at {} runs → {:?} at {}",
                 f.backend,
                 f.instances,
                 f.devices,
+                f.encoding,
+                f.run_chunk_bytes,
                 f.chunks_per_s,
                 f.p50_ms,
                 f.p99_ms,

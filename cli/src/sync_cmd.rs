@@ -59,6 +59,11 @@ pub struct ServeArgs {
     /// status and time), `warn`, `error` or `off`.
     #[arg(long, default_value = "info")]
     log: String,
+    /// Take chunks as gzip JSON only and offer no other encoding, as servers before the
+    /// columnar encoding did: for a fleet being upgraded, until every instance is new
+    /// (phones fall back to gzip JSON by themselves when an instance refuses a columnar chunk).
+    #[arg(long)]
+    gzip_json_chunks_only: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -239,7 +244,10 @@ pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
     }
     let limit = (args.rate_limit_per_s > 0.0)
         .then_some(RateLimit { per_second: args.rate_limit_per_s, burst: args.rate_limit_burst.max(1.0) });
-    let state = AppState::with_rate_limit(storage, Arc::new(content), limit);
+    let mut state = AppState::with_rate_limit(storage, Arc::new(content), limit);
+    if args.gzip_json_chunks_only {
+        state = state.gzip_json_chunks_only();
+    }
     let server =
         RunningServer::start(args.addr, state).map_err(|e| CliError::Usage(format!("{}: {e}", args.addr)))?;
     println!("listening on http://{}", server.addr);

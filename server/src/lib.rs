@@ -48,6 +48,14 @@ pub struct AppState {
     pub content: Arc<Content>,
     /// Request ids, metrics and the rate limit of this instance.
     pub ops: Arc<ops::Ops>,
+    /// Storage calls running at once, at most as many as the storage serves at once (its
+    /// connections); the rest wait here in the order they came (tokio's semaphore is fair),
+    /// rather than on a connection pool's condition variable, where a newcomer can take a
+    /// freed connection ahead of a call that has waited long (the tail latency under load).
+    storage_calls: Arc<tokio::sync::Semaphore>,
+    /// Whether this instance offers and takes the columnar chunk encoding (off only while a
+    /// fleet is being upgraded: `serve --gzip-json-chunks-only` behaves as servers before it).
+    pub columnar_chunks: bool,
 }
 
 impl AppState {
@@ -62,7 +70,35 @@ impl AppState {
         content: Arc<Content>,
         limit: Option<ops::RateLimit>,
     ) -> Self {
-        Self { storage, content, ops: Arc::new(ops::Ops::new(limit)) }
+        let storage_calls = Arc::new(tokio::sync::Semaphore::new(storage.concurrent_calls().max(1)));
+        Self { storage, content, ops: Arc::new(ops::Ops::new(limit)), storage_calls, columnar_chunks: true }
+    }
+
+    /// Runs `call` on the storage on tokio's blocking pool, when a storage slot is free (see
+    /// `storage_calls`). The slot goes with the call: a request given up half-way (the client
+    /// left) frees it only when the call ends.
+    async fn storage<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let slot = self.storage_calls.clone().acquire_owned().await.map_err(|e| {
+            ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("the storage queue is closed: {e}"))
+        })?;
+        let storage = self.storage.clone();
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            call(&*storage)
+        })
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("storage task failed: {e}")))?
+        .map_err(ApiError::from)
+    }
+
+    /// This instance takes gzip JSON chunks only and offers nothing else in its cursor, as
+    /// servers before the columnar encoding did.
+    pub fn gzip_json_chunks_only(mut self) -> Self {
+        self.columnar_chunks = false;
+        self
     }
 }
 
@@ -105,16 +141,6 @@ fn bad_request(message: impl ToString) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.to_string())
 }
 
-/// Runs a storage call on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("storage task failed: {e}")))?
-        .map_err(ApiError::from)
-}
-
 /// The user a bearer token belongs to.
 #[derive(Debug)]
 pub struct User(pub String);
@@ -145,8 +171,8 @@ impl FromRequestParts<AppState> for User {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header is not `Bearer <token>`"))?
             .to_owned();
-        let storage = state.storage.clone();
-        let user = blocking(move || storage.user_for_token(&token))
+        let user = state
+            .storage(move |storage| storage.user_for_token(&token))
             .await
             .map_err(IntoResponse::into_response)?
             .ok_or_else(|| unauthorized("unknown token: ask for a new one"))?;
@@ -183,8 +209,7 @@ async fn put_run(
     if header.effort.is_some_and(|e| !(1..=10).contains(&e)) {
         return Err(bad_request("effort is a check-in answer from 1 to 10"));
     }
-    let storage = state.storage.clone();
-    blocking(move || storage.put_run(&user, &run_id, &header)).await?;
+    state.storage(move |storage| storage.put_run(&user, &run_id, &header)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -195,9 +220,14 @@ async fn put_chunk(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     check_run_id(&run_id)?;
+    if !state.columnar_chunks && body.starts_with(pacenote_sync::columnar::MAGIC) {
+        return Err(ApiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "this server takes chunks as gzip JSON only (it runs with --gzip-json-chunks-only): send the chunk as gzip JSON".into(),
+        ));
+    }
     let (chunk, digest) = decode_chunk(index, &body).map_err(bad_request)?;
-    let storage = state.storage.clone();
-    let put = blocking(move || storage.put_chunk(&user, &run_id, &chunk, &digest, &body)).await?;
+    let put = state.storage(move |storage| storage.put_chunk(&user, &run_id, &chunk, &digest, &body)).await?;
     Ok(match put {
         ChunkPut::Stored => StatusCode::CREATED,
         ChunkPut::AlreadyHeld => StatusCode::OK,
@@ -226,9 +256,9 @@ async fn list_runs(
     if let Some(after) = &query.after {
         check_run_id(after)?;
     }
-    let storage = state.storage.clone();
     // One more than asked for says whether another page follows.
-    let mut runs = blocking(move || storage.runs_page(&user, query.after.as_deref(), limit + 1)).await?;
+    let mut runs =
+        state.storage(move |storage| storage.runs_page(&user, query.after.as_deref(), limit + 1)).await?;
     let next_after = (runs.len() > limit).then(|| runs[limit - 1].id.clone());
     runs.truncate(limit);
     Ok(Json(RunPage { runs, next_after }))
@@ -241,15 +271,13 @@ async fn get_run(
     Path(run_id): Path<String>,
 ) -> Result<Json<RunDownload>, ApiError> {
     check_run_id(&run_id)?;
-    let storage = state.storage.clone();
-    Ok(Json(blocking(move || storage.run_download(&user, &run_id)).await?))
+    Ok(Json(state.storage(move |storage| storage.run_download(&user, &run_id)).await?))
 }
 
 /// `GET /healthz`: 200 "ok" when the database answers, 503 saying why when it does not; no
 /// token (a load balancer has none).
 async fn healthz(State(state): State<AppState>) -> Response {
-    let storage = state.storage.clone();
-    match blocking(move || storage.ping()).await {
+    match state.storage(|storage| storage.ping()).await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("the database does not answer: {}\n", e.1))
             .into_response(),
@@ -262,9 +290,8 @@ async fn get_cursor(
     Path(run_id): Path<String>,
 ) -> Result<Json<Cursor>, ApiError> {
     check_run_id(&run_id)?;
-    let storage = state.storage.clone();
-    let held = blocking(move || storage.cursor(&user, &run_id)).await?;
-    Ok(Json(Cursor::new(held)))
+    let held = state.storage(move |storage| storage.cursor(&user, &run_id)).await?;
+    Ok(Json(Cursor::new(held, state.columnar_chunks)))
 }
 
 async fn finalize(
@@ -276,8 +303,7 @@ async fn finalize(
     check_run_id(&run_id)?;
     let claim: FinalizeClaim = parse_json("finalize claim", &body)?;
     check_chunk_count(claim.chunks, "finalize claim's `chunks`").map_err(bad_request)?;
-    let storage = state.storage.clone();
-    let reply = blocking(move || storage.finalize(&user, &run_id, &claim)).await?;
+    let reply = state.storage(move |storage| storage.finalize(&user, &run_id, &claim)).await?;
     let status = if reply.confirmed { StatusCode::OK } else { StatusCode::CONFLICT };
     Ok((status, Json(reply)).into_response())
 }

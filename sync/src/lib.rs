@@ -6,6 +6,7 @@
 //! a thread that feeds the engine; panic on anything read from disk or the network.
 
 pub mod client;
+pub mod columnar;
 pub mod history;
 pub mod preload;
 pub mod recorder;

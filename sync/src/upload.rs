@@ -12,9 +12,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
+use crate::client::HttpResponse;
 use crate::client::{Cancel, Client, Method, RequestError, Traffic};
 use crate::store::{Store, StoreError, StoredRun};
-use crate::wire::{Cursor, FinalizeClaim, FinalizeReply, RunHeader, chunks_of, run_digest};
+use crate::wire::{
+    ChunkEncoding, Cursor, EncodedChunk, FinalizeClaim, FinalizeReply, RunHeader, chunks_of, encode_chunk,
+    encode_chunk_as, run_digest,
+};
 
 /// After a failed pass the next one waits (full jitter) up to this base, doubled per failure...
 const PASS_BACKOFF_BASE: Duration = Duration::from_secs(30);
@@ -275,14 +279,7 @@ impl Syncer {
             effort: run.effort,
             analysis,
         };
-        let chunks = chunks_of(&log).map_err(Stop::Run)?;
-        let claim = FinalizeClaim {
-            chunks: chunks.len() as u64,
-            samples: chunks.iter().map(|c| c.samples).sum(),
-            cues: chunks.iter().map(|c| c.cues).sum(),
-            events: chunks.iter().map(|c| c.events).sum(),
-            digest: run_digest(chunks.iter().map(|c| c.digest.as_str())),
-        };
+        let parts = chunks_of(&log).map_err(Stop::Run)?;
         let run_path = format!("/v1/runs/{}", run.id);
         let json = [("Content-Type", "application/json")];
         let header_body = serde_json::to_vec(&header).map_err(|e| Stop::Run(e.to_string()))?;
@@ -313,19 +310,36 @@ impl Syncer {
                 cursor.message()
             )));
         };
+        // The compact encoding only to a server whose cursor offers it (DESIGN §7).
+        let encoding = cursor.chunk_encoding();
+        let mut chunks = parts
+            .iter()
+            .map(|c| encode_chunk_as(c, encoding))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Stop::Run)?;
+        let claim = FinalizeClaim {
+            chunks: chunks.len() as u64,
+            samples: chunks.iter().map(|c| c.samples).sum(),
+            cues: chunks.iter().map(|c| c.cues).sum(),
+            events: chunks.iter().map(|c| c.events).sum(),
+            digest: run_digest(chunks.iter().map(|c| c.digest.as_str())),
+        };
         let mut to_send: Vec<u64> = (cursor.contiguous_chunks.min(claim.chunks)..claim.chunks).collect();
         for _ in 0..FINALIZE_ROUNDS {
             for index in &to_send {
-                let chunk = &chunks[*index as usize];
-                let put = self.client.send(
-                    &self.client.request(
-                        Method::Put,
-                        &format!("{run_path}/chunks/{index}"),
-                        &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
-                        chunk.body.clone(),
-                    ),
-                    traffic,
-                )?;
+                let i = *index as usize;
+                let mut put = self.put_chunk(&run_path, &chunks[i], traffic)?;
+                if chunks[i].encoding == ChunkEncoding::Columnar && matches!(put.status, 400 | 415) {
+                    // An instance that does not take the columnar encoding (an old one in a
+                    // rolling upgrade, behind the one whose cursor offered it): this run goes
+                    // on in gzip JSON, which every server takes. Same chunks, same digests.
+                    for chunk in &mut chunks {
+                        if chunk.encoding == ChunkEncoding::Columnar {
+                            *chunk = encode_chunk(&parts[chunk.index as usize]).map_err(Stop::Run)?;
+                        }
+                    }
+                    put = self.put_chunk(&run_path, &chunks[i], traffic)?;
+                }
                 match put.status {
                     201 => report.chunks_sent += 1,
                     200 => report.chunks_already_held += 1,
@@ -363,5 +377,23 @@ impl Syncer {
             }
         }
         Err(Stop::Run("the server still misses chunks after several rounds".into()))
+    }
+
+    /// `PUT` one chunk, with the headers of its encoding.
+    fn put_chunk(
+        &self,
+        run_path: &str,
+        chunk: &EncodedChunk,
+        traffic: &mut Traffic,
+    ) -> Result<HttpResponse, Stop> {
+        Ok(self.client.send(
+            &self.client.request(
+                Method::Put,
+                &format!("{run_path}/chunks/{}", chunk.index),
+                chunk.encoding.headers(),
+                chunk.body.clone(),
+            ),
+            traffic,
+        )?)
     }
 }

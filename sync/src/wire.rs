@@ -1,6 +1,7 @@
 //! The sync protocol both sides speak (DESIGN §7): run headers, fixed one-minute chunks of a
-//! run's log, the cursor and the finalize claim, and how a chunk is encoded (JSON, gzip) and
-//! digested. Must not: do I/O; accept a body without saying what was wrong with it.
+//! run's log, the cursor and the finalize claim, and how a chunk is encoded (gzip JSON, or the
+//! compact columnar encoding of [`crate::columnar`] when the server's cursor offers it) and
+//! digested (always over the chunk's JSON, whichever encoding carried it). Must not: do I/O; accept a body without saying what was wrong with it.
 
 use std::io::{Read, Write};
 
@@ -124,19 +125,61 @@ pub struct Chunk {
 }
 
 /// `GET /v1/runs/{id}/cursor`: how many chunks the server holds contiguously from chunk 0
-/// (`highest_contiguous` is that minus one, absent when it holds none).
+/// (`highest_contiguous` is that minus one, absent when it holds none), and the newest chunk
+/// encoding it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     pub contiguous_chunks: u64,
     #[serde(default)]
     pub highest_contiguous: Option<u64>,
+    /// The columnar encoding's version ([`crate::columnar::VERSION`]) when the server takes
+    /// it; absent from a server that takes gzip JSON only (every server before it), and then
+    /// a client sends gzip JSON. A client ignores a version newer than it knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columnar_chunks: Option<u32>,
 }
 
 impl Cursor {
-    pub fn new(contiguous_chunks: u64) -> Self {
-        Self { contiguous_chunks, highest_contiguous: contiguous_chunks.checked_sub(1) }
+    /// A cursor offering the columnar encoding when `columnar` holds.
+    pub fn new(contiguous_chunks: u64, columnar: bool) -> Self {
+        Self {
+            contiguous_chunks,
+            highest_contiguous: contiguous_chunks.checked_sub(1),
+            columnar_chunks: columnar.then_some(crate::columnar::VERSION),
+        }
+    }
+
+    /// The encoding a client speaking columnar version [`crate::columnar::VERSION`] sends in.
+    pub fn chunk_encoding(&self) -> ChunkEncoding {
+        if self.columnar_chunks.is_some_and(|v| v >= crate::columnar::VERSION) {
+            ChunkEncoding::Columnar
+        } else {
+            ChunkEncoding::GzipJson
+        }
     }
 }
+
+/// How a chunk's body travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkEncoding {
+    /// The chunk's JSON, gzip-compressed: what every server takes.
+    GzipJson,
+    /// [`crate::columnar`]: about a fifth of the size; only to a server whose cursor offers it.
+    Columnar,
+}
+
+impl ChunkEncoding {
+    /// The request headers a body in this encoding is sent with.
+    pub fn headers(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::GzipJson => &[("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+            Self::Columnar => &[("Content-Type", COLUMNAR_CONTENT_TYPE)],
+        }
+    }
+}
+
+/// The media type of a columnar chunk body.
+pub const COLUMNAR_CONTENT_TYPE: &str = "application/vnd.pacenote.chunk.v1";
 
 /// `POST /v1/runs/{id}/finalize`: what the client holds; the server confirms it holds the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,12 +221,15 @@ pub struct ErrorBody {
     pub error: String,
 }
 
-/// A chunk ready to send: its index, the JSON's digest, the gzip body and what it holds.
+/// A chunk ready to send: its index, the JSON's digest, the body and what it holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedChunk {
     pub index: u64,
     pub digest: String,
     pub body: Vec<u8>,
+    /// How `body` is encoded (a chunk asked for as columnar that would not come back byte
+    /// for byte is gzip JSON).
+    pub encoding: ChunkEncoding,
     pub samples: u64,
     pub cues: u64,
     pub events: u64,
@@ -211,7 +257,7 @@ pub fn run_digest<'a>(chunk_digests: impl IntoIterator<Item = &'a str>) -> Strin
 
 /// Splits a run's log into its chunks, chunk 0 to the one holding the last entry (empty
 /// minutes included, so that chunks are contiguous). Events without a time go in chunk 0.
-pub fn chunks_of(log: &RunLog) -> Result<Vec<EncodedChunk>, String> {
+pub fn chunks_of(log: &RunLog) -> Result<Vec<Chunk>, String> {
     let index_of = |t_ms: u64| t_ms / CHUNK_MS;
     let last = log
         .inputs
@@ -241,29 +287,56 @@ pub fn chunks_of(log: &RunLog) -> Result<Vec<EncodedChunk>, String> {
         let event = serde_json::from_str(&e.json).map_err(|err| format!("stored event {seq}: {err}"))?;
         chunks[index_of(e.t_ms) as usize].events.push(WireEvent { seq: *seq, t_ms: e.t_ms, event });
     }
-    chunks.iter().map(encode_chunk).collect()
+    Ok(chunks)
 }
 
 /// JSON, digested, then gzip.
 pub fn encode_chunk(chunk: &Chunk) -> Result<EncodedChunk, String> {
+    encode_chunk_as(chunk, ChunkEncoding::GzipJson)
+}
+
+/// JSON, digested, then sent in `encoding` (gzip JSON when the columnar body would not come
+/// back as the same JSON).
+pub fn encode_chunk_as(chunk: &Chunk, encoding: ChunkEncoding) -> Result<EncodedChunk, String> {
     let json = serde_json::to_vec(chunk).map_err(|e| e.to_string())?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&json).map_err(|e| e.to_string())?;
-    let body = gz.finish().map_err(|e| e.to_string())?;
+    let columnar = match encoding {
+        ChunkEncoding::Columnar => crate::columnar::encode(chunk, &json),
+        ChunkEncoding::GzipJson => None,
+    };
+    let (body, encoding) = match columnar {
+        Some(body) => (body, ChunkEncoding::Columnar),
+        None => {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(&json).map_err(|e| e.to_string())?;
+            (gz.finish().map_err(|e| e.to_string())?, ChunkEncoding::GzipJson)
+        }
+    };
     Ok(EncodedChunk {
         index: chunk.index,
         digest: sha256_hex(&json),
         body,
+        encoding,
         samples: chunk.samples.len() as u64,
         cues: chunk.cues.len() as u64,
         events: chunk.events.len() as u64,
     })
 }
 
-/// A received chunk body: gunzipped (within [`MAX_CHUNK_JSON_BYTES`]), parsed, checked to be
+/// A received chunk body, gzip JSON or columnar (told apart by the columnar magic bytes, so a
+/// stored body says its own encoding): decoded within [`MAX_CHUNK_JSON_BYTES`], checked to be
 /// chunk `index` with every entry inside its minute. Returns the chunk and its JSON digest.
 pub fn decode_chunk(index: u64, body: &[u8]) -> Result<(Chunk, String), String> {
     check_chunk_count(index.saturating_add(1), "chunk number")?;
+    if body.starts_with(crate::columnar::MAGIC) {
+        let chunk = crate::columnar::decode(body)?;
+        let json =
+            serde_json::to_vec(&chunk).map_err(|e| format!("the columnar chunk is not a chunk: {e}"))?;
+        if json.len() > MAX_CHUNK_JSON_BYTES {
+            return Err(format!("the chunk is larger than {MAX_CHUNK_JSON_BYTES} bytes uncompressed"));
+        }
+        check_chunk(index, &chunk)?;
+        return Ok((chunk, sha256_hex(&json)));
+    }
     let mut json = Vec::new();
     flate2::read::GzDecoder::new(body)
         .take(MAX_CHUNK_JSON_BYTES as u64 + 1)
@@ -274,6 +347,13 @@ pub fn decode_chunk(index: u64, body: &[u8]) -> Result<(Chunk, String), String> 
     }
     let chunk: Chunk =
         serde_json::from_slice(&json).map_err(|e| format!("the chunk's JSON is not a chunk: {e}"))?;
+    check_chunk(index, &chunk)?;
+    Ok((chunk, sha256_hex(&json)))
+}
+
+/// What a chunk may hold, whichever encoding brought it: it is chunk `index`, within a
+/// minute's counts, every entry inside its minute, no sample sequence number twice.
+fn check_chunk(index: u64, chunk: &Chunk) -> Result<(), String> {
     if chunk.index != index {
         return Err(format!("the body is chunk {} but was sent as chunk {index}", chunk.index));
     }
@@ -298,7 +378,7 @@ pub fn decode_chunk(index: u64, body: &[u8]) -> Result<(Chunk, String), String> 
     if seqs.windows(2).any(|w| w[0] == w[1]) {
         return Err("the chunk repeats a sample sequence number".into());
     }
-    Ok((chunk, sha256_hex(&json)))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -321,23 +401,51 @@ mod tests {
         }
     }
 
+    fn encoded(encoding: ChunkEncoding) -> Vec<EncodedChunk> {
+        let chunks = chunks_of(&log()).expect("chunks");
+        chunks.iter().map(|c| encode_chunk_as(c, encoding)).collect::<Result<_, _>>().expect("encodes")
+    }
+
     #[test]
     fn a_run_splits_into_contiguous_minutes_that_decode_back() {
-        let chunks = chunks_of(&log()).expect("chunks");
+        let chunks = encoded(ChunkEncoding::GzipJson);
         assert_eq!(chunks.iter().map(|c| c.index).collect::<Vec<_>>(), vec![0, 1, 2]);
         assert_eq!(chunks.iter().map(|c| c.samples).collect::<Vec<_>>(), vec![60, 60, 30]);
         assert_eq!((chunks[1].cues, chunks[0].events), (1, 1));
-        for c in &chunks {
+        let columnar = encoded(ChunkEncoding::Columnar);
+        for (c, compact) in chunks.iter().zip(&columnar) {
             let (chunk, digest) = decode_chunk(c.index, &c.body).expect("decodes");
             assert_eq!((chunk.index, digest.as_str()), (c.index, c.digest.as_str()));
+            // The other encoding carries the same chunk under the same digest.
+            assert_eq!(compact.encoding, ChunkEncoding::Columnar);
+            assert!(compact.body.len() < c.body.len(), "{} against {}", compact.body.len(), c.body.len());
+            let (same, same_digest) = decode_chunk(c.index, &compact.body).expect("decodes");
+            assert_eq!((same, same_digest), (chunk, digest));
         }
         // Encoding is deterministic: a retry sends the same bytes under the same URL.
-        assert_eq!(chunks_of(&log()).expect("again"), chunks);
+        assert_eq!(encoded(ChunkEncoding::GzipJson), chunks);
+        assert_eq!(encoded(ChunkEncoding::Columnar), columnar);
+    }
+
+    #[test]
+    fn a_cursor_offers_the_columnar_encoding_and_old_cursors_read_as_gzip_json() {
+        let old: Cursor =
+            serde_json::from_str(r#"{"contiguous_chunks":3,"highest_contiguous":2}"#).expect("old");
+        assert_eq!(old.chunk_encoding(), ChunkEncoding::GzipJson);
+        let new = Cursor::new(3, true);
+        assert_eq!(new.chunk_encoding(), ChunkEncoding::Columnar);
+        // An old client reads the new cursor (unknown fields are ignored) ...
+        let json = serde_json::to_string(&new).expect("json");
+        assert!(json.contains(r#""columnar_chunks":1"#), "{json}");
+        // ... and a server that does not take it says nothing about it.
+        assert!(!serde_json::to_string(&Cursor::new(3, false)).expect("json").contains("columnar"));
+        let future = Cursor { columnar_chunks: Some(0), ..new };
+        assert_eq!(future.chunk_encoding(), ChunkEncoding::GzipJson);
     }
 
     #[test]
     fn bad_chunk_bodies_say_what_is_wrong() {
-        let chunks = chunks_of(&log()).expect("chunks");
+        let chunks = encoded(ChunkEncoding::GzipJson);
         assert!(decode_chunk(0, b"not gzip").expect_err("garbage").contains("gzip"));
         assert!(decode_chunk(1, &chunks[0].body).expect_err("wrong index").contains("sent as chunk 1"));
         let mut moved = decode_chunk(0, &chunks[0].body).expect("ok").0;

@@ -35,6 +35,7 @@ pacenote_server::on_both_backends!(
     retry_after_is_honoured_and_a_long_one_ends_the_pass,
     sync_now_is_single_flight_however_many_callers,
     a_run_stays_on_the_phone_until_a_finalize_answer_arrives,
+    a_fleet_part_way_through_an_upgrade_takes_every_run,
 );
 
 const TOKEN: &str = "runner-token";
@@ -240,6 +241,8 @@ fn handle(
 struct Server {
     db: TestDatabase,
     instances: Vec<Option<RunningServer>>,
+    /// Which instances take gzip JSON chunks only (a fleet part-way through an upgrade).
+    gzip_only: Vec<bool>,
     storage: Arc<dyn Storage>,
 }
 
@@ -251,16 +254,24 @@ impl Server {
     /// `n` instances, each with its own storage (its own connection pool on PostgreSQL): they
     /// share nothing but the database.
     fn start_instances(dir: &Path, backend: Backend, n: usize) -> Self {
-        let db = TestDatabase::new(backend, dir);
-        let instances = (0..n).map(|_| Some(Self::boot(&db))).collect();
-        let storage = db.open();
-        storage.add_user("runner", TOKEN).expect("user");
-        Server { db, instances, storage }
+        Self::start_fleet(dir, backend, vec![false; n])
     }
 
-    fn boot(db: &TestDatabase) -> RunningServer {
+    /// One instance per entry of `gzip_only`, old (gzip JSON chunks only) where it holds.
+    fn start_fleet(dir: &Path, backend: Backend, gzip_only: Vec<bool>) -> Self {
+        let db = TestDatabase::new(backend, dir);
+        let instances = gzip_only.iter().map(|old| Some(Self::boot(&db, *old))).collect();
+        let storage = db.open();
+        storage.add_user("runner", TOKEN).expect("user");
+        Server { db, instances, gzip_only, storage }
+    }
+
+    fn boot(db: &TestDatabase, gzip_only: bool) -> RunningServer {
         // No rate limit: these tests count deliveries, and eight phones share one user.
-        let state = AppState::with_rate_limit(db.open(), Arc::new(Content::default()), None);
+        let mut state = AppState::with_rate_limit(db.open(), Arc::new(Content::default()), None);
+        if gzip_only {
+            state = state.gzip_json_chunks_only();
+        }
         RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("server starts")
     }
 
@@ -275,7 +286,7 @@ impl Server {
         if let Some(r) = self.instances[which].take() {
             r.stop();
         }
-        self.instances[which] = Some(Self::boot(&self.db));
+        self.instances[which] = Some(Self::boot(&self.db, self.gzip_only[which]));
         self.addrs()
     }
 }
@@ -666,4 +677,41 @@ fn eight_phones_through_two_instances_on_one_postgres_database() {
         held.len()
     );
     assert_eq!((duplicates, lost), (0, 0));
+}
+
+/// An old instance (gzip JSON chunks only) and a new one behind one balancer: the new one's
+/// cursor offers the columnar encoding, the next chunk lands on the old one and is refused
+/// (415); the phone sends that run on in gzip JSON and every run arrives exactly.
+fn a_fleet_part_way_through_an_upgrade_takes_every_run(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = Server::start_fleet(dir.path(), backend, vec![true, false]);
+    let proxy = Proxy::start(server.addrs());
+    let store = Arc::new(Mutex::new(Store::open(&dir.path().join("device.db")).expect("device")));
+    let mut expected = Samples::new();
+    let mut chunks = 0;
+    for (i, seconds) in [300u64, 420, 250].into_iter().enumerate() {
+        let id = format!("run-{i}");
+        let mut s = store.lock().expect("lock");
+        record_run(&mut s, &id, seconds);
+        expected.insert(id.clone(), parsed(s.log(&id).expect("log").inputs));
+        chunks += seconds / 60 + 1;
+    }
+    let report = syncer(store.clone(), &proxy, PATIENT_TIMEOUT).sync_now();
+    assert_eq!((report.runs_uploaded, report.stopped.as_ref()), (3, None), "{report:?}");
+    for (id, want) in &expected {
+        assert_eq!(&parsed(server.storage.samples("runner", id).expect("samples")), want, "run {id}");
+    }
+    let chunk_puts: u64 = proxy
+        .delivered
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(line, _)| line.starts_with("PUT") && line.contains("/chunks/"))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(
+        chunk_puts > chunks,
+        "a columnar chunk reached the old instance and was sent again ({chunk_puts} PUTs, {chunks} chunks)"
+    );
+    check_no_early_deletion(&store, &server);
 }

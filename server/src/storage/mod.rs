@@ -56,6 +56,9 @@ pub trait Storage: Send + Sync + 'static {
     fn user_for_token(&self, token: &str) -> Result<Option<String>, StorageError>;
     /// Whether the database answers (for a load balancer's health check).
     fn ping(&self) -> Result<(), StorageError>;
+    /// How many calls this storage serves at once (its connections); the server queues the
+    /// rest in arrival order.
+    fn concurrent_calls(&self) -> usize;
     /// Whether `user` exists (with a token or revoked).
     fn user_exists(&self, user: &str) -> Result<bool, StorageError>;
     /// Takes `user`'s token away (their runs stay); `false` when there is no such user.

@@ -82,6 +82,8 @@ const MIGRATION_LOCK_KEY: i64 = 0x7061_6365_6e6f_7465;
 /// Connections one instance opens at most: tokio's blocking pool may run many storage calls
 /// at once, and each PostgreSQL connection is a server process.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
+/// Storage calls in flight per core of the machine (see `concurrent_calls`).
+const PG_CALLS_PER_CORE: usize = 2;
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A transaction that meets a serialisation failure or a deadlock is run again this often.
@@ -157,6 +159,7 @@ pub struct PostgresStorage {
     config: postgres::Config,
     idle: Mutex<Pool>,
     freed: Condvar,
+    max_connections: usize,
 }
 
 struct Pool {
@@ -216,6 +219,7 @@ impl PostgresStorage {
         let storage = Self {
             config,
             idle: Mutex::new(Pool { idle: Vec::new(), open: 0, max: max_connections.max(1) }),
+            max_connections: max_connections.max(1),
             freed: Condvar::new(),
         };
         let mut client = storage
@@ -405,6 +409,14 @@ impl Storage for PostgresStorage {
             tx.query_one("SELECT 1", &[])?;
             Ok(())
         })
+    }
+
+    /// Two calls a core, within the pool: more only contend for the same cores (each call
+    /// is a database process at work), and the queue in the server is fair where the
+    /// processes' contention is not.
+    fn concurrent_calls(&self) -> usize {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        (PG_CALLS_PER_CORE * cores).min(self.max_connections)
     }
 
     fn user_exists(&self, user: &str) -> Result<bool, StorageError> {
