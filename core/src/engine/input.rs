@@ -88,38 +88,71 @@ impl Input {
     /// NaN: what is stored has to load back (issue 14).
     pub fn finite(self) -> Result<Self, NotFinite> {
         let t_ms = self.t_ms();
-        let check = |input: &'static str, field: &'static str, value: f64| {
-            if value.is_finite() { Ok(()) } else { Err(NotFinite { input, field, t_ms }) }
+        self.map_numbers(
+            |input, field, value| {
+                if value.is_finite() { Ok(value) } else { Err(NotFinite { input, field, t_ms }) }
+            },
+            |_, value| value.filter(|v| v.is_finite()),
+        )
+    }
+
+    /// The input at its sensor's resolution: every number rounded to the decimals below which
+    /// no phone or watch sensor measures anything (see the constants). A platform's float
+    /// widened to a double prints 17 digits (Android's `getAccuracy()` 3.9f is
+    /// 3.9000000953674316); those digits are conversion noise that a journal, the wire and a
+    /// server would store for nothing, and that no coaching decision can see. The recorder
+    /// hands the engine this rounded input and journals the same, so a replay is still exact.
+    pub fn at_sensor_resolution(self) -> Self {
+        let round = |field: &str, value: f64| {
+            let decimals = match field {
+                "lat_deg" | "lon_deg" => DEGREE_DECIMALS,
+                "speed_mps" | "speed_accuracy_mps" => SPEED_DECIMALS,
+                "bpm" | "spm" => RATE_DECIMALS,
+                _ => METRE_DECIMALS,
+            };
+            let scale = 10f64.powi(decimals);
+            // Dividing an integer by an exact power of ten gives the double nearest the
+            // decimal, which prints back as those few digits.
+            let rounded = (value * scale).round() / scale;
+            if rounded.is_finite() { rounded } else { value }
         };
-        let finite = |value: Option<f64>| value.filter(|v| v.is_finite());
+        let rounded: Result<Self, std::convert::Infallible> =
+            self.map_numbers(|_, field, v| Ok(round(field, v)), |field, v| v.map(|v| round(field, v)));
+        rounded.unwrap_or_else(|never| match never {})
+    }
+
+    /// The input with each reading's numbers passed through `required(input, field, value)`
+    /// (which may refuse the reading) and `optional(field, value)`; inputs without readings
+    /// as they are.
+    fn map_numbers<E>(
+        self,
+        required: impl Fn(&'static str, &'static str, f64) -> Result<f64, E>,
+        optional: impl Fn(&'static str, Option<f64>) -> Option<f64>,
+    ) -> Result<Self, E> {
         Ok(match self {
-            Self::Fix(fix) => {
-                check("fix", "lat_deg", fix.lat_deg)?;
-                check("fix", "lon_deg", fix.lon_deg)?;
-                check("fix", "horizontal_accuracy_m", fix.horizontal_accuracy_m)?;
-                Self::Fix(LocationFix {
-                    speed_mps: finite(fix.speed_mps),
-                    speed_accuracy_mps: finite(fix.speed_accuracy_mps),
-                    altitude_m: finite(fix.altitude_m),
-                    ..fix
-                })
-            }
+            Self::Fix(fix) => Self::Fix(LocationFix {
+                lat_deg: required("fix", "lat_deg", fix.lat_deg)?,
+                lon_deg: required("fix", "lon_deg", fix.lon_deg)?,
+                horizontal_accuracy_m: required("fix", "horizontal_accuracy_m", fix.horizontal_accuracy_m)?,
+                speed_mps: optional("speed_mps", fix.speed_mps),
+                speed_accuracy_mps: optional("speed_accuracy_mps", fix.speed_accuracy_mps),
+                altitude_m: optional("altitude_m", fix.altitude_m),
+                ..fix
+            }),
             Self::HeartRate(r) => {
-                check("heart_rate", "bpm", r.bpm)?;
-                self
+                Self::HeartRate(HeartRateReading { bpm: required("heart_rate", "bpm", r.bpm)?, ..r })
             }
             Self::Cadence(r) => {
-                check("cadence", "spm", r.spm)?;
-                self
+                Self::Cadence(CadenceReading { spm: required("cadence", "spm", r.spm)?, ..r })
             }
-            Self::DeviceSpeed(r) => {
-                check("device_speed", "speed_mps", r.speed_mps)?;
-                self
-            }
-            Self::Altitude(r) => {
-                check("altitude", "altitude_m", r.altitude_m)?;
-                self
-            }
+            Self::DeviceSpeed(r) => Self::DeviceSpeed(DeviceSpeedReading {
+                speed_mps: required("device_speed", "speed_mps", r.speed_mps)?,
+                ..r
+            }),
+            Self::Altitude(r) => Self::Altitude(AltitudeReading {
+                altitude_m: required("altitude", "altitude_m", r.altitude_m)?,
+                ..r
+            }),
             Self::Start { .. }
             | Self::Tick { .. }
             | Self::Pause { .. }
@@ -131,51 +164,6 @@ impl Input {
             | Self::CueFinished { .. }
             | Self::CheckIn { .. } => self,
         })
-    }
-
-    /// The input at its sensor's resolution: every number rounded to the decimals below which
-    /// no phone or watch sensor measures anything (see the constants). A platform's float
-    /// widened to a double prints 17 digits (Android's `getAccuracy()` 3.9f is
-    /// 3.9000000953674316); those digits are conversion noise that a journal, the wire and a
-    /// server would store for nothing, and that no coaching decision can see. The recorder
-    /// hands the engine this rounded input and journals the same, so a replay is still exact.
-    pub fn at_sensor_resolution(self) -> Self {
-        let round = |value: f64, decimals: i32| {
-            let scale = 10f64.powi(decimals);
-            // Dividing an integer by an exact power of ten gives the double nearest the
-            // decimal, which prints back as those few digits.
-            let rounded = (value * scale).round() / scale;
-            if rounded.is_finite() { rounded } else { value }
-        };
-        match self {
-            Self::Fix(fix) => Self::Fix(LocationFix {
-                lat_deg: round(fix.lat_deg, DEGREE_DECIMALS),
-                lon_deg: round(fix.lon_deg, DEGREE_DECIMALS),
-                horizontal_accuracy_m: round(fix.horizontal_accuracy_m, METRE_DECIMALS),
-                speed_mps: fix.speed_mps.map(|v| round(v, SPEED_DECIMALS)),
-                speed_accuracy_mps: fix.speed_accuracy_mps.map(|v| round(v, SPEED_DECIMALS)),
-                altitude_m: fix.altitude_m.map(|v| round(v, METRE_DECIMALS)),
-                ..fix
-            }),
-            Self::HeartRate(r) => Self::HeartRate(HeartRateReading { bpm: round(r.bpm, RATE_DECIMALS), ..r }),
-            Self::Cadence(r) => Self::Cadence(CadenceReading { spm: round(r.spm, RATE_DECIMALS), ..r }),
-            Self::DeviceSpeed(r) => {
-                Self::DeviceSpeed(DeviceSpeedReading { speed_mps: round(r.speed_mps, SPEED_DECIMALS), ..r })
-            }
-            Self::Altitude(r) => {
-                Self::Altitude(AltitudeReading { altitude_m: round(r.altitude_m, METRE_DECIMALS), ..r })
-            }
-            Self::Start { .. }
-            | Self::Tick { .. }
-            | Self::Pause { .. }
-            | Self::Resume { .. }
-            | Self::Lap { .. }
-            | Self::SkipStep { .. }
-            | Self::Finish { .. }
-            | Self::Feedback { .. }
-            | Self::CueFinished { .. }
-            | Self::CheckIn { .. } => self,
-        }
     }
 
     /// The run clock the input carries.
