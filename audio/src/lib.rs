@@ -10,3 +10,4 @@ pub mod live;
 pub mod pack;
 pub mod render;
 pub mod voice;
+pub mod wav;

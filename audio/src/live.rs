@@ -51,16 +51,6 @@ pub enum PlayerEvent {
     },
 }
 
-/// Whether an utterance may cut in on one of `playing` priority.
-pub fn cuts_in(new: Priority, playing: Priority) -> bool {
-    new > playing && new >= Priority::StepChange
-}
-
-/// When an utterance stops being worth saying.
-pub fn expires_at_ms(u: &Utterance) -> u64 {
-    u.cues.iter().map(|c| c.expires_at_ms).max().unwrap_or(u.at_ms)
-}
-
 /// The live player.
 #[derive(Debug)]
 pub struct LivePlayer<O, F> {
@@ -86,7 +76,7 @@ impl<O: AudioOutput, F: AudioFocus> LivePlayer<O, F> {
     pub fn offer(&mut self, now_ms: u64, utterance: Utterance, audio: Stitched) -> Vec<PlayerEvent> {
         let mut events = self.tick(now_ms);
         match self.playing {
-            Some((id, priority, _)) if cuts_in(utterance.priority, priority) => {
+            Some((id, priority, _)) if utterance.priority.cuts_in(priority) => {
                 self.output.stop();
                 events.push(PlayerEvent::Interrupted { id, at_ms: now_ms });
                 self.playing = None;
@@ -117,7 +107,7 @@ impl<O: AudioOutput, F: AudioFocus> LivePlayer<O, F> {
                 .max_by(|(_, a), (_, b)| a.0.priority.cmp(&b.0.priority).then(b.0.at_ms.cmp(&a.0.at_ms)))
                 .map_or(0, |(i, _)| i);
             let (utterance, audio) = self.waiting.remove(next);
-            if now_ms > expires_at_ms(&utterance) {
+            if now_ms > utterance.expires_at_ms() {
                 events.push(PlayerEvent::Dropped { id: utterance.id });
                 continue;
             }

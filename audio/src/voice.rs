@@ -191,7 +191,7 @@ impl SpeechFallback for TtsCommandFallback {
         std::fs::create_dir_all(&self.scratch).map_err(|e| format!("{}: {e}", self.scratch.display()))?;
         let wav = self.scratch.join("fallback.wav");
         crate::pack::run_tts(&self.template, text, &wav, &self.voice).map_err(|e| e.to_string())?;
-        let (rate, samples) = crate::render::read_wav(&wav)?;
+        let (rate, samples) = crate::wav::read_wav(&wav)?;
         Ok(resample(&samples, rate, SAMPLE_RATE_HZ))
     }
 }

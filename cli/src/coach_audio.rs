@@ -6,8 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use pacenote_audio::render::{Fate, render, write_wav};
+use pacenote_audio::render::{Fate, render};
 use pacenote_audio::voice::{SAMPLE_RATE_HZ, Stitched, TtsCommandFallback, Voice};
+use pacenote_audio::wav::write_wav;
 use pacenote_core::cue::Utterance;
 use pacenote_core::engine::{EngineConfig, LogRecord, RunContext, RunSession, RunSummary, replay};
 use pacenote_core::persona::{Persona, Spoken, Wording};

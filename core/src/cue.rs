@@ -190,6 +190,15 @@ pub enum Priority {
     Safety = 4,
 }
 
+impl Priority {
+    /// Whether speech of this priority cuts off speech of `playing` priority: only step news
+    /// and safety, and only over something less urgent (the rest waits its turn). The one
+    /// rule the engine's scheduler, the live player and the offline render all follow.
+    pub fn cuts_in(self, playing: Priority) -> bool {
+        self > playing && self >= Priority::StepChange
+    }
+}
+
 /// The facts a cue speaks about; each kind fills the slots it needs.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct CueSlots {
@@ -297,6 +306,12 @@ pub struct Utterance {
 }
 
 impl Utterance {
+    /// When the utterance stops being worth saying: its longest-lived cue's expiry. A player
+    /// that cannot start it by then drops it rather than speak it late.
+    pub fn expires_at_ms(&self) -> u64 {
+        self.cues.iter().map(|c| c.expires_at_ms).max().unwrap_or(self.at_ms)
+    }
+
     /// The plain English text of the whole utterance.
     pub fn neutral_text(&self) -> String {
         join_sentences(self.cues.iter().map(neutral_text))
@@ -404,5 +419,38 @@ pub fn neutral_text(cue: &Cue) -> String {
             }
             if parts.is_empty() { "Another run in the bank".to_owned() } else { parts.join(", ") }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_step_news_and_safety_cut_in_and_only_over_less_urgent_speech() {
+        use Priority::*;
+        let all = [Encouragement, Stat, Correction, StepChange, Safety];
+        for new in all {
+            for playing in all {
+                let expected = new > playing && matches!(new, StepChange | Safety);
+                assert_eq!(new.cuts_in(playing), expected, "{new:?} over {playing:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_utterance_lives_as_long_as_its_longest_lived_cue() {
+        let cue = |expires_at_ms| Cue {
+            id: 1,
+            kind: CueKind::Split,
+            priority: Priority::Stat,
+            slots: CueSlots::default(),
+            step: None,
+            at_ms: 1_000,
+            expires_at_ms,
+        };
+        let u = |cues| Utterance { id: 1, at_ms: 1_000, priority: Priority::Stat, cues, interrupts: None };
+        assert_eq!(u(vec![cue(4_000), cue(9_000)]).expires_at_ms(), 9_000);
+        assert_eq!(u(vec![]).expires_at_ms(), 1_000);
     }
 }

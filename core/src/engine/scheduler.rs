@@ -155,7 +155,7 @@ impl Scheduler {
         let mut interrupts = None;
         if let Some((id, speaking_priority, _)) = self.speaking {
             // Only a step change or safety cue cuts into speech, and only less urgent speech.
-            if head_priority >= Priority::StepChange && head_priority > speaking_priority {
+            if head_priority.cuts_in(speaking_priority) {
                 interrupts = Some(id);
             } else {
                 return None;
