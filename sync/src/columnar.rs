@@ -369,8 +369,9 @@ impl Reader<'_> {
     }
 
     fn bytes(&mut self, what: &str) -> Result<&[u8], String> {
+        let claimed = self.varint(what)?;
         let left = self.bytes.len() - self.at;
-        let len = usize::try_from(self.varint(what)?)
+        let len = usize::try_from(claimed)
             .ok()
             .filter(|len| *len <= left)
             .ok_or_else(|| format!("the columnar chunk's {what} runs past its end"))?;
@@ -444,7 +445,11 @@ pub fn decode(body: &[u8]) -> Result<Chunk, String> {
     }
     let mut template_of = Vec::with_capacity(n);
     for _ in 0..n {
-        template_of.push(r.count("template number", template_count.saturating_sub(1))?);
+        let id = r.varint("template number")?;
+        let id = usize::try_from(id).ok().filter(|id| *id < template_count).ok_or_else(|| {
+            format!("a sample of the columnar chunk names template {id}, and the chunk has {template_count}")
+        })?;
+        template_of.push(id);
     }
     let seqs = r.u64s(n, 0, "sequence numbers")?;
     let times = r.u64s(n, minute_start, "sample times")?;
@@ -704,6 +709,12 @@ mod tests {
         bomb.extend(std::iter::repeat_n(0u8, MAX_SAMPLES_PER_CHUNK * 3));
         let e = decode(&deflated(&bomb)).expect_err("bomb");
         assert!(e.contains("larger than"), "{e}");
+        // A sample naming a template the chunk does not have (found by the fuzz target).
+        let e = decode(&deflated(&[0, 1, 0, 0])).expect_err("no template");
+        assert!(e.contains("names template 0, and the chunk has 0"), "{e}");
+        // A template whose length reaches one byte past the end (found by the fuzz target).
+        let e = decode(&deflated(&[0, 1, 1, 0, 2, b'{'])).expect_err("past the end");
+        assert!(e.contains("runs past its end"), "{e}");
         let chunk = Chunk { index: 2, samples: vec![], cues: vec![], events: vec![] };
         let mut trailing = deflated(&[2, 0, 0, 0, 0]);
         assert!(decode(&trailing).is_ok());
