@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
-use crate::client::HttpResponse;
-use crate::client::{Cancel, Client, Method, RequestError, Traffic};
+use crate::client::{Cancel, Client, HttpResponse, Method, RequestError, Traffic};
 use crate::store::{Store, StoreError, StoredRun};
 use crate::wire::{
     ChunkEncoding, Cursor, EncodedChunk, FinalizeClaim, FinalizeReply, RunHeader, chunks_of, encode_chunk,
@@ -280,6 +279,9 @@ impl Syncer {
             analysis,
         };
         let parts = chunks_of(&log).map_err(Stop::Run)?;
+        // The chunks hold their own copy (kept for a fall-back to gzip JSON); a 4-hour log is
+        // megabytes a phone need not hold twice while the upload runs.
+        drop(log);
         let run_path = format!("/v1/runs/{}", run.id);
         let json = [("Content-Type", "application/json")];
         let header_body = serde_json::to_vec(&header).map_err(|e| Stop::Run(e.to_string()))?;
