@@ -521,10 +521,8 @@ impl RunSession {
         // A sensor's NaN or infinite reading is dropped here, and logged: the engine would
         // ignore it, and a journal could not store it (JSON has no NaN) — an error instead
         // would make every app wrap every sensor callback for a glitch it cannot act on.
-        // Rounded to the sensor's resolution here too, so that a session with a journal and
-        // one without see the same numbers.
         let input = match input.finite() {
-            Ok(input) => input.at_sensor_resolution(),
+            Ok(input) => input,
             Err(not_finite) => {
                 tracing::warn!(%not_finite, "reading dropped");
                 return Ok(());
@@ -541,7 +539,9 @@ impl RunSession {
             let mut store_due = false;
             while let Some(next) = queue.pop_front() {
                 let utterances = match &mut inner.engine {
-                    Engine::Plain(session) => session.handle(&next),
+                    // Rounded to the sensor's resolution as the journal rounds what it takes,
+                    // so that a session with a journal and one without see the same numbers.
+                    Engine::Plain(session) => session.handle(&next.at_sensor_resolution()),
                     Engine::Recorded { journal, .. } => {
                         let (utterances, due) = journal.take(&next)?;
                         store_due |= due;

@@ -1,7 +1,8 @@
 //! The sync protocol both sides speak (DESIGN §7): run headers, fixed one-minute chunks of a
 //! run's log, the cursor and the finalize claim, and how a chunk is encoded (gzip JSON, or the
 //! compact columnar encoding of [`crate::columnar`] when the server's cursor offers it) and
-//! digested (always over the chunk's JSON, whichever encoding carried it). Must not: do I/O; accept a body without saying what was wrong with it.
+//! digested (always over the chunk's JSON, whichever encoding carried it). Must not: do I/O;
+//! accept a body without saying what was wrong with it.
 
 use std::io::{Read, Write};
 

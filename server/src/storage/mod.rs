@@ -198,7 +198,7 @@ fn repeated_in_another_chunk(chunk: &Chunk, kind: usize, other: i64) -> StorageE
     ))
 }
 
-/// A run whole from its held chunk bodies (index, gzip JSON), in index order.
+/// A run whole from its held chunk bodies (index, body in either encoding), in index order.
 fn assemble_download(
     id: &str,
     header: RunHeader,

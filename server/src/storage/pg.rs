@@ -57,7 +57,7 @@ CREATE TABLE chunks (
     PRIMARY KEY (user_name, run_id, idx),
     FOREIGN KEY (user_name, run_id) REFERENCES runs (user_name, id)
 );
--- A body is gzip already and a few kB: kept in the row (no TOAST table, no second write, no
+-- A body is compressed already and a few kB: kept in the row (no TOAST table, no second write, no
 -- compression attempted on compressed bytes) up to a page.
 ALTER TABLE chunks ALTER COLUMN body SET STORAGE EXTERNAL;
 ALTER TABLE chunks SET (toast_tuple_target = 8160);
@@ -159,7 +159,6 @@ pub struct PostgresStorage {
     config: postgres::Config,
     idle: Mutex<Pool>,
     freed: Condvar,
-    max_connections: usize,
 }
 
 struct Pool {
@@ -219,7 +218,6 @@ impl PostgresStorage {
         let storage = Self {
             config,
             idle: Mutex::new(Pool { idle: Vec::new(), open: 0, max: max_connections.max(1) }),
-            max_connections: max_connections.max(1),
             freed: Condvar::new(),
         };
         let mut client = storage
@@ -416,7 +414,8 @@ impl Storage for PostgresStorage {
     /// processes' contention is not.
     fn concurrent_calls(&self) -> usize {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        (PG_CALLS_PER_CORE * cores).min(self.max_connections)
+        let connections = self.idle.lock().map_or(1, |pool| pool.max);
+        (PG_CALLS_PER_CORE * cores).min(connections)
     }
 
     fn user_exists(&self, user: &str) -> Result<bool, StorageError> {
