@@ -635,7 +635,7 @@ fn pace(json: bool) -> Result<(), CliError> {
     for sigma_m in [3.0, 5.0, 8.0] {
         for correlated in [false, true] {
             for doppler in [false, true] {
-                for seed in [1, 2] {
+                for seed in 1..=8 {
                     for pace_s_per_km in [270.0, 330.0, 390.0] {
                         conditions.push(Condition { pace_s_per_km, sigma_m, correlated, doppler, seed });
                     }

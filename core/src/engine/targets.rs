@@ -22,7 +22,7 @@ use crate::cue::CueKind;
 use crate::signal::display::DISPLAY_WINDOW_MS;
 use crate::signal::grade::{Adjustment, AltitudeSource, GradeEstimator};
 use crate::signal::pace::PaceEstimate;
-use crate::signal::recent::WindowSpeed;
+use crate::signal::recent::{WINDOWS_S, WindowSpeed};
 use crate::units::SecondsPerKm;
 
 /// Beyond the band by this much before a pace correction: ±5 s/km is within what a runner can
@@ -63,6 +63,20 @@ const READING_SIGMA_FLOOR_MPS: f64 = 0.1;
 pub const PACE_DWELL_MS: u64 = 8_000;
 /// No pace corrections in a step's first seconds: the runner is still changing speed.
 pub const PACE_STEP_GRACE_MS: u64 = 20_000;
+/// From positions alone the filter's speed corrects only when a window of positions at least
+/// this long (s), all of it from after the runner settled into the step, agrees: a 24-s window
+/// through 8 m of white noise is ±0.2 m/s, as likely as not beyond the band with the filter,
+/// and a window reaching back into the start holds the filter's first, noisiest speeds
+/// (`pacenote bench pace`: 5 of 14 false corrections in 8 h of steady runs with σ 8 m white
+/// GPS came 32–42 s after the start). Until one is full — about 56 s into a step, or after a
+/// restart — the windows' own tests speak for positions.
+const SMOOTHED_GATE_MIN_WINDOW_S: f64 = 48.0;
+/// ... and agrees by this many of its own σ beyond the band: wandering error moves the filter
+/// and the window together, and a window just past the edge is no second opinion (8 m of
+/// wander: 1.50 false corrections an hour on `bench pace` with the window's bare speed, 0.13
+/// with 1.5 σ, 0 with 2 σ; a 10 % change is then corrected in 135 s instead of 111 — and in
+/// 161 s with 2 σ; the position-error groups, whose windows are sharp, do not move).
+const SMOOTHED_GATE_SIGMAS: f64 = 1.5;
 /// After a GPS loss, with positions alone (no Doppler, device speed or cadence to bridge with),
 /// no pace correction until the track has been back [`REACQUIRE_SETTLE_MS`]: a phone's first
 /// fixes after a gap converge over several seconds, and that convergence reads as speed
@@ -448,19 +462,28 @@ impl PaceMonitor {
         let (smoothed_fast, smoothed_slow) = self.smoothed_test(dt_s, estimate, speed, may_push);
         // From positions alone the filter's speed follows the track's wander for tens of
         // seconds, which its CUSUM counts as evidence second by second: the longest window
-        // of positions has to lie beyond the band on the same side too (on `pacenote bench
-        // pace`: false corrections with σ 8 m white GPS 2.5 → 1.0 an hour, before a change
-        // 5.0 → 0; detection of a 10 % change 40.3 → 40.9 s overall).
+        // of positions (of at least [`SMOOTHED_GATE_MIN_WINDOW_S`], from after the runner
+        // settled) has to lie beyond the band on the same side too, by
+        // [`SMOOTHED_GATE_SIGMAS`] (on `pacenote bench pace` at first: false corrections with
+        // σ 8 m white GPS 2.5 → 1.0 an hour, before a change 5.0 → 0). With no such window
+        // yet, positions speak only through the windows' own tests.
         // (Looked up only when the smoothed test is sure: this is the per-sample path.)
         let longest = || {
-            let windows = estimate.recent.filter(|_| estimate.reading.is_none());
-            windows.and_then(|r| r.windows.iter().rev().flatten().find(|w| !w.doppler).copied())
+            let windows = estimate.recent.filter(|_| estimate.reading.is_none())?;
+            let long = windows.windows.iter().zip(WINDOWS_S).rev();
+            let settled_since_ms = self.settled_since_ms(t_ms, step_moving_ms);
+            let long = long.filter(|(_, s)| *s >= SMOOTHED_GATE_MIN_WINDOW_S).flat_map(|(w, _)| *w);
+            Some(long.filter(|w| w.from_ms >= settled_since_ms).find(|w| !w.doppler))
         };
         let (smoothed_fast, smoothed_slow) = match (smoothed_fast || smoothed_slow).then(longest).flatten() {
-            Some(w) => (
-                smoothed_fast && w.speed_mps > self.band_mps.1,
-                smoothed_slow && w.speed_mps + w.low_bias_mps < self.band_mps.0,
-            ),
+            Some(Some(w)) => {
+                let doubt_mps = SMOOTHED_GATE_SIGMAS * w.sigma_mps;
+                (
+                    smoothed_fast && w.speed_mps - doubt_mps > self.band_mps.1,
+                    smoothed_slow && w.speed_mps + w.low_bias_mps + doubt_mps < self.band_mps.0,
+                )
+            }
+            Some(None) => (false, false),
             None => (smoothed_fast, smoothed_slow),
         };
         // The speed the sure evidence rests on: the raw readings' mean since their evidence began;
@@ -560,11 +583,16 @@ impl PaceMonitor {
         estimate: &PaceEstimate,
         speed: f64,
     ) -> (Option<WindowSpeed>, Option<WindowSpeed>) {
-        let settled_since_ms =
-            (t_ms + PACE_STEP_GRACE_MS).saturating_sub(step_moving_ms).max(self.quiet_until_ms);
+        let settled_since_ms = self.settled_since_ms(t_ms, step_moving_ms);
         let Some(recent) = estimate.recent else { return (None, None) };
         let (fast, slow) = recent.outside(settled_since_ms, self.band_mps, self.outer_mps);
         (fast.filter(|_| speed > self.outer_mps.1), slow.filter(|_| speed < self.outer_mps.0))
+    }
+
+    /// Since when the runner has settled into the step (past its grace, and the track back
+    /// after a loss): evidence from before then speaks of a runner still getting going.
+    fn settled_since_ms(&self, t_ms: u64, step_moving_ms: u64) -> u64 {
+        (t_ms + PACE_STEP_GRACE_MS).saturating_sub(step_moving_ms).max(self.quiet_until_ms)
     }
 
     /// CUSUM over raw speed readings (Doppler, treadmill), each taken once; when one side is
@@ -896,35 +924,36 @@ mod tests {
     fn the_filters_speed_alone_does_not_correct_against_the_longest_window() {
         use crate::signal::recent::{RecentSpeed, WindowSpeed};
         // Positions alone: the filter's speed has wandered to 3.3 m/s (5:03/km, band
-        // 5:25–5:35) for a minute — its CUSUM alone would be sure — while the 96-s window of
-        // positions reads 3.05 m/s, inside the band: no correction. Once that window too
-        // reads beyond the band, the correction comes.
-        let longest = |speed_mps: f64| WindowSpeed {
-            from_ms: 0,
-            speed_mps,
-            sigma_mps: 0.1,
-            low_bias_mps: 0.0,
-            doppler: false,
+        // 5:25–5:35) for a minute — its CUSUM alone would be sure. The 96-s window of positions
+        // (σ 0.1 m/s) decides: inside the band (3.05 m/s), or just beyond it (3.1 m/s, a
+        // quarter of its σ past 3.077), no correction; reaching back before the runner
+        // settled into the step (20 s in), no correction; beyond the band by more than
+        // SMOOTHED_GATE_SIGMAS of its σ and all from after the settling, the correction comes.
+        let estimate = |speed_mps: f64, from_ms: u64| {
+            let longest =
+                WindowSpeed { from_ms, speed_mps, sigma_mps: 0.1, low_bias_mps: 0.0, doppler: false };
+            PaceEstimate {
+                speed_sigma_mps: 0.1,
+                recent: Some(RecentSpeed { windows: only_window(96.0, longest), doppler_mean_mps: None }),
+                ..at(3.3)
+            }
         };
-        let estimate = |window: f64| PaceEstimate {
-            speed_sigma_mps: 0.1,
-            recent: Some(RecentSpeed { windows: only_window(96.0, longest(window)), doppler_mean_mps: None }),
-            ..at(3.3)
-        };
-        let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
-        let said = |monitor: &mut PaceMonitor, window: f64, from: u64| {
-            (from..from + 60).find_map(|s| {
+        let said = |window: f64, from_ms: u64| {
+            let mut monitor = PaceMonitor::new(325.0, 335.0, 0.0);
+            (0..120u64).find_map(|s| {
                 monitor.update(
                     s * 1000,
                     s * 1000,
-                    &estimate(window),
+                    &estimate(window, from_ms),
                     || SecondsPerKm::from_speed_mps(3.3),
                     None,
                 )
             })
         };
-        assert_eq!(said(&mut monitor, 3.05, 0), None);
-        assert_eq!(said(&mut monitor, 3.2, 60).map(|d| d.kind), Some(CueKind::SlowDown));
+        assert_eq!(said(3.05, PACE_STEP_GRACE_MS), None);
+        assert_eq!(said(3.1, PACE_STEP_GRACE_MS), None);
+        assert_eq!(said(3.3, 0), None);
+        assert_eq!(said(3.3, PACE_STEP_GRACE_MS).map(|d| d.kind), Some(CueKind::SlowDown));
     }
 
     #[test]
