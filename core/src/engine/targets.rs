@@ -4,7 +4,7 @@
 //! The rules are the ones that keep good coaches quiet and right:
 //! - a correction only when the runner is *surely* outside the band *plus a tolerance*: by a
 //!   sequential test on each raw speed reading (Doppler, treadmill), by a test on windows of
-//!   raw readings from 6 s to 96 s ([`crate::signal::recent`]), or — with nothing raw — by
+//!   raw readings from 6 s to 2 min ([`crate::signal::recent`]), or — with nothing raw — by
 //!   evidence from the smoothed estimate; the smoothed estimate must agree in every case.
 //!   Noisy GPS cannot flip-flop it, and a clear change is caught in seconds;
 //! - then a cooldown that grows with each repeat (escalation), and silence after three: they
@@ -295,7 +295,7 @@ pub const TERRAIN_CONFIRM_MS: u64 = 8_000;
 /// corrections an hour with Doppler at the barometer's 8 s).
 pub const GPS_TERRAIN_CONFIRM_MS: u64 = 30_000;
 /// With GPS altitude alone, no correction this long after the runner was last on a hill: the
-/// evidence (up to a 96-s window, a minute of readings) still holds the hill's pace, raw.
+/// evidence (up to a 2-min window, a minute of readings) still holds the hill's pace, raw.
 const GPS_HILL_MEMORY_MS: u64 = 60_000;
 
 /// A climb worth a word is at least this steep (corrections are already withheld from
@@ -490,7 +490,7 @@ impl PaceMonitor {
         // else, from positions alone, the newest window that was sure — its own speed, far
         // steadier than a 10-s display of the filter's speed — with its σ. (A Doppler window is
         // not spoken: the display's Doppler mean is as good and newer, where a window sure of a
-        // slow stretch may reach back a minute and a half.)
+        // slow stretch may reach back two minutes.)
         let evidence = |reading: Option<f64>, window: Option<WindowSpeed>| {
             let window = window.filter(|w| !w.doppler).map(|w| (w.speed_mps, Some(w.sigma_mps)));
             reading.map(|v| (v, None)).or(window)

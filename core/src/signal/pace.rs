@@ -444,7 +444,7 @@ pub struct PaceEstimator {
     paused: bool,
     /// Running mean of the interval between fixes, ms.
     usual_interval_ms: f64,
-    /// The raw readings of the last minute and a half, for [`PaceEstimate::recent`].
+    /// The raw readings of the last two minutes, for [`PaceEstimate::recent`].
     recent: RecentFixes,
     /// The smoothed direction of travel the recent windows measure distance along.
     direction: Direction,

@@ -4,7 +4,7 @@
 //! The Kalman filter in [`super::pace`] gives the best *current* speed, smooth enough to show
 //! and to speak; that smoothness makes it slow to notice a change. "Is the runner off target?"
 //! is a different question — a test — and is answered here: the raw measurements of each of a
-//! few windows (6 s to 96 s) give a speed with an honest σ (Doppler readings averaged;
+//! few windows (6 s to 2 min) give a speed with an honest σ (Doppler readings averaged;
 //! positions through a least-squares slope of the along-track distance), and the result is the
 //! speed the runner has surely been above, and surely been below, in *some* window. A clear
 //! change shows in the short windows within seconds, a small drift in the long ones.
@@ -32,8 +32,10 @@ use super::line_fit::{LineSums, REBASE_AFTER_MS};
 /// one surely. From positions alone each doubling between 24 and 96 s leaves a change waiting
 /// for the next: 72 s between 48 and 96 caught a 10 % change with 2 m of wander in 54.9 s
 /// instead of 60.2 on `pacenote bench pace`, false corrections unchanged (36 s between 24
-/// and 48 added one).
-pub const WINDOWS_S: [f64; 6] = [6.0, 12.0, 24.0, 48.0, 72.0, 96.0];
+/// and 48 added one). 120 s catches it with 4 m of wander (a wander of ~2 min moves a 96-s
+/// window's slope almost as much as the change) in 113.0 s instead of 128.1, false
+/// corrections unchanged.
+pub const WINDOWS_S: [f64; 7] = [6.0, 12.0, 24.0, 48.0, 72.0, 96.0, 120.0];
 /// Positions alone say little about speed over a few seconds (a 12-s slope through 5-m noise
 /// is ±0.4 m/s), and at a corner the direction of travel lags for a few seconds, which short
 /// windows would read as slowing: without Doppler, only windows at least this long count.
@@ -819,7 +821,8 @@ mod tests {
                 let travel = (3.0 * heading.cos(), 3.0 * heading.sin());
                 recent.push(t * 1000, at, 64.0, Some(travel), None);
             }
-            recent.recent_speed().expect("windows full").windows[WINDOWS_S.len() - 1].expect("96 s").sigma_mps
+            let i = WINDOWS_S.iter().position(|s| *s == 96.0).expect("a 96-s window");
+            recent.recent_speed().expect("windows full").windows[i].expect("96 s").sigma_mps
         };
         let (steady, wobbling) = (window_sigma(0.0), window_sigma(0.15));
         // Σ|Δu|² ≈ 96 · 0.3², σ² ≈ 64: 1.2 · 64 · 8.6 / 96² ≈ 0.072 (m/s)² added.
@@ -914,7 +917,8 @@ mod tests {
             let late = angle(t.saturating_sub(4) as f64);
             recent.push(t * 1000, at, 4.0, Some((speed * late.cos(), speed * late.sin())), None);
         }
-        let w = recent.recent_speed().and_then(|r| r.windows[4]).expect("a 96-s window");
+        let i = WINDOWS_S.iter().position(|s| *s == 96.0).expect("a 96-s window");
+        let w = recent.recent_speed().and_then(|r| r.windows[i]).expect("a 96-s window");
         assert!((w.speed_mps - speed).abs() < 0.005 * speed, "{w:?}");
     }
 
