@@ -23,6 +23,8 @@ pub const PACK_FORMAT_VERSION: u32 = 1;
 /// a persona pack well under 1.5 MB (DESIGN §13 measured ~13 KB for 2 s at q3, 22 kHz).
 pub const VORBIS_QUALITY: &str = "2";
 pub const SAMPLE_RATE_HZ: &str = "16000";
+/// The TTS command the README documents: espeak-ng with the persona's voice, pitch and rate.
+pub const ESPEAK_TEMPLATE: &str = "espeak-ng -v {voice} -p {pitch} -s {rate} -w {out} {text}";
 /// A decoded clip may differ from its manifest duration by this much (encoder padding).
 const DURATION_TOLERANCE_MS: u64 = 30;
 
@@ -93,11 +95,11 @@ pub fn content_version(persona: &Persona) -> String {
     hex(&hasher.finalize())[..16].to_owned()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> PackError {
+pub(crate) fn io_err(path: &Path, e: std::io::Error) -> PackError {
     PackError::Io { path: path.to_owned(), message: e.to_string() }
 }
 
@@ -114,30 +116,7 @@ pub fn build(
     std::fs::create_dir_all(&scratch).map_err(|e| io_err(&scratch, e))?;
     let mut clips = Vec::with_capacity(fragments.len());
     for (i, text) in fragments.iter().enumerate() {
-        let id = clip_id(text);
-        let wav = scratch.join(format!("{id}.wav"));
-        let file = format!("{id}.ogg");
-        let ogg = out.join(&file);
-        run_tts(tts_template, text, &wav, &persona.voice)?;
-        // oggenc picks a random stream serial unless told: the same text would give other
-        // bytes (and another content hash) on every rebuild, and phones would download every
-        // clip of a pack again for a one-line script change.
-        let serial = u32::from_str_radix(&id[1..9], 16).unwrap_or(0).to_string();
-        let encoded = Command::new("oggenc")
-            .args(["-Q", "-q", VORBIS_QUALITY, "--resample", SAMPLE_RATE_HZ, "--serial", &serial, "-o"])
-            .arg(&ogg)
-            .arg(&wav)
-            .output()
-            .map_err(|e| PackError::Encode { text: text.clone(), message: e.to_string() })?;
-        if !encoded.status.success() {
-            let message = String::from_utf8_lossy(&encoded.stderr).trim().to_owned();
-            return Err(PackError::Encode { text: text.clone(), message });
-        }
-        let bytes = std::fs::read(&ogg).map_err(|e| io_err(&ogg, e))?;
-        let duration_ms = decode(&bytes)
-            .map_err(|message| PackError::Encode { text: text.clone(), message })?
-            .duration_ms();
-        clips.push(Clip { id, text: text.clone(), file, sha256: hex(&Sha256::digest(&bytes)), duration_ms });
+        clips.push(render_clip(text, clip_id(text), tts_template, &persona.voice, &scratch, out)?);
         progress(i + 1, fragments.len());
     }
     let _ = std::fs::remove_dir_all(&scratch);
@@ -150,11 +129,51 @@ pub fn build(
         clips,
     };
     // The manifest last, atomically: a pack without one is obviously unfinished.
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| PackError::Persona(e.to_string()))?;
-    let tmp = out.join("manifest.json.tmp");
-    std::fs::write(&tmp, json + "\n").map_err(|e| io_err(&tmp, e))?;
-    std::fs::rename(&tmp, out.join("manifest.json")).map_err(|e| io_err(out, e))?;
+    write_json_atomically(&out.join("manifest.json"), &manifest)?;
     Ok(manifest)
+}
+
+/// Renders `text` with the TTS command into `out/<id>.ogg` (through a WAV in `scratch`) and
+/// describes the clip: what a pack's phrases and a plan's notes are both made of.
+pub(crate) fn render_clip(
+    text: &str,
+    id: String,
+    tts_template: &str,
+    voice: &Voice,
+    scratch: &Path,
+    out: &Path,
+) -> Result<Clip, PackError> {
+    let wav = scratch.join(format!("{id}.wav"));
+    let file = format!("{id}.ogg");
+    let ogg = out.join(&file);
+    run_tts(tts_template, text, &wav, voice)?;
+    // oggenc picks a random stream serial unless told: the same text would give other
+    // bytes (and another content hash) on every rebuild, and phones would download every
+    // clip of a pack again for a one-line script change.
+    let serial = u32::from_str_radix(&id[1..9], 16).unwrap_or(0).to_string();
+    let encoded = Command::new("oggenc")
+        .args(["-Q", "-q", VORBIS_QUALITY, "--resample", SAMPLE_RATE_HZ, "--serial", &serial, "-o"])
+        .arg(&ogg)
+        .arg(&wav)
+        .output()
+        .map_err(|e| PackError::Encode { text: text.to_owned(), message: e.to_string() })?;
+    if !encoded.status.success() {
+        let message = String::from_utf8_lossy(&encoded.stderr).trim().to_owned();
+        return Err(PackError::Encode { text: text.to_owned(), message });
+    }
+    let bytes = std::fs::read(&ogg).map_err(|e| io_err(&ogg, e))?;
+    let duration_ms =
+        decode(&bytes).map_err(|message| PackError::Encode { text: text.to_owned(), message })?.duration_ms();
+    Ok(Clip { id, text: text.to_owned(), file, sha256: hex(&Sha256::digest(&bytes)), duration_ms })
+}
+
+/// Writes a manifest (a pack's or a note set's) as JSON through a temporary file and a
+/// rename: a killed build never leaves one that looks complete.
+pub(crate) fn write_json_atomically(path: &Path, value: &impl Serialize) -> Result<(), PackError> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| PackError::Persona(e.to_string()))?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, json + "\n").map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
 }
 
 /// Runs the TTS command template for one text, writing a WAV file to `wav`.
@@ -301,6 +320,32 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, PackError> {
     serde_json::from_slice(&bytes).map_err(|e| PackError::Manifest { path, message: e.to_string() })
 }
 
+/// What is wrong with one clip file in `dir`, if anything: a name that leaves the folder, a
+/// missing file, a wrong hash, audio that does not decode or lasts other than listed.
+pub fn check_clip(dir: &Path, clip: &Clip) -> Option<PackProblem> {
+    if clip.file.contains(['/', '\\']) || clip.file.starts_with('.') {
+        return Some(PackProblem(format!("{}: clip file names may not leave the pack folder", clip.file)));
+    }
+    let bytes = match std::fs::read(dir.join(&clip.file)) {
+        Ok(b) => b,
+        Err(e) => return Some(PackProblem(format!("{}: missing clip file ({e})", clip.file))),
+    };
+    let sha = hex(&Sha256::digest(&bytes));
+    if sha != clip.sha256 {
+        return Some(PackProblem(format!(
+            "{}: wrong hash: manifest says {}, file has {sha}",
+            clip.file, clip.sha256
+        )));
+    }
+    match decode(&bytes) {
+        Err(e) => Some(PackProblem(format!("{}: undecodable: {e}", clip.file))),
+        Ok(d) if d.duration_ms().abs_diff(clip.duration_ms) > DURATION_TOLERANCE_MS => Some(PackProblem(
+            format!("{}: lasts {} ms, manifest says {} ms", clip.file, d.duration_ms(), clip.duration_ms),
+        )),
+        Ok(_) => None,
+    }
+}
+
 /// Checks a pack completely; returns its manifest, or every problem found.
 pub fn verify(dir: &Path) -> Result<Manifest, Vec<PackProblem>> {
     let manifest = read_manifest(dir).map_err(|e| vec![PackProblem(e.to_string())])?;
@@ -328,41 +373,7 @@ pub fn verify(dir: &Path) -> Result<Manifest, Vec<PackProblem>> {
             problems.push(PackProblem(format!("missing clip for {fragment:?} (id {})", clip_id(&fragment))));
         }
     }
-    for clip in &manifest.clips {
-        let path = dir.join(&clip.file);
-        if clip.file.contains(['/', '\\']) || clip.file.starts_with('.') {
-            problems
-                .push(PackProblem(format!("{}: clip file names may not leave the pack folder", clip.file)));
-            continue;
-        }
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) => {
-                problems.push(PackProblem(format!("{}: missing clip file ({e})", clip.file)));
-                continue;
-            }
-        };
-        let sha = hex(&Sha256::digest(&bytes));
-        if sha != clip.sha256 {
-            problems.push(PackProblem(format!(
-                "{}: wrong hash: manifest says {}, file has {sha}",
-                clip.file, clip.sha256
-            )));
-            continue;
-        }
-        match decode(&bytes) {
-            Err(e) => problems.push(PackProblem(format!("{}: undecodable: {e}", clip.file))),
-            Ok(d) if d.duration_ms().abs_diff(clip.duration_ms) > DURATION_TOLERANCE_MS => {
-                problems.push(PackProblem(format!(
-                    "{}: lasts {} ms, manifest says {} ms",
-                    clip.file,
-                    d.duration_ms(),
-                    clip.duration_ms
-                )));
-            }
-            Ok(_) => {}
-        }
-    }
+    problems.extend(manifest.clips.iter().filter_map(|clip| check_clip(dir, clip)));
     if problems.is_empty() { Ok(manifest) } else { Err(problems) }
 }
 
@@ -380,7 +391,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch");
         for entry in std::fs::read_dir(committed("stone")).expect("pack").flatten() {
-            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy");
+            if entry.path().is_file() {
+                std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy");
+            }
         }
         dir
     }

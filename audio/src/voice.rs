@@ -1,14 +1,17 @@
 //! Stitching utterances from a pack (DESIGN §6): each clip decoded once, trimmed of its
 //! silence, brought to one loudness and faded at both ends so joins do not click; words of a
 //! number closer together than phrases; a short lead-in so Bluetooth headsets wake before the
-//! first syllable. Text no pack holds goes to the platform's speech fallback (a trait).
+//! first syllable. A step note comes from the plan's note clips in the pack (see
+//! [`crate::notes`]); text neither holds goes to the platform's speech fallback (a trait).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use pacenote_core::persona::Spoken;
+use sha2::{Digest, Sha256};
 
-use crate::pack::{Manifest, PackError, decode, read_manifest};
+use crate::notes::{NOTES_DIR, read_note_sets};
+use crate::pack::{Manifest, PackError, decode, hex, read_manifest};
 
 /// Sample rate of stitched speech and rendered tracks (the packs' own rate).
 pub const SAMPLE_RATE_HZ: u32 = 16_000;
@@ -37,6 +40,8 @@ pub struct Voice {
     dir: PathBuf,
     manifest: Manifest,
     by_text: HashMap<String, String>,
+    /// Note clips of the pack's note sets: text → (file under `notes/`, its sha256).
+    notes: HashMap<String, (String, String)>,
     cache: HashMap<String, Vec<f32>>,
 }
 
@@ -65,7 +70,13 @@ impl Voice {
     pub fn open(dir: &Path) -> Result<Voice, PackError> {
         let manifest = read_manifest(dir)?;
         let by_text = manifest.clips.iter().map(|c| (c.text.clone(), c.file.clone())).collect();
-        Ok(Voice { dir: dir.to_owned(), manifest, by_text, cache: HashMap::new() })
+        let notes = read_note_sets(dir)?
+            .into_iter()
+            .filter(|set| set.persona == manifest.persona)
+            .flat_map(|set| set.clips)
+            .map(|c| (c.text, (format!("{NOTES_DIR}/{}", c.file), c.sha256)))
+            .collect();
+        Ok(Voice { dir: dir.to_owned(), manifest, by_text, notes, cache: HashMap::new() })
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -75,10 +86,33 @@ impl Voice {
     /// The prepared samples of the clip for `text`, if the pack has one.
     pub fn clip(&mut self, text: &str) -> Result<Option<&[f32]>, PackError> {
         let Some(file) = self.by_text.get(text).cloned() else { return Ok(None) };
+        self.load(file, None).map(Some)
+    }
+
+    /// The prepared samples of the note clip for `text`, if a note set of the pack has one
+    /// whose bytes hash to its record (a damaged note clip is left to the speech fallback,
+    /// as an unknown note is).
+    pub fn note_clip(&mut self, text: &str) -> Result<Option<&[f32]>, PackError> {
+        let Some((file, sha256)) = self.notes.get(text).cloned() else { return Ok(None) };
+        match self.load(file, Some(&sha256)) {
+            Ok(samples) => Ok(Some(samples)),
+            Err(PackError::Io { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Decodes, prepares and caches the clip in `file` (relative to the pack), checking its
+    /// hash first when one is given.
+    fn load(&mut self, file: String, sha256: Option<&str>) -> Result<&[f32], PackError> {
         if !self.cache.contains_key(&file) {
             let path = self.dir.join(&file);
             let bytes = std::fs::read(&path)
                 .map_err(|e| PackError::Io { path: path.clone(), message: e.to_string() })?;
+            if let Some(expected) = sha256
+                && hex(&Sha256::digest(&bytes)) != expected
+            {
+                return Err(PackError::Io { path, message: "its bytes do not hash to its record".into() });
+            }
             let decoded = decode(&bytes).map_err(|message| PackError::Io { path, message })?;
             let mono: Vec<f32> = decoded
                 .samples
@@ -88,7 +122,7 @@ impl Voice {
             let mono = resample(&mono, decoded.sample_rate, SAMPLE_RATE_HZ);
             self.cache.insert(file.clone(), prepare(mono));
         }
-        Ok(self.cache.get(&file).map(Vec::as_slice))
+        Ok(self.cache.get(&file).map(Vec::as_slice).unwrap_or_default())
     }
 
     /// Stitches the parts of an utterance, lead-in first.
@@ -113,7 +147,7 @@ impl Voice {
             }
             previous_was_word = is_word;
             let from_pack = match part {
-                Spoken::Free(_) => None,
+                Spoken::Free(_) => self.note_clip(text)?.map(<[f32]>::to_vec),
                 _ => self.clip(text)?.map(<[f32]>::to_vec),
             };
             match from_pack {
@@ -277,6 +311,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_bundled_plans_note_is_said_in_the_personas_voice_and_a_damaged_one_falls_back() {
+        for persona_id in ["stone", "jakes", "jenna"] {
+            let mut voice = pack(persona_id);
+            for (file, json) in pacenote_core::BUNDLED_PLANS {
+                let plan = pacenote_core::plan::Plan::from_json(json.as_bytes()).expect("plan");
+                for note in plan.notes() {
+                    let stitched =
+                        voice.stitch(&[Spoken::Free(note.clone())], &mut NoSynthesiser).expect("stitches");
+                    assert!(stitched.unvoiced.is_empty(), "{persona_id}, {file}: {note:?} not voiced");
+                    assert_eq!(stitched.fallbacks, 0);
+                }
+            }
+        }
+        // A copy of Stone's pack whose note clip for one note is damaged: that note goes to
+        // the speech fallback (here: none, so it is reported unvoiced), never a wrong clip.
+        let from = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("packs/en/stone");
+        let dir = std::env::temp_dir().join(format!("pacenote-voice-notes-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(NOTES_DIR)).expect("scratch");
+        for sub in ["", NOTES_DIR] {
+            for entry in std::fs::read_dir(from.join(sub)).expect("pack").flatten() {
+                if entry.path().is_file() {
+                    std::fs::copy(entry.path(), dir.join(sub).join(entry.file_name())).expect("copy");
+                }
+            }
+        }
+        let note = "Jog it out.";
+        let file = dir.join(NOTES_DIR).join(format!("{}.ogg", crate::notes::note_id(note)));
+        let mut bytes = std::fs::read(&file).expect("note clip");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&file, bytes).expect("write");
+        let mut voice = Voice::open(&dir).expect("pack");
+        let damaged = voice.stitch(&[Spoken::Free(note.into())], &mut NoSynthesiser).expect("stitches");
+        assert_eq!(damaged.unvoiced.len(), 1, "{damaged:?}");
+        let unknown =
+            voice.stitch(&[Spoken::Free("Jog it out gently.".into())], &mut NoSynthesiser).expect("ok");
+        assert_eq!(unknown.unvoiced.len(), 1, "a note no plan has is not in the pack");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

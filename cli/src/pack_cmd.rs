@@ -1,16 +1,17 @@
-//! `pacenote pack build` and `pacenote pack verify`.
+//! `pacenote pack build`, `pacenote pack notes` and `pacenote pack verify`.
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use pacenote_audio::pack;
+use pacenote_audio::{notes, pack};
+use pacenote_core::BUNDLED_PLANS;
 use pacenote_core::persona::Persona;
+use pacenote_core::plan::Plan;
 
 use crate::CliError;
 
-/// The TTS command the README documents: espeak-ng with the persona's voice, pitch and rate.
-pub const ESPEAK_TEMPLATE: &str = "espeak-ng -v {voice} -p {pitch} -s {rate} -w {out} {text}";
+pub use pacenote_audio::pack::ESPEAK_TEMPLATE;
 
 /// The committed pack of a persona, in this source tree.
 pub fn committed_pack(persona: &str) -> std::path::PathBuf {
@@ -19,7 +20,8 @@ pub fn committed_pack(persona: &str) -> std::path::PathBuf {
 
 #[derive(Debug, Subcommand)]
 pub enum PackCommand {
-    /// Render a persona's phrases and number vocabulary into a voice pack.
+    /// Render a persona's phrases and number vocabulary into a voice pack, with the notes of
+    /// the bundled plans (the pack's `notes/`).
     Build {
         #[arg(long)]
         persona: String,
@@ -31,7 +33,22 @@ pub enum PackCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Check a pack: every phrase present, every hash right, every clip decodable.
+    /// Render a plan's step notes in a persona's voice into its pack (`PACK/notes/<plan id>.json`
+    /// and clips), so the coach reads them in that voice rather than the phone's.
+    Notes {
+        /// The plan (JSON, ZWO or intervals.icu text).
+        plan: PathBuf,
+        #[arg(long)]
+        persona: String,
+        /// The persona's pack folder.
+        #[arg(long)]
+        pack: PathBuf,
+        /// TTS command; {text}, {out} (a WAV path), {voice}, {pitch} and {rate} are filled in.
+        #[arg(long, default_value = ESPEAK_TEMPLATE)]
+        tts: String,
+    },
+    /// Check a pack: every phrase present, every hash right, every clip decodable; and the note
+    /// sets of the bundled plans, and of any other plan the pack holds notes for.
     Verify { dir: PathBuf },
 }
 
@@ -54,6 +71,13 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
             let manifest = pack::build(&persona, &tts, &out, |done, _| bar.set_position(done as u64))
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             bar.finish_and_clear();
+            let mut notes = 0;
+            for plan in bundled_plans()? {
+                notes += notes::build_notes(&persona, &plan, &tts, &out)
+                    .map_err(|e| CliError::Usage(e.to_string()))?
+                    .clips
+                    .len();
+            }
             let bytes: u64 = manifest
                 .clips
                 .iter()
@@ -61,7 +85,7 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
                 .map(|m| m.len())
                 .sum();
             println!(
-                "wrote {}: {} clips, {:.0} KB, version {}",
+                "wrote {}: {} clips, {:.0} KB, version {}; {notes} note clips of the bundled plans",
                 out.display(),
                 manifest.clips.len(),
                 bytes as f64 / 1024.0,
@@ -69,21 +93,93 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
             );
             Ok(())
         }
-        PackCommand::Verify { dir } => match pack::verify(&dir) {
-            Ok(manifest) => {
-                println!(
-                    "ok: {}: {} pack, {} clips, version {}",
-                    dir.display(),
-                    manifest.persona,
-                    manifest.clips.len(),
-                    manifest.version
-                );
-                Ok(())
+        PackCommand::Notes { plan, persona, pack, tts } => {
+            let persona = Persona::bundled(&persona).map_err(|e| CliError::Usage(e.to_string()))?;
+            let plan = crate::plan_cmd::load_plan(&plan)?;
+            let set = notes::build_notes(&persona, &plan, &tts, &pack)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            println!(
+                "wrote {}: {} note clips of plan {} in {}'s voice, version {}",
+                notes::note_set_path(&pack, &plan.id).map_err(|e| CliError::Usage(e.to_string()))?.display(),
+                set.clips.len(),
+                plan.id,
+                persona.name,
+                set.version
+            );
+            Ok(())
+        }
+        PackCommand::Verify { dir } => {
+            let (manifest, mut problems) = match pack::verify(&dir) {
+                Ok(manifest) => (Some(manifest), Vec::new()),
+                Err(problems) => (None, problems.into_iter().map(|p| p.to_string()).collect()),
+            };
+            let note_sets = verify_note_sets(&dir, manifest.as_ref().map(|m| m.persona.as_str()))?;
+            problems.extend(note_sets.problems);
+            match manifest {
+                Some(manifest) if problems.is_empty() => {
+                    println!(
+                        "ok: {}: {} pack, {} clips, version {}; {} note sets, {} note clips",
+                        dir.display(),
+                        manifest.persona,
+                        manifest.clips.len(),
+                        manifest.version,
+                        note_sets.sets,
+                        note_sets.clips
+                    );
+                    Ok(())
+                }
+                _ => Err(CliError::Problems { path: dir, problems }),
             }
-            Err(problems) => Err(CliError::Problems {
-                path: dir,
-                problems: problems.into_iter().map(|p| p.to_string()).collect(),
-            }),
-        },
+        }
     }
+}
+
+/// The bundled plans, read.
+fn bundled_plans() -> Result<Vec<Plan>, CliError> {
+    BUNDLED_PLANS
+        .iter()
+        .map(|(file, json)| {
+            Plan::from_json(json.as_bytes()).map_err(|e| CliError::Usage(format!("bundled plan {file}: {e}")))
+        })
+        .collect()
+}
+
+/// What checking a pack's note sets found.
+struct NoteSetsChecked {
+    sets: usize,
+    clips: usize,
+    problems: Vec<String>,
+}
+
+/// Checks the note sets of the pack in `dir` (of `persona`, when its manifest said): every
+/// bundled plan's against the plan, and every other set's clips by hash and decoding.
+fn verify_note_sets(dir: &std::path::Path, persona: Option<&str>) -> Result<NoteSetsChecked, CliError> {
+    let mut checked = NoteSetsChecked { sets: 0, clips: 0, problems: Vec::new() };
+    let Some(persona) = persona.and_then(|p| Persona::bundled(p).ok()) else { return Ok(checked) };
+    let bundled = bundled_plans()?;
+    for plan in &bundled {
+        match notes::verify_notes(dir, plan, &persona) {
+            Ok(set) => {
+                checked.sets += 1;
+                checked.clips += set.clips.len();
+            }
+            Err(problems) => checked.problems.extend(problems.iter().map(ToString::to_string)),
+        }
+    }
+    let sets = notes::read_note_sets(dir).map_err(|e| CliError::Usage(e.to_string()))?;
+    for set in sets.iter().filter(|s| !bundled.iter().any(|p| p.id == s.plan)) {
+        let notes_dir = dir.join(notes::NOTES_DIR);
+        let before = checked.problems.len();
+        checked.problems.extend(
+            set.clips
+                .iter()
+                .filter_map(|clip| pack::check_clip(&notes_dir, clip))
+                .map(|p| format!("notes/{p}")),
+        );
+        if checked.problems.len() == before {
+            checked.sets += 1;
+            checked.clips += set.clips.len();
+        }
+    }
+    Ok(checked)
 }

@@ -334,6 +334,21 @@ impl Plan {
         out
     }
 
+    /// The step notes the coach will read out, each once, in the order they first come: what a
+    /// plan's note clips are rendered from before the run (a note known in advance is spoken in
+    /// the persona's voice, not the phone's).
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes: Vec<String> = Vec::new();
+        for step in self.expanded_steps() {
+            if let Some(note) = step.step.note
+                && !notes.contains(&note)
+            {
+                notes.push(note);
+            }
+        }
+        notes
+    }
+
     /// What the plan asks for in total, for a one-line summary.
     pub fn totals(&self) -> PlanTotals {
         let mut totals = PlanTotals::default();

@@ -27,6 +27,25 @@ fn every_bundled_plan_is_valid_and_round_trips() {
 }
 
 #[test]
+fn a_plans_notes_are_each_listed_once_in_running_order() {
+    let (_, json) = BUNDLED_PLANS.iter().find(|(f, _)| *f == "intervals-5x1k.json").expect("bundled");
+    let plan = Plan::from_json(json.as_bytes()).expect("valid");
+    // Five reps and five jogs share two notes: four notes for twelve steps.
+    assert_eq!(
+        plan.notes(),
+        [
+            "Ten minutes easy to get warm.",
+            "Smooth and controlled. Even effort the whole kilometre.",
+            "Jog it out.",
+            "Easy jog home. Press lap when you are done."
+        ]
+    );
+    let plain =
+        Plan::from_json(with_step(r#"{"kind":"work","end":{"time_s":60}}"#).as_bytes()).expect("valid");
+    assert!(plain.notes().is_empty());
+}
+
+#[test]
 fn intervals_expand_with_rep_numbers() {
     let plan = Plan::from_json(BUNDLED_PLANS[1].1.as_bytes()).expect("valid");
     let steps = plan.expanded_steps();
