@@ -234,6 +234,7 @@ pub enum SyncOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct PreloadReport {
     pub plan_unchanged: bool,
+    /// The pack, and the plan's note clips in its voice, were already current.
     pub pack_unchanged: bool,
     pub files_downloaded: u64,
     pub bytes_downloaded: u64,
@@ -503,23 +504,35 @@ impl Pacenote {
         off_thread(cancellation, move |cancel| {
             let mut traffic = Traffic::cancellable(cancel);
             let plan = preload::preload_plan(&self.preloader, &self.store, &plan_id, &mut traffic)?;
-            let pack = if persona == NEUTRAL_PERSONA {
-                preload::Preloaded { unchanged: true, ..Default::default() }
+            let (pack, notes) = if persona == NEUTRAL_PERSONA {
+                let nothing = preload::Preloaded { unchanged: true, ..Default::default() };
+                (nothing, nothing)
             } else {
-                preload::preload_pack(
+                let pack = preload::preload_pack(
                     &self.preloader,
                     &self.store,
                     &persona,
                     &lang,
                     &self.packs_dir,
                     &mut traffic,
-                )?
+                )?;
+                // The plan's notes in the persona's voice, into the pack just installed.
+                let notes = preload::preload_notes(
+                    &self.preloader,
+                    &self.store,
+                    &plan_id,
+                    &persona,
+                    &lang,
+                    &self.packs_dir,
+                    &mut traffic,
+                )?;
+                (pack, notes)
             };
             Ok(PreloadReport {
                 plan_unchanged: plan.unchanged,
-                pack_unchanged: pack.unchanged,
-                files_downloaded: plan.files_downloaded + pack.files_downloaded,
-                bytes_downloaded: plan.bytes_downloaded + pack.bytes_downloaded,
+                pack_unchanged: pack.unchanged && notes.unchanged,
+                files_downloaded: plan.files_downloaded + pack.files_downloaded + notes.files_downloaded,
+                bytes_downloaded: plan.bytes_downloaded + pack.bytes_downloaded + notes.bytes_downloaded,
             })
         })
         .await

@@ -13,7 +13,7 @@ use pacenote_server::storage::{DEFAULT_MAX_CONNECTIONS, PostgresStorage, SqliteS
 use pacenote_server::{AppState, RunningServer};
 use pacenote_sync::Store;
 use pacenote_sync::client::{Client, RetryPolicy, Traffic, UreqTransport};
-use pacenote_sync::preload::{NEUTRAL_PERSONA, is_ready_offline, preload_pack, preload_plan};
+use pacenote_sync::preload::{NEUTRAL_PERSONA, is_ready_offline, preload_notes, preload_pack, preload_plan};
 use pacenote_sync::restore::restore_history;
 use pacenote_sync::upload::Syncer;
 
@@ -299,6 +299,17 @@ pub fn sync(args: &SyncArgs) -> Result<(), CliError> {
                 packs.display()
             ),
             Err(e) => failed = Some(format!("pack {persona}: {e}")),
+        }
+        if let Some(plan) = args.plan.as_deref().filter(|_| failed.is_none()) {
+            let mut traffic = Traffic::default();
+            match preload_notes(&client, &store, plan, persona, &args.lang, &packs, &mut traffic) {
+                Ok(p) if p.unchanged => println!("notes of {plan} for {persona}/{}: up to date", args.lang),
+                Ok(p) => println!(
+                    "notes of {plan} for {persona}/{}: {} files downloaded, {} bytes",
+                    args.lang, p.files_downloaded, p.bytes_downloaded
+                ),
+                Err(e) => failed = Some(format!("notes of {plan} for {persona}: {e}")),
+            }
         }
     }
     if let Some(plan) = &args.plan {

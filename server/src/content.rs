@@ -22,12 +22,23 @@ impl Tagged {
     }
 }
 
-/// Plans by id, pack manifests by (persona, language), clip files by SHA-256.
+/// Plans by id, pack manifests by (persona, language), plans' note sets by (plan, persona,
+/// language), clip files by SHA-256.
 #[derive(Debug, Default)]
 pub struct Content {
     pub plans: HashMap<String, Tagged>,
     pub manifests: HashMap<(String, String), Tagged>,
+    pub notes: HashMap<(String, String, String), Tagged>,
     pub blobs: HashMap<String, PathBuf>,
+}
+
+/// A plan's note set (`notes/<plan id>.json` in a pack folder), as far as serving it needs.
+#[derive(Debug, Deserialize)]
+struct NoteSetHead {
+    plan: String,
+    persona: String,
+    language: String,
+    clips: Vec<ClipHead>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,7 +77,8 @@ impl Content {
     }
 
     /// Every pack under `dir` (`LANG/PERSONA/manifest.json`, as `pacenote pack build` writes
-    /// them), each clip checked against its SHA-256.
+    /// them) with the plans' note sets in it (`LANG/PERSONA/notes/*.json`), each clip checked
+    /// against its SHA-256.
     pub fn add_packs(&mut self, dir: &Path) -> Result<usize, String> {
         let mut n = 0;
         let mut manifests = Vec::new();
@@ -87,29 +99,55 @@ impl Content {
             let head: ManifestHead = serde_json::from_slice(&bytes)
                 .map_err(|e| format!("{}: not a pack manifest: {e}", path.display()))?;
             let pack_dir = path.parent().unwrap_or(dir);
-            for clip in &head.clips {
-                if clip.file.contains(['/', '\\']) || clip.file.starts_with('.') {
-                    return Err(format!(
-                        "{}: clip file {:?} is not a plain file name",
-                        path.display(),
-                        clip.file
-                    ));
-                }
-                let clip_path = pack_dir.join(&clip.file);
-                let actual = sha256_hex(&read(&clip_path)?);
-                if actual != clip.sha256 {
-                    return Err(format!(
-                        "{}: SHA-256 {actual}, the manifest says {}: rebuild the pack",
-                        clip_path.display(),
-                        clip.sha256
-                    ));
-                }
-                self.blobs.insert(actual, clip_path);
-            }
+            self.add_clips(&path, pack_dir, &head.clips)?;
+            self.add_note_sets(&pack_dir.join("notes"))?;
             self.manifests.insert((head.persona, head.language), Tagged::new(bytes));
             n += 1;
         }
         Ok(n)
+    }
+
+    /// The note sets in a pack's `notes/` folder (none when there is none).
+    fn add_note_sets(&mut self, dir: &Path) -> Result<(), String> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+        for entry in entries {
+            let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let bytes = read(&path)?;
+            let head: NoteSetHead = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{}: not a note set: {e}", path.display()))?;
+            self.add_clips(&path, dir, &head.clips)?;
+            self.notes.insert((head.plan, head.persona, head.language), Tagged::new(bytes));
+        }
+        Ok(())
+    }
+
+    /// The clips `listed_in` names, from `dir`, each checked against its SHA-256 and served
+    /// under it.
+    fn add_clips(&mut self, listed_in: &Path, dir: &Path, clips: &[ClipHead]) -> Result<(), String> {
+        for clip in clips {
+            if clip.file.contains(['/', '\\']) || clip.file.starts_with('.') {
+                return Err(format!(
+                    "{}: clip file {:?} is not a plain file name",
+                    listed_in.display(),
+                    clip.file
+                ));
+            }
+            let clip_path = dir.join(&clip.file);
+            let actual = sha256_hex(&read(&clip_path)?);
+            if actual != clip.sha256 {
+                return Err(format!(
+                    "{}: SHA-256 {actual}, {} says {}: rebuild it",
+                    clip_path.display(),
+                    listed_in.display(),
+                    clip.sha256
+                ));
+            }
+            self.blobs.insert(actual, clip_path);
+        }
+        Ok(())
     }
 }
 
@@ -175,6 +213,8 @@ mod tests {
         let mut content = Content::default();
         assert_eq!(content.add_packs(&dir).expect("packs"), 3);
         assert!(content.manifests.contains_key(&("stone".to_owned(), "en".to_owned())));
+        let key = ("intervals-5x1k".to_owned(), "jenna".to_owned(), "en".to_owned());
+        assert!(content.notes.contains_key(&key), "the bundled plans' note sets are served");
         assert!(content.blobs.len() > 100);
         let plans = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../core/plans");
         assert_eq!(content.add_plans(&plans).expect("plans"), 5);

@@ -340,6 +340,20 @@ async fn get_plan(
     Ok(tagged_response(doc, &headers, "application/json"))
 }
 
+/// A plan's note clips in a persona's voice (`notes/<plan id>.json` of the persona's pack):
+/// what a phone preloads with the plan so that no note it knew is read in the system voice.
+async fn get_notes(
+    State(state): State<AppState>,
+    _user: User,
+    Path((id, persona, lang)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let doc = state.content.notes.get(&(id.clone(), persona.clone(), lang.clone())).ok_or_else(|| {
+        ApiError(StatusCode::NOT_FOUND, format!("no note clips of plan {id} for persona {persona} in {lang}"))
+    })?;
+    Ok(tagged_response(doc, &headers, "application/json"))
+}
+
 async fn get_manifest(
     State(state): State<AppState>,
     Path((persona, lang)): Path<(String, String)>,
@@ -409,6 +423,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/v1/runs/{run_id}/finalize", post(finalize))
         .route("/v1/plans/{id}", get(get_plan))
+        .route("/v1/plans/{id}/notes/{persona}/{lang}", get(get_notes))
         .route("/v1/packs/{persona}/{lang}/manifest", get(get_manifest))
         .route("/v1/blobs/{sha256}", get(get_blob))
         .layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES))

@@ -10,7 +10,9 @@ use pacenote_core::plan::Plan;
 use pacenote_core::sensor::LocationFix;
 use pacenote_sync::Store;
 use pacenote_sync::client::{Client, HttpResponse, Method, RetryPolicy, Traffic, UreqTransport};
-use pacenote_sync::preload::{is_ready_offline, preload_pack, preload_plan, save_partial_blob};
+use pacenote_sync::preload::{
+    is_ready_offline, preload_notes, preload_pack, preload_plan, save_partial_blob,
+};
 use pacenote_sync::recorder::{Recorder, SessionSetup};
 use pacenote_sync::upload::Syncer;
 use pacenote_sync::wire::{Chunk, ChunkEncoding, MAX_CHUNK_BODY_BYTES, encode_chunk, encode_chunk_as};
@@ -402,16 +404,48 @@ fn plans_and_packs_preload_by_content_hash_and_make_a_run_ready_offline(backend:
     let pack = preload_pack(&alice, &store, "stone", "en", &packs, &mut traffic).expect("pack");
     assert_eq!(pack.files_resumed, 1);
     assert!(pack.files_downloaded > 100);
+    // The plan has a step note: until its note clip in Stone's voice is here, the phone's own
+    // voice would read it mid-run.
+    let r = ready(&store);
+    assert_eq!(r.missing.len(), 1, "{:?}", r.missing);
+    assert!(r.missing[0].contains("notes in stone's voice are not downloaded"), "{:?}", r.missing);
+    let notes = |store: &Mutex<Store>, traffic: &mut Traffic| {
+        preload_notes(&alice, store, "tempo-20", "stone", "en", &packs, traffic).expect("notes")
+    };
+    let fetched = notes(&store, &mut traffic);
+    assert_eq!((fetched.unchanged, fetched.files_downloaded), (false, 2), "the set and its one clip");
     let r = ready(&store);
     assert!(r.ready, "{:?}", r.missing);
     let again = preload_pack(&alice, &store, "stone", "en", &packs, &mut traffic).expect("again");
     assert!(again.unchanged && again.bytes_downloaded == 0);
+    let again = notes(&store, &mut traffic);
+    assert!(again.unchanged && again.bytes_downloaded == 0, "304 the second time: {again:?}");
 
-    // A damaged installed clip is noticed, and the next preload repairs it.
+    // A damaged note clip is noticed, and the next preload repairs it.
     let installed = store.lock().expect("lock").cached_pack("stone", "en").expect("q").expect("pack");
+    let note_clip = std::fs::read_dir(installed.dir.join("notes"))
+        .expect("notes")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "ogg"))
+        .expect("a note clip");
+    std::fs::write(&note_clip, b"damaged").expect("damage");
+    assert!(!ready(&store).ready);
+    assert!(!notes(&store, &mut traffic).unchanged, "fetched again");
+    assert!(ready(&store).ready);
+    // A plan the server has no note clips for leaves nothing to do.
+    assert!(
+        preload_notes(&alice, &store, "no-such-plan", "stone", "en", &packs, &mut traffic)
+            .expect("404")
+            .unchanged
+    );
+
+    // A damaged installed clip is noticed, and the next preload repairs it (the pack's folder
+    // is rebuilt, so its notes come again with it).
     std::fs::write(installed.dir.join(clip["file"].as_str().expect("file")), b"damaged").expect("damage");
     assert!(!ready(&store).ready);
     preload_pack(&alice, &store, "stone", "en", &packs, &mut traffic).expect("repair");
+    notes(&store, &mut traffic);
     assert!(ready(&store).ready);
     assert!(preload_pack(&alice, &store, "nobody", "en", &packs, &mut traffic).is_err());
 }

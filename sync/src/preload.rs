@@ -1,5 +1,5 @@
-//! Before a run, while there is signal: the plan and the persona's pack, by content hash, so
-//! the run needs no network at all (DESIGN §7). Plans and manifests are asked for with
+//! Before a run, while there is signal: the plan, the persona's pack and the plan's note clips
+//! in that persona's voice, by content hash, so the run needs no network at all (DESIGN §7). Plans and manifests are asked for with
 //! `If-None-Match`; clips are immutable blobs named by SHA-256, downloaded once, resumed with
 //! `Range` after a cut, verified, and installed by temp file + fsync + rename. A pack becomes
 //! the persona's pack only when its whole folder is in place (one store update), so a kill at
@@ -131,6 +131,116 @@ pub fn preload_plan(
 
 fn lock(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, PreloadError> {
     store.lock().map_err(|_| PreloadError::Server("the store's lock was poisoned by a panic".into()))
+}
+
+/// A plan's note set, as far as installing it needs.
+#[derive(Debug, Deserialize)]
+struct NoteSetHead {
+    plan: String,
+    persona: String,
+    language: String,
+    clips: Vec<ClipHead>,
+}
+
+/// Where a plan's note set goes in an installed pack folder.
+fn note_set_path(pack_dir: &Path, plan_id: &str) -> PathBuf {
+    pack_dir.join("notes").join(format!("{plan_id}.json"))
+}
+
+/// Fetches `plan_id`'s note clips in `persona`'s voice into the persona's installed pack
+/// (preload the pack first): the note set is asked for with `If-None-Match` (its installed
+/// copy's hash), its clips come as blobs like a pack's, and the set's JSON is written last. A
+/// server with no note clips for the plan (404) leaves nothing to do: its notes will be read
+/// by the phone's voice, and [`is_ready_offline`] says so.
+pub fn preload_notes(
+    client: &Client,
+    store: &Mutex<Store>,
+    plan_id: &str,
+    persona: &str,
+    lang: &str,
+    packs_dir: &Path,
+    traffic: &mut Traffic,
+) -> Result<Preloaded, PreloadError> {
+    if !is_plain_name(plan_id) || !is_plain_name(persona) || !is_plain_name(lang) {
+        return Err(PreloadError::Server(format!(
+            "plan {plan_id:?} / persona {persona:?} / language {lang:?}: not plain names"
+        )));
+    }
+    let Some(pack) = lock(store)?.cached_pack(persona, lang)? else {
+        return Err(PreloadError::Server(format!(
+            "the {persona} pack ({lang}) is not installed: preload it first"
+        )));
+    };
+    let installed = note_set_path(&pack.dir, plan_id);
+    let etag = std::fs::read(&installed).ok().map(|b| format!("\"{}\"", sha256_hex(&b)));
+    let mut headers = Vec::new();
+    if let Some(etag) = &etag {
+        headers.push(("If-None-Match", etag.as_str()));
+    }
+    let path = format!("/v1/plans/{plan_id}/notes/{persona}/{lang}");
+    let mut response = client.send(&client.request(Method::Get, &path, &headers, Vec::new()), traffic)?;
+    if response.status == 304 {
+        if notes_problems(&pack.dir, plan_id).is_empty() {
+            return Ok(Preloaded { unchanged: true, ..Preloaded::default() });
+        }
+        // Nothing newer, but the installed copy is damaged: fetch it again.
+        response = client.send(&client.request(Method::Get, &path, &[], Vec::new()), traffic)?;
+    }
+    match response.status {
+        200 => {}
+        404 => return Ok(Preloaded { unchanged: true, ..Preloaded::default() }),
+        status => {
+            return Err(PreloadError::Server(format!(
+                "notes of plan {plan_id} for {persona}/{lang}: {status} {}",
+                response.message()
+            )));
+        }
+    }
+    let what = format!("notes of plan {plan_id} for {persona}/{lang}");
+    let digest = sha256_hex(&response.body);
+    if response.header("etag").unwrap_or_default().trim_matches('"') != digest {
+        return Err(PreloadError::Server(format!("{what}: the body's SHA-256 {digest} is not its ETag")));
+    }
+    let set: NoteSetHead = serde_json::from_slice(&response.body)
+        .map_err(|e| PreloadError::Server(format!("{what}: not a note set: {e}")))?;
+    if set.plan != plan_id || set.persona != persona || set.language != lang {
+        return Err(PreloadError::Server(format!(
+            "{what}: the server sent plan {}'s notes for {}/{}",
+            set.plan, set.persona, set.language
+        )));
+    }
+    let mut done = Preloaded {
+        files_downloaded: 1,
+        bytes_downloaded: response.body.len() as u64,
+        ..Preloaded::default()
+    };
+    let blobs = packs_dir.join("blobs");
+    let notes_dir = pack.dir.join("notes");
+    for clip in &set.clips {
+        if !is_plain_name(&clip.file) || !is_sha256(&clip.sha256) {
+            return Err(PreloadError::Server(format!("{what}: clip {:?} has a bad name or hash", clip.file)));
+        }
+        fetch_blob(client, &blobs, &clip.sha256, &mut done, traffic)?;
+        let bytes = std::fs::read(blobs.join(&clip.sha256)).map_err(|e| file_error(&blobs, e))?;
+        std::fs::create_dir_all(&notes_dir).map_err(|e| file_error(&notes_dir, e))?;
+        write_atomically(&notes_dir.join(&clip.file), &bytes)?;
+    }
+    // The set last: while it is missing or old, the clips it lists are not yet relied on.
+    std::fs::create_dir_all(&notes_dir).map_err(|e| file_error(&notes_dir, e))?;
+    write_atomically(&installed, &response.body)?;
+    Ok(done)
+}
+
+/// What is wrong with a plan's installed note set in a pack folder (empty: it is there with
+/// every clip matching its SHA-256).
+fn notes_problems(pack_dir: &Path, plan_id: &str) -> Vec<String> {
+    let path = note_set_path(pack_dir, plan_id);
+    let set: NoteSetHead = match std::fs::read(&path).map(|b| serde_json::from_slice(&b)) {
+        Ok(Ok(set)) => set,
+        Ok(Err(e)) => return vec![format!("{}: {e}", path.display())],
+        Err(e) => return vec![format!("{}: {e}", path.display())],
+    };
+    clip_problems(&pack_dir.join("notes"), &set.clips)
 }
 
 /// Fetches a persona's pack into `packs_dir` and makes it the installed one.
@@ -320,7 +430,12 @@ pub fn pack_problems(dir: &Path) -> Vec<String> {
         Ok(h) => h,
         Err(e) => return vec![format!("{}: {e}", manifest.display())],
     };
-    head.clips
+    clip_problems(dir, &head.clips)
+}
+
+/// Clips of `dir` that are missing or do not match their SHA-256.
+fn clip_problems(dir: &Path, clips: &[ClipHead]) -> Vec<String> {
+    clips
         .iter()
         .filter_map(|c| {
             let path = dir.join(&c.file);
@@ -358,7 +473,22 @@ pub fn is_ready_offline(
     if persona != NEUTRAL_PERSONA {
         match store.cached_pack(persona, lang)? {
             None => missing.push(format!("the {persona} pack ({lang}) is not downloaded")),
-            Some(pack) => missing.extend(pack_problems(&pack.dir)),
+            Some(pack) => {
+                missing.extend(pack_problems(&pack.dir));
+                // A plan with step notes needs them in the persona's voice too, or the phone's
+                // own voice would read them mid-run.
+                let has_notes = store.cached_plan(plan_id)?.is_some_and(|p| {
+                    pacenote_core::plan::Plan::from_json(p.json.as_bytes())
+                        .is_ok_and(|p| !p.notes().is_empty())
+                });
+                if has_notes && !note_set_path(&pack.dir, plan_id).is_file() {
+                    missing.push(format!(
+                        "plan {plan_id}'s notes in {persona}'s voice are not downloaded (the phone's voice would read them)"
+                    ));
+                } else if has_notes {
+                    missing.extend(notes_problems(&pack.dir, plan_id));
+                }
+            }
         }
     }
     Ok(Readiness { ready: missing.is_empty(), missing })

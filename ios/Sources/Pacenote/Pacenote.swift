@@ -4416,13 +4416,19 @@ public func FfiConverterTypePostRunSummary_lower(_ value: PostRunSummary) -> Rus
  */
 public struct PreloadReport: Equatable, Hashable {
     public var planUnchanged: Bool
+    /**
+     * The pack, and the plan's note clips in its voice, were already current.
+     */
     public var packUnchanged: Bool
     public var filesDownloaded: UInt64
     public var bytesDownloaded: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(planUnchanged: Bool, packUnchanged: Bool, filesDownloaded: UInt64, bytesDownloaded: UInt64) {
+    public init(planUnchanged: Bool, 
+        /**
+         * The pack, and the plan's note clips in its voice, were already current.
+         */packUnchanged: Bool, filesDownloaded: UInt64, bytesDownloaded: UInt64) {
         self.planUnchanged = planUnchanged
         self.packUnchanged = packUnchanged
         self.filesDownloaded = filesDownloaded
