@@ -244,7 +244,7 @@ mod tests {
 
     fn utterance(id: u64, at_ms: u64, kind: CueKind) -> Utterance {
         let cue = Cue::new(id, kind, CueSlots::default(), None, at_ms);
-        Utterance { id, at_ms, priority: kind.priority(), cues: vec![cue], interrupts: None }
+        Utterance { id, at_ms, early_ms: 0, priority: kind.priority(), cues: vec![cue], interrupts: None }
     }
 
     fn seconds(s: f64) -> Stitched {

@@ -39,7 +39,8 @@ pub fn render(items: &[(&Utterance, &Stitched)], total_ms: u64) -> Track {
     let mut playing: Option<(usize, u64, u64, Priority)> = None;
     for (utterance, audio) in items {
         let expires = utterance.expires_at_ms();
-        let mut start = utterance.at_ms;
+        // Its audio starts when it was handed over: lead-in first, first word on its time.
+        let mut start = utterance.starts_at_ms();
         if let Some((index, p_start, p_end, p_priority)) = playing
             && start < p_end
         {

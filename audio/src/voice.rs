@@ -15,8 +15,7 @@ use crate::pack::{Manifest, PackError, decode, hex, read_manifest};
 
 /// Sample rate of stitched speech and rendered tracks (the packs' own rate).
 pub const SAMPLE_RATE_HZ: u32 = 16_000;
-/// Silence before an utterance: Bluetooth headsets take ~100–200 ms to wake (DESIGN §6).
-pub const LEAD_IN_MS: u64 = 150;
+pub use pacenote_core::cue::LEAD_IN_MS;
 /// Gap between the words of one number or unit ("four" "fifty"), and between phrases.
 pub const WORD_GAP_MS: u64 = 40;
 pub const PHRASE_GAP_MS: u64 = 140;
@@ -271,7 +270,7 @@ mod tests {
 
     fn utterance(id: u64, at_ms: u64, kind: CueKind) -> Utterance {
         let c = Cue::new(id, kind, cue(kind).slots, None, at_ms);
-        Utterance { id, at_ms, priority: kind.priority(), cues: vec![c], interrupts: None }
+        Utterance { id, at_ms, early_ms: 0, priority: kind.priority(), cues: vec![c], interrupts: None }
     }
 
     /// Each utterance voiced by the persona from its pack alone.
@@ -397,6 +396,20 @@ mod tests {
                 u.id
             );
         }
+    }
+
+    #[test]
+    fn a_countdown_handed_over_a_lead_in_early_speaks_on_its_time() {
+        let persona = Persona::bundled("stone").expect("persona");
+        let mut voice = pack("stone");
+        let countdown = Utterance { early_ms: LEAD_IN_MS, ..utterance(1, 5_000, CueKind::Countdown) };
+        let stitched = stitch_all(&persona, &mut voice, std::slice::from_ref(&countdown));
+        let track = render(&[(&countdown, &stitched[0])], 10_000);
+        let from = ms_to_samples(countdown.at_ms - LEAD_IN_MS);
+        let onset = track.samples[from..].iter().position(|s| s.abs() > 0.02).expect("audible");
+        let onset_ms =
+            (countdown.at_ms - LEAD_IN_MS + onset as u64 * 1000 / u64::from(SAMPLE_RATE_HZ)) as i64;
+        assert!((onset_ms - countdown.at_ms as i64).abs() <= 20, "first word at {onset_ms} ms, due 5000");
     }
 
     #[test]

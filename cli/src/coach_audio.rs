@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use pacenote_audio::render::{Fate, render};
 use pacenote_audio::voice::{SAMPLE_RATE_HZ, Stitched, TtsCommandFallback, Voice};
 use pacenote_audio::wav::write_wav;
-use pacenote_core::cue::Utterance;
+use pacenote_core::cue::{CueKind, Utterance};
 use pacenote_core::engine::{EngineConfig, LogRecord, RunContext, RunSession, RunSummary, replay};
 use pacenote_core::persona::{Persona, Spoken, Wording};
 use pacenote_core::plan::{ExpandedStep, Plan};
@@ -50,12 +50,26 @@ pub struct TrackReport {
     pub unvoiced: Vec<(String, String)>,
     /// Utterances whose speech began after their time (the previous one still playing).
     pub late: usize,
+    /// For each countdown played, its first word's onset less its time (ms): known in advance,
+    /// it is handed over a lead-in early, so this is about 0.
+    pub countdown_onsets_ms: Vec<i64>,
 }
+
+/// A sample louder than this is speech, for the onset of an utterance's first word.
+const ONSET_LEVEL: f32 = 0.02;
 
 impl TrackReport {
     pub fn describe(&self, wav: &Path, persona: &Persona) -> String {
+        let countdowns = match self.countdown_onsets_ms.iter().max_by_key(|d| d.abs()) {
+            Some(worst) => format!(
+                "; {} countdowns, first word at most {} ms from its second",
+                self.countdown_onsets_ms.len(),
+                worst.abs()
+            ),
+            None => String::new(),
+        };
         format!(
-            "wrote {} ({} of coach track in {}'s voice: {} utterances played, {} late, {} dropped by the player, {} texts by speech fallback)",
+            "wrote {} ({} of coach track in {}'s voice: {} utterances played, {} late, {} dropped by the player, {} texts by speech fallback{countdowns})",
             wav.display(),
             format_clock_s(self.duration_s),
             persona.name,
@@ -152,8 +166,19 @@ pub fn write_track(voiced: &Voiced, total_ms: u64, wav: &Path) -> Result<TrackRe
         .utterances
         .iter()
         .zip(&track.fates)
-        .filter(|(u, (_, f))| matches!(f, Fate::Played { start_ms, .. } if *start_ms > u.at_ms))
+        .filter(|(u, (_, f))| matches!(f, Fate::Played { start_ms, .. } if *start_ms > u.starts_at_ms()))
         .count();
+    let countdown_onsets_ms = items
+        .iter()
+        .zip(&track.fates)
+        .filter_map(|((u, stitched), (_, fate))| {
+            let due_ms = u.cues.iter().find(|c| c.kind == CueKind::Countdown)?.at_ms;
+            let Fate::Played { start_ms, .. } = fate else { return None };
+            let first = stitched.samples.iter().position(|s| s.abs() > ONSET_LEVEL)?;
+            let onset_ms = start_ms + first as u64 * 1000 / u64::from(SAMPLE_RATE_HZ);
+            Some(onset_ms as i64 - due_ms as i64)
+        })
+        .collect();
     Ok(TrackReport {
         duration_s: track.samples.len() as f64 / f64::from(SAMPLE_RATE_HZ),
         played: voiced.utterances.len() - dropped,
@@ -161,5 +186,6 @@ pub fn write_track(voiced: &Voiced, total_ms: u64, wav: &Path) -> Result<TrackRe
         fallbacks: voiced.stitched.iter().map(|s| s.fallbacks).sum(),
         unvoiced: voiced.stitched.iter().flat_map(|s| s.unvoiced.clone()).collect(),
         late,
+        countdown_onsets_ms,
     })
 }

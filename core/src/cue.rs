@@ -291,13 +291,23 @@ impl Cue {
     }
 }
 
+/// Silence before an utterance's first word: Bluetooth headsets take ~100–200 ms to wake
+/// (DESIGN §6). An utterance whose time is known in advance (a countdown) is handed to the
+/// audio this much early, so that its first word, not its silence, lands on its time.
+pub const LEAD_IN_MS: u64 = 150;
+
 /// Cues spoken together as one utterance ("Kilometre three, four fifty-two, right on target").
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Utterance {
     /// Unique within a run; the audio layer reports `cue_finished` with it.
     pub id: u64,
-    /// Run clock at which it is to be spoken.
+    /// Run clock at which it is to be spoken: for one decided on the spot, when it was
+    /// decided (its lead-in follows); for one known in advance, when its first word lands.
     pub at_ms: u64,
+    /// How long before `at_ms` it was handed over, for its lead-in to play first (at most
+    /// [`LEAD_IN_MS`]; 0 for an utterance decided on the spot). Its audio starts at
+    /// [`Utterance::starts_at_ms`].
+    pub early_ms: u64,
     pub priority: Priority,
     /// In speaking order, most urgent first.
     pub cues: Vec<Cue>,
@@ -306,6 +316,11 @@ pub struct Utterance {
 }
 
 impl Utterance {
+    /// When its audio starts (lead-in first): `early_ms` before `at_ms`.
+    pub fn starts_at_ms(&self) -> u64 {
+        self.at_ms.saturating_sub(self.early_ms)
+    }
+
     /// When the utterance stops being worth saying: its longest-lived cue's expiry. A player
     /// that cannot start it by then drops it rather than speak it late.
     pub fn expires_at_ms(&self) -> u64 {
@@ -449,7 +464,14 @@ mod tests {
             at_ms: 1_000,
             expires_at_ms,
         };
-        let u = |cues| Utterance { id: 1, at_ms: 1_000, priority: Priority::Stat, cues, interrupts: None };
+        let u = |cues| Utterance {
+            id: 1,
+            at_ms: 1_000,
+            early_ms: 0,
+            priority: Priority::Stat,
+            cues,
+            interrupts: None,
+        };
         assert_eq!(u(vec![cue(4_000), cue(9_000)]).expires_at_ms(), 9_000);
         assert_eq!(u(vec![]).expires_at_ms(), 1_000);
     }

@@ -215,7 +215,7 @@ impl RunSession {
         if matches!(self.phase, Phase::Finishing | Phase::Finished) {
             return None;
         }
-        let countdown = self.countdown_due_ms().filter(|t| *t > self.now_ms);
+        let countdown = self.countdown_wakeup_ms().filter(|t| *t > self.now_ms);
         match (countdown, self.scheduler.next_wakeup_ms()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -566,12 +566,13 @@ impl RunSession {
         self.queue(CueKind::StepStart, slots, at_ms);
     }
 
-    /// When the countdown of the current step is due, if it has one.
-    fn countdown_due_ms(&self) -> Option<u64> {
+    /// When to wake for the countdown of the current step (a lead-in before it is due), if it
+    /// has one.
+    fn countdown_wakeup_ms(&self) -> Option<u64> {
         let coach = self.coach.as_ref()?;
         let step = self.progress.steps().get(coach.index)?;
         let speed = self.speed_now_mps;
-        coach.countdown.due_ms(self.now_ms, step.step.end, self.progress.step_elapsed(), speed)
+        coach.countdown.wakeup_ms(self.now_ms, step.step.end, self.progress.step_elapsed(), speed)
     }
 
     /// The current step's countdown and halfway mark.

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::cue::{Cue, CueKind, Priority, Utterance};
+use crate::cue::{Cue, CueKind, LEAD_IN_MS, Priority, Utterance};
 use crate::profile::Chattiness;
 
 /// Speaking rate for estimating how long an utterance lasts: about 150 words a minute.
@@ -107,10 +107,10 @@ impl Scheduler {
     }
 
     /// When the scheduler next needs the clock: the end of the current utterance or the
-    /// earliest waiting cue.
+    /// earliest waiting cue (a lead-in before a cue whose time is ahead).
     pub fn next_wakeup_ms(&self) -> Option<u64> {
         let speaking_end = self.speaking.map(|(_, _, end)| end);
-        let pending = self.pending.iter().map(|c| c.at_ms).min();
+        let pending = self.pending.iter().map(|c| c.at_ms.saturating_sub(LEAD_IN_MS)).min();
         match (speaking_end, pending) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -145,7 +145,9 @@ impl Scheduler {
         self.counts.cues_dropped += (before - self.pending.len()) as u64;
         self.recent_ms.retain(|t| now_ms.saturating_sub(*t) < BUDGET_WINDOW_MS);
 
-        let due = |c: &Cue| c.at_ms <= now_ms;
+        // A cue whose time is ahead (known in advance: a countdown) is due a lead-in early, so
+        // that its first word, not the headset's wake-up silence, lands on its time.
+        let due = |c: &Cue| c.at_ms <= now_ms + LEAD_IN_MS;
         // Most urgent first; among equals the earliest decided.
         let head =
             self.pending.iter().filter(|c| due(c)).max_by(|a, b| {
@@ -193,7 +195,15 @@ impl Scheduler {
         if interrupts.is_some() {
             self.counts.interruptions += 1;
         }
-        Some(Utterance { id, at_ms: now_ms, priority: head_priority, cues: chosen, interrupts })
+        let at_ms = chosen.iter().map(|c| c.at_ms).max().unwrap_or(now_ms).max(now_ms);
+        Some(Utterance {
+            id,
+            at_ms,
+            early_ms: at_ms - now_ms,
+            priority: head_priority,
+            cues: chosen,
+            interrupts,
+        })
     }
 
     fn budget_allows(&self, now_ms: u64) -> bool {

@@ -100,6 +100,33 @@ fn countdown_is_said_on_its_second() {
 }
 
 #[test]
+fn a_countdown_is_handed_over_a_lead_in_early_so_its_first_word_lands_on_its_second() {
+    // A host that also ticks when the engine asks (as the apps and replays do).
+    let plan = plan(TEMPO);
+    let mut session = RunSession::new(&plan, RunnerProfile::default(), EngineConfig::default());
+    let mut said = Vec::new();
+    for input in inputs(560, |_| Some(3.45), |_| None) {
+        while let Some(w) = session.next_wakeup_ms().filter(|w| *w < input.t_ms() && *w > session.now_ms()) {
+            said.extend(session.handle(&Input::Tick { t_ms: w }));
+        }
+        said.extend(session.handle(&input));
+    }
+    let countdowns: Vec<(u64, u64)> = said
+        .iter()
+        .filter(|u| u.cues[0].kind == CueKind::Countdown)
+        .map(|u| (u.at_ms, u.starts_at_ms()))
+        .collect();
+    let lead = crate::cue::LEAD_IN_MS;
+    assert_eq!(
+        countdowns,
+        [110_000, 410_000, 530_000].map(|t| (t, t - lead)),
+        "on the second, handed over {lead} ms before it"
+    );
+    // Cues decided on the spot are not early.
+    assert!(said.iter().filter(|u| u.cues[0].kind != CueKind::Countdown).all(|u| u.early_ms == 0));
+}
+
+#[test]
 fn a_slow_tempo_gets_one_correction_then_praise_no_flip_flop() {
     let plan = plan(TEMPO);
     // 5:25/km for the first two minutes of the tempo, then on target (4:50/km).

@@ -147,6 +147,7 @@ fn start_utterance() -> Utterance {
     Utterance {
         id: 1,
         at_ms: 0,
+        early_ms: 0,
         priority: Priority::StepChange,
         cues: vec![cue(CueKind::RunStart, CueSlots::default()), cue(CueKind::StepStart, full_slots())],
         interrupts: None,
