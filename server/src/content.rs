@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use pacenote_sync::preload::{ClipHead, NoteSetHead};
 use pacenote_sync::wire::sha256_hex;
 use serde::Deserialize;
 
@@ -32,26 +33,11 @@ pub struct Content {
     pub blobs: HashMap<String, PathBuf>,
 }
 
-/// A plan's note set (`notes/<plan id>.json` in a pack folder), as far as serving it needs.
-#[derive(Debug, Deserialize)]
-struct NoteSetHead {
-    plan: String,
-    persona: String,
-    language: String,
-    clips: Vec<ClipHead>,
-}
-
 #[derive(Debug, Deserialize)]
 struct ManifestHead {
     persona: String,
     language: String,
     clips: Vec<ClipHead>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ClipHead {
-    file: String,
-    sha256: String,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {

@@ -52,10 +52,12 @@ struct ManifestHead {
     clips: Vec<ClipHead>,
 }
 
+/// A clip of a pack or a note set, as far as serving and installing it need: its file name
+/// in the folder and the SHA-256 it is fetched and checked by.
 #[derive(Debug, Deserialize)]
-struct ClipHead {
-    file: String,
-    sha256: String,
+pub struct ClipHead {
+    pub file: String,
+    pub sha256: String,
 }
 
 fn is_plain_name(name: &str) -> bool {
@@ -133,13 +135,14 @@ fn lock(store: &Mutex<Store>) -> Result<std::sync::MutexGuard<'_, Store>, Preloa
     store.lock().map_err(|_| PreloadError::Server("the store's lock was poisoned by a panic".into()))
 }
 
-/// A plan's note set, as far as installing it needs.
+/// A plan's note set (`notes/<plan id>.json` in a pack folder, written by `pacenote pack
+/// notes`), as far as serving and installing it need.
 #[derive(Debug, Deserialize)]
-struct NoteSetHead {
-    plan: String,
-    persona: String,
-    language: String,
-    clips: Vec<ClipHead>,
+pub struct NoteSetHead {
+    pub plan: String,
+    pub persona: String,
+    pub language: String,
+    pub clips: Vec<ClipHead>,
 }
 
 /// Where a plan's note set goes in an installed pack folder.
