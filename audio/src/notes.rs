@@ -105,8 +105,8 @@ pub fn read_note_set(path: &Path) -> Result<NoteSet, PackError> {
         .map_err(|e| PackError::Manifest { path: path.to_owned(), message: e.to_string() })
 }
 
-/// Every note set of a pack (none when it has no `notes/` folder), by file name.
-pub fn read_note_sets(pack_dir: &Path) -> Result<Vec<NoteSet>, PackError> {
+/// The note sets' files of a pack (none when it has no `notes/` folder), by name.
+pub fn note_set_paths(pack_dir: &Path) -> Result<Vec<PathBuf>, PackError> {
     let dir = pack_dir.join(NOTES_DIR);
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
@@ -116,7 +116,12 @@ pub fn read_note_sets(pack_dir: &Path) -> Result<Vec<NoteSet>, PackError> {
     let mut paths: Vec<PathBuf> =
         entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
     paths.sort();
-    paths.iter().map(|p| read_note_set(p)).collect()
+    Ok(paths)
+}
+
+/// Every note set of a pack; the first that cannot be read is the error.
+pub fn read_note_sets(pack_dir: &Path) -> Result<Vec<NoteSet>, PackError> {
+    note_set_paths(pack_dir)?.iter().map(|p| read_note_set(p)).collect()
 }
 
 /// Checks `plan`'s note set in a pack against the plan and `persona`: present, of this

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use pacenote_core::persona::Spoken;
 use sha2::{Digest, Sha256};
 
-use crate::notes::{NOTES_DIR, read_note_sets};
+use crate::notes::{NOTES_DIR, note_set_paths, read_note_set};
 use crate::pack::{Manifest, PackError, decode, hex, read_manifest};
 
 /// Sample rate of stitched speech and rendered tracks (the packs' own rate).
@@ -69,8 +69,12 @@ impl Voice {
     pub fn open(dir: &Path) -> Result<Voice, PackError> {
         let manifest = read_manifest(dir)?;
         let by_text = manifest.clips.iter().map(|c| (c.text.clone(), c.file.clone())).collect();
-        let notes = read_note_sets(dir)?
-            .into_iter()
+        // A note set that cannot be read is left out (its notes go to the speech fallback;
+        // `pack verify` names it): the pack's own clips still speak.
+        let notes = note_set_paths(dir)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|path| read_note_set(path).ok())
             .filter(|set| set.persona == manifest.persona)
             .flat_map(|set| set.clips)
             .map(|c| (c.text, (format!("{NOTES_DIR}/{}", c.file), c.sha256)))
@@ -345,7 +349,13 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         std::fs::write(&file, bytes).expect("write");
+        // And a note set that is not JSON at all: left out, the rest of the pack still speaks.
+        std::fs::write(dir.join(NOTES_DIR).join("broken.json"), b"{").expect("write");
         let mut voice = Voice::open(&dir).expect("pack");
+        let intact = voice
+            .stitch(&[Spoken::Free("Ten minutes easy to get warm.".into())], &mut NoSynthesiser)
+            .expect("stitches");
+        assert!(intact.unvoiced.is_empty(), "{intact:?}");
         let damaged = voice.stitch(&[Spoken::Free(note.into())], &mut NoSynthesiser).expect("stitches");
         assert_eq!(damaged.unvoiced.len(), 1, "{damaged:?}");
         let unknown =
