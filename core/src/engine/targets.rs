@@ -480,7 +480,7 @@ impl PaceMonitor {
                 let doubt_mps = SMOOTHED_GATE_SIGMAS * w.sigma_mps;
                 (
                     smoothed_fast && w.speed_mps - doubt_mps > self.band_mps.1,
-                    smoothed_slow && w.speed_mps + w.low_bias_mps + doubt_mps < self.band_mps.0,
+                    smoothed_slow && w.slow_end_mps() + doubt_mps < self.band_mps.0,
                 )
             }
             Some(None) => (false, false),
@@ -860,6 +860,7 @@ mod tests {
             speed_mps: 2.0,
             sigma_mps: 0.01,
             low_bias_mps: 0.0,
+            chord_mps: None,
             doppler: false,
         };
         let estimate = PaceEstimate {
@@ -896,6 +897,7 @@ mod tests {
             speed_mps: 2.75,
             sigma_mps: 0.03,
             low_bias_mps: 0.0,
+            chord_mps: None,
             doppler: false,
         };
         let recent = RecentSpeed { windows: only_window(48.0, window), doppler_mean_mps: None };
@@ -930,8 +932,14 @@ mod tests {
         // settled into the step (20 s in), no correction; beyond the band by more than
         // SMOOTHED_GATE_SIGMAS of its σ and all from after the settling, the correction comes.
         let estimate = |speed_mps: f64, from_ms: u64| {
-            let longest =
-                WindowSpeed { from_ms, speed_mps, sigma_mps: 0.1, low_bias_mps: 0.0, doppler: false };
+            let longest = WindowSpeed {
+                from_ms,
+                speed_mps,
+                sigma_mps: 0.1,
+                low_bias_mps: 0.0,
+                chord_mps: None,
+                doppler: false,
+            };
             PaceEstimate {
                 speed_sigma_mps: 0.1,
                 recent: Some(RecentSpeed { windows: only_window(96.0, longest), doppler_mean_mps: None }),

@@ -150,6 +150,8 @@ struct Sample {
     t_ms: u64,
     /// Distance along the track since the reset, m.
     along_m: f64,
+    /// The fix's local position (east, north), m.
+    at: (f64, f64),
     /// Reported position variance per axis, m².
     position_var_m2: f64,
     /// Variance this fix's step left in the along-track distance because the heading turned
@@ -171,6 +173,10 @@ pub struct WindowSpeed {
     /// How much lower than the truth the speed may read for want of a better direction of
     /// travel (positions only: about 2 % of the speed).
     pub low_bias_mps: f64,
+    /// Positions only: the straight-line speed between the window's ends (the least-squares
+    /// velocity of the fixes' positions, east and north), which never reads more than the
+    /// path run (a chord is no longer than its arc) and needs no direction of travel.
+    pub chord_mps: Option<f64>,
     /// From Doppler readings alone (else from positions).
     pub doppler: bool,
 }
@@ -179,7 +185,22 @@ impl WindowSpeed {
     /// The window as grade-adjusted speed (its grade's uncertainty widening its σ).
     pub fn adjusted(&self, adjustment: Adjustment) -> Self {
         let (speed_mps, sigma_mps) = adjustment.apply(self.speed_mps, self.sigma_mps);
-        Self { speed_mps, sigma_mps, low_bias_mps: self.low_bias_mps * adjustment.factor, ..*self }
+        Self {
+            speed_mps,
+            sigma_mps,
+            low_bias_mps: self.low_bias_mps * adjustment.factor,
+            chord_mps: self.chord_mps.map(|v| v * adjustment.factor),
+            ..*self
+        }
+    }
+
+    /// The most the window lets one say the runner went: its speed with the allowance for a
+    /// lagging direction of travel, or, from positions, the straight-line speed between its
+    /// ends where that is more (a heading that lagged a turn reads a stretch short by more
+    /// than the allowance; the chord cannot read it long). What a "too slow" verdict must be
+    /// surely below.
+    pub fn slow_end_mps(&self) -> f64 {
+        (self.speed_mps + self.low_bias_mps).max(self.chord_mps.unwrap_or(f64::NEG_INFINITY))
     }
 }
 
@@ -224,7 +245,7 @@ impl RecentSpeed {
                     if w.doppler { (0.0, SURE_SIGMAS) } else { (SURE_SIGMAS, TOLERANCE_SURE_SIGMAS) };
                 let high = w.speed_mps - band_sigmas * w.sigma_mps > band_mps.1
                     && w.speed_mps - outer_sigmas * w.sigma_mps > outer_mps.1;
-                let low_end = w.speed_mps + w.low_bias_mps;
+                let low_end = w.slow_end_mps();
                 let low = low_end + band_sigmas * w.sigma_mps < band_mps.0
                     && low_end + outer_sigmas * w.sigma_mps < outer_mps.0;
                 // Shortest first: the first sure window is the newest evidence, and the one
@@ -241,9 +262,9 @@ pub struct RecentFixes {
     samples: VecDeque<Sample>,
     last_at: Option<(f64, f64)>,
     along_m: f64,
-    /// The sums over every fix kept, and the time and distance they are relative to.
+    /// The sums over every fix kept, and the time, distance and position they are relative to.
     total: Sums,
-    origin: (u64, f64),
+    origin: (u64, f64, (f64, f64)),
     /// The two fixes before the last, for second differences: (t, position).
     before: Option<(u64, (f64, f64))>,
     last: Option<(u64, (f64, f64))>,
@@ -304,12 +325,13 @@ impl RecentFixes {
         self.last_at = Some(at);
         self.learn_white_noise(t_ms, at);
         if self.samples.is_empty() {
-            self.origin = (t_ms, self.along_m);
+            self.origin = (t_ms, self.along_m, at);
             self.total = Sums::default();
         }
         let sample = Sample {
             t_ms,
             along_m: self.along_m,
+            at,
             position_var_m2,
             turn_var_m2: self.turn_var_m2,
             doppler,
@@ -331,7 +353,7 @@ impl RecentFixes {
     /// Moves the sums' origin up to the oldest fix kept, summing the kept fixes afresh.
     fn rebase(&mut self) {
         let Some(front) = self.samples.front() else { return };
-        self.origin = (front.t_ms, front.along_m);
+        self.origin = (front.t_ms, front.along_m, front.at);
         self.total = Sums::default();
         for s in &mut self.samples {
             s.before = self.total;
@@ -504,6 +526,7 @@ impl RecentFixes {
                 speed_mps: sums.doppler / nf,
                 sigma_mps: (sums.doppler_var / (nf * independent)).sqrt(),
                 low_bias_mps: 0.0,
+                chord_mps: None,
                 doppler: true,
             });
         }
@@ -533,11 +556,14 @@ impl RecentFixes {
         let speed = sta / stt;
         let bias_share = DIRECTION_BIAS_SHARE
             - (DIRECTION_BIAS_SHARE - MEASURED_DIRECTION_BIAS_SHARE) * self.across_share.clamp(0.0, 1.0);
+        let chord = |line: LineSums| line.centred().filter(|c| c.sxx > 0.0).map(|c| c.slope());
+        let chord_mps = chord(sums.east).zip(chord(sums.north)).map(|(e, n)| e.hypot(n));
         Some(WindowSpeed {
             from_ms: first.t_ms,
             speed_mps: speed,
             sigma_mps: slope_var.sqrt(),
             low_bias_mps: bias_share * speed.max(0.0),
+            chord_mps,
             doppler: false,
         })
     }
@@ -645,6 +671,9 @@ fn trend_end(ages_s: &[f64], readings: &[(f64, f64)], var: f64) -> Option<f64> {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Sums {
     line: LineSums,
+    /// Position east and north over time, for the straight-line speed.
+    east: LineSums,
+    north: LineSums,
     position_var: f64,
     turn_var: f64,
     doppler: f64,
@@ -653,8 +682,11 @@ struct Sums {
 }
 
 impl Sums {
-    fn add(&mut self, s: &Sample, (origin_ms, origin_along_m): (u64, f64)) {
-        self.line.add((s.t_ms - origin_ms) as f64 / 1000.0, s.along_m - origin_along_m);
+    fn add(&mut self, s: &Sample, (origin_ms, origin_along_m, origin_at): (u64, f64, (f64, f64))) {
+        let t_s = (s.t_ms - origin_ms) as f64 / 1000.0;
+        self.line.add(t_s, s.along_m - origin_along_m);
+        self.east.add(t_s, s.at.0 - origin_at.0);
+        self.north.add(t_s, s.at.1 - origin_at.1);
         self.position_var += s.position_var_m2;
         self.turn_var += s.turn_var_m2;
         match s.doppler {
@@ -670,6 +702,8 @@ impl Sums {
     fn less(&self, earlier: &Sums) -> Sums {
         Sums {
             line: self.line.less(&earlier.line),
+            east: self.east.less(&earlier.east),
+            north: self.north.less(&earlier.north),
             position_var: self.position_var - earlier.position_var,
             turn_var: self.turn_var - earlier.turn_var,
             doppler: self.doppler - earlier.doppler,
@@ -828,6 +862,27 @@ mod tests {
         // Σ|Δu|² ≈ 96 · 0.3², σ² ≈ 64: 1.2 · 64 · 8.6 / 96² ≈ 0.072 (m/s)² added.
         assert!(wobbling * wobbling - steady * steady > 0.05, "{steady} → {wobbling}");
         assert!(wobbling * wobbling - steady * steady < 0.1, "{steady} → {wobbling}");
+    }
+
+    #[test]
+    fn a_heading_that_lags_the_track_does_not_make_a_runner_surely_slow() {
+        // Straight east at 3 m/s through 3 m of white noise (steps measured along the heading
+        // alone), with a heading 30° off the track: along it the stretch reads 13 % short. The
+        // straight-line speed between the window's ends reads the truth, and no "too slow"
+        // verdict comes for a band of 2.85–3.15 m/s.
+        let mut noise = Noise(11);
+        let mut recent = RecentFixes::default();
+        let heading = 30f64.to_radians();
+        for t in 0..=300u64 {
+            let at = (3.0 * t as f64 + 3.0 * noise.gauss(), 3.0 * noise.gauss());
+            recent.push(t * 1000, at, 9.0, Some((3.0 * heading.cos(), 3.0 * heading.sin())), None);
+        }
+        let speed = recent.recent_speed().expect("windows full");
+        let i = WINDOWS_S.iter().position(|s| *s == 96.0).expect("a 96-s window");
+        let w = speed.windows[i].expect("96 s");
+        assert!(w.speed_mps < 2.7, "along the heading: {w:?}");
+        assert!((w.chord_mps.expect("positions") - 3.0).abs() < 0.05, "{w:?}");
+        assert_eq!(sure(speed.outside(0, (2.85, 3.15), (2.8, 3.2))), (false, false));
     }
 
     #[test]
