@@ -53,6 +53,8 @@ pub struct TrackReport {
     /// For each countdown played, its first word's onset less its time (ms): known in advance,
     /// it is handed over a lead-in early, so this is about 0.
     pub countdown_onsets_ms: Vec<i64>,
+    /// The same for the step starts announced early (the end of a time step is known).
+    pub step_start_onsets_ms: Vec<i64>,
 }
 
 /// A sample louder than this is speech, for the onset of an utterance's first word.
@@ -60,14 +62,14 @@ const ONSET_LEVEL: f32 = 0.02;
 
 impl TrackReport {
     pub fn describe(&self, wav: &Path, persona: &Persona) -> String {
-        let countdowns = match self.countdown_onsets_ms.iter().max_by_key(|d| d.abs()) {
-            Some(worst) => format!(
-                "; {} countdowns, first word at most {} ms from its second",
-                self.countdown_onsets_ms.len(),
-                worst.abs()
-            ),
+        let worst = |onsets: &[i64], what: &str| match onsets.iter().max_by_key(|d| d.abs()) {
+            Some(worst) => {
+                format!("; {} {what}, first word at most {} ms from its second", onsets.len(), worst.abs())
+            }
             None => String::new(),
         };
+        let countdowns = worst(&self.countdown_onsets_ms, "countdowns")
+            + &worst(&self.step_start_onsets_ms, "step starts known in advance");
         format!(
             "wrote {} ({} of coach track in {}'s voice: {} utterances played, {} late, {} dropped by the player, {} texts by speech fallback{countdowns})",
             wav.display(),
@@ -168,17 +170,24 @@ pub fn write_track(voiced: &Voiced, total_ms: u64, wav: &Path) -> Result<TrackRe
         .zip(&track.fates)
         .filter(|(u, (_, f))| matches!(f, Fate::Played { start_ms, .. } if *start_ms > u.starts_at_ms()))
         .count();
-    let countdown_onsets_ms = items
-        .iter()
-        .zip(&track.fates)
-        .filter_map(|((u, stitched), (_, fate))| {
-            let due_ms = u.cues.iter().find(|c| c.kind == CueKind::Countdown)?.at_ms;
-            let Fate::Played { start_ms, .. } = fate else { return None };
-            let first = stitched.samples.iter().position(|s| s.abs() > ONSET_LEVEL)?;
-            let onset_ms = start_ms + first as u64 * 1000 / u64::from(SAMPLE_RATE_HZ);
-            Some(onset_ms as i64 - due_ms as i64)
-        })
-        .collect();
+    // The first word's onset against the time of the utterance's cue of `kind` (those that
+    // `counts` picks).
+    let onsets = |kind: CueKind, counts: &dyn Fn(&Utterance) -> bool| -> Vec<i64> {
+        items
+            .iter()
+            .zip(&track.fates)
+            .filter(|((u, _), _)| counts(u))
+            .filter_map(|((u, stitched), (_, fate))| {
+                let due_ms = u.cues.iter().find(|c| c.kind == kind)?.at_ms;
+                let Fate::Played { start_ms, .. } = fate else { return None };
+                let first = stitched.samples.iter().position(|s| s.abs() > ONSET_LEVEL)?;
+                let onset_ms = start_ms + first as u64 * 1000 / u64::from(SAMPLE_RATE_HZ);
+                Some(onset_ms as i64 - due_ms as i64)
+            })
+            .collect()
+    };
+    let countdown_onsets_ms = onsets(CueKind::Countdown, &|_| true);
+    let step_start_onsets_ms = onsets(CueKind::StepStart, &|u| u.early_ms > 0);
     Ok(TrackReport {
         duration_s: track.samples.len() as f64 / f64::from(SAMPLE_RATE_HZ),
         played: voiced.utterances.len() - dropped,
@@ -187,5 +196,6 @@ pub fn write_track(voiced: &Voiced, total_ms: u64, wav: &Path) -> Result<TrackRe
         unvoiced: voiced.stitched.iter().flat_map(|s| s.unvoiced.clone()).collect(),
         late,
         countdown_onsets_ms,
+        step_start_onsets_ms,
     })
 }

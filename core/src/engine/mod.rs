@@ -29,8 +29,8 @@ pub use crate::profile::Chattiness;
 
 use crate::coaching::goals::ProcessStatus;
 use crate::coaching::heat;
-use crate::cue::{Cue, CueKind, CueSlots, Priority, Utterance};
-use crate::plan::{ExpandedStep, Hills, Plan, Target};
+use crate::cue::{Cue, CueKind, CueSlots, LEAD_IN_MS, Priority, Utterance};
+use crate::plan::{ExpandedStep, Hills, Plan, StepEnd, Target};
 use crate::profile::RunnerProfile;
 use crate::progress::{PlanProgress, ProgressEvent};
 use crate::signal::grade::GradeEstimator;
@@ -102,6 +102,9 @@ pub struct RunSession {
     coach: Option<StepCoach>,
     /// The speed each step path ran at the end of its last rep.
     rep_reference: Vec<(String, f64)>,
+    /// The step whose start was announced a lead-in before its time (a time step's end is
+    /// known in advance): not announced again when it starts.
+    announced_step: Option<usize>,
     run_halfway: RunHalfway,
     gps_news: GpsNews,
     pause_news: PauseNews,
@@ -159,6 +162,7 @@ impl RunSession {
             next_cue_id: 1,
             coach: None,
             rep_reference: Vec::new(),
+            announced_step: None,
             gps_news: GpsNews::default(),
             pause_news: PauseNews::default(),
             encouragement: Encouragement::default(),
@@ -216,10 +220,11 @@ impl RunSession {
             return None;
         }
         let countdown = self.countdown_wakeup_ms().filter(|t| *t > self.now_ms);
-        match (countdown, self.scheduler.next_wakeup_ms()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let step_start = self
+            .next_step_start_ms()
+            .map(|(_, at_ms)| at_ms.saturating_sub(LEAD_IN_MS))
+            .filter(|t| *t > self.now_ms);
+        [countdown, step_start, self.scheduler.next_wakeup_ms()].into_iter().flatten().min()
     }
 
     pub fn summary(&self) -> RunSummary {
@@ -482,6 +487,7 @@ impl RunSession {
             return;
         }
         self.step_news(now, &estimate);
+        self.announce_next_step(now);
         let news = self.run_halfway.update(now, self.progress.moving_ms(), estimate.distance_m);
         self.queue_news(news);
         if let Some(news) = self.free_to_stop.update(now, self.progress.moving_ms()) {
@@ -563,7 +569,42 @@ impl RunSession {
         let reference = self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v);
         let (coach, slots) = StepCoach::start(step, self.zones, self.extra_tolerance_s, reference);
         self.coach = Some(coach);
-        self.queue(CueKind::StepStart, slots, at_ms);
+        if self.announced_step != Some(index) {
+            self.queue(CueKind::StepStart, slots, at_ms);
+        }
+    }
+
+    /// The next step and when it starts, when the current step ends at a time known in
+    /// advance: a time step, running, whose next step's words do not wait on how this one went
+    /// (a step repeated on its own takes its reference from the rep now ending).
+    fn next_step_start_ms(&self) -> Option<(usize, u64)> {
+        if self.progress.is_paused() || !matches!(self.phase, Phase::Running) {
+            return None;
+        }
+        let coach = self.coach.as_ref()?;
+        let (step, next) =
+            (self.progress.steps().get(coach.index)?, self.progress.steps().get(coach.index + 1)?);
+        let StepEnd::Time(seconds) = step.step.end else { return None };
+        if next.path == step.path || self.announced_step == Some(next.index) {
+            return None;
+        }
+        let left_ms = (seconds * 1000.0) as i64 - self.progress.step_elapsed().0 as i64;
+        Some((next.index, self.now_ms.saturating_add_signed(left_ms)))
+    }
+
+    /// The next step's start, a lead-in before it is due (see [`Self::next_step_start_ms`]):
+    /// its first word lands on the second the step changes.
+    fn announce_next_step(&mut self, now: u64) {
+        let Some((index, at_ms)) = self.next_step_start_ms().filter(|(_, at)| *at <= now + LEAD_IN_MS) else {
+            return;
+        };
+        let Some(step) = self.progress.steps().get(index) else { return };
+        let reference = self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v);
+        let (_, slots) = StepCoach::start(step, self.zones, self.extra_tolerance_s, reference);
+        let cue = Cue::new(self.next_cue_id, CueKind::StepStart, slots, Some(index), at_ms);
+        self.next_cue_id += 1;
+        self.scheduler.push(cue);
+        self.announced_step = Some(index);
     }
 
     /// When to wake for the countdown of the current step (a lead-in before it is due), if it

@@ -100,7 +100,7 @@ fn countdown_is_said_on_its_second() {
 }
 
 #[test]
-fn a_countdown_is_handed_over_a_lead_in_early_so_its_first_word_lands_on_its_second() {
+fn a_countdown_and_a_time_steps_successor_are_handed_over_a_lead_in_early() {
     // A host that also ticks when the engine asks (as the apps and replays do).
     let plan = plan(TEMPO);
     let mut session = RunSession::new(&plan, RunnerProfile::default(), EngineConfig::default());
@@ -122,8 +122,17 @@ fn a_countdown_is_handed_over_a_lead_in_early_so_its_first_word_lands_on_its_sec
         [110_000, 410_000, 530_000].map(|t| (t, t - lead)),
         "on the second, handed over {lead} ms before it"
     );
+    // The time steps' ends are known too: the next step is announced a lead-in early, on the
+    // second it starts (the first step starts with the run, on the spot).
+    let step_starts: Vec<(u64, u64)> = said
+        .iter()
+        .filter(|u| u.cues.iter().any(|c| c.kind == CueKind::StepStart))
+        .map(|u| (u.at_ms, u.starts_at_ms()))
+        .collect();
+    assert_eq!(step_starts, [(0, 0), (120_000, 120_000 - lead), (420_000, 420_000 - lead)]);
     // Cues decided on the spot are not early.
-    assert!(said.iter().filter(|u| u.cues[0].kind != CueKind::Countdown).all(|u| u.early_ms == 0));
+    let foreseen = [CueKind::Countdown, CueKind::StepStart];
+    assert!(said.iter().filter(|u| !foreseen.contains(&u.cues[0].kind)).all(|u| u.early_ms == 0));
 }
 
 #[test]
