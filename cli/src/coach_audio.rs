@@ -53,8 +53,10 @@ pub struct TrackReport {
     /// For each countdown played, its first word's onset less its time (ms): known in advance,
     /// it is handed over a lead-in early, so this is about 0.
     pub countdown_onsets_ms: Vec<i64>,
-    /// The same for the step starts announced early (the end of a time step is known).
+    /// The same for the step starts announced early (the end of a time step is known), and
+    /// for halfway marks by time.
     pub step_start_onsets_ms: Vec<i64>,
+    pub halfway_onsets_ms: Vec<i64>,
 }
 
 /// A sample louder than this is speech, for the onset of an utterance's first word.
@@ -69,7 +71,8 @@ impl TrackReport {
             None => String::new(),
         };
         let countdowns = worst(&self.countdown_onsets_ms, "countdowns")
-            + &worst(&self.step_start_onsets_ms, "step starts known in advance");
+            + &worst(&self.step_start_onsets_ms, "step starts known in advance")
+            + &worst(&self.halfway_onsets_ms, "halfway marks by time");
         format!(
             "wrote {} ({} of coach track in {}'s voice: {} utterances played, {} late, {} dropped by the player, {} texts by speech fallback{countdowns})",
             wav.display(),
@@ -188,6 +191,12 @@ pub fn write_track(voiced: &Voiced, total_ms: u64, wav: &Path) -> Result<TrackRe
     };
     let countdown_onsets_ms = onsets(CueKind::Countdown, &|_| true);
     let step_start_onsets_ms = onsets(CueKind::StepStart, &|u| u.early_ms > 0);
+    let halfway_onsets_ms = onsets(CueKind::StepHalfway, &|u| u.early_ms > 0)
+        .into_iter()
+        .chain(onsets(CueKind::RunHalfway, &|u| {
+            u.early_ms > 0 && u.cues.iter().all(|c| c.kind != CueKind::StepHalfway)
+        }))
+        .collect();
     Ok(TrackReport {
         duration_s: track.samples.len() as f64 / f64::from(SAMPLE_RATE_HZ),
         played: voiced.utterances.len() - dropped,
@@ -197,5 +206,6 @@ pub fn write_track(voiced: &Voiced, total_ms: u64, wav: &Path) -> Result<TrackRe
         late,
         countdown_onsets_ms,
         step_start_onsets_ms,
+        halfway_onsets_ms,
     })
 }

@@ -224,7 +224,8 @@ impl RunSession {
             .next_step_start_ms()
             .map(|(_, at_ms)| at_ms.saturating_sub(LEAD_IN_MS))
             .filter(|t| *t > self.now_ms);
-        [countdown, step_start, self.scheduler.next_wakeup_ms()].into_iter().flatten().min()
+        let halfway = self.halfway_wakeup_ms().filter(|t| *t > self.now_ms);
+        [countdown, step_start, halfway, self.scheduler.next_wakeup_ms()].into_iter().flatten().min()
     }
 
     pub fn summary(&self) -> RunSummary {
@@ -605,6 +606,20 @@ impl RunSession {
         self.next_cue_id += 1;
         self.scheduler.push(cue);
         self.announced_step = Some(index);
+    }
+
+    /// When to wake for a halfway mark known in advance (the step's or the session's, by time):
+    /// a lead-in before it.
+    fn halfway_wakeup_ms(&self) -> Option<u64> {
+        if self.progress.is_paused() {
+            return None;
+        }
+        let run = self.run_halfway.due_ms(self.now_ms, self.progress.moving_ms());
+        let step = self.coach.as_ref().and_then(|coach| {
+            let step = self.progress.steps().get(coach.index)?;
+            coach.halfway.due_ms(self.now_ms, step.step.end, self.progress.step_elapsed().0)
+        });
+        [run, step].into_iter().flatten().min().map(|t| t.saturating_sub(LEAD_IN_MS))
     }
 
     /// When to wake for the countdown of the current step (a lead-in before it is due), if it

@@ -100,7 +100,7 @@ fn countdown_is_said_on_its_second() {
 }
 
 #[test]
-fn a_countdown_and_a_time_steps_successor_are_handed_over_a_lead_in_early() {
+fn what_is_known_in_advance_is_handed_over_a_lead_in_early() {
     // A host that also ticks when the engine asks (as the apps and replays do).
     let plan = plan(TEMPO);
     let mut session = RunSession::new(&plan, RunnerProfile::default(), EngineConfig::default());
@@ -130,8 +130,16 @@ fn a_countdown_and_a_time_steps_successor_are_handed_over_a_lead_in_early() {
         .map(|u| (u.at_ms, u.starts_at_ms()))
         .collect();
     assert_eq!(step_starts, [(0, 0), (120_000, 120_000 - lead), (420_000, 420_000 - lead)]);
+    // The tempo's halfway (150 s into its 300) is the session's too (270 of 540 s): one
+    // utterance, on its second.
+    let halfways: Vec<(u64, u64, usize)> = said
+        .iter()
+        .filter(|u| u.cues.iter().any(|c| c.kind == CueKind::StepHalfway))
+        .map(|u| (u.at_ms, u.starts_at_ms(), u.cues.len()))
+        .collect();
+    assert_eq!(halfways, [(270_000, 270_000 - lead, 2)], "{:?}", kinds(&said));
     // Cues decided on the spot are not early.
-    let foreseen = [CueKind::Countdown, CueKind::StepStart];
+    let foreseen = [CueKind::Countdown, CueKind::StepStart, CueKind::StepHalfway];
     assert!(said.iter().filter(|u| !foreseen.contains(&u.cues[0].kind)).all(|u| u.early_ms == 0));
 }
 
