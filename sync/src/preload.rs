@@ -145,9 +145,12 @@ pub struct NoteSetHead {
     pub clips: Vec<ClipHead>,
 }
 
+/// The folder of an installed pack that holds its plans' note sets and their clips.
+const NOTES_DIR: &str = "notes";
+
 /// Where a plan's note set goes in an installed pack folder.
 fn note_set_path(pack_dir: &Path, plan_id: &str) -> PathBuf {
-    pack_dir.join("notes").join(format!("{plan_id}.json"))
+    pack_dir.join(NOTES_DIR).join(format!("{plan_id}.json"))
 }
 
 /// Fetches `plan_id`'s note clips in `persona`'s voice into the persona's installed pack
@@ -218,18 +221,17 @@ pub fn preload_notes(
         ..Preloaded::default()
     };
     let blobs = packs_dir.join("blobs");
-    let notes_dir = pack.dir.join("notes");
+    let notes_dir = pack.dir.join(NOTES_DIR);
+    std::fs::create_dir_all(&notes_dir).map_err(|e| file_error(&notes_dir, e))?;
     for clip in &set.clips {
         if !is_plain_name(&clip.file) || !is_sha256(&clip.sha256) {
             return Err(PreloadError::Server(format!("{what}: clip {:?} has a bad name or hash", clip.file)));
         }
         fetch_blob(client, &blobs, &clip.sha256, &mut done, traffic)?;
         let bytes = std::fs::read(blobs.join(&clip.sha256)).map_err(|e| file_error(&blobs, e))?;
-        std::fs::create_dir_all(&notes_dir).map_err(|e| file_error(&notes_dir, e))?;
         write_atomically(&notes_dir.join(&clip.file), &bytes)?;
     }
     // The set last: while it is missing or old, the clips it lists are not yet relied on.
-    std::fs::create_dir_all(&notes_dir).map_err(|e| file_error(&notes_dir, e))?;
     write_atomically(&installed, &response.body)?;
     Ok(done)
 }
@@ -237,13 +239,16 @@ pub fn preload_notes(
 /// What is wrong with a plan's installed note set in a pack folder (empty: it is there with
 /// every clip matching its SHA-256).
 fn notes_problems(pack_dir: &Path, plan_id: &str) -> Vec<String> {
-    let path = note_set_path(pack_dir, plan_id);
-    let set: NoteSetHead = match std::fs::read(&path).map(|b| serde_json::from_slice(&b)) {
-        Ok(Ok(set)) => set,
-        Ok(Err(e)) => return vec![format!("{}: {e}", path.display())],
-        Err(e) => return vec![format!("{}: {e}", path.display())],
-    };
-    clip_problems(&pack_dir.join("notes"), &set.clips)
+    match read_head::<NoteSetHead>(&note_set_path(pack_dir, plan_id)) {
+        Ok(set) => clip_problems(&pack_dir.join(NOTES_DIR), &set.clips),
+        Err(problem) => vec![problem],
+    }
+}
+
+/// An installed JSON file (a pack's manifest, a note set), read and parsed; the error names it.
+fn read_head<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Fetches a persona's pack into `packs_dir` and makes it the installed one.
@@ -424,16 +429,10 @@ pub fn save_partial_blob(blobs: &Path, sha256: &str, bytes: &[u8]) -> Result<(),
 
 /// What is wrong with an installed pack folder (empty: every clip present with its hash).
 pub fn pack_problems(dir: &Path) -> Vec<String> {
-    let manifest = dir.join("manifest.json");
-    let bytes = match std::fs::read(&manifest) {
-        Ok(b) => b,
-        Err(e) => return vec![format!("{}: {e}", manifest.display())],
-    };
-    let head: ManifestHead = match serde_json::from_slice(&bytes) {
-        Ok(h) => h,
-        Err(e) => return vec![format!("{}: {e}", manifest.display())],
-    };
-    clip_problems(dir, &head.clips)
+    match read_head::<ManifestHead>(&dir.join("manifest.json")) {
+        Ok(head) => clip_problems(dir, &head.clips),
+        Err(problem) => vec![problem],
+    }
 }
 
 /// Clips of `dir` that are missing or do not match their SHA-256.
@@ -465,14 +464,19 @@ pub fn is_ready_offline(
     lang: &str,
 ) -> Result<Readiness, StoreError> {
     let mut missing = Vec::new();
-    match store.cached_plan(plan_id)? {
-        None => missing.push(format!("plan {plan_id} is not downloaded")),
-        Some(p) => {
-            if let Err(e) = pacenote_core::plan::Plan::from_json(p.json.as_bytes()) {
-                missing.push(format!("plan {plan_id} is stored damaged: {e}"));
-            }
+    let plan = match store.cached_plan(plan_id)? {
+        None => {
+            missing.push(format!("plan {plan_id} is not downloaded"));
+            None
         }
-    }
+        Some(p) => match pacenote_core::plan::Plan::from_json(p.json.as_bytes()) {
+            Ok(plan) => Some(plan),
+            Err(e) => {
+                missing.push(format!("plan {plan_id} is stored damaged: {e}"));
+                None
+            }
+        },
+    };
     if persona != NEUTRAL_PERSONA {
         match store.cached_pack(persona, lang)? {
             None => missing.push(format!("the {persona} pack ({lang}) is not downloaded")),
@@ -480,10 +484,7 @@ pub fn is_ready_offline(
                 missing.extend(pack_problems(&pack.dir));
                 // A plan with step notes needs them in the persona's voice too, or the phone's
                 // own voice would read them mid-run.
-                let has_notes = store.cached_plan(plan_id)?.is_some_and(|p| {
-                    pacenote_core::plan::Plan::from_json(p.json.as_bytes())
-                        .is_ok_and(|p| !p.notes().is_empty())
-                });
+                let has_notes = plan.is_some_and(|p| !p.notes().is_empty());
                 if has_notes && !note_set_path(&pack.dir, plan_id).is_file() {
                     missing.push(format!(
                         "plan {plan_id}'s notes in {persona}'s voice are not downloaded (the phone's voice would read them)"

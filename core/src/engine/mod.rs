@@ -566,13 +566,19 @@ impl RunSession {
         self.end_step(at_ms);
         // Corrections decided for the step that just ended are about it, not this one.
         self.scheduler.drop_pending(|c| c.priority == Priority::Correction);
-        let Some(step) = self.progress.steps().get(index) else { return };
-        let reference = self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v);
-        let (coach, slots) = StepCoach::start(step, self.zones, self.extra_tolerance_s, reference);
+        let Some((coach, slots)) = self.step_coach(index) else { return };
         self.coach = Some(coach);
         if self.announced_step != Some(index) {
             self.queue(CueKind::StepStart, slots, at_ms);
         }
+    }
+
+    /// Step `index`'s coach and the words that start it (with the pace its path last ran, for
+    /// a rep).
+    fn step_coach(&self, index: usize) -> Option<(StepCoach, CueSlots)> {
+        let step = self.progress.steps().get(index)?;
+        let reference = self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v);
+        Some(StepCoach::start(step, self.zones, self.extra_tolerance_s, reference))
     }
 
     /// The next step and when it starts, when the current step ends at a time known in
@@ -599,9 +605,7 @@ impl RunSession {
         let Some((index, at_ms)) = self.next_step_start_ms().filter(|(_, at)| *at <= now + LEAD_IN_MS) else {
             return;
         };
-        let Some(step) = self.progress.steps().get(index) else { return };
-        let reference = self.rep_reference.iter().find(|(p, _)| *p == step.path).map(|(_, v)| *v);
-        let (_, slots) = StepCoach::start(step, self.zones, self.extra_tolerance_s, reference);
+        let Some((_, slots)) = self.step_coach(index) else { return };
         let cue = Cue::new(self.next_cue_id, CueKind::StepStart, slots, Some(index), at_ms);
         self.next_cue_id += 1;
         self.scheduler.push(cue);
