@@ -11,5 +11,6 @@ pub mod live;
 pub mod notes;
 pub mod pack;
 pub mod render;
+pub mod tts;
 pub mod voice;
 pub mod wav;

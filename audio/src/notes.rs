@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::pack::{
-    Clip, PACK_FORMAT_VERSION, PackError, PackProblem, check_clip, hex, io_err, render_clip,
-    write_json_atomically,
+    Clip, PACK_FORMAT_VERSION, PackError, PackProblem, READABLE_FORMATS, check_clip, hash_sound_settings,
+    hex, io_err, render_clip, write_json_atomically,
 };
+use crate::tts::Tts;
 
 /// The folder of a pack that holds its note sets.
 pub const NOTES_DIR: &str = "notes";
@@ -52,7 +53,7 @@ pub fn notes_version(persona: &Persona, notes: &[String]) -> String {
         hasher.update(note.as_bytes());
         hasher.update([0]);
     }
-    hasher.update(format!("{:?}", persona.voice).as_bytes());
+    hash_sound_settings(&mut hasher, &persona.voice);
     hex(&hasher.finalize())[..16].to_owned()
 }
 
@@ -70,12 +71,7 @@ pub fn note_set_path(pack_dir: &Path, plan_id: &str) -> Result<PathBuf, PackErro
 /// Renders `plan`'s notes in `persona`'s voice into `pack_dir/notes/` (clips first, the set's
 /// JSON last and atomically). A plan without notes gets an empty set, so "its notes are ready"
 /// has one answer for every plan.
-pub fn build_notes(
-    persona: &Persona,
-    plan: &Plan,
-    tts_template: &str,
-    pack_dir: &Path,
-) -> Result<NoteSet, PackError> {
+pub fn build_notes(persona: &Persona, plan: &Plan, tts: &Tts, pack_dir: &Path) -> Result<NoteSet, PackError> {
     let path = note_set_path(pack_dir, &plan.id)?;
     let dir = pack_dir.join(NOTES_DIR);
     let scratch = dir.join(format!(".build-{}", plan.id));
@@ -83,7 +79,7 @@ pub fn build_notes(
     let notes = plan.notes();
     let clips = notes
         .iter()
-        .map(|note| render_clip(note, note_id(note), tts_template, &persona.voice, &scratch, &dir))
+        .map(|note| render_clip(note, note_id(note), tts, &persona.voice, &scratch, &dir))
         .collect::<Result<Vec<_>, _>>();
     let _ = std::fs::remove_dir_all(&scratch);
     let set = NoteSet {
@@ -132,9 +128,9 @@ pub fn verify_notes(pack_dir: &Path, plan: &Plan, persona: &Persona) -> Result<N
     let set = read_note_set(&note_set_path(pack_dir, &plan.id).map_err(one)?).map_err(one)?;
     let name = format!("{NOTES_DIR}/{}.json", plan.id);
     let mut problems = Vec::new();
-    if set.format != PACK_FORMAT_VERSION {
+    if !READABLE_FORMATS.contains(&set.format) {
         problems.push(PackProblem(format!(
-            "{name}: format {} is not supported; this build reads {PACK_FORMAT_VERSION}",
+            "{name}: format {} is not supported; this build reads formats 1 to {PACK_FORMAT_VERSION}",
             set.format
         )));
     }
@@ -256,7 +252,7 @@ mod tests {
             pacenote_core::BUNDLED_PLANS.iter().find(|(f, _)| *f == "tempo-20.json").expect("bundled");
         let plan = Plan::from_json(json.as_bytes()).expect("plan");
         let persona = Persona::bundled("jakes").expect("persona");
-        let set = build_notes(&persona, &plan, crate::pack::ESPEAK_TEMPLATE, &dir).expect("built");
+        let set = build_notes(&persona, &plan, &Tts::espeak(), &dir).expect("built");
         assert_eq!(set.clips.iter().map(|c| c.text.clone()).collect::<Vec<_>>(), plan.notes());
         assert!(set.clips.iter().all(|c| c.duration_ms > 500), "{set:?}");
         assert_eq!(verify_notes(&dir, &plan, &persona).expect("verifies"), set);

@@ -2,10 +2,11 @@
 //! (persona, language, version, voice, and per clip: id, text, file, sha256, duration_ms) and
 //! one mono Ogg Vorbis clip per fixed phrase fragment and vocabulary word of the persona.
 //!
-//! `build` renders every fragment with any TTS command (a template with `{text}`, `{out}`,
-//! `{voice}`, `{pitch}` and `{rate}`), encodes it with `oggenc`, and writes the manifest last,
+//! `build` renders every fragment with a speech synthesiser ([`crate::tts`]: Piper's neural
+//! voice, espeak-ng, or any command), encodes it with `oggenc`, and writes the manifest last,
 //! through a temporary file and a rename, so a killed build never leaves a pack that looks
-//! complete. `verify` checks a pack against its persona's script: every fragment present, every
+//! complete. A pack's freshness is its script and voice settings (`version`), never its audio
+//! bytes: a neural synthesiser gives other bytes on every run. `verify` checks a pack against its persona's script: every fragment present, every
 //! hash right, every clip decodable and as long as the manifest says.
 
 use std::collections::BTreeSet;
@@ -17,14 +18,19 @@ use pacenote_core::persona::{Persona, Voice};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The pack format this build writes and reads.
-pub const PACK_FORMAT_VERSION: u32 = 1;
-/// Vorbis quality and sample rate for clips: speech at 16 kHz and q2 stays clear and keeps
-/// a persona pack well under 1.5 MB (DESIGN §13 measured ~13 KB for 2 s at q3, 22 kHz).
-pub const VORBIS_QUALITY: &str = "2";
-pub const SAMPLE_RATE_HZ: &str = "16000";
-/// The TTS command the README documents: espeak-ng with the persona's voice, pitch and rate.
-pub const ESPEAK_TEMPLATE: &str = "espeak-ng -v {voice} -p {pitch} -s {rate} -w {out} {text}";
+use crate::tts::Tts;
+use crate::voice::SAMPLE_RATE_HZ;
+use crate::wav::write_wav;
+
+/// The pack format this build writes: 2 added the Piper voice settings and `synthesis`.
+pub const PACK_FORMAT_VERSION: u32 = 2;
+/// The formats this build reads (a format-1 pack is an espeak-ng pack without `synthesis`).
+pub const READABLE_FORMATS: std::ops::RangeInclusive<u32> = 1..=PACK_FORMAT_VERSION;
+/// Vorbis quality for clips. Every clip carries ~3.8 KB of Vorbis headers (its codebooks),
+/// which is 40 % of a pack; the speech itself at q1 (~28 kbit/s at 16 kHz) is clear, and q2
+/// took the slower Piper personas over the 1.5 MiB a pack may weigh (Jenna 1.60 MB at q2,
+/// under 1.5 MiB at q1).
+pub const VORBIS_QUALITY: &str = "1";
 /// A decoded clip may differ from its manifest duration by this much (encoder padding).
 const DURATION_TOLERANCE_MS: u64 = 30;
 
@@ -41,7 +47,7 @@ pub struct Clip {
 }
 
 /// `manifest.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub format: u32,
@@ -51,6 +57,9 @@ pub struct Manifest {
     /// from an older script is told apart.
     pub version: String,
     pub voice: Voice,
+    /// How the clips were synthesised: engine, voice model and the model's licence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthesis: Option<String>,
     pub clips: Vec<Clip>,
 }
 
@@ -91,8 +100,14 @@ pub fn content_version(persona: &Persona) -> String {
         hasher.update(fragment.as_bytes());
         hasher.update([0]);
     }
-    hasher.update(format!("{:?}", persona.voice).as_bytes());
+    hash_sound_settings(&mut hasher, &persona.voice);
     hex(&hasher.finalize())[..16].to_owned()
+}
+
+/// What decides how a clip sounds besides its words: the voice settings and the encoding. A
+/// pack's freshness is its words and these, never its audio bytes (Piper's differ every run).
+pub(crate) fn hash_sound_settings(hasher: &mut Sha256, voice: &Voice) {
+    hasher.update(format!("{voice:?} vorbis q{VORBIS_QUALITY} {SAMPLE_RATE_HZ} Hz").as_bytes());
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -106,7 +121,7 @@ pub(crate) fn io_err(path: &Path, e: std::io::Error) -> PackError {
 /// Builds a persona's pack into `out`. `progress(done, total)` is called after every clip.
 pub fn build(
     persona: &Persona,
-    tts_template: &str,
+    tts: &Tts,
     out: &Path,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Manifest, PackError> {
@@ -116,7 +131,7 @@ pub fn build(
     std::fs::create_dir_all(&scratch).map_err(|e| io_err(&scratch, e))?;
     let mut clips = Vec::with_capacity(fragments.len());
     for (i, text) in fragments.iter().enumerate() {
-        clips.push(render_clip(text, clip_id(text), tts_template, &persona.voice, &scratch, out)?);
+        clips.push(render_clip(text, clip_id(text), tts, &persona.voice, &scratch, out)?);
         progress(i + 1, fragments.len());
     }
     let _ = std::fs::remove_dir_all(&scratch);
@@ -126,6 +141,7 @@ pub fn build(
         language: persona.language.clone(),
         version: content_version(persona),
         voice: persona.voice.clone(),
+        synthesis: Some(tts.describe(&persona.voice)),
         clips,
     };
     // The manifest last, atomically: a pack without one is obviously unfinished.
@@ -133,12 +149,12 @@ pub fn build(
     Ok(manifest)
 }
 
-/// Renders `text` with the TTS command into `out/<id>.ogg` (through a WAV in `scratch`) and
+/// Renders `text` with the synthesiser into `out/<id>.ogg` (through a WAV in `scratch`) and
 /// describes the clip: what a pack's phrases and a plan's notes are both made of.
 pub(crate) fn render_clip(
     text: &str,
     id: String,
-    tts_template: &str,
+    tts: &Tts,
     voice: &Voice,
     scratch: &Path,
     out: &Path,
@@ -146,13 +162,19 @@ pub(crate) fn render_clip(
     let wav = scratch.join(format!("{id}.wav"));
     let file = format!("{id}.ogg");
     let ogg = out.join(&file);
-    run_tts(tts_template, text, &wav, voice)?;
-    // oggenc picks a random stream serial unless told: the same text would give other
-    // bytes (and another content hash) on every rebuild, and phones would download every
-    // clip of a pack again for a one-line script change.
+    let samples = tts.render(text, voice, &wav)?;
+    if samples.is_empty() {
+        return Err(PackError::Tts {
+            text: text.to_owned(),
+            message: "the synthesiser wrote silence".into(),
+        });
+    }
+    write_wav(&wav, &samples).map_err(|message| PackError::Encode { text: text.to_owned(), message })?;
+    // oggenc picks a random stream serial unless told: the same audio would give other
+    // bytes (and another content hash) on every rebuild.
     let serial = u32::from_str_radix(&id[1..9], 16).unwrap_or(0).to_string();
     let encoded = Command::new("oggenc")
-        .args(["-Q", "-q", VORBIS_QUALITY, "--resample", SAMPLE_RATE_HZ, "--serial", &serial, "-o"])
+        .args(["-Q", "-q", VORBIS_QUALITY, "--serial", &serial, "-o"])
         .arg(&ogg)
         .arg(&wav)
         .output()
@@ -174,35 +196,6 @@ pub(crate) fn write_json_atomically(path: &Path, value: &impl Serialize) -> Resu
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, json + "\n").map_err(|e| io_err(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io_err(path, e))
-}
-
-/// Runs the TTS command template for one text, writing a WAV file to `wav`.
-pub(crate) fn run_tts(template: &str, text: &str, wav: &Path, voice: &Voice) -> Result<(), PackError> {
-    let words: Vec<&str> = template.split_whitespace().collect();
-    let Some((program, args)) = words.split_first() else {
-        return Err(PackError::Tts { text: text.to_owned(), message: "the TTS command is empty".into() });
-    };
-    let fill = |arg: &str| {
-        arg.replace("{out}", &wav.to_string_lossy())
-            .replace("{voice}", &voice.espeak)
-            .replace("{pitch}", &voice.pitch.to_string())
-            .replace("{rate}", &voice.rate_wpm.to_string())
-            .replace("{text}", text)
-    };
-    let output = Command::new(program).args(args.iter().map(|a| fill(a))).output().map_err(|e| {
-        PackError::Tts { text: text.to_owned(), message: format!("could not run {program:?}: {e}") }
-    })?;
-    if !output.status.success() {
-        let message = String::from_utf8_lossy(&output.stderr).trim().to_owned();
-        return Err(PackError::Tts { text: text.to_owned(), message });
-    }
-    if !wav.is_file() {
-        return Err(PackError::Tts {
-            text: text.to_owned(),
-            message: format!("it wrote no {}: does the command use {{out}}?", wav.display()),
-        });
-    }
-    Ok(())
 }
 
 /// A decoded clip: mono or interleaved samples and their rate.
@@ -354,9 +347,9 @@ pub fn verify(dir: &Path) -> Result<Manifest, Vec<PackProblem>> {
         Ok(p) => p,
         Err(e) => return Err(vec![PackProblem(format!("manifest.json: persona: {e}"))]),
     };
-    if manifest.format != PACK_FORMAT_VERSION {
+    if !READABLE_FORMATS.contains(&manifest.format) {
         problems.push(PackProblem(format!(
-            "manifest.json: format {} is not supported; this build reads {PACK_FORMAT_VERSION}",
+            "manifest.json: format {} is not supported; this build reads formats 1 to {PACK_FORMAT_VERSION}",
             manifest.format
         )));
     }
@@ -408,13 +401,39 @@ mod tests {
                 content_version(&script),
                 "{persona}: rebuild with `cargo xtask packs`"
             );
+            // What a phone downloads for the pack: the manifest and every clip (a plan's note
+            // set comes with the plan).
             let bytes: u64 = manifest
                 .clips
                 .iter()
-                .map(|c| std::fs::metadata(committed(persona).join(&c.file)).map_or(0, |m| m.len()))
+                .map(|c| committed(persona).join(&c.file))
+                .chain([committed(persona).join("manifest.json")])
+                .map(|path| std::fs::metadata(path).map_or(0, |m| m.len()))
                 .sum();
-            assert!(bytes < 1_536 * 1024, "{persona} pack is {bytes} bytes; it must stay under 1.5 MB");
+            assert!(bytes <= 1_536 * 1024, "{persona} pack is {bytes} bytes; it must stay within 1.5 MiB");
+            let synthesis = manifest.synthesis.unwrap_or_default();
+            assert!(
+                synthesis.starts_with("Piper") && synthesis.contains("licence"),
+                "{persona}: the committed packs are Piper's neural voice with its licence, not {synthesis:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_format_1_manifest_is_still_read() {
+        // Written before Piper: no `synthesis`, a voice without `piper`.
+        let dir = std::env::temp_dir().join(format!("pacenote-pack-format1-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let v1 = r#"{"format": 1, "persona": "stone", "language": "en", "version": "5a967f60cddb60a2",
+            "voice": {"espeak": "en-us+m3", "pitch": 35, "rate_wpm": 165}, "clips": []}"#;
+        std::fs::write(dir.join("manifest.json"), v1).expect("write");
+        let manifest = read_manifest(&dir).expect("a format-1 manifest reads");
+        assert_eq!((manifest.format, manifest.synthesis, manifest.voice.piper), (1, None, None));
+        // It is readable, and stale against today's script: verify says rebuild, not "format".
+        let problems = verify(&dir).expect_err("stale");
+        assert!(problems.iter().any(|p| p.0.contains("rebuild the pack")), "{problems:?}");
+        assert!(!problems.iter().any(|p| p.0.contains("format")), "{problems:?}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::notes::{NOTES_DIR, note_set_paths, read_note_set};
 use crate::pack::{Manifest, PackError, decode, hex, read_manifest};
+use crate::tts::{SILENCE_LEVEL, TARGET_SPEECH_RMS, Tts, normalise_speech};
 
 /// Sample rate of stitched speech and rendered tracks (the packs' own rate).
 pub const SAMPLE_RATE_HZ: u32 = 16_000;
@@ -21,11 +22,6 @@ pub const WORD_GAP_MS: u64 = 40;
 pub const PHRASE_GAP_MS: u64 = 140;
 /// Fade at both ends of every clip: 5 ms removes the click of a cut waveform.
 const FADE_MS: u64 = 5;
-/// Every clip is brought to this RMS level (about −20 dBFS), so words recorded louder or
-/// softer sit together.
-const TARGET_RMS: f32 = 0.1;
-/// Samples below this are silence when trimming clip ends.
-const SILENCE_LEVEL: f32 = 0.01;
 
 /// Speech for text no clip holds: AVSpeechSynthesizer / TextToSpeech in the apps.
 pub trait SpeechFallback {
@@ -168,18 +164,13 @@ impl Voice {
     }
 }
 
-/// Trims silence, normalises loudness, fades the ends.
-fn prepare(mut samples: Vec<f32>) -> Vec<f32> {
+/// Trims silence, brings the speech to the packs' level, fades the ends (a clip built by
+/// this crate is trimmed and levelled already; a fallback's speech or an older pack's is not).
+fn prepare(samples: Vec<f32>) -> Vec<f32> {
     let first = samples.iter().position(|s| s.abs() > SILENCE_LEVEL).unwrap_or(samples.len());
     let last = samples.iter().rposition(|s| s.abs() > SILENCE_LEVEL).map_or(first, |i| i + 1);
-    samples = samples[first..last.max(first)].to_vec();
-    let rms = (samples.iter().map(|s| s * s).sum::<f32>() / samples.len().max(1) as f32).sqrt();
-    if rms > 0.0 {
-        let gain = TARGET_RMS / rms;
-        for s in &mut samples {
-            *s = (*s * gain).clamp(-1.0, 1.0);
-        }
-    }
+    let mut samples = samples[first..last.max(first)].to_vec();
+    normalise_speech(&mut samples, TARGET_SPEECH_RMS);
     let fade = ms_to_samples(FADE_MS).min(samples.len() / 2);
     let n = samples.len();
     for i in 0..fade {
@@ -209,17 +200,17 @@ pub fn resample(samples: &[f32], from_hz: u32, to_hz: u32) -> Vec<f32> {
         .collect()
 }
 
-/// The speech fallback of the CLI and tests: the same TTS command packs are built with.
+/// The speech fallback of the CLI and tests: a synthesiser packs are built with.
 #[derive(Debug)]
 pub struct TtsCommandFallback {
-    template: String,
+    tts: Tts,
     voice: pacenote_core::persona::Voice,
     scratch: PathBuf,
 }
 
 impl TtsCommandFallback {
-    pub fn new(template: &str, voice: pacenote_core::persona::Voice, scratch: &Path) -> Self {
-        Self { template: template.to_owned(), voice, scratch: scratch.to_owned() }
+    pub fn new(tts: Tts, voice: pacenote_core::persona::Voice, scratch: &Path) -> Self {
+        Self { tts, voice, scratch: scratch.to_owned() }
     }
 }
 
@@ -227,9 +218,7 @@ impl SpeechFallback for TtsCommandFallback {
     fn speak(&mut self, text: &str) -> Result<Vec<f32>, String> {
         std::fs::create_dir_all(&self.scratch).map_err(|e| format!("{}: {e}", self.scratch.display()))?;
         let wav = self.scratch.join("fallback.wav");
-        crate::pack::run_tts(&self.template, text, &wav, &self.voice).map_err(|e| e.to_string())?;
-        let (rate, samples) = crate::wav::read_wav(&wav)?;
-        Ok(resample(&samples, rate, SAMPLE_RATE_HZ))
+        self.tts.render(text, &self.voice, &wav).map_err(|e| e.to_string())
     }
 }
 

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use pacenote_audio::render::{Fate, render};
+use pacenote_audio::tts::Tts;
 use pacenote_audio::voice::{SAMPLE_RATE_HZ, Stitched, TtsCommandFallback, Voice};
 use pacenote_audio::wav::write_wav;
 use pacenote_core::cue::{CueKind, Utterance};
@@ -107,8 +108,7 @@ pub fn replay_voiced(
         ));
     }
     let scratch = std::env::temp_dir().join(format!("pacenote-tts-{}", std::process::id()));
-    let mut fallback =
-        TtsCommandFallback::new(crate::pack_cmd::ESPEAK_TEMPLATE, persona.voice.clone(), &scratch);
+    let mut fallback = TtsCommandFallback::new(Tts::espeak(), persona.voice.clone(), &scratch);
     let mut wording = Wording::new(Some(persona.clone()));
     let mut session = RunSession::with_context(
         plan,

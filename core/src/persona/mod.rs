@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 
 use serde::Deserialize;
 
@@ -303,7 +304,7 @@ struct RawScript {
 }
 
 /// How a persona sounds when its pack is rendered with a synthesiser.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Voice {
     /// espeak-ng voice name (language and variant, e.g. "en-us+m3").
@@ -312,6 +313,42 @@ pub struct Voice {
     pub pitch: u32,
     /// Speaking rate in words per minute.
     pub rate_wpm: u32,
+    /// The neural voice (Piper) the persona's packs are built with where one exists for its
+    /// language; espeak-ng above stays the fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub piper: Option<PiperVoice>,
+}
+
+/// A persona's character in a Piper voice model: one packaged model can be three people when
+/// pace, pitch and the model's variation differ.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PiperVoice {
+    /// The model's name (`<name>.onnx` and `<name>.onnx.json` in the models folder).
+    pub model: String,
+    /// Phoneme length: below 1 speaks faster, above 1 slower.
+    pub length_scale: f32,
+    /// Generator noise: lower is flatter and steadier, higher livelier.
+    pub noise_scale: f32,
+    /// Phoneme-width noise: variation of rhythm.
+    pub noise_w: f32,
+    /// Pitch shift in semitones (the formants move with it, so a lower voice also sounds
+    /// bigger); applied by the pack builder after synthesis.
+    pub semitones: f32,
+}
+
+impl PiperVoice {
+    /// Each setting with the range where the voice stays intelligible and natural (beyond it
+    /// Piper slurs or drones, and a shift of more than half an octave turns a voice into a
+    /// cartoon).
+    fn checked_settings(&self) -> [(&'static str, f32, RangeInclusive<f32>); 4] {
+        [
+            ("length_scale", self.length_scale, 0.6..=1.6),
+            ("noise_scale", self.noise_scale, 0.0..=1.2),
+            ("noise_w", self.noise_w, 0.0..=1.2),
+            ("semitones", self.semitones, -6.0..=6.0),
+        ]
+    }
 }
 
 /// A coach persona, checked and ready to speak.
@@ -340,6 +377,16 @@ impl Persona {
         let raw: RawScript = toml::from_str(text).map_err(|e| PersonaError::Toml(e.to_string()))?;
         let mut problems = Vec::new();
         let mut problem = |path: String, message: String| problems.push(PersonaProblem { path, message });
+        if let Some(piper) = &raw.voice.piper {
+            for (field, value, range) in piper.checked_settings() {
+                if !range.contains(&value) {
+                    problem(
+                        format!("voice.piper.{field}"),
+                        format!("{value} is outside {}..={}", range.start(), range.end()),
+                    );
+                }
+            }
+        }
         let mut lines = BTreeMap::new();
         for (key, variants) in &raw.lines {
             let Some(kind) = CueKind::ALL.iter().copied().find(|k| k.as_str() == key) else {
