@@ -8,6 +8,14 @@
 
 use crate::units::SecondsPerKm;
 
+mod de;
+mod en;
+mod es;
+mod fr;
+pub mod language;
+
+pub use language::{Language, Said};
+
 const ONES: [&str; 20] = [
     "zero",
     "one",
