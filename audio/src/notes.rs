@@ -86,7 +86,7 @@ pub fn build_notes(persona: &Persona, plan: &Plan, tts: &Tts, pack_dir: &Path) -
         format: PACK_FORMAT_VERSION,
         plan: plan.id.clone(),
         persona: persona.id.clone(),
-        language: persona.language.clone(),
+        language: persona.language.code().to_owned(),
         version: notes_version(persona, &notes),
         clips: clips?,
     };

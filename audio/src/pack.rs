@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use pacenote_core::persona::{Persona, Voice};
+use pacenote_core::speech::Language;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -27,10 +28,10 @@ pub const PACK_FORMAT_VERSION: u32 = 2;
 /// The formats this build reads (a format-1 pack is an espeak-ng pack without `synthesis`).
 pub const READABLE_FORMATS: std::ops::RangeInclusive<u32> = 1..=PACK_FORMAT_VERSION;
 /// Vorbis quality for clips. Every clip carries ~3.8 KB of Vorbis headers (its codebooks),
-/// which is 40 % of a pack; the speech itself at q1 (~28 kbit/s at 16 kHz) is clear, and q2
-/// took the slower Piper personas over the 1.5 MiB a pack may weigh (Jenna 1.60 MB at q2,
-/// under 1.5 MiB at q1).
-pub const VORBIS_QUALITY: &str = "1";
+/// 40 % of a pack, so the speech itself must be lean: q0 (~24 kbit/s at 16 kHz) keeps speech
+/// clear and every pack within the 1.5 MiB it may weigh (at q1 German Jenna took 1.65 MB, at
+/// q2 English Jenna 1.60 MB).
+pub const VORBIS_QUALITY: &str = "0";
 /// A decoded clip may differ from its manifest duration by this much (encoder padding).
 const DURATION_TOLERANCE_MS: u64 = 30;
 
@@ -138,7 +139,7 @@ pub fn build(
     let manifest = Manifest {
         format: PACK_FORMAT_VERSION,
         persona: persona.id.clone(),
-        language: persona.language.clone(),
+        language: persona.language.code().to_owned(),
         version: content_version(persona),
         voice: persona.voice.clone(),
         synthesis: Some(tts.describe(&persona.voice)),
@@ -146,7 +147,22 @@ pub fn build(
     };
     // The manifest last, atomically: a pack without one is obviously unfinished.
     write_json_atomically(&out.join("manifest.json"), &manifest)?;
+    remove_stale_clips(out, &manifest);
     Ok(manifest)
+}
+
+/// Clips of an earlier build into the same folder that the new manifest does not list (a line
+/// since rewritten): left there, they would ship in the pack for nothing.
+fn remove_stale_clips(out: &Path, manifest: &Manifest) {
+    let listed: BTreeSet<&str> = manifest.clips.iter().map(|c| c.file.as_str()).collect();
+    for entry in std::fs::read_dir(out).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_clip = name.starts_with('f') && name.ends_with(".ogg");
+        if is_clip && !listed.contains(name.as_ref()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Renders `text` with the synthesiser into `out/<id>.ogg` (through a WAV in `scratch`) and
@@ -343,7 +359,13 @@ pub fn check_clip(dir: &Path, clip: &Clip) -> Option<PackProblem> {
 pub fn verify(dir: &Path) -> Result<Manifest, Vec<PackProblem>> {
     let manifest = read_manifest(dir).map_err(|e| vec![PackProblem(e.to_string())])?;
     let mut problems = Vec::new();
-    let persona = match Persona::bundled(&manifest.persona) {
+    let Some(lang) = Language::from_code(&manifest.language) else {
+        return Err(vec![PackProblem(format!(
+            "manifest.json: language {:?} is not one the personas speak",
+            manifest.language
+        ))]);
+    };
+    let persona = match Persona::bundled_in(&manifest.persona, lang) {
         Ok(p) => p,
         Err(e) => return Err(vec![PackProblem(format!("manifest.json: persona: {e}"))]),
     };
@@ -375,7 +397,11 @@ mod tests {
     use super::*;
 
     fn committed(persona: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("packs/en").join(persona)
+        committed_in(persona, Language::En)
+    }
+
+    fn committed_in(persona: &str, lang: Language) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("packs").join(lang.code()).join(persona)
     }
 
     /// A scratch copy of a committed pack, to damage.
@@ -393,28 +419,32 @@ mod tests {
 
     #[test]
     fn the_committed_packs_are_complete_and_built_from_the_current_scripts() {
-        for persona in ["stone", "jakes", "jenna"] {
-            let manifest = verify(&committed(persona)).unwrap_or_else(|p| panic!("{persona}: {p:?}"));
-            let script = Persona::bundled(persona).expect("persona");
+        for (persona, lang, _) in pacenote_core::persona::BUNDLED_SCRIPTS {
+            let dir = committed_in(persona, lang);
+            let name = format!("{persona} ({})", lang.code());
+            let manifest = verify(&dir).unwrap_or_else(|p| panic!("{name}: {p:?}"));
+            let script = Persona::bundled_in(persona, lang).expect("persona");
             assert_eq!(
                 manifest.version,
                 content_version(&script),
-                "{persona}: rebuild with `cargo xtask packs`"
+                "{name}: rebuild with `cargo xtask packs`"
             );
             // What a phone downloads for the pack: the manifest and every clip (a plan's note
             // set comes with the plan).
             let bytes: u64 = manifest
                 .clips
                 .iter()
-                .map(|c| committed(persona).join(&c.file))
-                .chain([committed(persona).join("manifest.json")])
+                .map(|c| dir.join(&c.file))
+                .chain([dir.join("manifest.json")])
                 .map(|path| std::fs::metadata(path).map_or(0, |m| m.len()))
                 .sum();
-            assert!(bytes <= 1_536 * 1024, "{persona} pack is {bytes} bytes; it must stay within 1.5 MiB");
+            assert!(bytes <= 1_536 * 1024, "{name} pack is {bytes} bytes; it must stay within 1.5 MiB");
+            // English is Piper's neural voice; no other language has a packaged Piper voice.
             let synthesis = manifest.synthesis.unwrap_or_default();
+            let engine = if lang == Language::En { "Piper" } else { "espeak-ng" };
             assert!(
-                synthesis.starts_with("Piper") && synthesis.contains("licence"),
-                "{persona}: the committed packs are Piper's neural voice with its licence, not {synthesis:?}"
+                synthesis.starts_with(engine) && synthesis.contains("GPL"),
+                "{name}: the committed pack is {engine}'s with its licence, not {synthesis:?}"
             );
         }
     }

@@ -19,6 +19,7 @@ use pacenote_core::plan::Plan;
 use pacenote_core::profile::{Chattiness, RunnerProfile};
 use pacenote_core::sensor::{self, LocationFix};
 use pacenote_core::signal::pace::GpsStatus;
+use pacenote_core::speech::Language;
 use pacenote_core::weather::Conditions;
 
 use crate::audio;
@@ -35,6 +36,10 @@ pub struct RunOptions {
     /// Who coaches: `stone`, `jakes`, `jenna`, or `neutral`, the plain wording the app voices.
     #[uniffi(default = "neutral")]
     pub persona: String,
+    /// The language the persona speaks: `en`, `de` (Spanish and French scripts are not written
+    /// yet); install its pack with `preload(planId, persona, lang)`.
+    #[uniffi(default = "en")]
+    pub lang: String,
     /// What the coach knows of the runner's heart (none: heart-rate targets are not coached).
     #[uniffi(default)]
     pub profile: Option<RunnerProfile>,
@@ -79,6 +84,7 @@ impl RunOptions {
         Self {
             plan_json: plan_json.into(),
             persona: pacenote_core::persona::NEUTRAL_PERSONA.to_owned(),
+            lang: "en".to_owned(),
             profile: None,
             chattiness: None,
             auto_pause: true,
@@ -466,7 +472,13 @@ impl SessionSetupArgs {
         let plan = Plan::from_json(options.plan_json.as_bytes()).inspect_err(|e| {
             tracing::warn!(error = %e, "run session refused: invalid plan");
         })?;
-        let wording = Wording::named(&options.persona)?;
+        let lang = Language::from_code(&options.lang).ok_or_else(|| {
+            PacenoteError::invalid_input(format!(
+                "RunOptions.lang {:?}: the personas speak en, de",
+                options.lang
+            ))
+        })?;
+        let wording = Wording::named_in(&options.persona, lang)?;
         let conditions = options.weather.map(|w| Conditions::new(w.temp_c, w.dew_point_c)).transpose()?;
         let process = options.week.filter(|_| options.celebrate_week).map(|w| ProcessStatus {
             this_week: WeekTally {
@@ -632,6 +644,25 @@ mod tests {
         assert!(said.iter().any(|u| u.cues.iter().any(|c| c.kind == CueKind::CheckIn)));
         assert_eq!(session.summary().effort, Some(5));
         assert!(session.is_finished());
+    }
+
+    #[test]
+    fn a_persona_speaks_the_runners_language() {
+        let listener = Arc::new(Collect::default());
+        let german = RunOptions { lang: "de".into(), ..options(PLAN, "stone") };
+        let session = RunSession::new(german, listener.clone()).expect("a German session");
+        session.start(0).expect("start");
+        session.finish(5_000).expect("finish");
+        let said = listener.0.lock().expect("lock").clone();
+        let german = pacenote_core::persona::Persona::bundled_in("stone", Language::De).expect("stone");
+        let text = &said[0].text;
+        assert!(
+            german.variants(pacenote_core::cue::CueKind::RunStart).iter().any(|line| text.contains(line)),
+            "a German run start: {text}"
+        );
+        let bad = RunOptions { lang: "tlh".into(), ..options(PLAN, "stone") };
+        let e = RunSession::new(bad, listener).expect_err("no Klingon");
+        assert!(e.to_string().contains("en, de"), "{e}");
     }
 
     #[test]

@@ -163,6 +163,7 @@ pub(crate) fn runner_plan(steps: &[(f64, f64)]) -> Plan {
         free_to_stop_after_s: None,
         conditions: None,
         hills: pacenote_core::plan::Hills::default(),
+        language: None,
     })
 }
 

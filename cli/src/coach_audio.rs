@@ -98,8 +98,8 @@ pub fn replay_voiced(
     extras: RunExtras,
 ) -> Result<Voiced, CliError> {
     let RunExtras { context, check_in } = extras;
-    let pack_dir: PathBuf =
-        pack.map_or_else(|| crate::pack_cmd::committed_pack(&persona.id), Path::to_path_buf);
+    let pack_dir: PathBuf = pack
+        .map_or_else(|| crate::pack_cmd::committed_pack(&persona.id, persona.language), Path::to_path_buf);
     let mut voice = Voice::open(&pack_dir).map_err(|e| CliError::Usage(format!("{e} (pass --pack DIR)")))?;
     if voice.manifest().persona != persona.id {
         return Err(CliError::file(

@@ -33,10 +33,13 @@ pub struct DemoArgs {
     /// The coach: stone, jakes or jenna.
     #[arg(long, default_value = "stone")]
     persona: String,
+    /// The coach's language: en, de, es or fr.
+    #[arg(long, default_value = "en")]
+    lang: String,
     /// Folder for what the demo writes: the run (TCX), the coach track (WAV), the cues (JSON).
     #[arg(long, default_value = "demo-out")]
     out: PathBuf,
-    /// The persona's voice pack (default: the committed one in audio/packs/en/).
+    /// The persona's voice pack (default: the committed one in audio/packs/LANG/).
     #[arg(long)]
     pack: Option<PathBuf>,
 }
@@ -46,9 +49,21 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         .iter()
         .find(|(name, _)| *name == DEMO_PLAN)
         .ok_or_else(|| CliError::Usage(format!("bundled plan {DEMO_PLAN} is missing from this build")))?;
-    let plan = Plan::from_json(plan_json.as_bytes())
+    let mut plan = Plan::from_json(plan_json.as_bytes())
         .map_err(|e| CliError::Usage(format!("bundled plan {DEMO_PLAN} is invalid: {e}")))?;
-    let persona = Persona::bundled(&args.persona).map_err(|e| CliError::Usage(e.to_string()))?;
+    let lang = crate::pack_cmd::parse_language(&args.lang)?;
+    let persona = Persona::bundled_in(&args.persona, lang).map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(written) = plan.language.filter(|l| *l != lang) {
+        // The bundled plan's step notes are its author's: a coach speaking another language
+        // would switch language mid-sentence.
+        let notes = plan.notes().len();
+        plan.drop_notes();
+        println!(
+            "(the demo plan's {notes} step notes are written in {}: left out of this {} run)",
+            written.code(),
+            lang.code()
+        );
+    }
     let mut config = SimConfig::phone(DEMO_SEED);
     config.stops_s.push(DEMO_STOP_S);
     config.gps.dropouts_s.push(DEMO_DROPOUT_S);

@@ -8,14 +8,23 @@ use pacenote_audio::{notes, pack};
 use pacenote_core::BUNDLED_PLANS;
 use pacenote_core::persona::Persona;
 use pacenote_core::plan::Plan;
+use pacenote_core::speech::Language;
 
 use crate::CliError;
 
 use pacenote_audio::tts::Tts;
 
-/// The committed pack of a persona, in this source tree.
-pub fn committed_pack(persona: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../audio/packs/en").join(persona)
+/// The committed pack of a persona in a language, in this source tree.
+pub fn committed_pack(persona: &str, lang: Language) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../audio/packs").join(lang.code()).join(persona)
+}
+
+/// A `--lang` argument.
+pub fn parse_language(code: &str) -> Result<Language, CliError> {
+    Language::from_code(code).ok_or_else(|| {
+        let known: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+        CliError::Usage(format!("--lang {code:?}: the personas speak {}", known.join(", ")))
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,13 +85,8 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
     match command {
         PackCommand::Build { persona, lang, tts, out } => {
             let tts = Tts::from_arg(&tts).map_err(|e| CliError::Usage(e.to_string()))?;
-            let persona = Persona::bundled(&persona).map_err(|e| CliError::Usage(e.to_string()))?;
-            if persona.language != lang {
-                return Err(CliError::Usage(format!(
-                    "persona {} speaks {:?}; there is no {lang:?} script yet",
-                    persona.id, persona.language
-                )));
-            }
+            let lang = parse_language(&lang)?;
+            let persona = Persona::bundled_in(&persona, lang).map_err(|e| CliError::Usage(e.to_string()))?;
             let bar = ProgressBar::new(persona.fragments().len() as u64);
             bar.set_style(
                 ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} clips, {eta} left")
@@ -93,8 +97,9 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             bar.finish_and_clear();
             let mut notes = 0;
-            for plan in bundled_plans()? {
-                notes += notes::build_notes(&persona, &plan, &tts, &out)
+            // A plan's notes are voiced by a coach of their own language.
+            for plan in bundled_plans()?.iter().filter(|p| p.language.is_none_or(|l| l == lang)) {
+                notes += notes::build_notes(&persona, plan, &tts, &out)
                     .map_err(|e| CliError::Usage(e.to_string()))?
                     .clips
                     .len();
@@ -117,7 +122,12 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
         }
         PackCommand::Notes { plan, persona, pack, tts } => {
             let tts = Tts::from_arg(&tts).map_err(|e| CliError::Usage(e.to_string()))?;
-            let persona = Persona::bundled(&persona).map_err(|e| CliError::Usage(e.to_string()))?;
+            // The pack's own language, so the notes are checked and voiced by its script.
+            let lang = pack::read_manifest(&pack)
+                .ok()
+                .and_then(|m| Language::from_code(&m.language))
+                .unwrap_or(Language::En);
+            let persona = Persona::bundled_in(&persona, lang).map_err(|e| CliError::Usage(e.to_string()))?;
             warn_if_another_voice(&pack, &tts);
             let plan = crate::plan_cmd::load_plan(&plan)?;
             let set = notes::build_notes(&persona, &plan, &tts, &pack)
@@ -137,7 +147,8 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
                 Ok(manifest) => (Some(manifest), Vec::new()),
                 Err(problems) => (None, problems.into_iter().map(|p| p.to_string()).collect()),
             };
-            let note_sets = verify_note_sets(&dir, manifest.as_ref().map(|m| m.persona.as_str()))?;
+            let note_sets =
+                verify_note_sets(&dir, manifest.as_ref().map(|m| (m.persona.as_str(), m.language.as_str())))?;
             problems.extend(note_sets.problems);
             match manifest {
                 Some(manifest) if problems.is_empty() => {
@@ -177,11 +188,20 @@ struct NoteSetsChecked {
 
 /// Checks the note sets of the pack in `dir` (of `persona`, when its manifest said): every
 /// bundled plan's against the plan, and every other set's clips by hash and decoding.
-fn verify_note_sets(dir: &std::path::Path, persona: Option<&str>) -> Result<NoteSetsChecked, CliError> {
+fn verify_note_sets(
+    dir: &std::path::Path,
+    persona: Option<(&str, &str)>,
+) -> Result<NoteSetsChecked, CliError> {
     let mut checked = NoteSetsChecked { sets: 0, clips: 0, problems: Vec::new() };
-    let Some(persona) = persona.and_then(|p| Persona::bundled(p).ok()) else { return Ok(checked) };
+    let Some((persona, lang)) = persona.and_then(|(id, code)| {
+        let lang = Language::from_code(code)?;
+        Some((Persona::bundled_in(id, lang).ok()?, lang))
+    }) else {
+        return Ok(checked);
+    };
     let bundled = bundled_plans()?;
-    for plan in &bundled {
+    // A pack holds the note sets of the bundled plans written in its language.
+    for plan in bundled.iter().filter(|p| p.language.is_none_or(|l| l == lang)) {
         match notes::verify_notes(dir, plan, &persona) {
             Ok(set) => {
                 checked.sets += 1;

@@ -34,6 +34,9 @@ pub struct ReplayArgs {
     /// The coach: stone, jakes or jenna (plain wording when not given).
     #[arg(long)]
     persona: Option<String>,
+    /// The coach's language: en, de, es or fr.
+    #[arg(long, default_value = "en")]
+    lang: String,
     /// Print one JSON object instead of the timeline.
     #[arg(long)]
     json: bool,
@@ -137,10 +140,11 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
         context.process = Some(process_status(&before, weekly, today));
     }
     let config = EngineConfig { chattiness: args.chattiness.into(), ..EngineConfig::default() };
+    let lang = crate::pack_cmd::parse_language(&args.lang)?;
     let persona = args
         .persona
         .as_deref()
-        .map(Persona::bundled)
+        .map(|id| Persona::bundled_in(id, lang))
         .transpose()
         .map_err(|e| CliError::Usage(e.to_string()))?;
     if args.wav.is_some() && persona.is_none() {

@@ -292,8 +292,13 @@ fn demo_prints_the_cue_timeline_and_writes_the_run() {
 fn a_pack_built_with_espeak_matches_the_committed_one_and_verifies() {
     let dir = scratch("pack_build");
     let out = dir.join("jenna");
+    // A clip of an earlier build whose line has since changed: it must not ship.
+    std::fs::create_dir_all(&out).expect("out");
+    let stale = out.join("f0123456789abcdef.ogg");
+    std::fs::write(&stale, b"an old line").expect("stale clip");
     let built = pacenote(&["pack", "build", "--persona", "jenna", "--out", path(&out)]);
     assert!(built.status.success(), "needs espeak-ng and oggenc (cargo xtask bootstrap): {}", stderr(&built));
+    assert!(!stale.exists(), "a clip no line uses is left in the pack");
     assert!(
         stdout(&built).contains("146 clips") || stdout(&built).contains(" clips, "),
         "{}",
@@ -319,6 +324,21 @@ fn a_pack_built_with_espeak_matches_the_committed_one_and_verifies() {
     assert_user_error(&out_v, &format!("{first}: missing clip file"));
     assert_user_error(&out_v, &format!("{second}: wrong hash"));
     assert_user_error(&pacenote(&["pack", "build", "--persona", "yoda", "--out", path(&dir)]), "no persona");
+
+    // The German pack: the same script and settings give the committed pack's version.
+    let german = dir.join("stone-de");
+    let built = pacenote(&["pack", "build", "--persona", "stone", "--lang", "de", "--out", path(&german)]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    assert_eq!(
+        manifest(&german)["version"],
+        manifest(&repo().join("audio/packs/de/stone"))["version"],
+        "the committed German pack is stale: cargo xtask packs"
+    );
+    assert!(pacenote(&["pack", "verify", path(&german)]).status.success());
+    assert_user_error(
+        &pacenote(&["pack", "build", "--persona", "stone", "--lang", "tlh", "--out", path(&dir)]),
+        "--lang \"tlh\"",
+    );
     assert_user_error(
         &pacenote(&[
             "pack",

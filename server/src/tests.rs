@@ -448,6 +448,17 @@ fn plans_and_packs_preload_by_content_hash_and_make_a_run_ready_offline(backend:
     notes(&store, &mut traffic);
     assert!(ready(&store).ready);
     assert!(preload_pack(&alice, &store, "nobody", "en", &packs, &mut traffic).is_err());
+
+    // A German coach: the plan's notes are written in English, so no note clips in Stone's
+    // German voice exist or are waited for (the phone's voice reads them).
+    let german_ready = |store: &Mutex<Store>| {
+        is_ready_offline(&store.lock().expect("lock"), "tempo-20", "stone", "de").expect("ready")
+    };
+    assert!(!german_ready(&store).ready, "no German pack yet");
+    let german = preload_pack(&alice, &store, "stone", "de", &packs, &mut traffic).expect("German pack");
+    assert!(german.files_downloaded > 100);
+    let r = german_ready(&store);
+    assert!(r.ready, "{:?}", r.missing);
 }
 
 fn a_new_phone_restores_the_runners_history_once(backend: Backend) {

@@ -484,7 +484,11 @@ pub fn is_ready_offline(
                 missing.extend(pack_problems(&pack.dir));
                 // A plan with step notes needs them in the persona's voice too, or the phone's
                 // own voice would read them mid-run.
-                let has_notes = plan.is_some_and(|p| !p.notes().is_empty());
+                // Notes in another language than the coach's stay the phone's voice's (a persona
+                // does not read a language it does not speak): no clips to wait for.
+                let has_notes = plan.is_some_and(|p| {
+                    !p.notes().is_empty() && p.language.is_none_or(|l| l.code().eq_ignore_ascii_case(lang))
+                });
                 if has_notes && !note_set_path(&pack.dir, plan_id).is_file() {
                     missing.push(format!(
                         "plan {plan_id}'s notes in {persona}'s voice are not downloaded (the phone's voice would read them)"

@@ -73,8 +73,10 @@ const KOTLIN_JVM_GLUE: [&str; 2] = [
 /// (issue 14).
 const LIBRARY_SIZE_GOAL_BYTES: u64 = 7 * 512 * 1024;
 
-/// The personas whose English packs are committed under audio/packs/en/.
+/// The personas whose packs are committed under audio/packs/LANG/.
 const PACK_PERSONAS: [&str; 3] = ["stone", "jakes", "jenna"];
+/// The languages besides English whose packs are committed.
+const OTHER_PACK_LANGUAGES: [&str; 1] = ["de"];
 
 /// Rust components the checks run.
 const RUST_COMPONENTS: &[(&str, &[&str])] =
@@ -286,12 +288,13 @@ fn debian_package_installed(package: &str) -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
-/// Rebuilds the voice packs from the persona scripts: with Piper's neural voice into the
-/// committed packs by default, or with espeak-ng (`--espeak`, the fallback), into `--out DIR`
-/// if given; then prints each pack's word error rate.
+/// Rebuilds the voice packs from the persona scripts into the committed packs (or `--out DIR`,
+/// a folder of language folders): English with Piper's neural voice, or with espeak-ng
+/// (`--espeak`, the fallback); the other languages with espeak-ng; then prints the English
+/// packs' word error rate.
 fn packs(args: &[String]) -> Result {
     let mut espeak = false;
-    let mut out_root = root().join("audio/packs/en");
+    let mut out_root = root().join("audio/packs");
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -304,7 +307,7 @@ fn packs(args: &[String]) -> Result {
     let voices = voices_venv()?;
     let mut dirs = Vec::new();
     for persona in PACK_PERSONAS {
-        let out = out_root.join(persona);
+        let out = out_root.join("en").join(persona);
         let _ = std::fs::remove_dir_all(&out);
         let mut build = cargo();
         build
@@ -316,6 +319,32 @@ fn packs(args: &[String]) -> Result {
         step(&format!("pack {persona}"), &mut build)?;
         dirs.push(out);
     }
+    // No German, Spanish or French Piper voice is packaged on PyPI: espeak-ng's voices.
+    for lang in OTHER_PACK_LANGUAGES {
+        for persona in PACK_PERSONAS {
+            let out = out_root.join(lang).join(persona);
+            let _ = std::fs::remove_dir_all(&out);
+            step(
+                &format!("pack {persona} ({lang})"),
+                cargo()
+                    .args([
+                        "run",
+                        "--quiet",
+                        "--release",
+                        "-p",
+                        "pacenote-cli",
+                        "--",
+                        "pack",
+                        "build",
+                        "--persona",
+                    ])
+                    .arg(persona)
+                    .args(["--lang", lang, "--tts", "espeak", "--out"])
+                    .arg(&out),
+            )?;
+        }
+    }
+    // The recogniser's model is English: it measures the English packs.
     wer_of(&voices, &dirs)
 }
 

@@ -238,6 +238,8 @@ pub fn easy_version(plan: &Plan, planned_s_at_easy_pace: f64, max_hr_bpm: Option
         free_to_stop_after_s: None,
         conditions: plan.conditions,
         hills: plan.hills,
+        // The note above is English.
+        language: Some(crate::speech::Language::En),
     }
 }
 

@@ -17,13 +17,26 @@ use std::ops::RangeInclusive;
 use serde::Deserialize;
 
 use crate::cue::{Cue, CueKind, Utterance, join_sentences, neutral_text};
-use crate::speech;
+use crate::speech::language::Join;
+use crate::speech::{Language, Said};
 
 /// The personas that ship, as (id, TOML script).
 pub const BUNDLED_PERSONAS: [(&str, &str); 3] = [
     ("stone", include_str!("../../personas/en/stone.toml")),
     ("jakes", include_str!("../../personas/en/jakes.toml")),
     ("jenna", include_str!("../../personas/en/jenna.toml")),
+];
+
+/// Every bundled script: the English ones above and their counterparts in other languages
+/// (German so far; Spanish and French to come), written per language in each persona's
+/// character.
+pub const BUNDLED_SCRIPTS: [(&str, Language, &str); 6] = [
+    ("stone", Language::En, BUNDLED_PERSONAS[0].1),
+    ("jakes", Language::En, BUNDLED_PERSONAS[1].1),
+    ("jenna", Language::En, BUNDLED_PERSONAS[2].1),
+    ("stone", Language::De, include_str!("../../personas/de/stone.toml")),
+    ("jakes", Language::De, include_str!("../../personas/de/jakes.toml")),
+    ("jenna", Language::De, include_str!("../../personas/de/jenna.toml")),
 ];
 
 /// Variants every persona needs per cue kind, so a long run does not say the same line twice
@@ -48,22 +61,73 @@ const RARE_KINDS: [CueKind; 13] = [
     CueKind::AutoResumed,
 ];
 
-/// Phrases no persona may say: pushing through pain, or shaming (DESIGN §9: pain is a reason
-/// to stop, never a challenge; missed runs are not failures).
-const FORBIDDEN_PHRASES: [&str; 12] = [
-    "push through",
-    "through the pain",
-    "pain is weakness",
-    "no pain",
-    "ignore the pain",
-    "ignore it",
-    "suck it up",
-    "run through it",
-    "toughen up",
-    "lazy",
-    "pathetic",
-    "no excuses",
-];
+/// Phrases no persona may say, per language: pushing through pain, or shaming (DESIGN §9: pain
+/// is a reason to stop, never a challenge; missed runs are not failures). Matched in lower case
+/// anywhere in a line.
+fn forbidden_phrases(lang: Language) -> &'static [&'static str] {
+    match lang {
+        Language::En => &[
+            "push through",
+            "through the pain",
+            "pain is weakness",
+            "no pain",
+            "ignore the pain",
+            "ignore it",
+            "suck it up",
+            "run through it",
+            "toughen up",
+            "lazy",
+            "pathetic",
+            "no excuses",
+        ],
+        Language::De => &[
+            "beiß dich durch",
+            "beiss dich durch",
+            "durchbeißen",
+            "durchbeissen",
+            "schmerz ist schwäche",
+            "ohne schmerz",
+            "ignorier den schmerz",
+            "ignoriere den schmerz",
+            "trotz schmerz",
+            "stell dich nicht so an",
+            "reiß dich zusammen",
+            "faul",
+            "erbärmlich",
+            "keine ausreden",
+            "weichei",
+            "jammer nicht",
+        ],
+        Language::Es => &[
+            "aguanta el dolor",
+            "a pesar del dolor",
+            "el dolor es debilidad",
+            "sin dolor no hay",
+            "ignora el dolor",
+            "no seas flojo",
+            "flojo",
+            "vago",
+            "patético",
+            "sin excusas",
+            "deja de quejarte",
+        ],
+        Language::Fr => &[
+            "malgré la douleur",
+            "la douleur c'est la faiblesse",
+            "la douleur est une faiblesse",
+            "pas de douleur",
+            "ignore la douleur",
+            "serre les dents",
+            "fainéant",
+            "paresseux",
+            "pathétique",
+            "pas d'excuses",
+            "pas d'excuse",
+            "mauviette",
+            "arrête de te plaindre",
+        ],
+    }
+}
 
 /// A value a template can speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,27 +173,31 @@ impl Slot {
         Self::ALL.iter().find(|(_, s)| *s == self).map_or("?", |(n, _)| n)
     }
 
-    /// The words for this slot in a cue, when the cue has the value.
-    fn words(self, cue: &Cue) -> Option<String> {
+    /// The words for this slot in a cue, in `lang`, when the cue has the value.
+    fn words(self, cue: &Cue, lang: Language) -> Option<Said> {
         let s = &cue.slots;
+        let count = |n: Option<u32>| n.map(|n| lang.number(u64::from(n)));
         match self {
-            Slot::Pace => s.pace.map(speech::pace),
-            Slot::TargetPace => {
-                s.target_pace.map(|(fast, slow)| format!("{} to {}", speech::pace(fast), speech::pace(slow)))
-            }
-            Slot::Distance => s.distance_m.map(speech::distance),
-            Slot::Duration => s.duration_s.map(speech::duration),
-            Slot::Bpm => s.bpm.map(|b| speech::number(b.round().max(0.0) as u64)),
-            Slot::Zone => s.zone.map(|z| speech::number(u64::from(z))),
-            Slot::Rep => s.rep.map(speech::count),
-            Slot::Reps => s.reps.map(speech::count),
-            Slot::Step => Some(step_words(cue)),
-            Slot::SplitKm => s.split_km.map(speech::count),
-            Slot::RunsDone => s.runs_done.map(speech::count),
-            Slot::RunsPlanned => s.runs_planned.map(speech::count),
-            Slot::StreakWeeks => s.streak_weeks.map(speech::count),
+            Slot::Pace => s.pace.map(|p| lang.pace(p)),
+            Slot::TargetPace => s.target_pace.map(|(fast, slow)| pace_range(lang, fast, slow)),
+            Slot::Distance => s.distance_m.map(|d| lang.distance(d)),
+            Slot::Duration => s.duration_s.map(|t| lang.duration(t)),
+            Slot::Bpm => s.bpm.map(|b| lang.number(b.round().max(0.0) as u64)),
+            Slot::Zone => s.zone.map(|z| lang.number(u64::from(z))),
+            Slot::Rep => count(s.rep),
+            Slot::Reps => count(s.reps),
+            Slot::Step => Some(step_words(cue, lang)),
+            Slot::SplitKm => count(s.split_km),
+            Slot::RunsDone => count(s.runs_done),
+            Slot::RunsPlanned => count(s.runs_planned),
+            Slot::StreakWeeks => count(s.streak_weeks),
         }
     }
+}
+
+/// "four forty-five to four fifty-five".
+fn pace_range(lang: Language, fast: crate::units::SecondsPerKm, slow: crate::units::SecondsPerKm) -> Said {
+    lang.pace(fast).then(Said::word(step_vocabulary(lang).to)).then(lang.pace(slow))
 }
 
 /// The slots the engine fills for each kind (some only sometimes: a variant using one is said
@@ -163,28 +231,90 @@ fn allowed_slots(kind: CueKind) -> &'static [Slot] {
     }
 }
 
-/// The words `{step}` is made of, besides numbers and units.
-const STEP_WORDS: [&str; 11] =
-    ["warmup", "work", "recovery", "cooldown", "easy", "rest", "next step", "rep", "of", "at", "in zone"];
+/// The words `{step}` is made of in one language, besides numbers and units.
+struct StepVocabulary {
+    /// Warm-up, work, recovery, cool-down, easy, rest (in [`StepKind`]'s order).
+    kinds: [&'static str; 6],
+    next_step: &'static str,
+    rep: &'static str,
+    of: &'static str,
+    at: &'static str,
+    in_zone: &'static str,
+    /// Between the two paces of a range.
+    to: &'static str,
+}
+
+impl StepVocabulary {
+    fn words(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.kinds.iter().copied().chain([self.next_step, self.rep, self.of, self.at, self.in_zone, self.to])
+    }
+}
+
+fn step_vocabulary(lang: Language) -> &'static StepVocabulary {
+    const EN: StepVocabulary = StepVocabulary {
+        kinds: ["warmup", "work", "recovery", "cooldown", "easy", "rest"],
+        next_step: "next step",
+        rep: "rep",
+        of: "of",
+        at: "at",
+        in_zone: "in zone",
+        to: "to",
+    };
+    const DE: StepVocabulary = StepVocabulary {
+        kinds: ["Aufwärmen", "Belastung", "Erholung", "Auslaufen", "locker", "Pause"],
+        next_step: "nächster Abschnitt",
+        rep: "Wiederholung",
+        of: "von",
+        at: "bei",
+        in_zone: "in Zone",
+        to: "bis",
+    };
+    const ES: StepVocabulary = StepVocabulary {
+        kinds: ["calentamiento", "trabajo", "recuperación", "vuelta a la calma", "suave", "descanso"],
+        next_step: "siguiente bloque",
+        rep: "repetición",
+        of: "de",
+        at: "a",
+        in_zone: "en zona",
+        to: "a",
+    };
+    const FR: StepVocabulary = StepVocabulary {
+        kinds: ["échauffement", "effort", "récupération", "retour au calme", "footing", "repos"],
+        next_step: "bloc suivant",
+        rep: "répétition",
+        of: "sur",
+        at: "à",
+        in_zone: "en zone",
+        to: "à",
+    };
+    match lang {
+        Language::En => &EN,
+        Language::De => &DE,
+        Language::Es => &ES,
+        Language::Fr => &FR,
+    }
+}
 
 /// "work, rep two of five, one kilometre at four forty-five to four fifty-five".
-fn step_words(cue: &Cue) -> String {
+fn step_words(cue: &Cue, lang: Language) -> Said {
     let s = &cue.slots;
-    let mut text = s.step_kind.map_or("next step", |k| k.as_str()).to_owned();
+    let words = step_vocabulary(lang);
+    let mut said = Said::word(s.step_kind.map_or(words.next_step, |k| words.kinds[k as usize]));
     if let (Some(r), Some(n)) = (s.rep, s.reps) {
-        text.push_str(&format!(", rep {} of {}", speech::count(r), speech::count(n)));
+        let rep = Said::word(words.rep).then(lang.number(u64::from(r))).then(Said::word(words.of));
+        said = said.joined(Join::Comma, rep.then(lang.number(u64::from(n))));
     }
     if let Some(d) = s.distance_m {
-        text.push_str(&format!(", {}", speech::distance(d)));
+        said = said.joined(Join::Comma, lang.distance(d));
     } else if let Some(t) = s.duration_s {
-        text.push_str(&format!(", {}", speech::duration(t)));
+        said = said.joined(Join::Comma, lang.duration(t));
     }
     if let Some((fast, slow)) = s.target_pace {
-        text.push_str(&format!(" at {} to {}", speech::pace(fast), speech::pace(slow)));
+        said = said.then(Said::word(words.at)).then(pace_range(lang, fast, slow));
     } else if let Some(z) = s.zone {
-        text.push_str(&format!(" in zone {}", speech::number(u64::from(z))));
+        said = said.then(Said::word(words.in_zone)).then(lang.number(u64::from(z)));
     }
-    text
+    said
 }
 
 /// A piece of an utterance as a voice pack speaks it.
@@ -205,26 +335,6 @@ pub struct Line {
     pub parts: Vec<Spoken>,
 }
 
-/// Splits slot words into vocabulary words, keeping the two-word step words whole.
-fn words_of(text: &str) -> Vec<Spoken> {
-    let tokens: Vec<&str> = text.split([' ', '-', ',']).filter(|t| !t.is_empty()).collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        if i + 1 < tokens.len() {
-            let pair = format!("{} {}", tokens[i], tokens[i + 1]);
-            if STEP_WORDS.contains(&pair.as_str()) {
-                out.push(Spoken::Word(pair));
-                i += 2;
-                continue;
-            }
-        }
-        out.push(Spoken::Word(tokens[i].to_owned()));
-        i += 1;
-    }
-    out
-}
-
 /// A line with its slots found.
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
@@ -242,7 +352,7 @@ impl Template {
         self.parts.iter().filter_map(|p| if let Part::Slot(s) = p { Some(*s) } else { None })
     }
 
-    fn render_parts(&self, cue: &Cue) -> Option<Vec<Spoken>> {
+    fn render_parts(&self, cue: &Cue, lang: Language) -> Option<Vec<Spoken>> {
         let mut out = Vec::new();
         for part in &self.parts {
             match part {
@@ -250,18 +360,20 @@ impl Template {
                     out.push(Spoken::Fragment(t.trim().to_owned()))
                 }
                 Part::Text(_) => {}
-                Part::Slot(s) => out.extend(words_of(&s.words(cue)?)),
+                Part::Slot(s) => {
+                    out.extend(s.words(cue, lang)?.pack_words().map(|w| Spoken::Word(w.to_owned())))
+                }
             }
         }
         Some(out)
     }
 
-    fn render(&self, cue: &Cue) -> Option<String> {
+    fn render(&self, cue: &Cue, lang: Language) -> Option<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Slot(s) => out.push_str(&s.words(cue)?),
+                Part::Slot(s) => out.push_str(&s.words(cue, lang)?.to_string()),
             }
         }
         Some(out)
@@ -290,6 +402,8 @@ pub enum PersonaError {
     Invalid(Vec<PersonaProblem>),
     #[error("no persona {0:?}; the bundled ones are stone, jakes and jenna")]
     Unknown(String),
+    #[error("persona {0:?} has no script in {1:?} yet")]
+    NoScript(String, &'static str),
 }
 
 #[derive(Debug, Deserialize)]
@@ -356,19 +470,27 @@ impl PiperVoice {
 pub struct Persona {
     pub id: String,
     pub name: String,
-    pub language: String,
+    pub language: Language,
     pub style: String,
     pub voice: Voice,
     lines: BTreeMap<CueKind, Vec<(String, Template)>>,
 }
 
 impl Persona {
-    /// One of the personas that ship (stone, jakes, jenna).
+    /// One of the personas that ship (stone, jakes, jenna), in English.
     pub fn bundled(id: &str) -> Result<Persona, PersonaError> {
-        let (_, script) = BUNDLED_PERSONAS
+        Persona::bundled_in(id, Language::En)
+    }
+
+    /// One of the personas that ship, in `lang`.
+    pub fn bundled_in(id: &str, lang: Language) -> Result<Persona, PersonaError> {
+        if !BUNDLED_PERSONAS.iter().any(|(p, _)| *p == id) {
+            return Err(PersonaError::Unknown(id.to_owned()));
+        }
+        let (.., script) = BUNDLED_SCRIPTS
             .iter()
-            .find(|(p, _)| *p == id)
-            .ok_or_else(|| PersonaError::Unknown(id.to_owned()))?;
+            .find(|(p, l, _)| *p == id && *l == lang)
+            .ok_or_else(|| PersonaError::NoScript(id.to_owned(), lang.code()))?;
         Persona::from_toml(script)
     }
 
@@ -377,6 +499,11 @@ impl Persona {
         let raw: RawScript = toml::from_str(text).map_err(|e| PersonaError::Toml(e.to_string()))?;
         let mut problems = Vec::new();
         let mut problem = |path: String, message: String| problems.push(PersonaProblem { path, message });
+        let language = Language::from_code(&raw.language).unwrap_or_else(|| {
+            let known: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+            problem("language".into(), format!("{:?} is not one of {}", raw.language, known.join(", ")));
+            Language::En
+        });
         if let Some(piper) = &raw.voice.piper {
             for (field, value, range) in piper.checked_settings() {
                 if !range.contains(&value) {
@@ -422,7 +549,7 @@ impl Persona {
                             }
                         }
                         let lower = line.to_lowercase();
-                        if let Some(bad) = FORBIDDEN_PHRASES.iter().find(|p| lower.contains(*p)) {
+                        if let Some(bad) = forbidden_phrases(language).iter().find(|p| lower.contains(*p)) {
                             problem(
                                 path.clone(),
                                 format!("says {bad:?}: no persona pushes through pain or shames a runner"),
@@ -460,14 +587,7 @@ impl Persona {
         if !problems.is_empty() {
             return Err(PersonaError::Invalid(problems));
         }
-        Ok(Persona {
-            id: raw.id,
-            name: raw.name,
-            language: raw.language,
-            style: raw.style,
-            voice: raw.voice,
-            lines,
-        })
+        Ok(Persona { id: raw.id, name: raw.name, language, style: raw.style, voice: raw.voice, lines })
     }
 
     /// Every fixed piece of text the persona can say: the text between slots of every line,
@@ -487,8 +607,8 @@ impl Persona {
                 }
             }
         }
-        out.extend(speech::vocabulary().map(str::to_owned));
-        out.extend(STEP_WORDS.iter().map(|w| (*w).to_owned()));
+        out.extend(self.language.vocabulary().into_iter().map(str::to_owned));
+        out.extend(step_vocabulary(self.language).words().map(str::to_owned));
         out.into_iter().collect()
     }
 
@@ -509,13 +629,13 @@ impl Persona {
         let sayable: Vec<(usize, String)> = variants
             .iter()
             .enumerate()
-            .filter_map(|(i, (_, t))| t.render(cue).map(|text| (i, text)))
+            .filter_map(|(i, (_, t))| t.render(cue, self.language).map(|text| (i, text)))
             .collect();
         let Some(index) = chooser.choose(cue.kind, sayable.iter().map(|(i, _)| *i)) else { return neutral() };
         let mut text = capitalize_sentences(
             &sayable.into_iter().find(|(i, _)| *i == index).map(|(_, t)| t).unwrap_or_default(),
         );
-        let mut parts = variants[index].1.render_parts(cue).unwrap_or_default();
+        let mut parts = variants[index].1.render_parts(cue, self.language).unwrap_or_default();
         if cue.kind == CueKind::StepStart
             && let Some(note) = &cue.slots.step_note
         {
@@ -644,7 +764,12 @@ impl Wording {
 
     /// A bundled persona by id, or the plain wording for [`NEUTRAL_PERSONA`].
     pub fn named(name: &str) -> Result<Self, PersonaError> {
-        let persona = if name == NEUTRAL_PERSONA { None } else { Some(Persona::bundled(name)?) };
+        Self::named_in(name, Language::En)
+    }
+
+    /// [`Self::named`], the persona speaking `lang` (the plain wording is English).
+    pub fn named_in(name: &str, lang: Language) -> Result<Self, PersonaError> {
+        let persona = if name == NEUTRAL_PERSONA { None } else { Some(Persona::bundled_in(name, lang)?) };
         Ok(Self::new(persona))
     }
 

@@ -34,11 +34,22 @@ fn full_slots() -> CueSlots {
     }
 }
 
+/// Every bundled script, loaded.
+fn every_script() -> Vec<(String, Persona)> {
+    BUNDLED_SCRIPTS
+        .iter()
+        .map(|(id, lang, _)| {
+            let name = format!("{id} ({})", lang.code());
+            let persona = Persona::bundled_in(id, *lang).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!((persona.id.as_str(), persona.language), (*id, *lang), "{name}");
+            (name, persona)
+        })
+        .collect()
+}
+
 #[test]
 fn every_bundled_persona_loads_and_covers_every_kind() {
-    for (id, _) in BUNDLED_PERSONAS {
-        let persona = Persona::bundled(id).unwrap_or_else(|e| panic!("{id}: {e}"));
-        assert_eq!(persona.id, id);
+    for (id, persona) in every_script() {
         for kind in CueKind::ALL {
             let needed = if RARE_KINDS.contains(&kind) { MIN_VARIANTS_RARE } else { MIN_VARIANTS };
             assert!(persona.variants(kind).len() >= needed, "{id} {kind:?}");
@@ -48,8 +59,7 @@ fn every_bundled_persona_loads_and_covers_every_kind() {
 
 #[test]
 fn every_line_of_every_persona_renders_with_full_slots() {
-    for (id, _) in BUNDLED_PERSONAS {
-        let persona = Persona::bundled(id).expect("loads");
+    for (id, persona) in every_script() {
         for kind in CueKind::ALL {
             let mut chooser = LineChooser::new(1);
             let c = cue(kind, full_slots());
@@ -67,8 +77,7 @@ fn every_line_of_every_persona_renders_with_full_slots() {
 
 #[test]
 fn a_cue_without_optional_slots_still_gets_a_line() {
-    for (id, _) in BUNDLED_PERSONAS {
-        let persona = Persona::bundled(id).expect("loads");
+    for (id, persona) in every_script() {
         let bare = cue(CueKind::HrAboveZone, CueSlots::default());
         let mut chooser = LineChooser::new(3);
         for _ in 0..10 {
@@ -198,24 +207,53 @@ proptest! {
 }
 
 /// Words that shame a runner for a missed run or a slow day (DESIGN §9: missed runs are not
-/// failures), beyond the phrases the loader already refuses.
-const SHAMING: [&str; 9] =
-    ["you missed", "you skipped", "disappoint", "failure", "you failed", "weak", "quitter", "excuse", "soft"];
+/// failures), beyond the phrases the loader already refuses; and the words a pain check must
+/// use (stop or walk), per language.
+fn shaming_and_stopping(lang: Language) -> (&'static [&'static str], &'static [&'static str]) {
+    match lang {
+        Language::En => (
+            &[
+                "you missed",
+                "you skipped",
+                "disappoint",
+                "failure",
+                "you failed",
+                "weak",
+                "quitter",
+                "excuse",
+                "soft",
+            ],
+            &["stop", "walk"],
+        ),
+        Language::De => (
+            &["verpasst", "geschwänzt", "enttäusch", "versag", "schwach", "aufgeber", "ausrede", "schlapp"],
+            &["stopp", "anhalten", "halt an", "geh ", "gehen", "aufhören", "hör auf"],
+        ),
+        Language::Es => (
+            &["te saltaste", "fallaste", "decepcion", "fracas", "débil", "rajado", "excusa", "blando"],
+            &["para", "detente", "camina", "caminar"],
+        ),
+        Language::Fr => (
+            &["tu as raté", "tu as séché", "déçu", "décevant", "échec", "faible", "lâcheur", "excuse", "mou"],
+            &["arrête", "stop", "marche"],
+        ),
+    }
+}
 
 #[test]
 fn no_line_of_any_persona_pushes_through_pain_or_shames_a_missed_run() {
-    for (id, _) in BUNDLED_PERSONAS {
-        let persona = Persona::bundled(id).unwrap_or_else(|e| panic!("{id}: {e}"));
+    for (id, persona) in every_script() {
+        let (shaming, stopping) = shaming_and_stopping(persona.language);
         let mut checked = 0;
         for (kind, variants) in &persona.lines {
             for (text, _) in variants {
                 let lower = text.to_lowercase();
-                for bad in FORBIDDEN_PHRASES.iter().chain(SHAMING.iter()) {
+                for bad in forbidden_phrases(persona.language).iter().chain(shaming) {
                     assert!(!lower.contains(bad), "{id} {kind:?}: {text:?} says {bad:?}");
                 }
                 if *kind == CueKind::PainCheck {
                     assert!(
-                        lower.contains("stop") || lower.contains("walk"),
+                        stopping.iter().any(|w| lower.contains(w)),
                         "{id}: {text:?} must say stop or walk"
                     );
                 }
@@ -223,5 +261,21 @@ fn no_line_of_any_persona_pushes_through_pain_or_shames_a_missed_run() {
             }
         }
         assert!(checked >= CueKind::ALL.len() * MIN_VARIANTS_RARE, "{id}: only {checked} lines");
+    }
+}
+
+#[test]
+fn the_linter_knows_each_languages_ways_of_pushing_through_pain() {
+    let english = BUNDLED_PERSONAS[0].1;
+    for (lang, bad) in [
+        (Language::De, "Beiß dich durch, Soldat."),
+        (Language::Es, "Aguanta el dolor, soldado."),
+        (Language::Fr, "Serre les dents, soldat."),
+    ] {
+        let script = english
+            .replacen("language = \"en\"", &format!("language = \"{}\"", lang.code()), 1)
+            .replacen("Pain noted. Stop and walk.", bad, 1);
+        let err = Persona::from_toml(&script).expect_err("refused").to_string();
+        assert!(err.contains("no persona pushes through pain"), "{}: {err}", lang.code());
     }
 }

@@ -99,6 +99,7 @@ pub fn import(text: &str, id: &str, name: &str) -> Result<Imported, ImportError>
         free_to_stop_after_s: None,
         conditions: None,
         hills: Hills::default(),
+        language: None,
     };
     let problems = validate(&plan);
     if !problems.is_empty() {

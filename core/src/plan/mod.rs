@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::weather::Conditions;
 
+use crate::speech::Language;
 use crate::units::{SecondsPerKm, format_clock_s, format_distance_m};
 
 /// The plan format this build reads and writes.
@@ -64,6 +65,11 @@ pub struct Plan {
     /// rehearsal).
     #[serde(default, skip_serializing_if = "Hills::is_default")]
     pub hills: Hills,
+    /// The language the step notes are written in, where the plan says: a coach speaking
+    /// another language leaves them to the phone's voice, and no note clips in the persona's
+    /// voice are made or waited for (a German coach does not read English notes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 /// How pace targets treat hills (DESIGN §3).
@@ -249,6 +255,8 @@ struct RawPlan {
     conditions: Option<RawConditions>,
     #[serde(default)]
     hills: Hills,
+    #[serde(default)]
+    language: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -306,6 +314,20 @@ impl Plan {
             }
             None => None,
         };
+        let language = raw.language.as_deref().and_then(|code| {
+            let language = Language::from_code(code);
+            if language.is_none() {
+                let known: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+                problems.push(PlanProblem {
+                    path: "language".into(),
+                    message: format!(
+                        "{code:?} is not a language the coaches speak: give one of {}",
+                        known.join(", ")
+                    ),
+                });
+            }
+            language
+        });
         let plan = Plan {
             version: raw.version,
             id: raw.id,
@@ -314,6 +336,7 @@ impl Plan {
             free_to_stop_after_s: raw.free_to_stop_after_s,
             conditions,
             hills: raw.hills,
+            language,
         };
         if problems.is_empty() { Ok(plan) } else { Err(PlanError::Invalid(problems)) }
     }
@@ -347,6 +370,19 @@ impl Plan {
             }
         }
         notes
+    }
+
+    /// The plan without its step notes (a coach speaking another language than the notes').
+    pub fn drop_notes(&mut self) {
+        fn drop_in(steps: &mut [PlanStep]) {
+            for step in steps {
+                match step {
+                    PlanStep::Step(step) => step.note = None,
+                    PlanStep::Repeat(repeat) => drop_in(&mut repeat.steps),
+                }
+            }
+        }
+        drop_in(&mut self.steps);
     }
 
     /// What the plan asks for in total, for a one-line summary.

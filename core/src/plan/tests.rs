@@ -46,6 +46,22 @@ fn a_plans_notes_are_each_listed_once_in_running_order() {
 }
 
 #[test]
+fn a_plan_says_the_language_of_its_notes_and_nothing_else() {
+    let german = r#"{"version":1,"id":"p","name":"P","language":"de","steps":[{"kind":"easy","end":"open","note":"Locker bleiben."}]}"#;
+    let plan = Plan::from_json(german.as_bytes()).expect("valid");
+    assert_eq!(plan.language, Some(Language::De));
+    assert_eq!(Plan::from_json(plan.to_json_pretty().as_bytes()).expect("round trip"), plan);
+    let klingon = german.replace(r#""language":"de""#, r#""language":"tlh""#);
+    let found = problems(&klingon);
+    assert!(found.iter().any(|p| p.starts_with("language: \"tlh\" is not a language")), "{found:?}");
+    // Said nothing: unknown, and every coach may voice the notes.
+    assert_eq!(
+        Plan::from_json(with_step(r#"{"kind":"work","end":"open"}"#).as_bytes()).expect("ok").language,
+        None
+    );
+}
+
+#[test]
 fn intervals_expand_with_rep_numbers() {
     let plan = Plan::from_json(BUNDLED_PLANS[1].1.as_bytes()).expect("valid");
     let steps = plan.expanded_steps();

@@ -115,6 +115,7 @@ pub fn import(
         free_to_stop_after_s: None,
         conditions: None,
         hills: Hills::default(),
+        language: None,
     };
     let problems = validate(&plan);
     if !problems.is_empty() {

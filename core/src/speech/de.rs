@@ -90,11 +90,17 @@ const OTHER_WORDS: [&str; 22] = [
 
 pub(super) struct German;
 
-/// A number as the first part of a compound: its last "eins" is "ein" ("einhundert",
-/// "einundzwanzig", "hunderteintausend").
+/// A number as the first part of a compound: its last "eins" is "ein" ("einundzwanzig",
+/// "hunderteintausend").
 fn prefix(n: u64) -> Said {
     let said = closed(n);
     if said.last() == Some("eins") { said.with_last("ein") } else { said }
+}
+
+/// "hundert" and "tausend" with what multiplies them: nothing for one, as a coach says it
+/// ("hundertsiebenunddreißig", not the cheque's "einhundertsiebenunddreißig").
+fn times(n: u64, word: &'static str) -> Said {
+    if n == 1 { Said::word(word) } else { prefix(n).joined(Join::Closed, Said::word(word)) }
 }
 
 /// 0..=999_999 as one written word, its last part as said alone ("einhunderteins").
@@ -105,8 +111,8 @@ fn closed(n: u64) -> Said {
         20..=99 => prefix(n % 10)
             .joined(Join::Closed, Said::word("und"))
             .joined(Join::Closed, Said::word(TENS[(n / 10) as usize])),
-        100..=999 => compound(prefix(n / 100).joined(Join::Closed, Said::word("hundert")), n % 100),
-        _ => compound(prefix(n / 1000).joined(Join::Closed, Said::word("tausend")), n % 1000),
+        100..=999 => compound(times(n / 100, "hundert"), n % 100),
+        _ => compound(times(n / 1000, "tausend"), n % 1000),
     }
 }
 
@@ -127,13 +133,11 @@ fn noun(unit: Unit, plural: bool) -> (&'static str, Form) {
 
 impl Grammar for German {
     fn vocabulary(&self) -> Vec<&'static str> {
-        ONES.iter()
-            .chain(&TENS[2..])
-            .chain(&ORDINAL_ONES[1..])
-            .chain(&ORDINAL_TENS[2..])
-            .chain(&OTHER_WORDS)
-            .copied()
-            .collect()
+        ONES.iter().chain(&TENS[2..]).chain(&OTHER_WORDS).copied().collect()
+    }
+
+    fn ordinal_words(&self) -> Vec<&'static str> {
+        ORDINAL_ONES[1..].iter().chain(&ORDINAL_TENS[2..]).copied().collect()
     }
 
     fn cardinal(&self, n: u64, form: Form) -> Said {
@@ -174,11 +178,6 @@ impl Grammar for German {
             2 => Said::spaced(&["eine", "halbe", "Meile"]),
             _ => Said::spaced(&["eine", "Dreiviertelmeile"]),
         }
-    }
-
-    fn pace(&self, minutes: u64, seconds: u64) -> Said {
-        let head = self.count_of(minutes, Unit::Minute);
-        if seconds == 0 { head } else { head.then(self.cardinal(seconds, Form::Alone)) }
     }
 
     fn per(&self, unit: Unit) -> Said {

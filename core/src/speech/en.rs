@@ -67,10 +67,11 @@ fn unit_word(unit: Unit, plural: bool) -> &'static str {
 
 impl Grammar for English {
     fn vocabulary(&self) -> Vec<&'static str> {
-        let mut words: Vec<&'static str> =
-            ONES.iter().chain(&TENS[2..]).chain(&UNIT_WORDS).chain(&IMPERIAL_VOCABULARY).copied().collect();
-        words.extend(ORDINAL_ONES[1..].iter().chain(&ORDINAL_TENS[2..]));
-        words
+        ONES.iter().chain(&TENS[2..]).chain(&UNIT_WORDS).chain(&IMPERIAL_VOCABULARY).copied().collect()
+    }
+
+    fn ordinal_words(&self) -> Vec<&'static str> {
+        ORDINAL_ONES[1..].iter().chain(&ORDINAL_TENS[2..]).copied().collect()
     }
 
     fn cardinal(&self, n: u64, _form: Form) -> Said {

@@ -86,7 +86,7 @@ const ORDINAL_TENS: [&str; 10] = [
     "octogésimo",
     "nonagésimo",
 ];
-const OTHER_WORDS: [&str; 23] = [
+const OTHER_WORDS: [&str; 24] = [
     "un",
     "una",
     "veintiún",
@@ -108,6 +108,7 @@ const OTHER_WORDS: [&str; 23] = [
     "milla",
     "millas",
     "media",
+    "cuarto",
     "cuartos",
     "de",
 ];
@@ -152,14 +153,11 @@ fn noun(unit: Unit, plural: bool) -> (&'static str, Form) {
 
 impl Grammar for Spanish {
     fn vocabulary(&self) -> Vec<&'static str> {
-        ONES.iter()
-            .chain(&TENS[2..])
-            .chain(&HUNDREDS[1..])
-            .chain(&ORDINAL_ONES[1..])
-            .chain(&ORDINAL_TENS[2..])
-            .chain(&OTHER_WORDS)
-            .copied()
-            .collect()
+        ONES.iter().chain(&TENS[2..]).chain(&HUNDREDS[1..]).chain(&OTHER_WORDS).copied().collect()
+    }
+
+    fn ordinal_words(&self) -> Vec<&'static str> {
+        ORDINAL_ONES[1..].iter().chain(&ORDINAL_TENS[2..]).copied().collect()
     }
 
     fn cardinal(&self, n: u64, form: Form) -> Said {
@@ -203,11 +201,6 @@ impl Grammar for Spanish {
             2 => Said::spaced(&["media", "milla"]),
             _ => Said::spaced(&["tres", "cuartos", "de", "milla"]),
         }
-    }
-
-    fn pace(&self, minutes: u64, seconds: u64) -> Said {
-        let head = self.count_of(minutes, Unit::Minute);
-        if seconds == 0 { head } else { head.then(self.cardinal(seconds, Form::Alone)) }
     }
 
     fn per(&self, unit: Unit) -> Said {

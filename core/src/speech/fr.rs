@@ -114,8 +114,11 @@ fn noun(unit: Unit, plural: bool) -> (&'static str, bool) {
 
 impl Grammar for French {
     fn vocabulary(&self) -> Vec<&'static str> {
-        let endings = ORDINAL_ENDINGS.iter().map(|(_, ordinal)| *ordinal);
-        ONES.iter().chain(&TENS[2..]).chain(&OTHER_WORDS).copied().chain(endings).chain(["premier"]).collect()
+        ONES.iter().chain(&TENS[2..]).chain(&OTHER_WORDS).copied().collect()
+    }
+
+    fn ordinal_words(&self) -> Vec<&'static str> {
+        ORDINAL_ENDINGS.iter().map(|(_, ordinal)| *ordinal).chain(["premier"]).collect()
     }
 
     fn cardinal(&self, n: u64, form: Form) -> Said {
@@ -166,11 +169,6 @@ impl Grammar for French {
             2 => Said::spaced(&["un", "demi-mile"]),
             _ => Said::spaced(&["trois", "quarts", "de", "mile"]),
         }
-    }
-
-    fn pace(&self, minutes: u64, seconds: u64) -> Said {
-        let head = self.count_of(minutes, Unit::Minute);
-        if seconds == 0 { head } else { head.then(self.seconds_after_minutes(seconds)) }
     }
 
     fn per(&self, unit: Unit) -> Said {

@@ -52,9 +52,18 @@ impl Language {
         }
     }
 
-    /// Every word the figures of this language can say: a voice pack records each once.
+    /// Every word the figures of this language can say, ordinals aside: a voice pack
+    /// records each once.
     pub fn vocabulary(self) -> Vec<&'static str> {
         let mut words = self.grammar().vocabulary();
+        words.sort_unstable();
+        words.dedup();
+        words
+    }
+
+    /// The words ordinals add (a pack holds them once a persona's line says an ordinal).
+    pub fn ordinal_vocabulary(self) -> Vec<&'static str> {
+        let mut words = self.grammar().ordinal_words();
         words.sort_unstable();
         words.dedup();
         words
@@ -144,6 +153,8 @@ pub enum Join {
     Hyphen,
     /// Inside one written word (German compounds).
     Closed,
+    /// A comma and a space (the parts of a step: "work, rep two of five, one kilometre").
+    Comma,
 }
 
 /// A figure as vocabulary words, with how each joins the one after it.
@@ -210,6 +221,7 @@ impl std::fmt::Display for Said {
                     Join::Space => " ",
                     Join::Hyphen => "-",
                     Join::Closed => "",
+                    Join::Comma => ", ",
                 })?;
             }
         }
@@ -238,8 +250,10 @@ pub enum Form {
 
 /// One language's way of saying figures.
 pub(super) trait Grammar: Sync {
-    /// Every word the methods below can say.
+    /// Every word the methods below can say, [`Grammar::ordinal`] aside.
     fn vocabulary(&self) -> Vec<&'static str>;
+    /// The words [`Grammar::ordinal`] adds.
+    fn ordinal_words(&self) -> Vec<&'static str>;
     fn cardinal(&self, n: u64, form: Form) -> Said;
     /// 1..=[`MAX_ORDINAL`].
     fn ordinal(&self, n: u64) -> Said;
@@ -249,8 +263,10 @@ pub(super) trait Grammar: Sync {
     fn decimal_of(&self, whole: u64, tenth: u64, unit: Unit) -> Said;
     /// A quarter, a half or three quarters of a mile (`quarters` 1–3).
     fn quarters_of_a_mile(&self, quarters: u64) -> Said;
-    /// Minutes and seconds of a pace.
-    fn pace(&self, minutes: u64, seconds: u64) -> Said;
+    /// Minutes and seconds of a pace: "fünf Minuten dreißig", "cinq minutes trente et une".
+    fn pace(&self, minutes: u64, seconds: u64) -> Said {
+        self.count_of(minutes, Unit::Minute).then_unless_zero(seconds, |s| self.seconds_after_minutes(s))
+    }
     /// "per kilometre".
     fn per(&self, unit: Unit) -> Said;
     /// The seconds after "N minutes" in a duration ("one minute thirty").
@@ -265,7 +281,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn say(lang: Language, said: Said) -> String {
-        let vocabulary = lang.vocabulary();
+        let vocabulary = [lang.vocabulary(), lang.ordinal_vocabulary()].concat();
         for word in said.pack_words() {
             assert!(
                 vocabulary.contains(&word),
@@ -285,8 +301,11 @@ mod tests {
         assert_eq!(n(17), "siebzehn");
         assert_eq!(n(21), "einundzwanzig");
         assert_eq!(n(58), "achtundfünfzig");
-        assert_eq!(n(100), "einhundert");
-        assert_eq!(n(101), "einhunderteins");
+        assert_eq!(n(100), "hundert");
+        assert_eq!(n(101), "hunderteins");
+        assert_eq!(n(137), "hundertsiebenunddreißig");
+        assert_eq!(n(1500), "tausendfünfhundert");
+        assert_eq!(n(101_000), "hunderteintausend");
         assert_eq!(n(250), "zweihundertfünfzig");
         assert_eq!(n(2005), "zweitausendfünf");
         assert_eq!(n(21_097), "einundzwanzigtausendsiebenundneunzig");
@@ -409,6 +428,14 @@ mod tests {
     }
 
     #[test]
+    fn english_figures_are_the_english_packs_vocabulary() {
+        let mut legacy: Vec<&str> = super::super::vocabulary().collect();
+        legacy.sort_unstable();
+        legacy.dedup();
+        assert_eq!(Language::En.vocabulary(), legacy);
+    }
+
+    #[test]
     fn no_two_numbers_sound_the_same_and_none_is_said_with_a_digit() {
         for lang in Language::ALL {
             let mut heard = std::collections::HashMap::new();
@@ -442,7 +469,7 @@ mod tests {
                     lang.distance_in(metres, units),
                     lang.pace_in(SecondsPerKm(seconds.min(3599.0)), units),
                 ];
-                let vocabulary = lang.vocabulary();
+                let vocabulary = [lang.vocabulary(), lang.ordinal_vocabulary()].concat();
                 for said in texts {
                     let text = said.to_string();
                     prop_assert!(!text.chars().any(|c| c.is_ascii_digit()), "{}", text);

@@ -4828,6 +4828,11 @@ public struct RunOptions: Equatable, Hashable {
      */
     public var persona: String
     /**
+     * The language the persona speaks: `en`, `de` (Spanish and French scripts are not written
+     * yet); install its pack with `preload(planId, persona, lang)`.
+     */
+    public var lang: String
+    /**
      * What the coach knows of the runner's heart (none: heart-rate targets are not coached).
      */
     public var profile: RunnerProfile?
@@ -4884,6 +4889,10 @@ public struct RunOptions: Equatable, Hashable {
          * Who coaches: `stone`, `jakes`, `jenna`, or `neutral`, the plain wording the app voices.
          */persona: String = "neutral", 
         /**
+         * The language the persona speaks: `en`, `de` (Spanish and French scripts are not written
+         * yet); install its pack with `preload(planId, persona, lang)`.
+         */lang: String = "en", 
+        /**
          * What the coach knows of the runner's heart (none: heart-rate targets are not coached).
          */profile: RunnerProfile? = nil, 
         /**
@@ -4921,6 +4930,7 @@ public struct RunOptions: Equatable, Hashable {
          */startedAtUnixMs: UInt64? = nil) {
         self.planJson = planJson
         self.persona = persona
+        self.lang = lang
         self.profile = profile
         self.chattiness = chattiness
         self.autoPause = autoPause
@@ -4951,6 +4961,7 @@ public struct FfiConverterTypeRunOptions: FfiConverterRustBuffer {
             try RunOptions(
                 planJson: FfiConverterString.read(from: &buf), 
                 persona: FfiConverterString.read(from: &buf), 
+                lang: FfiConverterString.read(from: &buf), 
                 profile: FfiConverterOptionTypeRunnerProfile.read(from: &buf), 
                 chattiness: FfiConverterOptionTypeChattiness.read(from: &buf), 
                 autoPause: FfiConverterBool.read(from: &buf), 
@@ -4967,6 +4978,7 @@ public struct FfiConverterTypeRunOptions: FfiConverterRustBuffer {
     public static func write(_ value: RunOptions, into buf: inout [UInt8]) {
         FfiConverterString.write(value.planJson, into: &buf)
         FfiConverterString.write(value.persona, into: &buf)
+        FfiConverterString.write(value.lang, into: &buf)
         FfiConverterOptionTypeRunnerProfile.write(value.profile, into: &buf)
         FfiConverterOptionTypeChattiness.write(value.chattiness, into: &buf)
         FfiConverterBool.write(value.autoPause, into: &buf)
