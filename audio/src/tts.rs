@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use pacenote_core::persona::Voice;
 
 use crate::pack::PackError;
-use crate::voice::SAMPLE_RATE_HZ;
+use crate::voice::{SAMPLE_RATE_HZ, ms_to_samples};
 use crate::wav::read_wav;
 
 /// The TTS command the README documents: espeak-ng with the persona's voice, pitch and rate.
@@ -26,7 +26,7 @@ pub const PIPER_TEMPLATE: &str = "piper --data-dir {models} --model {model} --le
 pub const PIPER_MODELS_ENV: &str = "PACENOTE_PIPER_MODELS";
 
 /// Samples below this are silence when trimming a clip's ends (about −40 dBFS).
-pub const SILENCE_LEVEL: f32 = 0.01;
+const SILENCE_LEVEL: f32 = 0.01;
 /// Silence left at each end of a trimmed clip: enough for the fade and a soft onset, short
 /// enough that a clip's first word starts when the clip does (the lead-in is timed to it).
 const KEPT_SILENCE_MS: u64 = 10;
@@ -235,16 +235,18 @@ pub fn resample_band_limited(samples: &[f32], from_hz: f64, to_hz: f64) -> Vec<f
         .collect()
 }
 
-fn ms_to_samples(ms: u64) -> usize {
-    (ms * u64::from(SAMPLE_RATE_HZ) / 1000) as usize
+/// Where the sound of a clip is: from its first sample above [`SILENCE_LEVEL`] to just after
+/// its last, widened by `keep` samples each side (within the clip); `None` for silence.
+pub(crate) fn audible_span(samples: &[f32], keep: usize) -> Option<std::ops::Range<usize>> {
+    let first = samples.iter().position(|s| s.abs() > SILENCE_LEVEL)?;
+    let last = samples.iter().rposition(|s| s.abs() > SILENCE_LEVEL).map_or(first, |i| i + 1);
+    Some(first.saturating_sub(keep)..(last + keep).min(samples.len()))
 }
 
 /// Trims a clip's silence (keeping [`KEPT_SILENCE_MS`]) and brings its speech to one level.
 pub fn condition(samples: Vec<f32>) -> Vec<f32> {
-    let keep = ms_to_samples(KEPT_SILENCE_MS);
-    let Some(first) = samples.iter().position(|s| s.abs() > SILENCE_LEVEL) else { return Vec::new() };
-    let last = samples.iter().rposition(|s| s.abs() > SILENCE_LEVEL).map_or(first, |i| i + 1);
-    let mut trimmed = samples[first.saturating_sub(keep)..(last + keep).min(samples.len())].to_vec();
+    let Some(span) = audible_span(&samples, ms_to_samples(KEPT_SILENCE_MS)) else { return Vec::new() };
+    let mut trimmed = samples[span].to_vec();
     normalise_speech(&mut trimmed, TARGET_SPEECH_RMS);
     trimmed
 }

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::notes::{NOTES_DIR, note_set_paths, read_note_set};
 use crate::pack::{Manifest, PackError, decode, hex, read_manifest};
-use crate::tts::{SILENCE_LEVEL, TARGET_SPEECH_RMS, Tts, normalise_speech};
+use crate::tts::{TARGET_SPEECH_RMS, Tts, audible_span, normalise_speech};
 
 /// Sample rate of stitched speech and rendered tracks (the packs' own rate).
 pub const SAMPLE_RATE_HZ: u32 = 16_000;
@@ -57,7 +57,7 @@ impl Stitched {
     }
 }
 
-fn ms_to_samples(ms: u64) -> usize {
+pub(crate) fn ms_to_samples(ms: u64) -> usize {
     (ms * u64::from(SAMPLE_RATE_HZ) / 1000) as usize
 }
 
@@ -167,9 +167,7 @@ impl Voice {
 /// Trims silence, brings the speech to the packs' level, fades the ends (a clip built by
 /// this crate is trimmed and levelled already; a fallback's speech or an older pack's is not).
 fn prepare(samples: Vec<f32>) -> Vec<f32> {
-    let first = samples.iter().position(|s| s.abs() > SILENCE_LEVEL).unwrap_or(samples.len());
-    let last = samples.iter().rposition(|s| s.abs() > SILENCE_LEVEL).map_or(first, |i| i + 1);
-    let mut samples = samples[first..last.max(first)].to_vec();
+    let mut samples = audible_span(&samples, 0).map_or_else(Vec::new, |span| samples[span].to_vec());
     normalise_speech(&mut samples, TARGET_SPEECH_RMS);
     let fade = ms_to_samples(FADE_MS).min(samples.len() / 2);
     let n = samples.len();

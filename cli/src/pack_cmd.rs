@@ -67,8 +67,8 @@ pub enum PackCommand {
 
 /// A plan's notes rendered by another engine than the pack's phrases would switch voices
 /// mid-run: say so (the notes are still built; a user may want that).
-fn warn_if_another_voice(pack_dir: &std::path::Path, tts: &Tts) {
-    let Ok(manifest) = pack::read_manifest(pack_dir) else { return };
+fn warn_if_another_voice(pack_dir: &std::path::Path, manifest: Option<&pack::Manifest>, tts: &Tts) {
+    let Some(manifest) = manifest else { return };
     let pack_is_piper = manifest.synthesis.as_deref().is_some_and(|s| s.starts_with("Piper"));
     if pack_is_piper != tts.is_piper() {
         eprintln!(
@@ -98,7 +98,7 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
             bar.finish_and_clear();
             let mut notes = 0;
             // A plan's notes are voiced by a coach of their own language.
-            for plan in bundled_plans()?.iter().filter(|p| p.language.is_none_or(|l| l == lang)) {
+            for plan in bundled_plans()?.iter().filter(|p| p.notes_are_in(lang)) {
                 notes += notes::build_notes(&persona, plan, &tts, &out)
                     .map_err(|e| CliError::Usage(e.to_string()))?
                     .clips
@@ -123,12 +123,11 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
         PackCommand::Notes { plan, persona, pack, tts } => {
             let tts = Tts::from_arg(&tts).map_err(|e| CliError::Usage(e.to_string()))?;
             // The pack's own language, so the notes are checked and voiced by its script.
-            let lang = pack::read_manifest(&pack)
-                .ok()
-                .and_then(|m| Language::from_code(&m.language))
-                .unwrap_or(Language::En);
+            let manifest = pack::read_manifest(&pack).ok();
+            let lang =
+                manifest.as_ref().and_then(|m| Language::from_code(&m.language)).unwrap_or(Language::En);
             let persona = Persona::bundled_in(&persona, lang).map_err(|e| CliError::Usage(e.to_string()))?;
-            warn_if_another_voice(&pack, &tts);
+            warn_if_another_voice(&pack, manifest.as_ref(), &tts);
             let plan = crate::plan_cmd::load_plan(&plan)?;
             let set = notes::build_notes(&persona, &plan, &tts, &pack)
                 .map_err(|e| CliError::Usage(e.to_string()))?;
@@ -147,8 +146,7 @@ pub fn run(command: PackCommand) -> Result<(), CliError> {
                 Ok(manifest) => (Some(manifest), Vec::new()),
                 Err(problems) => (None, problems.into_iter().map(|p| p.to_string()).collect()),
             };
-            let note_sets =
-                verify_note_sets(&dir, manifest.as_ref().map(|m| (m.persona.as_str(), m.language.as_str())))?;
+            let note_sets = verify_note_sets(&dir, manifest.as_ref())?;
             problems.extend(note_sets.problems);
             match manifest {
                 Some(manifest) if problems.is_empty() => {
@@ -186,22 +184,22 @@ struct NoteSetsChecked {
     problems: Vec<String>,
 }
 
-/// Checks the note sets of the pack in `dir` (of `persona`, when its manifest said): every
+/// Checks the note sets of the pack in `dir` (of its manifest's persona and language, when it has one): every
 /// bundled plan's against the plan, and every other set's clips by hash and decoding.
 fn verify_note_sets(
     dir: &std::path::Path,
-    persona: Option<(&str, &str)>,
+    manifest: Option<&pack::Manifest>,
 ) -> Result<NoteSetsChecked, CliError> {
     let mut checked = NoteSetsChecked { sets: 0, clips: 0, problems: Vec::new() };
-    let Some((persona, lang)) = persona.and_then(|(id, code)| {
-        let lang = Language::from_code(code)?;
-        Some((Persona::bundled_in(id, lang).ok()?, lang))
+    let Some((persona, lang)) = manifest.and_then(|m| {
+        let lang = Language::from_code(&m.language)?;
+        Some((Persona::bundled_in(&m.persona, lang).ok()?, lang))
     }) else {
         return Ok(checked);
     };
     let bundled = bundled_plans()?;
     // A pack holds the note sets of the bundled plans written in its language.
-    for plan in bundled.iter().filter(|p| p.language.is_none_or(|l| l == lang)) {
+    for plan in bundled.iter().filter(|p| p.notes_are_in(lang)) {
         match notes::verify_notes(dir, plan, &persona) {
             Ok(set) => {
                 checked.sets += 1;

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use pacenote_core::speech::Language;
 use serde::Deserialize;
 
 use crate::client::{Client, Method, RequestError, Traffic};
@@ -487,7 +488,8 @@ pub fn is_ready_offline(
                 // Notes in another language than the coach's stay the phone's voice's (a persona
                 // does not read a language it does not speak): no clips to wait for.
                 let has_notes = plan.is_some_and(|p| {
-                    !p.notes().is_empty() && p.language.is_none_or(|l| l.code().eq_ignore_ascii_case(lang))
+                    !p.notes().is_empty()
+                        && Language::from_code(lang).map_or(p.language.is_none(), |l| p.notes_are_in(l))
                 });
                 if has_notes && !note_set_path(&pack.dir, plan_id).is_file() {
                     missing.push(format!(

@@ -372,6 +372,12 @@ impl Plan {
         notes
     }
 
+    /// Whether a coach speaking `lang` voices the step notes: they are written in it, or the
+    /// plan does not say.
+    pub fn notes_are_in(&self, lang: Language) -> bool {
+        self.language.is_none_or(|l| l == lang)
+    }
+
     /// The plan without its step notes (a coach speaking another language than the notes').
     pub fn drop_notes(&mut self) {
         fn drop_in(steps: &mut [PlanStep]) {

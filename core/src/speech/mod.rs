@@ -1,4 +1,5 @@
-//! Numbers in spoken English, the way a coach says them: paces ("four fifty-eight"), distances
+//! Numbers in spoken English, the way a coach says them (the English grammar of
+//! [`language`], as strings): paces ("four fifty-eight"), distances
 //! ("three point five kilometres", "four hundred metres"), durations ("one minute thirty",
 //! "forty seconds"), counts ("rep three of five"). Personas put these into their own words;
 //! this module only says the numbers right.
@@ -76,81 +77,24 @@ const IMPERIAL_VOCABULARY: [&str; 6] = ["a", "quarter", "quarters", "half", "of"
 /// A whole number in words ("one hundred and twelve"); numbers of a million or more are
 /// read digit by digit, which no running figure needs.
 pub fn number(n: u64) -> String {
-    match n {
-        0..=19 => ONES[n as usize].to_owned(),
-        20..=99 => {
-            let tens = TENS[(n / 10) as usize];
-            if n.is_multiple_of(10) { tens.to_owned() } else { format!("{tens}-{}", ONES[(n % 10) as usize]) }
-        }
-        100..=999 => {
-            let rest = n % 100;
-            let head = format!("{} hundred", ONES[(n / 100) as usize]);
-            if rest == 0 { head } else { format!("{head} and {}", number(rest)) }
-        }
-        1000..=999_999 => {
-            let rest = n % 1000;
-            let head = format!("{} thousand", number(n / 1000));
-            match rest {
-                0 => head,
-                1..=99 => format!("{head} and {}", number(rest)),
-                _ => format!("{head} {}", number(rest)),
-            }
-        }
-        _ => n
-            .to_string()
-            .chars()
-            .map(|d| ONES[d.to_digit(10).unwrap_or(0) as usize])
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
+    Language::En.number(n).to_string()
 }
 
 /// Minutes and seconds as a runner reads a pace: "four fifty-eight", "five oh five",
 /// "six flat"; hours for very slow paces are not a thing, so minutes may exceed 59.
 pub fn pace(pace: SecondsPerKm) -> String {
-    let total = pace.0.max(0.0).round() as u64;
-    let (minutes, seconds) = (total / 60, total % 60);
-    match seconds {
-        0 => format!("{} flat", number(minutes)),
-        1..=9 => format!("{} oh {}", number(minutes), number(seconds)),
-        _ => format!("{} {}", number(minutes), number(seconds)),
-    }
+    Language::En.pace(pace).to_string()
 }
 
 /// A duration: "one hour five minutes", "twelve minutes", "one minute thirty", "forty seconds".
 pub fn duration(seconds: f64) -> String {
-    let total = seconds.max(0.0).round() as u64;
-    let (hours, minutes, secs) = (total / 3600, (total / 60) % 60, total % 60);
-    let unit = |n: u64, one: &str, many: &str| format!("{} {}", number(n), if n == 1 { one } else { many });
-    match (hours, minutes, secs) {
-        (0, 0, s) => unit(s, "second", "seconds"),
-        (0, m, 0) => unit(m, "minute", "minutes"),
-        (0, m, s) => format!("{} {}", unit(m, "minute", "minutes"), number(s)),
-        (h, 0, _) => unit(h, "hour", "hours"),
-        (h, m, _) => format!("{} {}", unit(h, "hour", "hours"), unit(m, "minute", "minutes")),
-    }
+    Language::En.duration(seconds).to_string()
 }
 
 /// A distance: metres below a kilometre (to the nearest 10, or 50 above 500 m, as people say
 /// them), then kilometres to one decimal ("three point five kilometres", "ten kilometres").
 pub fn distance(metres: f64) -> String {
-    let metres = metres.max(0.0);
-    if metres.round() < 1000.0 {
-        let step = if metres > 500.0 { 50.0 } else { 10.0 };
-        let rounded = ((metres / step).round() * step) as u64;
-        if rounded >= 1000 {
-            return "one kilometre".to_owned();
-        }
-        return format!("{} metres", number(rounded));
-    }
-    let tenths = (metres / 100.0).round() as u64;
-    let (whole, tenth) = (tenths / 10, tenths % 10);
-    let unit = if tenths == 10 { "kilometre" } else { "kilometres" };
-    if tenth == 0 {
-        format!("{} {unit}", number(whole))
-    } else {
-        format!("{} point {} {unit}", number(whole), ONES[tenth as usize])
-    }
+    Language::En.distance(metres).to_string()
 }
 
 /// Metres in a mile.
@@ -167,33 +111,13 @@ pub enum Units {
 
 /// A pace with its unit: "four fifty per kilometre", "eight thirty per mile".
 pub fn pace_in(pace_per_km: SecondsPerKm, units: Units) -> String {
-    match units {
-        Units::Metric => format!("{} per kilometre", pace(pace_per_km)),
-        Units::Imperial => {
-            format!("{} per mile", pace(SecondsPerKm(pace_per_km.0 * METRES_PER_MILE / 1000.0)))
-        }
-    }
+    Language::En.pace_in(pace_per_km, units).to_string()
 }
 
 /// A distance in the runner's units: metric as [`distance`]; imperial in miles to a tenth,
 /// with the halves and quarters people say ("half a mile", "three point one miles").
 pub fn distance_in(metres: f64, units: Units) -> String {
-    if units == Units::Metric {
-        return distance(metres);
-    }
-    let tenths = (metres.max(0.0) / METRES_PER_MILE * 10.0).round() as u64;
-    let quarters = (metres.max(0.0) / METRES_PER_MILE * 4.0).round() as u64;
-    let near_quarter = (metres / METRES_PER_MILE * 4.0 - quarters as f64).abs() < 0.1;
-    match (tenths, quarters) {
-        (0, _) => "zero miles".to_owned(),
-        (_, 1) if near_quarter => "a quarter of a mile".to_owned(),
-        (_, 2) if near_quarter => "half a mile".to_owned(),
-        (_, 3) if near_quarter => "three quarters of a mile".to_owned(),
-        (10, _) => "one mile".to_owned(),
-        (t, _) if t % 10 == 0 => format!("{} miles", number(t / 10)),
-        (t, _) if t < 10 => format!("point {} miles", ONES[t as usize]),
-        (t, _) => format!("{} point {} miles", number(t / 10), ONES[(t % 10) as usize]),
-    }
+    Language::En.distance_in(metres, units).to_string()
 }
 
 /// "one", "two"… for ordinal-free counts like kilometre numbers.
