@@ -449,6 +449,28 @@ mod tests {
         }
     }
 
+    /// Every file under a folder and its sub-folders, in bytes.
+    fn bytes_under(dir: &Path) -> u64 {
+        std::fs::read_dir(dir)
+            .expect("readable pack folder")
+            .flatten()
+            .map(|entry| match entry.metadata() {
+                Ok(m) if m.is_dir() => bytes_under(&entry.path()),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            })
+            .sum()
+    }
+
+    #[test]
+    fn every_committed_pack_together_stays_within_16_mib() {
+        // Twelve packs (three personas in four languages) with the bundled plans' note clips:
+        // what the repository carries and the reference server serves (an app bundles the
+        // runner's language only).
+        let all = bytes_under(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("packs"));
+        assert!(all < 16 * 1024 * 1024, "the committed packs weigh {all} bytes; the budget is 16 MiB");
+    }
+
     #[test]
     fn a_format_1_manifest_is_still_read() {
         // Written before Piper: no `synthesis`, a voice without `piper`.

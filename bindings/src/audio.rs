@@ -136,6 +136,7 @@ impl Audio {
     pub fn attach(
         pack_dir: &str,
         persona: &str,
+        lang: pacenote_core::speech::Language,
         notes: &[String],
         output: Arc<dyn AudioOutput>,
         focus: Arc<dyn AudioFocus>,
@@ -144,6 +145,15 @@ impl Audio {
         let mut voice = Voice::open(std::path::Path::new(pack_dir)).map_err(|e| e.to_string())?;
         if voice.manifest().persona != persona {
             return Err(format!("{pack_dir} is {}'s pack, not {persona}'s", voice.manifest().persona));
+        }
+        if voice.manifest().language != lang.code() {
+            // Every line would miss its clip and go to the platform's voice.
+            return Err(format!(
+                "{pack_dir} is {persona}'s {} pack, and this run speaks {}: attach packDir({persona}, {})",
+                voice.manifest().language,
+                lang.code(),
+                lang.code()
+            ));
         }
         let texts: Vec<String> = voice.manifest().clips.iter().map(|c| c.text.clone()).collect();
         for text in &texts {
@@ -354,6 +364,16 @@ mod tests {
         let e =
             s.attach_audio(pack("jenna"), host.clone(), host.clone(), host.clone()).expect_err("wrong pack");
         assert!(e.to_string().contains("not stone's"), "{e}");
+        // A French run with Stone's English pack: every line would go to the platform's voice.
+        let french =
+            RunSession::new(RunOptions { lang: "fr".into(), ..voiced(&plan, "stone") }, host.clone())
+                .expect("session");
+        let e = french
+            .attach_audio(pack("stone"), host.clone(), host.clone(), host.clone())
+            .expect_err("wrong language");
+        assert!(e.to_string().contains("this run speaks fr"), "{e}");
+        let fr_pack = format!("{}/../audio/packs/fr/stone", env!("CARGO_MANIFEST_DIR"));
+        french.attach_audio(fr_pack, host.clone(), host.clone(), host.clone()).expect("the French pack");
         let e = s.attach_audio("/nowhere".into(), host.clone(), host.clone(), host).expect_err("no pack");
         assert!(e.to_string().contains("/nowhere"), "{e}");
     }

@@ -36,8 +36,9 @@ pub struct RunOptions {
     /// Who coaches: `stone`, `jakes`, `jenna`, or `neutral`, the plain wording the app voices.
     #[uniffi(default = "neutral")]
     pub persona: String,
-    /// The language the persona speaks: `en`, `de` (Spanish and French scripts are not written
-    /// yet); install its pack with `preload(planId, persona, lang)`.
+    /// The language the persona speaks: `en`, `de`, `es` or `fr` (the runner's language from
+    /// their profile); install its pack with `preload(planId, persona, lang)`. A resumed run
+    /// goes on in the language it started in.
     #[uniffi(default = "en")]
     pub lang: String,
     /// What the coach knows of the runner's heart (none: heart-rate targets are not coached).
@@ -344,10 +345,10 @@ impl RunSession {
     }
 
     /// Lets the library voice this run itself: each utterance stitched from the persona's pack
-    /// at `pack_dir` (see [`Pacenote::pack_dir`]) and played through `output` while `focus`
-    /// ducks other audio; text no clip holds goes through `speech`. The session then knows
-    /// when each utterance ends: do not call [`RunSession::cue_finished`]. Needs a persona (not
-    /// `neutral`) and `audio_reports_finish` in the settings. Decodes every clip and
+    /// in the run's language at `pack_dir` (see [`Pacenote::pack_dir`]) and played through
+    /// `output` while `focus` ducks other audio; text no clip holds goes through `speech`. The
+    /// session then knows when each utterance ends: do not call [`RunSession::cue_finished`].
+    /// Needs a persona (not `neutral`) and `audio_reports_finish` in the settings. Decodes every clip and
     /// synthesises the plan's step notes now (call it before the run, off the main thread).
     pub fn attach_audio(
         &self,
@@ -361,9 +362,10 @@ impl RunSession {
                 let inner = self.lock();
                 let session = inner.engine.session();
                 let notes: Vec<String> = session.steps().iter().filter_map(|s| s.step.note.clone()).collect();
-                (inner.wording.persona().map(|p| p.id.clone()), notes, session.config().audio_reports_finish)
+                let persona = inner.wording.persona().map(|p| (p.id.clone(), p.language));
+                (persona, notes, session.config().audio_reports_finish)
             };
-            let Some(persona) = persona else {
+            let Some((persona, lang)) = persona else {
                 return Err(PacenoteError::InvalidInput {
                     reason: "the neutral wording has no pack: voice it from the listener with the platform's speech".into(),
                 });
@@ -374,7 +376,7 @@ impl RunSession {
                 });
             }
             // Outside the lock: decoding and synthesising take a while.
-            let voice = audio::Audio::attach(&pack_dir, &persona, &notes, output, focus, speech)
+            let voice = audio::Audio::attach(&pack_dir, &persona, lang, &notes, output, focus, speech)
                 .map_err(|reason| PacenoteError::InvalidInput { reason })?;
             self.lock().audio = Some(voice);
             tracing::info!(pack_dir, persona, "audio attached");
@@ -469,16 +471,24 @@ impl SessionSetup {
 impl SessionSetupArgs {
     pub fn build(self) -> Result<SessionSetup, PacenoteError> {
         let options = self.0;
-        let plan = Plan::from_json(options.plan_json.as_bytes()).inspect_err(|e| {
+        let mut plan = Plan::from_json(options.plan_json.as_bytes()).inspect_err(|e| {
             tracing::warn!(error = %e, "run session refused: invalid plan");
         })?;
         let lang = Language::from_code(&options.lang).ok_or_else(|| {
             PacenoteError::invalid_input(format!(
-                "RunOptions.lang {:?}: the personas speak en, de",
+                "RunOptions.lang {:?}: the personas speak en, de, es, fr",
                 options.lang
             ))
         })?;
         let wording = Wording::named_in(&options.persona, lang)?;
+        let left_out = plan.keep_notes_for(lang);
+        if left_out > 0 {
+            tracing::info!(
+                left_out,
+                lang = lang.code(),
+                "the plan's step notes are in another language: not said"
+            );
+        }
         let conditions = options.weather.map(|w| Conditions::new(w.temp_c, w.dew_point_c)).transpose()?;
         let process = options.week.filter(|_| options.celebrate_week).map(|w| ProcessStatus {
             this_week: WeekTally {
@@ -499,6 +509,7 @@ impl SessionSetupArgs {
             profile,
             config,
             context: RunContext { conditions, process },
+            lang,
             source: None,
         };
         Ok(SessionSetup { plan, wording, engine })
@@ -660,9 +671,23 @@ mod tests {
             german.variants(pacenote_core::cue::CueKind::RunStart).iter().any(|line| text.contains(line)),
             "a German run start: {text}"
         );
+        // The plan's notes are English: a Spanish coach leaves them out rather than switch
+        // language mid-sentence; an English coach says them.
+        let notes = |lang: &str| {
+            let listener = Arc::new(Collect::default());
+            let plan = include_str!("../../core/plans/intervals-5x1k.json");
+            let session =
+                RunSession::new(RunOptions { lang: lang.into(), ..options(plan, "jenna") }, listener.clone())
+                    .expect("a session");
+            session.start(0).expect("start");
+            let said =
+                listener.0.lock().expect("lock").iter().map(|u| u.text.clone()).collect::<Vec<_>>().join(" ");
+            said.contains("Ten minutes easy to get warm")
+        };
+        assert!(notes("en") && !notes("es"));
         let bad = RunOptions { lang: "tlh".into(), ..options(PLAN, "stone") };
         let e = RunSession::new(bad, listener).expect_err("no Klingon");
-        assert!(e.to_string().contains("en, de"), "{e}");
+        assert!(e.to_string().contains("en, de, es, fr"), "{e}");
     }
 
     #[test]

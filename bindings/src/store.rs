@@ -391,7 +391,19 @@ impl Pacenote {
             self.writer.barrier();
             let mut store = self.lock()?;
             let Some(run_id) = store.unfinished_run()? else { return Ok(None) };
-            let persona = store.setup(&run_id)?.map(|s| s.persona).unwrap_or_default();
+            // Who coached, and in which language: the resumed run goes on in the same words.
+            let (persona, lang) = match store.setup(&run_id)? {
+                Some(setup) => {
+                    let engine: pacenote_sync::recorder::SessionSetup =
+                        serde_json::from_str(&setup.session_json).map_err(|e| {
+                            PacenoteError::InvalidInput {
+                                reason: format!("run {run_id}: its stored set-up does not load: {e}"),
+                            }
+                        })?;
+                    (setup.persona, engine.lang)
+                }
+                None => Default::default(),
+            };
             let (journal, resumed) = Journal::resume(&store, &run_id)?;
             if journal.session().is_finished() && journal.session().summary().effort.is_some() {
                 // Killed after the check-in was stored and before the run was marked finished:
@@ -403,7 +415,7 @@ impl Pacenote {
             let engine = Engine::Recorded { journal, writer: self.writer.clone() };
             Ok(Some(RunSession::with_engine(
                 engine,
-                Wording::named(&persona)?,
+                Wording::named_in(&persona, lang)?,
                 listener,
                 Some((&resumed).into()),
             )))
@@ -749,6 +761,46 @@ mod tests {
             block_on(app.clone().preload("tempo-20".into(), "stone".into(), "en".into(), Some(stop)));
         assert!(matches!(preload, Err(PacenoteError::Cancelled)), "{preload:?}");
         assert_eq!(http.1.load(Ordering::SeqCst), before);
+    }
+
+    /// Keeps what was said.
+    #[derive(Default)]
+    struct Said(Mutex<Vec<String>>);
+    impl CueListener for Said {
+        fn on_utterance(&self, u: Utterance) {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(u.text);
+        }
+    }
+
+    #[test]
+    fn a_run_resumed_after_a_kill_goes_on_in_its_language() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (server, _) = server(dir.path());
+        let app = open(&dir.path().join("app"), &server);
+        let plan = include_str!("../../core/plans/tempo-20.json");
+        let options = RunOptions { persona: "stone".into(), lang: "fr".into(), ..RunOptions::plan(plan) };
+        let run = app.start_run(options, Arc::new(Said::default())).expect("run");
+        run.start(0).expect("start");
+        for s in 1..=60 {
+            run.location(fix(s)).expect("fix");
+        }
+        drop(run);
+        drop(app);
+        let app = open(&dir.path().join("app"), &server);
+        let said = Arc::new(Said::default());
+        let run = app.resume_run(said.clone()).expect("resume").expect("an unfinished run");
+        run.finish(61_000).expect("finish");
+        let french =
+            pacenote_core::persona::Persona::bundled_in("stone", pacenote_core::speech::Language::Fr)
+                .expect("stone");
+        let finish = french.variants(pacenote_core::cue::CueKind::RunFinish);
+        let heard = said.0.lock().expect("lock").clone();
+        assert!(
+            heard
+                .iter()
+                .any(|text| finish.iter().any(|line| text.contains(line.split('{').next().unwrap_or(line)))),
+            "the resumed run finishes in French: {heard:?}"
+        );
     }
 
     #[test]

@@ -53,17 +53,7 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::Usage(format!("bundled plan {DEMO_PLAN} is invalid: {e}")))?;
     let lang = crate::pack_cmd::parse_language(&args.lang)?;
     let persona = Persona::bundled_in(&args.persona, lang).map_err(|e| CliError::Usage(e.to_string()))?;
-    if let Some(written) = plan.language.filter(|l| *l != lang) {
-        // The bundled plan's step notes are its author's: a coach speaking another language
-        // would switch language mid-sentence.
-        let notes = plan.notes().len();
-        plan.drop_notes();
-        println!(
-            "(the demo plan's {notes} step notes are written in {}: left out of this {} run)",
-            written.code(),
-            lang.code()
-        );
-    }
+    crate::replay_cmd::keep_notes_for(&mut plan, lang);
     let mut config = SimConfig::phone(DEMO_SEED);
     config.stops_s.push(DEMO_STOP_S);
     config.gps.dropouts_s.push(DEMO_DROPOUT_S);

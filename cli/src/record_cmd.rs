@@ -14,6 +14,7 @@ use pacenote_core::engine::replay::due_tick_ms;
 use pacenote_core::engine::{EngineConfig, Input, RunSummary};
 use pacenote_core::persona::{NEUTRAL_PERSONA, Wording};
 use pacenote_core::profile::RunnerProfile;
+use pacenote_core::speech::Language;
 use pacenote_core::units::{format_clock_s, format_distance_m};
 use pacenote_sync::Store;
 use pacenote_sync::recorder::{Recorder, SessionSetup};
@@ -43,6 +44,9 @@ pub struct RecordArgs {
     /// The coach: stone, jakes or jenna (plain wording when not given).
     #[arg(long)]
     persona: Option<String>,
+    /// The coach's language: en, de, es or fr (a resumed run goes on in it).
+    #[arg(long, default_value = "en")]
+    lang: String,
     /// The runner's profile (JSON: max_hr_bpm, resting_hr_bpm, lthr_bpm).
     #[arg(long)]
     profile: Option<PathBuf>,
@@ -111,20 +115,23 @@ pub fn record(args: &RecordArgs) -> Result<(), CliError> {
             "--effort is how the run felt, from 1 (very easy) to 10 (maximal)".into(),
         ));
     }
-    let plan = load_plan(&args.plan)?;
+    let mut plan = load_plan(&args.plan)?;
     let recording = load_recording(&args.track)?;
     let profile = match &args.profile {
         Some(path) => crate::replay_cmd::load_profile(path)?,
         None => RunnerProfile::default(),
     };
     let persona_name = args.persona.clone().unwrap_or_else(|| NEUTRAL_PERSONA.to_owned());
-    let voice = wording(&persona_name)?;
+    let lang = crate::pack_cmd::parse_language(&args.lang)?;
+    crate::replay_cmd::keep_notes_for(&mut plan, lang);
+    let voice = wording(&persona_name, lang)?;
     let track = std::path::absolute(&args.track).map_err(|e| CliError::file(&args.track, e))?;
     let source = Source { track, speed, effort: args.effort };
     let setup = SessionSetup {
         profile,
         config: EngineConfig { chattiness: args.chattiness.into(), ..EngineConfig::default() },
         context: Default::default(),
+        lang,
         source: Some(serde_json::to_value(&source).map_err(store_error)?),
     };
     let mut store = Store::open(&args.db).map_err(store_error)?;
@@ -161,6 +168,7 @@ pub fn resume(args: &ResumeArgs) -> Result<(), CliError> {
     let setup = store.setup(&run_id).map_err(store_error)?.ok_or_else(|| store_error("the run vanished"))?;
     let session_setup: SessionSetup = serde_json::from_str(&setup.session_json)
         .map_err(|e| CliError::file(&args.db, format!("run {run_id}: its set-up does not load: {e}")))?;
+    let lang = session_setup.lang;
     let source: Source =
         session_setup.source.and_then(|v| serde_json::from_value(v).ok()).ok_or_else(|| {
             CliError::file(&args.db, format!("run {run_id} was not recorded from a file: the app resumes it"))
@@ -195,7 +203,7 @@ pub fn resume(args: &ResumeArgs) -> Result<(), CliError> {
         format_clock_s(resumed.moving_ms as f64 / 1000.0),
         resumed.samples
     );
-    let voice = wording(&setup.persona)?;
+    let voice = wording(&setup.persona, lang)?;
     // Killed after the check-in was stored but before the run was marked finished: it is not
     // answered twice.
     let answered = stored.iter().any(|(_, json)| {
@@ -221,9 +229,9 @@ fn continue_at(stored: &[(u64, String)], inputs: &[Input]) -> Result<usize, usiz
     Ok(next)
 }
 
-/// The words of a persona by name (or the plain wording).
-fn wording(name: &str) -> Result<Wording, CliError> {
-    Wording::named(name).map_err(|e| CliError::Usage(e.to_string()))
+/// The words of a persona by name in a language (or the plain wording).
+fn wording(name: &str, lang: Language) -> Result<Wording, CliError> {
+    Wording::named_in(name, lang).map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// The run as it happens: sleeps until each input is due on the run clock.

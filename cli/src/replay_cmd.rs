@@ -10,7 +10,9 @@ use pacenote_core::cue::Utterance;
 use pacenote_core::engine::replay::timeline_with;
 use pacenote_core::engine::{Chattiness, EngineConfig, LogRecord, RunContext, RunSummary};
 use pacenote_core::persona::Persona;
+use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
+use pacenote_core::speech::Language;
 use pacenote_core::units::format_clock_s;
 use serde::Serialize;
 
@@ -141,6 +143,7 @@ pub fn run(args: &ReplayArgs) -> Result<(), CliError> {
     }
     let config = EngineConfig { chattiness: args.chattiness.into(), ..EngineConfig::default() };
     let lang = crate::pack_cmd::parse_language(&args.lang)?;
+    keep_notes_for(&mut plan, lang);
     let persona = args
         .persona
         .as_deref()
@@ -239,6 +242,20 @@ pub fn to_json_with_texts(
         }
     }
     JsonReplay { cues, summary, log: Vec::new() }
+}
+
+/// Leaves out a plan's step notes written in another language than the coach's, and says so
+/// (on stderr: `replay --json` keeps stdout for its JSON).
+pub fn keep_notes_for(plan: &mut Plan, lang: Language) {
+    let written = plan.language;
+    let left_out = plan.keep_notes_for(lang);
+    if let Some(written) = written.filter(|_| left_out > 0) {
+        eprintln!(
+            "(the plan's {left_out} step notes are written in {}: left out of this {} run)",
+            written.code(),
+            lang.code()
+        );
+    }
 }
 
 pub fn load_profile(path: &Path) -> Result<RunnerProfile, CliError> {

@@ -2,7 +2,8 @@
 //! every kill the database passes `PRAGMA integrity_check`, the stored inputs are exactly the
 //! first ones of the uninterrupted run (gap-free, nothing reordered), less than a second of run
 //! time the engine had taken is missing, the checkpoint agrees with them, and `pacenote resume`
-//! carries on at the checkpoint's step and ends the run exactly as the uninterrupted one ended.
+//! carries on at the checkpoint's step, in the coach's language, and ends the run exactly as the
+//! uninterrupted one ended.
 //!
 //! 100 trials by default; `PACENOTE_CRASH_TRIALS=1000 cargo test -p pacenote-cli --test crash`
 //! for more. The figures are printed (run with `--nocapture` to see them).
@@ -13,6 +14,9 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use pacenote_core::cue::CueKind;
+use pacenote_core::persona::Persona;
+use pacenote_core::speech::Language;
 use pacenote_sync::Store;
 use rand::{Rng, SeedableRng};
 
@@ -40,7 +44,7 @@ fn plan() -> String {
 fn record(db: &Path, speed: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pacenote"));
     cmd.args(["record", "--db"]).arg(db).args(["--plan", &plan(), "--track", &track(), "--speed", speed]);
-    cmd.args(["--persona", "jenna", "--effort", "6", "--trace"]);
+    cmd.args(["--persona", "jenna", "--lang", "es", "--effort", "6", "--trace"]);
     cmd
 }
 
@@ -68,6 +72,8 @@ struct Figures {
     before_the_run: usize,
     after_the_finish: usize,
     resumed: usize,
+    /// Resumed before the finish: the rest of the run heard in Spanish.
+    resumed_in_spanish: usize,
     max_lost_ms: u64,
 }
 
@@ -133,6 +139,16 @@ fn trial(dir: &Path, kill_after: Duration, reference: &[(u64, String)], referenc
         first.starts_with("resumed ") && first.contains(&expected_step),
         "{first} (expected {expected_step})"
     );
+    // The coach goes on in the runner's language: when the finish is still to come, its
+    // check-in question is Spanish.
+    if !inputs.iter().any(|(_, json)| json.contains(r#""type":"finish""#)) {
+        let jenna = Persona::bundled_in("jenna", Language::Es).expect("Spanish Jenna");
+        assert!(
+            jenna.variants(CueKind::CheckIn).iter().any(|line| text.contains(line)),
+            "the resumed run is coached in Spanish: {text}"
+        );
+        figures.resumed_in_spanish = 1;
+    }
     let StoredRun { inputs: after, summary } = stored(&db).expect("the run");
     assert!(after == reference, "the resumed run's inputs differ from the uninterrupted run's");
     assert_eq!(summary.as_deref(), Some(reference_summary), "the resumed run ends differently");
@@ -178,6 +194,7 @@ fn kill_9_at_random_moments_loses_under_a_second_and_resume_finishes_the_run() {
                     t.before_the_run += f.before_the_run;
                     t.after_the_finish += f.after_the_finish;
                     t.resumed += f.resumed;
+                    t.resumed_in_spanish += f.resumed_in_spanish;
                     t.max_lost_ms = t.max_lost_ms.max(f.max_lost_ms);
                 }
             });
@@ -186,9 +203,11 @@ fn kill_9_at_random_moments_loses_under_a_second_and_resume_finishes_the_run() {
     let t = total.into_inner().expect("figures");
     println!(
         "crash trials: {} kills, 0 corrupt databases (each one checked), max {} ms of run time lost; \
-         {} resumed and finished, {} killed before the run was stored, {} after it finished",
-        t.trials, t.max_lost_ms, t.resumed, t.before_the_run, t.after_the_finish
+         {} resumed and finished ({} before the finish, coached on in Spanish), {} killed before \
+         the run was stored, {} after it finished",
+        t.trials, t.max_lost_ms, t.resumed, t.resumed_in_spanish, t.before_the_run, t.after_the_finish
     );
     assert_eq!(t.trials, trials);
     assert!(t.resumed * 2 > trials, "most kills should land mid-run: {t:?}");
+    assert!(t.resumed_in_spanish > 0, "some kills land before the finish: {t:?}");
 }

@@ -1,5 +1,5 @@
 //! The runner's profile as the app holds it: the facts coaching needs about this runner
-//! (heart), how they like to be coached (persona, units, chattiness), and their goals and
+//! (heart), how they like to be coached (persona, language, units, chattiness), and their goals and
 //! runs. Read from JSON (`pacenote replay --profile PROFILE.json`); every field is optional,
 //! and what is missing is simply not coached (no zones without heart-rate facts).
 //!
@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::coaching::goals::{CompletedRun, Goal, WeeklyPlan};
-use crate::speech::Units;
+use crate::speech::{Language, Units};
 
 /// What the coach knows about the runner.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -72,6 +72,10 @@ pub struct CoachProfile {
     pub units: Units,
     #[serde(default = "default_persona")]
     pub persona: String,
+    /// The runner's language: the persona speaks it (`RunOptions.lang` in the apps), and the
+    /// app preloads that language's pack. English when not set.
+    #[serde(default)]
+    pub language: Language,
     #[serde(default)]
     pub chattiness: Chattiness,
     #[serde(default)]
@@ -92,7 +96,7 @@ mod tests {
 
     #[test]
     fn a_profile_reads_from_json_and_refuses_unknown_fields() {
-        let json = r#"{"heart":{"max_hr_bpm":188},"units":"imperial","persona":"stone","chattiness":"quiet",
+        let json = r#"{"heart":{"max_hr_bpm":188},"units":"imperial","persona":"stone","language":"fr","chattiness":"quiet",
             "goals":[{"tier":"process","what":"run four days a week","target":"4 runs/week"},
                      {"tier":"performance","what":"hold 5:10/km for 8 km","deadline":"2027-03-01"}],
             "weekly_plan":{"runs_per_week":4},
@@ -100,6 +104,10 @@ mod tests {
         let p: CoachProfile = serde_json::from_str(json).expect("valid");
         assert_eq!(p.goals[1].deadline, chrono::NaiveDate::from_ymd_opt(2027, 3, 1));
         assert_eq!(p.units, Units::Imperial);
+        assert_eq!(p.language, Language::Fr);
+        // A runner who never chose hears English; a language no persona speaks is refused.
+        assert_eq!(serde_json::from_str::<CoachProfile>("{}").expect("empty").language, Language::En);
+        assert!(serde_json::from_str::<CoachProfile>(r#"{"language":"tlh"}"#).is_err());
         assert!(serde_json::from_str::<CoachProfile>(r#"{"gaols":[]}"#).is_err());
     }
 }

@@ -197,10 +197,14 @@ mod tests {
     fn the_committed_packs_load_and_index_every_clip() {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../audio/packs");
         let mut content = Content::default();
-        // Three personas in English and in German.
-        assert_eq!(content.add_packs(&dir).expect("packs"), 6);
-        assert!(content.manifests.contains_key(&("stone".to_owned(), "en".to_owned())));
-        assert!(content.manifests.contains_key(&("jenna".to_owned(), "de".to_owned())));
+        // Three personas in English, German, Spanish and French.
+        assert_eq!(content.add_packs(&dir).expect("packs"), 12);
+        for lang in ["en", "de", "es", "fr"] {
+            for persona in ["stone", "jakes", "jenna"] {
+                let key = (persona.to_owned(), lang.to_owned());
+                assert!(content.manifests.contains_key(&key), "{persona} ({lang}) is served");
+            }
+        }
         let key = ("intervals-5x1k".to_owned(), "jenna".to_owned(), "en".to_owned());
         assert!(content.notes.contains_key(&key), "the bundled plans' note sets are served");
         assert!(content.blobs.len() > 100);

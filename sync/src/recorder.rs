@@ -13,6 +13,7 @@ use pacenote_core::cue::Utterance;
 use pacenote_core::engine::{EngineConfig, Input, NotFinite, RunContext, RunSession, RunSummary};
 use pacenote_core::plan::Plan;
 use pacenote_core::profile::RunnerProfile;
+use pacenote_core::speech::Language;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{Batch, Checkpoint, FinishedRun, NewRun, SpokenCue, Store, StoreError, StoredEvent};
@@ -27,6 +28,10 @@ pub struct SessionSetup {
     pub profile: RunnerProfile,
     pub config: EngineConfig,
     pub context: RunContext,
+    /// The language the coach speaks, so that a resumed run goes on in it (runs stored before
+    /// the personas spoke other languages load as English, which they were).
+    #[serde(default)]
+    pub lang: Language,
     /// Where the sensor data comes from, for hosts that replay a file (the CLI): opaque here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<serde_json::Value>,

@@ -27,16 +27,21 @@ pub const BUNDLED_PERSONAS: [(&str, &str); 3] = [
     ("jenna", include_str!("../../personas/en/jenna.toml")),
 ];
 
-/// Every bundled script: the English ones above and their counterparts in other languages
-/// (German so far; Spanish and French to come), written per language in each persona's
-/// character.
-pub const BUNDLED_SCRIPTS: [(&str, Language, &str); 6] = [
+/// Every bundled script: the English ones above and their counterparts in German, Spanish and
+/// French, written per language in each persona's character.
+pub const BUNDLED_SCRIPTS: [(&str, Language, &str); 12] = [
     ("stone", Language::En, BUNDLED_PERSONAS[0].1),
     ("jakes", Language::En, BUNDLED_PERSONAS[1].1),
     ("jenna", Language::En, BUNDLED_PERSONAS[2].1),
     ("stone", Language::De, include_str!("../../personas/de/stone.toml")),
     ("jakes", Language::De, include_str!("../../personas/de/jakes.toml")),
     ("jenna", Language::De, include_str!("../../personas/de/jenna.toml")),
+    ("stone", Language::Es, include_str!("../../personas/es/stone.toml")),
+    ("jakes", Language::Es, include_str!("../../personas/es/jakes.toml")),
+    ("jenna", Language::Es, include_str!("../../personas/es/jenna.toml")),
+    ("stone", Language::Fr, include_str!("../../personas/fr/stone.toml")),
+    ("jakes", Language::Fr, include_str!("../../personas/fr/jakes.toml")),
+    ("jenna", Language::Fr, include_str!("../../personas/fr/jenna.toml")),
 ];
 
 /// Variants every persona needs per cue kind, so a long run does not say the same line twice
@@ -274,7 +279,7 @@ fn step_vocabulary(lang: Language) -> &'static StepVocabulary {
         next_step: "siguiente bloque",
         rep: "repetición",
         of: "de",
-        at: "a",
+        at: "a ritmo de",
         in_zone: "en zona",
         to: "a",
     };
@@ -283,7 +288,7 @@ fn step_vocabulary(lang: Language) -> &'static StepVocabulary {
         next_step: "bloc suivant",
         rep: "répétition",
         of: "sur",
-        at: "à",
+        at: "à une allure de",
         in_zone: "en zone",
         to: "à",
     };
@@ -651,8 +656,9 @@ impl Persona {
     }
 }
 
-/// Capital letters where sentences start ("Done. Nine kilometres", not "Done. nine").
-fn capitalize_sentences(text: &str) -> String {
+/// Capital letters where sentences start ("Done. Nine kilometres", not "Done. nine"; Spanish
+/// "¡Diez segundos!", the opening mark leaving the sentence's start where it was).
+pub(crate) fn capitalize_sentences(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut start = true;
     for c in text.chars() {
@@ -663,7 +669,7 @@ fn capitalize_sentences(text: &str) -> String {
             out.push(c);
             if matches!(c, '.' | '!' | '?') {
                 start = true;
-            } else if !c.is_whitespace() {
+            } else if !c.is_whitespace() && !matches!(c, '¡' | '¿') {
                 start = false;
             }
         }

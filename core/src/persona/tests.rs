@@ -279,3 +279,14 @@ fn the_linter_knows_each_languages_ways_of_pushing_through_pain() {
         assert!(err.contains("no persona pushes through pain"), "{}: {err}", lang.code());
     }
 }
+
+#[test]
+fn sentences_start_with_a_capital_after_spanish_opening_marks() {
+    use super::capitalize_sentences;
+    assert_eq!(capitalize_sentences("done. nine kilometres!"), "Done. Nine kilometres!");
+    assert_eq!(
+        capitalize_sentences("¡diez segundos! ¡cinco minutos! ¿cómo?"),
+        "¡Diez segundos! ¡Cinco minutos! ¿Cómo?"
+    );
+    assert_eq!(capitalize_sentences("Pulso 150, ¡vamos!"), "Pulso 150, ¡vamos!");
+}

@@ -378,8 +378,19 @@ impl Plan {
         self.language.is_none_or(|l| l == lang)
     }
 
-    /// The plan without its step notes (a coach speaking another language than the notes').
-    pub fn drop_notes(&mut self) {
+    /// Leaves out the step notes when they are written in another language than `lang`: a
+    /// coach speaking it would switch language mid-sentence ("Ahora viene recuperación… Jog it
+    /// out."). Returns how many distinct notes were left out (0: the notes stay).
+    pub fn keep_notes_for(&mut self, lang: Language) -> usize {
+        if self.notes_are_in(lang) {
+            return 0;
+        }
+        let left_out = self.notes().len();
+        self.drop_notes();
+        left_out
+    }
+
+    fn drop_notes(&mut self) {
         fn drop_in(steps: &mut [PlanStep]) {
             for step in steps {
                 match step {

@@ -2456,10 +2456,10 @@ public protocol RunSessionProtocol: AnyObject, Sendable {
     
     /**
      * Lets the library voice this run itself: each utterance stitched from the persona's pack
-     * at `pack_dir` (see [`Pacenote::pack_dir`]) and played through `output` while `focus`
-     * ducks other audio; text no clip holds goes through `speech`. The session then knows
-     * when each utterance ends: do not call [`RunSession::cue_finished`]. Needs a persona (not
-     * `neutral`) and `audio_reports_finish` in the settings. Decodes every clip and
+     * in the run's language at `pack_dir` (see [`Pacenote::pack_dir`]) and played through
+     * `output` while `focus` ducks other audio; text no clip holds goes through `speech`. The
+     * session then knows when each utterance ends: do not call [`RunSession::cue_finished`].
+     * Needs a persona (not `neutral`) and `audio_reports_finish` in the settings. Decodes every clip and
      * synthesises the plan's step notes now (call it before the run, off the main thread).
      */
     func attachAudio(packDir: String, output: AudioOutput, focus: AudioFocus, speech: SpeechFallback) throws 
@@ -2651,10 +2651,10 @@ open func altitude(tMs: UInt64, altitudeM: Double)throws   {try rustCallWithErro
     
     /**
      * Lets the library voice this run itself: each utterance stitched from the persona's pack
-     * at `pack_dir` (see [`Pacenote::pack_dir`]) and played through `output` while `focus`
-     * ducks other audio; text no clip holds goes through `speech`. The session then knows
-     * when each utterance ends: do not call [`RunSession::cue_finished`]. Needs a persona (not
-     * `neutral`) and `audio_reports_finish` in the settings. Decodes every clip and
+     * in the run's language at `pack_dir` (see [`Pacenote::pack_dir`]) and played through
+     * `output` while `focus` ducks other audio; text no clip holds goes through `speech`. The
+     * session then knows when each utterance ends: do not call [`RunSession::cue_finished`].
+     * Needs a persona (not `neutral`) and `audio_reports_finish` in the settings. Decodes every clip and
      * synthesises the plan's step notes now (call it before the run, off the main thread).
      */
 open func attachAudio(packDir: String, output: AudioOutput, focus: AudioFocus, speech: SpeechFallback)throws   {try rustCallWithError(FfiConverterTypePacenoteError_lift) {
@@ -4828,8 +4828,9 @@ public struct RunOptions: Equatable, Hashable {
      */
     public var persona: String
     /**
-     * The language the persona speaks: `en`, `de` (Spanish and French scripts are not written
-     * yet); install its pack with `preload(planId, persona, lang)`.
+     * The language the persona speaks: `en`, `de`, `es` or `fr` (the runner's language from
+     * their profile); install its pack with `preload(planId, persona, lang)`. A resumed run
+     * goes on in the language it started in.
      */
     public var lang: String
     /**
@@ -4889,8 +4890,9 @@ public struct RunOptions: Equatable, Hashable {
          * Who coaches: `stone`, `jakes`, `jenna`, or `neutral`, the plain wording the app voices.
          */persona: String = "neutral", 
         /**
-         * The language the persona speaks: `en`, `de` (Spanish and French scripts are not written
-         * yet); install its pack with `preload(planId, persona, lang)`.
+         * The language the persona speaks: `en`, `de`, `es` or `fr` (the runner's language from
+         * their profile); install its pack with `preload(planId, persona, lang)`. A resumed run
+         * goes on in the language it started in.
          */lang: String = "en", 
         /**
          * What the coach knows of the runner's heart (none: heart-rate targets are not coached).
@@ -8582,7 +8584,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_pacenote_ffi_checksum_method_runsession_altitude() != 55514) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_pacenote_ffi_checksum_method_runsession_attach_audio() != 16597) {
+    if (uniffi_pacenote_ffi_checksum_method_runsession_attach_audio() != 46892) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_pacenote_ffi_checksum_method_runsession_cadence() != 3313) {
