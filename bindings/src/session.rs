@@ -551,7 +551,7 @@ impl RunSession {
                 return Ok(());
             }
         };
-        let said = guarded(|| {
+        let (said, store_due) = guarded(|| {
             let mut inner = self.lock();
             let inner = &mut *inner;
             // What the voice finished before this input comes first, at its own time.
@@ -582,21 +582,25 @@ impl RunSession {
                     said.push(described);
                 }
             }
-            if let Engine::Recorded { journal, writer } = &mut inner.engine {
-                // The store is written on the writer thread: no file I/O here.
-                if store_due {
-                    writer.append(journal);
-                }
-                if matches!(input, Input::CheckIn { .. }) {
-                    writer.finish(journal);
-                }
-            }
-            Ok(said)
+            Ok((said, store_due))
         })?;
         // Outside the lock: a listener may call back into the session.
         for u in said {
             tracing::debug!(id = u.id, at_ms = u.at_ms, text = %u.text, "utterance");
             self.listener.on_utterance(u);
+        }
+        // Only then is the input handed to the store (written on the writer thread: no file
+        // I/O here). A kill between the two leaves the input unstored and its words said once
+        // more after resume; the other order could store an input whose words were never
+        // heard. The writer takes whatever the journal holds, in order, so a listener that fed
+        // the session meanwhile has already handed over these rows with its own.
+        if let Engine::Recorded { journal, writer } = &mut self.lock().engine {
+            if store_due {
+                writer.append(journal);
+            }
+            if matches!(input, Input::CheckIn { .. }) {
+                writer.finish(journal);
+            }
         }
         Ok(())
     }
