@@ -350,9 +350,15 @@ pub(crate) fn trace_all_with(
         Vec::new()
     };
     let mut ours = Trace::default();
+    // Where the plan's steps change (a rep starts or ends), as the engine tells the estimator.
+    let mut step_starts =
+        run.truth.windows(2).filter(|w| w[1].step != w[0].step).map(|w| w[1].t_ms).peekable();
     let readings =
         fixes.iter().map(|f| (f.t_ms, Some(f), None)).chain(belt.iter().map(|b| (b.t_ms, None, Some(b))));
     for (t_ms, fix, belt) in readings {
+        while let Some(at_ms) = step_starts.next_if(|at| *at <= t_ms) {
+            estimator.pace_may_change(at_ms);
+        }
         if let Some(fix) = fix {
             estimator.on_fix(fix);
         }

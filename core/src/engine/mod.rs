@@ -564,6 +564,7 @@ impl RunSession {
 
     fn start_step(&mut self, index: usize, at_ms: u64) {
         self.end_step(at_ms);
+        self.pace.pace_may_change(at_ms);
         // Corrections decided for the step that just ended are about it, not this one.
         self.scheduler.drop_pending(|c| c.priority == Priority::Correction);
         let Some((coach, slots)) = self.step_coach(index) else { return };

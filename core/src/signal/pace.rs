@@ -855,6 +855,14 @@ impl PaceEstimator {
         }
     }
 
+    /// The runner's pace is expected to change at `t_ms` (a step of the plan starts): the
+    /// spoken pace forgets the readings before it rather than wait to see the change (see
+    /// [`super::recent::RecentFixes::pace_may_change`]).
+    pub fn pace_may_change(&mut self, t_ms: u64) {
+        self.recent.pace_may_change(t_ms);
+        self.generation += 1;
+    }
+
     /// Changes with every change of state (a fix, a reading, a pause, distance from a
     /// fallback): a caller may keep an estimate for as long as the instant and this stay the
     /// same.
