@@ -5,7 +5,9 @@
 //! [`DISPLAY_WINDOW_MS`] — unbiased, and as good as a window of that length can be (within a
 //! few per cent of the least-squares bound on `pacenote bench pace`) — or of the newest of them
 //! after a change, read at the newest through their line while the runner is still gathering
-//! speed or slowing (a mean would lag half the window behind); the Kalman filter's
+//! speed or slowing (a mean would lag half the window behind). A change the engine expects (a
+//! step of the plan starts, the runner gets going after a stop) is read from its first reading
+//! rather than waited for (see `RecentFixes::pace_may_change`); the Kalman filter's
 //! speed, tuned to decide rather than to show, lags a surge by seconds and reads a stop late.
 //! Without Doppler (positions alone, a treadmill, cadence) it is the mean of the estimate's
 //! speed over the same window.

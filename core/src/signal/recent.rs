@@ -285,8 +285,9 @@ pub struct RecentFixes {
     /// [`WANDER_LAG_S`] (m), and how many went into it.
     wander_median_m: f64,
     wander_count: u32,
-    /// When the runner's pace was last expected to change (a step's start): the spoken pace
-    /// reads only the Doppler readings after it, for a display window.
+    /// When the runner's pace was last expected to change (a step's start, or the first fix
+    /// of a run, after a stop or after a loss): the spoken pace reads only the Doppler readings
+    /// from it on, for a display window.
     display_since_ms: Option<u64>,
 }
 
