@@ -280,6 +280,7 @@ impl From<&pacenote_sync::recorder::Resumed> for crate::store::ResumePoint {
             distance_m,
             moving_ms,
             samples,
+            lang: _,
         } = r;
         Self {
             t_ms: *t_ms,

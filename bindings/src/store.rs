@@ -391,19 +391,7 @@ impl Pacenote {
             self.writer.barrier();
             let mut store = self.lock()?;
             let Some(run_id) = store.unfinished_run()? else { return Ok(None) };
-            // Who coached, and in which language: the resumed run goes on in the same words.
-            let (persona, lang) = match store.setup(&run_id)? {
-                Some(setup) => {
-                    let engine: pacenote_sync::recorder::SessionSetup =
-                        serde_json::from_str(&setup.session_json).map_err(|e| {
-                            PacenoteError::InvalidInput {
-                                reason: format!("run {run_id}: its stored set-up does not load: {e}"),
-                            }
-                        })?;
-                    (setup.persona, engine.lang)
-                }
-                None => Default::default(),
-            };
+            let persona = store.setup(&run_id)?.map(|s| s.persona).unwrap_or_default();
             let (journal, resumed) = Journal::resume(&store, &run_id)?;
             if journal.session().is_finished() && journal.session().summary().effort.is_some() {
                 // Killed after the check-in was stored and before the run was marked finished:
@@ -415,7 +403,8 @@ impl Pacenote {
             let engine = Engine::Recorded { journal, writer: self.writer.clone() };
             Ok(Some(RunSession::with_engine(
                 engine,
-                Wording::named_in(&persona, lang)?,
+                // The resumed run goes on in the words it started in.
+                Wording::named_in(&persona, resumed.lang)?,
                 listener,
                 Some((&resumed).into()),
             )))

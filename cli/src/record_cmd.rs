@@ -168,7 +168,6 @@ pub fn resume(args: &ResumeArgs) -> Result<(), CliError> {
     let setup = store.setup(&run_id).map_err(store_error)?.ok_or_else(|| store_error("the run vanished"))?;
     let session_setup: SessionSetup = serde_json::from_str(&setup.session_json)
         .map_err(|e| CliError::file(&args.db, format!("run {run_id}: its set-up does not load: {e}")))?;
-    let lang = session_setup.lang;
     let source: Source =
         session_setup.source.and_then(|v| serde_json::from_value(v).ok()).ok_or_else(|| {
             CliError::file(&args.db, format!("run {run_id} was not recorded from a file: the app resumes it"))
@@ -203,7 +202,7 @@ pub fn resume(args: &ResumeArgs) -> Result<(), CliError> {
         format_clock_s(resumed.moving_ms as f64 / 1000.0),
         resumed.samples
     );
-    let voice = wording(&setup.persona, lang)?;
+    let voice = wording(&setup.persona, resumed.lang)?;
     // Killed after the check-in was stored but before the run was marked finished: it is not
     // answered twice.
     let answered = stored.iter().any(|(_, json)| {

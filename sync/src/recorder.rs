@@ -68,6 +68,8 @@ pub struct Resumed {
     pub moving_ms: u64,
     /// Inputs replayed.
     pub samples: u64,
+    /// The language the run was coached in, from its stored set-up: it goes on in it.
+    pub lang: Language,
 }
 
 /// A run's engine and its journal: every input it takes, the cues spoken and the log events,
@@ -135,6 +137,7 @@ impl Journal {
             distance_m: summary.distance_m,
             moving_ms: (summary.moving_time_s * 1000.0).round() as u64,
             samples: rebuilt.samples,
+            lang: rebuilt.lang,
         };
         let journal = Self {
             run_id: run_id.to_owned(),
@@ -239,6 +242,7 @@ struct Rebuilt {
     reference_hr_bpm: f64,
     samples: u64,
     last_input_ms: Option<u64>,
+    lang: Language,
 }
 
 impl Rebuilt {
@@ -274,6 +278,7 @@ impl Rebuilt {
             reference_hr_bpm: reference_hr_bpm(session_setup.profile.max_hr_bpm),
             samples: inputs.len() as u64,
             last_input_ms: inputs.last().map(|(t, _)| *t),
+            lang: session_setup.lang,
         })
     }
 }

@@ -301,7 +301,6 @@ impl RecentFixes {
         self.before = None;
         self.last = None;
         self.step_heading = None;
-        self.display_since_ms = None;
     }
 
     /// The runner's pace is expected to change at `t_ms`: a step of the plan starts (a rep, its
