@@ -1,14 +1,15 @@
 //! The pace a runner hears: the figure spoken in corrections, steady enough to match their
 //! watch and as close to the truth as the readings allow.
 //!
-//! With Doppler it is the mean of the raw Doppler readings of the last
-//! [`DISPLAY_WINDOW_MS`] — unbiased, and as good as a window of that length can be (within a
-//! few per cent of the least-squares bound on `pacenote bench pace`) — or of the newest of them
-//! after a change, read at the newest through their line while the runner is still gathering
-//! speed or slowing (a mean would lag half the window behind). A change the engine expects (a
-//! step of the plan starts, the runner gets going after a stop) is read from its first reading
-//! rather than waited for (see `RecentFixes::pace_may_change`); the Kalman filter's
-//! speed, tuned to decide rather than to show, lags a surge by seconds and reads a stop late.
+//! With Doppler it is read from the raw Doppler readings (`RecentFixes::doppler_mean`):
+//! running steadily, their mean over the last 20 s — unbiased, and below the least-squares
+//! bound of a watch's 10-s window on `pacenote bench pace` (0.8 ×) — or, after a change of
+//! pace, the readings since read as a runner settling onto the new pace (speed approaching it
+//! as e^(−t/τ), τ of 1–7 s weighted by how well each fits), where a mean would speak a pace
+//! between the two and lag half its window. A change the engine expects (a step of the plan
+//! starts, the runner gets going after a stop) is read from its first reading rather than
+//! waited for (see `RecentFixes::pace_may_change`); the Kalman filter's speed, tuned to decide
+//! rather than to show, lags a surge by seconds and reads a stop late.
 //! Without Doppler (positions alone, a treadmill, cadence) it is the mean of the estimate's
 //! speed over the same window.
 //!
@@ -20,8 +21,10 @@ use std::collections::VecDeque;
 use super::pace::PaceEstimate;
 use crate::units::SecondsPerKm;
 
-/// The window the spoken pace averages over: the runner hears a figure that matches their
-/// watch (which averages over a few to ten seconds), not one second's wobble.
+/// The window the spoken pace averages the estimate's speeds over when there is no Doppler:
+/// the runner hears a figure that matches their watch (which averages over a few to ten
+/// seconds), not one second's wobble. It is also the yardstick of the display's error on
+/// `bench pace` (the least-squares bound of a window this long).
 pub const DISPLAY_WINDOW_MS: u64 = 10_000;
 
 /// The estimate's speeds of the last [`DISPLAY_WINDOW_MS`] (for when there is no Doppler), or
