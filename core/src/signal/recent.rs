@@ -64,7 +64,7 @@ pub const SURE_SIGMAS: f64 = 4.0;
 const TOLERANCE_SURE_SIGMAS: f64 = 2.0;
 /// Phone chipsets smooth Doppler speed over a second or two, so consecutive readings are not
 /// independent: one independent reading per this many seconds.
-const DOPPLER_INDEPENDENT_EVERY_S: f64 = 2.0;
+pub(crate) const DOPPLER_INDEPENDENT_EVERY_S: f64 = 2.0;
 /// Wandering position error (a first-order Gauss–Markov process of σ per axis) moves the
 /// least-squares slope over a window of span T by up to about this × σ / T, at the worst
 /// correlation time (≈ T; for a random walk the slope variance is 6q/(5T), with q = 2σ²/τ).
