@@ -1111,30 +1111,20 @@ mod tests {
         unaware.push(101_000, (303.4, 0.0), 16.0, Some((3.4, 0.0)), Some((3.4, 0.15)));
         let mean = unaware.recent_speed().and_then(|r| r.doppler_mean_mps).expect("Doppler");
         assert!(mean < 3.1, "{mean}");
+        // At 3.4 m/s from second 102 to `to`: the figure then.
+        let on_at_3_4 = |recent: &mut RecentFixes, seconds: std::ops::RangeInclusive<u64>| {
+            for t in seconds {
+                let at = (303.4 + 3.4 * (t - 101) as f64, 0.0);
+                recent.push(t * 1000, at, 16.0, Some((3.4, 0.0)), Some((3.4, 0.15)));
+            }
+            recent.recent_speed().and_then(|r| r.doppler_mean_mps).expect("Doppler")
+        };
         // Settling onto 3.4 (here within a second, quicker than any runner): 3.4 within a
         // second a km of pace a quarter of a minute on.
-        for t in 102..=115 {
-            recent.push(
-                t * 1000,
-                (303.4 + 3.4 * (t - 101) as f64, 0.0),
-                16.0,
-                Some((3.4, 0.0)),
-                Some((3.4, 0.15)),
-            );
-        }
-        let mean = recent.recent_speed().and_then(|r| r.doppler_mean_mps).expect("Doppler");
+        let mean = on_at_3_4(&mut recent, 102..=115);
         assert!((mean - 3.4).abs() < 0.03, "{mean}");
         // The settling read to its end, the expected change is history: the window's mean.
-        for t in 116..=151 {
-            recent.push(
-                t * 1000,
-                (303.4 + 3.4 * (t - 101) as f64, 0.0),
-                16.0,
-                Some((3.4, 0.0)),
-                Some((3.4, 0.15)),
-            );
-        }
-        let mean = recent.recent_speed().and_then(|r| r.doppler_mean_mps).expect("Doppler");
+        let mean = on_at_3_4(&mut recent, 116..=151);
         assert!((mean - 3.4).abs() < 1e-9, "{mean}");
     }
 
