@@ -728,7 +728,9 @@ fn settling_now(
         for (sums, k) in sums.iter_mut().zip(SETTLE_POWERS) {
             sums.add(base.powi(k), *v);
         }
-        sums[SETTLE_POWERS.len()].add(-since_s, *v);
+        if drifting_too {
+            sums[SETTLE_POWERS.len()].add(-since_s, *v);
+        }
     }
     let now_base = (-since_age_s / SETTLE_BASE_S).exp();
     let models = SETTLE_POWERS.len() + usize::from(drifting_too);
