@@ -12,6 +12,7 @@ pub mod ops;
 pub mod storage;
 #[cfg(any(test, feature = "test-backends"))]
 pub mod test_backends;
+pub mod tokens;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use pacenote_sync::wire::{
     Cursor, DEFAULT_RUNS_PAGE, ErrorBody, FinalizeClaim, MAX_CHUNK_BODY_BYTES, MAX_RUNS_PAGE,
-    MAX_SMALL_BODY_BYTES, RunDownload, RunHeader, RunPage, check_chunk_count, decode_chunk,
+    MAX_SMALL_BODY_BYTES, RunDownload, RunHeader, RunPage, check_chunk_count, decode_chunk, sha256_hex,
 };
 
 use content::{Content, RangeAnswer, byte_range, etag_matches};
@@ -48,6 +49,8 @@ pub struct AppState {
     pub content: Arc<Content>,
     /// Request ids, metrics and the rate limit of this instance.
     pub ops: Arc<ops::Ops>,
+    /// Tokens lately found to be users', for chunks (see [`tokens`]).
+    known_tokens: Arc<tokens::KnownTokens>,
     /// Storage calls running at once, at most as many as the storage serves at once (its
     /// connections); the rest wait here in the order they came (tokio's semaphore is fair),
     /// rather than on a connection pool's condition variable, where a newcomer can take a
@@ -71,7 +74,14 @@ impl AppState {
         limit: Option<ops::RateLimit>,
     ) -> Self {
         let storage_calls = Arc::new(tokio::sync::Semaphore::new(storage.concurrent_calls().max(1)));
-        Self { storage, content, ops: Arc::new(ops::Ops::new(limit)), storage_calls, columnar_chunks: true }
+        Self {
+            storage,
+            content,
+            ops: Arc::new(ops::Ops::new(limit)),
+            known_tokens: Arc::default(),
+            storage_calls,
+            columnar_chunks: true,
+        }
     }
 
     /// Runs `call` on the storage on tokio's blocking pool, when a storage slot is free (see
@@ -128,6 +138,7 @@ impl From<StorageError> for ApiError {
         let status = match e {
             StorageError::NotFound(_) => StatusCode::NOT_FOUND,
             StorageError::Conflict(_) => StatusCode::CONFLICT,
+            StorageError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             StorageError::Internal(_) => {
                 tracing::error!("{e}");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -145,39 +156,77 @@ fn bad_request(message: impl ToString) -> ApiError {
 #[derive(Debug)]
 pub struct User(pub String);
 
+/// The token of a request's `Authorization: Bearer <token>`, or the 401 saying what is wrong.
+fn bearer_token(parts: &Parts) -> Result<String, ApiError> {
+    let unauthorized = |m: &str| ApiError(StatusCode::UNAUTHORIZED, m.to_owned());
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("no Authorization header: send `Authorization: Bearer <token>`"))?;
+    Ok(value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" is "Bearer".
+            let (scheme, token) = v.trim_start().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("the Authorization header is not `Bearer <token>`"))?
+        .to_owned())
+}
+
+/// The user `token` belongs to, looked up in the database.
+///
 /// A token is found by its SHA-256 through the database's unique index, never compared in
 /// this process: the time a lookup takes depends on the hash, which an attacker cannot steer
 /// towards a real token's, so it leaks nothing a comparison loop could (no constant-time
-/// compare is needed, as none is made). A known user's request then counts against their rate
-/// limit.
+/// compare is needed, as none is made).
+async fn user_of_token(state: &AppState, token: String) -> Result<String, ApiError> {
+    state
+        .storage(move |storage| storage.user_for_token(&token))
+        .await?
+        .ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, storage::UNKNOWN_TOKEN.to_owned()))
+}
+
+/// A known user's request counts against their rate limit.
 impl FromRequestParts<AppState> for User {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let unauthorized = |m: &str| ApiError(StatusCode::UNAUTHORIZED, m.to_owned()).into_response();
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| unauthorized("no Authorization header: send `Authorization: Bearer <token>`"))?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" is "Bearer".
-                let (scheme, token) = v.trim_start().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then_some(token)
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| unauthorized("the Authorization header is not `Bearer <token>`"))?
-            .to_owned();
-        let user = state
-            .storage(move |storage| storage.user_for_token(&token))
-            .await
-            .map_err(IntoResponse::into_response)?
-            .ok_or_else(|| unauthorized("unknown token: ask for a new one"))?;
+        let token = bearer_token(parts).map_err(IntoResponse::into_response)?;
+        let user = user_of_token(state, token).await.map_err(IntoResponse::into_response)?;
         state.ops.admit_or_refuse(&user).map_err(|r| *r)?;
         Ok(User(user))
+    }
+}
+
+/// Who sends a chunk: the user their token was found to belong to (in this instance's
+/// [`tokens::KnownTokens`] when it is there, saving a storage call), and the token's SHA-256,
+/// which the chunk's write checks is still the user's.
+#[derive(Debug)]
+pub struct ChunkSender {
+    user: String,
+    token_sha256: String,
+}
+
+impl FromRequestParts<AppState> for ChunkSender {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).map_err(IntoResponse::into_response)?;
+        let token_sha256 = sha256_hex(token.as_bytes());
+        let user = match state.known_tokens.user(&token_sha256) {
+            Some(user) => user,
+            None => {
+                let user = user_of_token(state, token).await.map_err(IntoResponse::into_response)?;
+                state.known_tokens.found(&token_sha256, &user);
+                user
+            }
+        };
+        state.ops.admit_or_refuse(&user).map_err(|r| *r)?;
+        Ok(ChunkSender { user, token_sha256 })
     }
 }
 
@@ -215,7 +264,7 @@ async fn put_run(
 
 async fn put_chunk(
     State(state): State<AppState>,
-    User(user): User,
+    ChunkSender { user, token_sha256 }: ChunkSender,
     Path((run_id, index)): Path<(String, u64)>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
@@ -227,8 +276,14 @@ async fn put_chunk(
         ));
     }
     let (chunk, digest) = decode_chunk(index, &body).map_err(bad_request)?;
-    let put = state.storage(move |storage| storage.put_chunk(&user, &run_id, &chunk, &digest, &body)).await?;
-    Ok(match put {
+    let sender_token = token_sha256.clone();
+    let put = state
+        .storage(move |storage| storage.put_chunk(&user, &sender_token, &run_id, &chunk, &digest, &body))
+        .await;
+    if matches!(put, Err(ApiError(StatusCode::UNAUTHORIZED, _))) {
+        state.known_tokens.refused(&token_sha256);
+    }
+    Ok(match put? {
         ChunkPut::Stored => StatusCode::CREATED,
         ChunkPut::AlreadyHeld => StatusCode::OK,
     })

@@ -23,6 +23,7 @@ use crate::test_backends::{Backend, TestDatabase};
 crate::on_both_backends!(
     a_run_uploads_once_and_leaves_the_phone_only_after_finalize,
     one_user_never_reaches_another_users_runs,
+    a_revoked_or_rotated_token_writes_no_chunk_though_the_server_knew_it,
     claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case,
     health_is_answered_without_a_token,
     connections_that_stop_mid_headers_are_closed,
@@ -194,6 +195,42 @@ fn one_user_never_reaches_another_users_runs(backend: Backend) {
     assert!(r.message().contains("Bearer"), "{}", r.message());
     let stranger = client(server.addr, "not-a-token");
     assert_eq!(send(&stranger, Method::Put, "/v1/runs/run-x", header).status, 401);
+}
+
+/// The server takes a chunk's sender from the tokens it has lately seen (one storage call a
+/// chunk, not two); the chunk's write still checks the token, so one revoked or rotated in the
+/// database (by another instance, by `serve user`) writes nothing from then on.
+fn a_revoked_or_rotated_token_writes_no_chunk_though_the_server_knew_it(backend: Backend) {
+    let dir = tempfile::tempdir().expect("dir");
+    let (server, storage) = server(dir.path(), backend);
+    let header = br#"{"plan_id":"p","persona":"stone","started_at_unix_ms":1}"#.to_vec();
+    let chunk = |index: u64| {
+        let samples = (index * 3..index * 3 + 3)
+            .map(|seq| pacenote_sync::wire::WireSample {
+                seq,
+                t_ms: index * pacenote_sync::wire::CHUNK_MS + seq,
+                input: serde_json::value::RawValue::from_string(r#"{"type":"tick","t_ms":1}"#.into())
+                    .expect("raw"),
+            })
+            .collect();
+        encode_chunk(&Chunk { index, samples, cues: vec![], events: vec![] }).expect("chunk").body
+    };
+    let put = |token: &str, index: u64| {
+        send(&client(server.addr, token), Method::Put, &format!("/v1/runs/r1/chunks/{index}"), chunk(index))
+    };
+    assert_eq!(send(&client(server.addr, BOB), Method::Put, "/v1/runs/r1", header).status, 204);
+    assert_eq!(put(BOB, 0).status, 201);
+    assert_eq!(put(BOB, 0).status, 200, "a retry, its sender known to the server");
+    storage.add_user("bob", "bob-rotated").expect("rotate");
+    let refused = put(BOB, 1);
+    assert_eq!(refused.status, 401, "{}", refused.message());
+    assert!(refused.message().contains("unknown token"), "{}", refused.message());
+    assert_eq!(put(BOB, 0).status, 401, "not even a retry is answered to an old token");
+    assert_eq!(put("bob-rotated", 1).status, 201);
+    assert!(storage.revoke_token("bob").expect("revoke"));
+    assert_eq!(put("bob-rotated", 2).status, 401);
+    let held = storage.runs("bob").expect("runs");
+    assert_eq!((held[0].chunks, held[0].samples), (2, 6), "only the chunks sent with a valid token");
 }
 
 fn claims_beyond_what_a_run_can_hold_are_refused_and_the_scheme_is_any_case(backend: Backend) {

@@ -33,6 +33,9 @@ pub enum StorageError {
     /// 409: the request contradicts what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// 401: the token the write came with is not (or no longer) the user's.
+    #[error("{0}")]
+    Unauthorized(String),
     /// 500.
     #[error("storage: {0}")]
     Internal(String),
@@ -65,10 +68,15 @@ pub trait Storage: Send + Sync + 'static {
     fn revoke_token(&self, user: &str) -> Result<bool, StorageError>;
     /// Creates or updates the user's run's header (run ids are per user).
     fn put_run(&self, user: &str, run_id: &str, header: &RunHeader) -> Result<(), StorageError>;
-    /// Stores chunk `chunk.index` (with the digest of its JSON and its compressed body).
+    /// Stores chunk `chunk.index` (with the digest of its JSON and its compressed body), if
+    /// `token_sha256` is still `user`'s token: checked in the write's own statement or
+    /// transaction, so a server may take the user from its cache of tokens (the chunk is the
+    /// one request a phone sends by the hundred) and a token revoked or rotated a moment
+    /// before still writes nothing ([`StorageError::Unauthorized`]).
     fn put_chunk(
         &self,
         user: &str,
+        token_sha256: &str,
         run_id: &str,
         chunk: &Chunk,
         digest: &str,
@@ -117,6 +125,14 @@ pub trait Storage: Send + Sync + 'static {
             .map(|s| (s.seq, s.t_ms, s.input.get().to_owned()))
             .collect())
     }
+}
+
+/// What a request with a token that is no user's (or no longer) is told.
+pub const UNKNOWN_TOKEN: &str = "unknown token: ask for a new one";
+
+/// The 401 for a write whose token is not (or no longer) the user's.
+fn token_not_users() -> StorageError {
+    StorageError::Unauthorized(UNKNOWN_TOKEN.into())
 }
 
 /// The 404 for a run that is not this user's (whether or not someone else has it).
@@ -302,7 +318,7 @@ fn internal(e: impl std::fmt::Display) -> StorageError {
 mod tests {
     use std::sync::Arc;
 
-    use pacenote_sync::wire::{WireSample, encode_chunk};
+    use pacenote_sync::wire::{WireSample, encode_chunk, sha256_hex};
 
     use super::*;
     use crate::test_backends::{Backend, TestDatabase};
@@ -359,7 +375,7 @@ mod tests {
                     scope.spawn(move || {
                         storage.ping().expect("ping");
                         together.wait();
-                        storage.put_chunk("alice", "r1", c, digest, body).expect("put")
+                        storage.put_chunk("alice", &sha256_hex(b"a"), "r1", c, digest, body).expect("put")
                     })
                 })
                 .collect();
@@ -371,7 +387,7 @@ mod tests {
         // A chunk repeating another chunk's sample changes nothing.
         let (overlap, digest, body) = chunk(1, 59..70);
         assert!(matches!(
-            storage.put_chunk("alice", "r1", &overlap, &digest, &body),
+            storage.put_chunk("alice", &sha256_hex(b"a"), "r1", &overlap, &digest, &body),
             Err(StorageError::Conflict(m)) if m.contains("repeats a sample")
         ));
         assert_eq!(storage.samples("alice", "r1").expect("samples").len(), 60);
@@ -426,7 +442,7 @@ mod tests {
             let run = format!("r{round}");
             storage.put_run("alice", &run, &header()).expect("run");
             let (first, digest, body) = chunk(0, 0..60);
-            storage.put_chunk("alice", &run, &first, &digest, &body).expect("chunk 0");
+            storage.put_chunk("alice", &sha256_hex(b"a"), &run, &first, &digest, &body).expect("chunk 0");
             let claim = FinalizeClaim {
                 chunks: 1,
                 samples: 60,
@@ -444,7 +460,9 @@ mod tests {
                 });
                 let c = scope.spawn(|| {
                     together.wait();
-                    sender.put_chunk("alice", &run, &late, &late_digest, &late_body).is_ok()
+                    sender
+                        .put_chunk("alice", &sha256_hex(b"a"), &run, &late, &late_digest, &late_body)
+                        .is_ok()
                 });
                 (f.join().expect("finalize"), c.join().expect("chunk"))
             });
@@ -464,10 +482,26 @@ mod tests {
         storage.add_user("alice", "same").expect("alice");
         assert!(matches!(storage.add_user("bob", "same"), Err(StorageError::Conflict(_))));
         assert_eq!(storage.user_for_token("same").expect("q").as_deref(), Some("alice"));
+        storage.put_run("alice", "r1", &header()).expect("run");
+        let write = |token: &str, index: u64| {
+            let (c, digest, body) = chunk(index, index * 60..index * 60 + 60);
+            storage.put_chunk("alice", &sha256_hex(token.as_bytes()), "r1", &c, &digest, &body)
+        };
+        assert_eq!(write("same", 0).expect("chunk 0"), ChunkPut::Stored);
+        // A chunk's write checks the token itself (a server may have the user from a cache):
+        // neither another user's token nor a rotated or revoked one writes anything.
+        storage.add_user("bob", "bobs").expect("bob");
+        assert!(matches!(write("bobs", 1), Err(StorageError::Unauthorized(_))));
         storage.add_user("alice", "rotated").expect("rotate");
         assert_eq!(storage.user_for_token("same").expect("q"), None);
+        assert!(matches!(write("same", 1), Err(StorageError::Unauthorized(_))));
+        // Even a retry of a chunk held already is told so only with a valid token.
+        assert!(matches!(write("same", 0), Err(StorageError::Unauthorized(_))));
+        assert_eq!(write("rotated", 1).expect("chunk 1"), ChunkPut::Stored);
         assert!(storage.revoke_token("alice").expect("revoke"));
         assert_eq!(storage.user_for_token("rotated").expect("q"), None);
+        assert!(matches!(write("rotated", 2), Err(StorageError::Unauthorized(_))));
+        assert_eq!(storage.cursor("alice", "r1").expect("cursor"), 2);
         assert!(storage.user_exists("alice").expect("q"));
         assert!(!storage.revoke_token("nobody").expect("revoke"));
     }
@@ -506,11 +540,14 @@ mod tests {
         assert_eq!(held, sent);
         let (overlap, digest, body) = chunk(1, 59..70);
         assert!(matches!(
-            storage.put_chunk("alice", "r1", &overlap, &digest, &body),
+            storage.put_chunk("alice", "x", "r1", &overlap, &digest, &body),
             Err(StorageError::Conflict(m)) if m.contains("repeats a sample held in chunk 0")
         ));
         let (next, digest, body) = chunk(1, 60..70);
-        assert_eq!(storage.put_chunk("alice", "r1", &next, &digest, &body).expect("next"), ChunkPut::Stored);
+        assert_eq!(
+            storage.put_chunk("alice", "x", "r1", &next, &digest, &body).expect("next"),
+            ChunkPut::Stored
+        );
         assert_eq!(storage.runs("alice").expect("runs")[0].samples, 70);
     }
 

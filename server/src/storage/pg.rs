@@ -21,7 +21,7 @@ use postgres::{Client, GenericClient, NoTls, Row, Statement, Transaction};
 use super::{
     ChunkPut, HeaderStep, HeldChunk, ServerRun, Storage, StorageError, assemble_download, chunk_ranges,
     chunk_step, contiguous_count, finalize_verdict, from_sql, header_step, internal, no_such_run,
-    parse_header, repeated_in_another_chunk, to_sql,
+    parse_header, repeated_in_another_chunk, to_sql, token_not_users,
 };
 
 /// The schema by version (table `schema_version`): entry `n` takes a database from version
@@ -71,7 +71,8 @@ ALTER TABLE chunks SET (toast_tuple_target = 8160);
 const INSERT_CHUNK: &str = "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, \
      sample_first, sample_last, cue_first, cue_last, event_first, event_last, user_name) \
      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
-     WHERE EXISTS (SELECT 1 FROM runs WHERE user_name = $14 AND id = $1 AND NOT finalized FOR SHARE) \
+     WHERE EXISTS (SELECT 1 FROM users WHERE name = $14 AND token_sha256 = $15) \
+     AND EXISTS (SELECT 1 FROM runs WHERE user_name = $14 AND id = $1 AND NOT finalized FOR SHARE) \
      AND NOT EXISTS (SELECT 1 FROM chunks WHERE user_name = $14 AND run_id = $1 \
          AND ((sample_first <= $9 AND sample_last >= $8) \
          OR (cue_first <= $11 AND cue_last >= $10) OR (event_first <= $13 AND event_last >= $12))) \
@@ -471,6 +472,7 @@ impl Storage for PostgresStorage {
     fn put_chunk(
         &self,
         user: &str,
+        token_sha256: &str,
         run_id: &str,
         chunk: &Chunk,
         digest: &str,
@@ -480,17 +482,39 @@ impl Storage for PostgresStorage {
         let [s0, s1, c0, c1, e0, e1] = chunk_ranges(chunk);
         let counts = [chunk.samples.len() as i64, chunk.cues.len() as i64, chunk.events.len() as i64];
         // The common case: one autocommitted statement.
-        let params: [&(dyn ToSql + Sync); 14] = [
-            &run_id, &index, &digest, &body, &counts[0], &counts[1], &counts[2], &s0, &s1, &c0, &c1, &e0,
-            &e1, &user,
+        let params: [&(dyn ToSql + Sync); 15] = [
+            &run_id,
+            &index,
+            &digest,
+            &body,
+            &counts[0],
+            &counts[1],
+            &counts[2],
+            &s0,
+            &s1,
+            &c0,
+            &c1,
+            &e0,
+            &e1,
+            &user,
+            &token_sha256,
         ];
         let stored = self.once(INSERT_CHUNK, &params, |rows| Ok(rows.len() == 1))?;
         if stored {
             return Ok(ChunkPut::Stored);
         }
-        // Otherwise say why, under the run's lock (a retry, another's run, a finalized run, a
-        // repeated entry), storing it after all if a race left it storable.
+        // Otherwise say why, under the run's lock (a token revoked, a retry, another's run, a
+        // finalized run, a repeated entry), storing it after all if a race left it storable.
         self.with(|tx| {
+            let token_holds = tx
+                .query_opt(
+                    "SELECT 1 FROM users WHERE name = $1 AND token_sha256 = $2",
+                    &[&user, &token_sha256],
+                )?
+                .is_some();
+            if !token_holds {
+                return Err(Failed(token_not_users()));
+            }
             // The run's lock first, in a statement of its own: in READ COMMITTED each statement
             // reads a fresh snapshot, so what follows sees a chunk another instance committed
             // while this one waited for the lock (a statement that locked and read at once would

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::{
     ChunkPut, HeaderStep, HeldChunk, ServerRun, Storage, StorageError, assemble_download, chunk_ranges,
     chunk_step, contiguous_count, finalize_verdict, from_sql, header_step, internal, no_such_run,
-    parse_header, repeated_in_another_chunk, to_sql,
+    parse_header, repeated_in_another_chunk, to_sql, token_not_users,
 };
 
 /// The schema by version (`PRAGMA user_version`): entry `n` takes a database from version `n`
@@ -289,12 +289,19 @@ impl Storage for SqliteStorage {
     fn put_chunk(
         &self,
         user: &str,
+        token_sha256: &str,
         run_id: &str,
         chunk: &Chunk,
         digest: &str,
         body: &[u8],
     ) -> Result<ChunkPut, StorageError> {
         self.with(|tx| {
+            let token_holds = tx
+                .prepare_cached("SELECT 1 FROM users WHERE name = ?1 AND token_sha256 = ?2")?
+                .exists(params![user, token_sha256])?;
+            if !token_holds {
+                return Err(token_not_users());
+            }
             let finalized = owned(tx, user, run_id)?;
             let held: Option<String> = tx
                 .query_row(
