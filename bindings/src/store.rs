@@ -657,7 +657,7 @@ mod tests {
         let mut content = Content::default();
         content.add_plans(&root.join("core/plans")).expect("plans");
         content.add_packs(&root.join("audio/packs")).expect("packs");
-        let state = AppState::new(storage.clone(), Arc::new(content));
+        let state = AppState::new(storage.clone(), Arc::new(content)).expect("threads");
         (RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("server"), storage)
     }
 

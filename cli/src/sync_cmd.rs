@@ -244,7 +244,8 @@ pub fn serve(args: &ServeArgs) -> Result<(), CliError> {
     }
     let limit = (args.rate_limit_per_s > 0.0)
         .then_some(RateLimit { per_second: args.rate_limit_per_s, burst: args.rate_limit_burst.max(1.0) });
-    let mut state = AppState::with_rate_limit(storage, Arc::new(content), limit);
+    let mut state = AppState::with_rate_limit(storage, Arc::new(content), limit)
+        .map_err(|e| CliError::Usage(format!("starting the storage threads: {e}")))?;
     if args.gzip_json_chunks_only {
         state = state.gzip_json_chunks_only();
     }

@@ -57,7 +57,7 @@ fn server_limited(
     let mut content = Content::default();
     content.add_plans(&repo().join("core/plans")).expect("plans");
     content.add_packs(&repo().join("audio/packs")).expect("packs");
-    let state = AppState::with_rate_limit(storage.clone(), Arc::new(content), limit);
+    let state = AppState::with_rate_limit(storage.clone(), Arc::new(content), limit).expect("threads");
     (RunningServer::start("127.0.0.1:0".parse().expect("addr"), state).expect("starts"), storage)
 }
 
@@ -650,7 +650,8 @@ fn chunk_encodings_are_negotiated_with_old_and_new_peers(backend: Backend) {
     use pacenote_sync::wire::{FinalizeClaim, FinalizeReply, RunDownload, chunks_of, run_digest};
     let dir = tempfile::tempdir().expect("dir");
     let (new_server, storage) = server(dir.path(), backend);
-    let old_state = AppState::with_rate_limit(storage.clone(), Arc::new(Content::default()), None);
+    let old_state =
+        AppState::with_rate_limit(storage.clone(), Arc::new(Content::default()), None).expect("threads");
     let old_server =
         RunningServer::start("127.0.0.1:0".parse().expect("addr"), old_state.gzip_json_chunks_only())
             .expect("starts");

@@ -268,7 +268,8 @@ impl Server {
 
     fn boot(db: &TestDatabase, gzip_only: bool) -> RunningServer {
         // No rate limit: these tests count deliveries, and eight phones share one user.
-        let mut state = AppState::with_rate_limit(db.open(), Arc::new(Content::default()), None);
+        let mut state =
+            AppState::with_rate_limit(db.open(), Arc::new(Content::default()), None).expect("threads");
         if gzip_only {
             state = state.gzip_json_chunks_only();
         }

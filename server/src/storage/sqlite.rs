@@ -221,9 +221,10 @@ impl Storage for SqliteStorage {
         self.with(|tx| Ok(tx.query_row("SELECT 1", [], |_| Ok(()))?))
     }
 
-    /// One connection serves one call at a time; a few more in flight keep it busy while the
-    /// next call is handed to a thread (with one, the bench's SQLite server lost a third of
-    /// its chunks a second). The rest queue in the server, in order.
+    /// One connection serves one call at a time; with a few calls in flight, the others decode
+    /// their chunks (outside the connection's lock) and are ready the moment it is free (with
+    /// one, the bench's SQLite server lost a third of its chunks a second). The rest queue in
+    /// the server, in order.
     fn concurrent_calls(&self) -> usize {
         SQLITE_CALLS_IN_FLIGHT
     }
