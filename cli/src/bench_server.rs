@@ -2,7 +2,9 @@
 //! real `pacenote serve` processes on loopback (SQLite, or PostgreSQL with one or more
 //! instances over one database), drives them with simulated phones that each upload one-hour
 //! runs in one-minute chunks (header, 60 chunks, finalize; each request to the next instance in
-//! turn, as a round-robin balancer would), and prints chunks/s, latency percentiles, errors,
+//! turn, as a round-robin balancer would, over keep-alive connections; all phones on one event
+//! loop, as a load generator such as wrk runs, so that 128 phones are not 128 threads taking
+//! the servers' cores), and prints chunks/s, latency percentiles, errors,
 //! each instance's memory as runs pile up, and the integrity check: the server holds exactly
 //! what the phones sent.
 //!
@@ -15,10 +17,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
 use pacenote_core::engine::Input;
 use pacenote_core::sensor::{HeartRateReading, LocationFix};
 use pacenote_server::storage::{DEFAULT_MAX_CONNECTIONS, PostgresStorage, SqliteStorage, Storage};
-use pacenote_sync::client::{HttpRequest, Method, Transport, UreqTransport};
 use pacenote_sync::wire::{
     CHUNK_MS, Chunk, ChunkEncoding, EncodedChunk, FinalizeClaim, RunHeader, WireCue, WireEvent, WireSample,
     encode_chunk_as, run_digest,
@@ -220,57 +223,83 @@ struct Phone {
 /// busy.
 const MAX_FAILURES_IN_A_ROW: u32 = 50;
 
+/// A phone's keep-alive HTTP/1.1 connection to one instance, opened again after a failure.
+struct Connection {
+    /// `host:port`.
+    authority: String,
+    sender: Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>,
+}
+
+impl Connection {
+    fn to(url: &str) -> Self {
+        Self { authority: url.trim_start_matches("http://").trim_end_matches('/').to_owned(), sender: None }
+    }
+
+    /// Sends one request and reads its whole answer: `(status, body)`. A failed connection is
+    /// dropped, to be opened again by the next request.
+    async fn send(
+        &mut self,
+        method: &hyper::Method,
+        path: &str,
+        authorization: &hyper::header::HeaderValue,
+        body: Bytes,
+    ) -> Result<(u16, Bytes), String> {
+        let exchange = async {
+            let sender = match &mut self.sender {
+                Some(sender) => sender,
+                None => {
+                    let stream =
+                        tokio::net::TcpStream::connect(&self.authority).await.map_err(|e| e.to_string())?;
+                    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+                    let (sender, connection) =
+                        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    tokio::spawn(connection);
+                    self.sender.insert(sender)
+                }
+            };
+            sender.ready().await.map_err(|e| e.to_string())?;
+            let request = hyper::Request::builder()
+                .method(method)
+                .uri(path)
+                .header(hyper::header::HOST, &self.authority)
+                .header(hyper::header::AUTHORIZATION, authorization)
+                .body(Full::new(body))
+                .map_err(|e| e.to_string())?;
+            let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+            Ok((status, body))
+        };
+        let answer = match tokio::time::timeout(REQUEST_TIMEOUT, exchange).await {
+            Ok(answer) => answer,
+            Err(_) => Err(format!("no answer in {} s", REQUEST_TIMEOUT.as_secs())),
+        };
+        if answer.is_err() {
+            self.sender = None;
+        }
+        answer
+    }
+}
+
 /// One phone uploading runs until `deadline`, each request to the next instance in turn.
 /// Run ids carry `run_prefix` (new for each configuration), as a phone's ids are its own.
 /// A request is sent again after a failure or a 5xx, as a phone would; a 4xx ends the phone
 /// with the server's message (the bench sends only valid requests, so it is a server bug).
-fn phone(
+async fn phone(
     device: usize,
-    run_prefix: &str,
-    urls: &[String],
-    token: &str,
-    chunks: &[EncodedChunk],
+    run_prefix: String,
+    urls: Vec<String>,
+    token: String,
+    chunks: Arc<Vec<EncodedChunk>>,
     deadline: Instant,
-    transport: &dyn Transport,
 ) -> Result<Phone, String> {
     let mut done = Phone::default();
+    let mut connections: Vec<Connection> = urls.iter().map(|u| Connection::to(u)).collect();
+    let authorization = hyper::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|e| format!("the bench's token: {e}"))?;
     let mut turn = device;
-    let mut send = |method: Method, path: String, body: Vec<u8>, done: &mut Phone| -> Result<(), String> {
-        let mut failures = 0;
-        loop {
-            turn += 1;
-            let request = HttpRequest {
-                method,
-                url: format!("{}{path}", urls[turn % urls.len()]),
-                headers: vec![("Authorization".into(), format!("Bearer {token}"))],
-                body: body.clone(),
-            };
-            let started = Instant::now();
-            let answer = transport.send(&request);
-            let took = started.elapsed();
-            let failure = match answer {
-                Ok(r) if r.is_success() => {
-                    if path.contains("/chunks/") {
-                        done.latencies_us.push(took.as_micros().min(u128::from(u32::MAX)) as u32);
-                    }
-                    return Ok(());
-                }
-                Ok(r) if (400..500).contains(&r.status) && r.status != 408 && r.status != 429 => {
-                    return Err(format!("{} {path}: {} {}", method.as_str(), r.status, r.message()));
-                }
-                Ok(r) => format!("{} {}", r.status, r.message()),
-                Err(e) => e.to_string(),
-            };
-            done.errors += 1;
-            failures += 1;
-            if failures >= MAX_FAILURES_IN_A_ROW {
-                return Err(format!(
-                    "{} {path} failed {failures} times in a row, last: {failure}",
-                    method.as_str()
-                ));
-            }
-        }
-    };
     let header = serde_json::to_vec(&RunHeader {
         plan_id: "bench".into(),
         persona: "stone".into(),
@@ -288,19 +317,52 @@ fn phone(
         digest: run_digest(chunks.iter().map(|c| c.digest.as_str())),
     })
     .map_err(|e| e.to_string())?;
+    let (header, claim) = (Bytes::from(header), Bytes::from(claim));
+    let bodies: Vec<Bytes> = chunks.iter().map(|c| Bytes::from(c.body.clone())).collect();
     for run in 0.. {
         let id = format!("{run_prefix}-{device}-{run}");
         done.unfinished = Some(id.clone());
         let path = format!("/v1/runs/{id}");
-        send(Method::Put, path.clone(), header.clone(), &mut done)?;
-        for c in chunks {
-            if Instant::now() >= deadline {
+        let mut requests = vec![(hyper::Method::PUT, path.clone(), header.clone(), false)];
+        requests.extend(
+            chunks
+                .iter()
+                .zip(&bodies)
+                .map(|(c, b)| (hyper::Method::PUT, format!("{path}/chunks/{}", c.index), b.clone(), true)),
+        );
+        requests.push((hyper::Method::POST, format!("{path}/finalize"), claim.clone(), false));
+        for (method, path, body, is_chunk) in requests {
+            if is_chunk && Instant::now() >= deadline {
                 return Ok(done);
             }
-            send(Method::Put, format!("{path}/chunks/{}", c.index), c.body.clone(), &mut done)?;
-            done.chunks += 1;
+            let mut failures = 0;
+            loop {
+                turn += 1;
+                let started = Instant::now();
+                let answer =
+                    connections[turn % urls.len()].send(&method, &path, &authorization, body.clone()).await;
+                let took = started.elapsed();
+                let failure = match answer {
+                    Ok((status, _)) if (200..300).contains(&status) => {
+                        if is_chunk {
+                            done.latencies_us.push(took.as_micros().min(u128::from(u32::MAX)) as u32);
+                            done.chunks += 1;
+                        }
+                        break;
+                    }
+                    Ok((status, body)) if (400..500).contains(&status) && status != 408 && status != 429 => {
+                        return Err(format!("{method} {path}: {status} {}", String::from_utf8_lossy(&body)));
+                    }
+                    Ok((status, body)) => format!("{status} {}", String::from_utf8_lossy(&body)),
+                    Err(e) => e,
+                };
+                done.errors += 1;
+                failures += 1;
+                if failures >= MAX_FAILURES_IN_A_ROW {
+                    return Err(format!("{method} {path} failed {failures} times in a row, last: {failure}"));
+                }
+            }
         }
-        send(Method::Post, format!("{path}/finalize"), claim.clone(), &mut done)?;
         done.unfinished = None;
         done.finalized.push(id);
         if Instant::now() >= deadline {
@@ -351,7 +413,6 @@ pub fn measure(
     let servers = Instances::start(db, instances, &users_file);
     let _ = std::fs::remove_file(&users_file);
     let servers = servers?;
-    let transport: Arc<dyn Transport> = Arc::new(UreqTransport::new(REQUEST_TIMEOUT));
     let storage: Box<dyn Storage> = match db {
         BenchDatabase::Sqlite(dir) => Box::new(
             SqliteStorage::open(&dir.join("bench-server.db")).map_err(|e| CliError::Usage(e.to_string()))?,
@@ -361,24 +422,41 @@ pub fn measure(
                 .map_err(|e| CliError::Usage(e.to_string()))?,
         ),
     };
+    // The phones on one thread's event loop: a thread per phone would have the load
+    // generator's own context switches compete with the servers for the two cores.
+    let phones_loop = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("the phones' event loop: {e}")))?;
+    let chunks = Arc::new(chunks);
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
     let (phones, rss_kb_early, runs_early) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..devices)
-            .map(|d| {
-                let (urls, token, chunks, transport) =
-                    (&servers.urls, &users[d].1, &chunks, transport.clone());
-                let prefix = format!("b{nanos}");
-                scope.spawn(move || phone(d, &prefix, urls, token, chunks, deadline, transport.as_ref()))
+        let all_phones = scope.spawn(|| {
+            phones_loop.block_on(async {
+                let tasks: Vec<_> = (0..devices)
+                    .map(|d| {
+                        tokio::spawn(phone(
+                            d,
+                            format!("b{nanos}"),
+                            servers.urls.clone(),
+                            users[d].1.clone(),
+                            chunks.clone(),
+                            deadline,
+                        ))
+                    })
+                    .collect();
+                let mut phones = Vec::with_capacity(tasks.len());
+                for task in tasks {
+                    phones.push(task.await.map_err(|e| format!("a phone failed: {e}"))??);
+                }
+                Ok::<_, String>(phones)
             })
-            .collect();
+        });
         std::thread::sleep(Duration::from_secs_f64(seconds / 4.0));
         let held_runs: u64 = users.iter().map(|(u, _)| storage.runs(u).map_or(0, |r| r.len() as u64)).sum();
         let early = (servers.rss_kb(), held_runs);
-        let phones: Result<Vec<Phone>, String> = handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("a phone thread panicked".to_owned())))
-            .collect();
+        let phones = all_phones.join().unwrap_or_else(|_| Err("the phones' thread panicked".to_owned()));
         (phones, early.0, early.1)
     });
     let phones =

@@ -659,3 +659,21 @@ fn serve_users(postgres: bool) {
     assert!(revoked.status.success(), "{}", stderr(&revoked));
     assert_user_error(&after, "unknown token");
 }
+
+/// `bench server` drives real servers and checks what they hold; a short run on each backend
+/// keeps its phones, its two instances and its integrity check working (figures are not
+/// asserted: they are the bench's to print, not a test's).
+#[test]
+fn bench_server_uploads_runs_and_finds_them_whole_on_both_backends() {
+    let cluster = pacenote_scratch_pg::for_tests().unwrap_or_else(|e| panic!("{e}"));
+    let url = cluster.fresh_database("bench").unwrap_or_else(|e| panic!("{e}"));
+    for extra in [vec![], vec!["--postgres", url.as_str(), "--instances", "2"]] {
+        let args = [&["bench", "server", "--devices", "3", "--seconds", "2", "--json"][..], &extra].concat();
+        let out = pacenote(&args);
+        assert!(out.status.success(), "{args:?}: {}{}", stdout(&out), stderr(&out));
+        let figures: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON figures");
+        let f = &figures[0];
+        assert!(f["chunks"].as_u64().expect("chunks") > 0, "{f}");
+        assert_eq!((f["integrity_ok"].as_bool(), f["errors"].as_u64()), (Some(true), Some(0)), "{f}");
+    }
+}
