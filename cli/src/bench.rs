@@ -74,6 +74,11 @@ pub enum BenchCommand {
         /// SQLite ×1, PostgreSQL ×1 and ×2, each with 8, 32 and 128 phones, one after another.
         #[arg(long)]
         compare: bool,
+        /// Measure every configuration this many times, taking turns, and report each over all
+        /// its rounds (a shared machine's speed drifts from minute to minute; taking turns lets
+        /// the drift fall on every configuration alike).
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
         /// Phones send gzip JSON chunks, as phones before the columnar encoding did
         /// (default: columnar, what a phone sends a server that offers it).
         #[arg(long)]
@@ -90,8 +95,9 @@ pub fn run(command: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Corpus { json, corpus, timelines } => {
             crate::bench_corpus::corpus(json, corpus, timelines)
         }
-        BenchCommand::Server { postgres, instances, devices, seconds, compare, gzip_json, json } => {
-            crate::bench_server::server(postgres, instances, devices, seconds, compare, gzip_json, json)
+        BenchCommand::Server { postgres, instances, devices, seconds, compare, rounds, gzip_json, json } => {
+            let runs = crate::bench_server::Runs { seconds, rounds, gzip_json };
+            crate::bench_server::server(postgres, instances, devices, compare, runs, json)
         }
     }
 }

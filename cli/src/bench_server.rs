@@ -76,6 +76,61 @@ pub struct ServerFigures {
     pub rss_kb_early: Vec<u64>,
     pub rss_kb_end: Vec<u64>,
     pub runs_early: u64,
+    /// Rounds these figures are over (see `--rounds`).
+    pub rounds: usize,
+    /// Every chunk's latency (µs), sorted.
+    #[serde(skip)]
+    latencies_us: Vec<u32>,
+}
+
+impl ServerFigures {
+    /// One configuration's figures over several rounds: chunks over the time of all rounds,
+    /// percentiles over all latencies, errors and lost samples summed, integrity of every
+    /// round, memory as in the last.
+    fn over_rounds(rounds: Vec<ServerFigures>) -> Option<ServerFigures> {
+        let mut all = rounds.into_iter();
+        let mut f = all.next()?;
+        for r in all {
+            f.seconds += r.seconds;
+            f.chunks += r.chunks;
+            f.errors += r.errors;
+            f.runs_finalized += r.runs_finalized;
+            f.integrity_ok &= r.integrity_ok;
+            f.lost_samples += r.lost_samples;
+            f.duplicate_samples += r.duplicate_samples;
+            (f.rss_kb_early, f.rss_kb_end, f.runs_early) = (r.rss_kb_early, r.rss_kb_end, r.runs_early);
+            f.latencies_us.extend(r.latencies_us);
+            f.rounds += 1;
+        }
+        f.latencies_us.sort_unstable();
+        f.chunks_per_s = f.chunks as f64 / f.seconds;
+        f.p50_ms = percentile_ms(&f.latencies_us, 0.50);
+        f.p99_ms = percentile_ms(&f.latencies_us, 0.99);
+        Some(f)
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "{:>8} ×{} {:>4} phones, {} ({} B a run): {:>7.0} chunks/s  p50 {:>6.1} ms  p99 {:>6.1} ms  errors {}  runs {}  integrity {} (lost {}, duplicates {})  RSS kB {:?} at {} runs → {:?} at {}",
+            self.backend,
+            self.instances,
+            self.devices,
+            self.encoding,
+            self.run_chunk_bytes,
+            self.chunks_per_s,
+            self.p50_ms,
+            self.p99_ms,
+            self.errors,
+            self.runs_finalized,
+            if self.integrity_ok { "ok" } else { "FAILED" },
+            self.lost_samples,
+            self.duplicate_samples,
+            self.rss_kb_early,
+            self.runs_early,
+            self.rss_kb_end,
+            self.runs_finalized
+        )
+    }
 }
 
 /// The chunks of the simulated run, encoded once (every run sends the same minutes), its
@@ -519,21 +574,31 @@ pub fn measure(
         rss_kb_early,
         rss_kb_end,
         runs_early,
+        rounds: 1,
+        latencies_us: latencies,
     })
 }
 
+/// How long and how often each configuration is measured, and in which encoding.
+#[derive(Debug, Clone, Copy)]
+pub struct Runs {
+    pub seconds: f64,
+    pub rounds: usize,
+    pub gzip_json: bool,
+}
+
 /// `pacenote bench server`: one configuration, or with `compare` the side-by-side table
-/// (SQLite 1 instance, PostgreSQL 1 and 2 instances; 8, 32 and 128 phones).
+/// (SQLite 1 instance, PostgreSQL 1 and 2 instances; 8, 32 and 128 phones), each measured
+/// `runs.rounds` times in turn.
 pub fn server(
     postgres: Option<String>,
     instances: usize,
     devices: usize,
-    seconds: f64,
     compare: bool,
-    gzip_json: bool,
+    runs: Runs,
     json: bool,
 ) -> Result<(), CliError> {
-    let encoding = if gzip_json { ChunkEncoding::GzipJson } else { ChunkEncoding::Columnar };
+    let encoding = if runs.gzip_json { ChunkEncoding::GzipJson } else { ChunkEncoding::Columnar };
     let dir = std::env::temp_dir().join(format!("pacenote-bench-server-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| CliError::file(&dir, e))?;
@@ -570,39 +635,36 @@ pub fn server(
     } else {
         vec![(BenchDatabase::Sqlite(dir.join("sqlite")), 1, devices)]
     };
-    let mut all = Vec::new();
-    for (db, instances, devices) in configs {
-        if let BenchDatabase::Sqlite(d) = &db {
-            std::fs::create_dir_all(d).map_err(|e| CliError::file(d, e))?;
+    let mut measured: Vec<Vec<ServerFigures>> = configs.iter().map(|_| Vec::new()).collect();
+    for round in 1..=runs.rounds.max(1) {
+        for ((db, instances, devices), rounds) in configs.iter().zip(&mut measured) {
+            if let BenchDatabase::Sqlite(d) = db {
+                std::fs::create_dir_all(d).map_err(|e| CliError::file(d, e))?;
+            }
+            let f = measure(db, *instances, *devices, runs.seconds, encoding)?;
+            if !json && runs.rounds > 1 {
+                println!("round {round}: {}", f.line());
+            }
+            rounds.push(f);
         }
-        let f = measure(&db, instances, devices, seconds, encoding)?;
-        if !json {
-            println!(
-                "{:>8} ×{} {:>4} phones, {} ({} B a run): {:>7.0} chunks/s  p50 {:>6.1} ms  p99 {:>6.1} ms  errors {}  runs {}  integrity {} (lost {}, duplicates {})  RSS kB {:?} at {} runs → {:?} at {}",
-                f.backend,
-                f.instances,
-                f.devices,
-                f.encoding,
-                f.run_chunk_bytes,
-                f.chunks_per_s,
-                f.p50_ms,
-                f.p99_ms,
-                f.errors,
-                f.runs_finalized,
-                if f.integrity_ok { "ok" } else { "FAILED" },
-                f.lost_samples,
-                f.duplicate_samples,
-                f.rss_kb_early,
-                f.runs_early,
-                f.rss_kb_end,
-                f.runs_finalized
-            );
-        }
-        all.push(f);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    let all: Vec<ServerFigures> = measured.into_iter().filter_map(ServerFigures::over_rounds).collect();
     if json {
         println!("{}", serde_json::to_string_pretty(&all).map_err(|e| CliError::Usage(e.to_string()))?);
+    } else {
+        if runs.rounds > 1 {
+            println!("over {} rounds:", runs.rounds);
+        }
+        for f in &all {
+            let sqlite = all.iter().find(|s| s.backend == "sqlite" && s.devices == f.devices);
+            match sqlite {
+                Some(s) if compare && f.backend != "sqlite" => {
+                    println!("{}  ({:.2}× SQLite)", f.line(), f.chunks_per_s / s.chunks_per_s)
+                }
+                _ => println!("{}", f.line()),
+            }
+        }
     }
     if all.iter().any(|f| !f.integrity_ok) {
         return Err(CliError::Usage("the server does not hold exactly what the phones sent".into()));
