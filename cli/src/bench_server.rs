@@ -72,10 +72,12 @@ pub struct ServerFigures {
     pub lost_samples: u64,
     pub duplicate_samples: u64,
     /// Each instance's resident memory (kB) at a quarter of the time and at the end, with the
-    /// runs the server held then.
+    /// phones' runs the server held then (of the last round, over several: each round starts
+    /// its instances afresh).
     pub rss_kb_early: Vec<u64>,
     pub rss_kb_end: Vec<u64>,
     pub runs_early: u64,
+    pub runs_end: u64,
     /// Rounds these figures are over (see `--rounds`).
     pub rounds: usize,
     /// Every chunk's latency (µs), sorted.
@@ -98,7 +100,8 @@ impl ServerFigures {
             f.integrity_ok &= r.integrity_ok;
             f.lost_samples += r.lost_samples;
             f.duplicate_samples += r.duplicate_samples;
-            (f.rss_kb_early, f.rss_kb_end, f.runs_early) = (r.rss_kb_early, r.rss_kb_end, r.runs_early);
+            (f.rss_kb_early, f.rss_kb_end, f.runs_early, f.runs_end) =
+                (r.rss_kb_early, r.rss_kb_end, r.runs_early, r.runs_end);
             f.latencies_us.extend(r.latencies_us);
             f.rounds += 1;
         }
@@ -128,7 +131,7 @@ impl ServerFigures {
             self.rss_kb_early,
             self.runs_early,
             self.rss_kb_end,
-            self.runs_finalized
+            self.runs_end
         )
     }
 }
@@ -574,6 +577,7 @@ pub fn measure(
         rss_kb_early,
         rss_kb_end,
         runs_early,
+        runs_end: phones.iter().map(|p| p.finalized.len() as u64).sum(),
         rounds: 1,
         latencies_us: latencies,
     })
