@@ -46,7 +46,6 @@ const MAX_RUN_ID_CHARS: usize = 128;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub storage: Arc<dyn Storage>,
     pub content: Arc<Content>,
     /// Request ids, metrics and the rate limit of this instance.
     pub ops: Arc<ops::Ops>,
@@ -74,8 +73,7 @@ impl AppState {
     ) -> std::io::Result<Self> {
         let threads = storage.concurrent_calls();
         Ok(Self {
-            storage_threads: Arc::new(storage_threads::StorageThreads::start(storage.clone(), threads)?),
-            storage,
+            storage_threads: Arc::new(storage_threads::StorageThreads::start(storage, threads)?),
             content,
             ops: Arc::new(ops::Ops::new(limit)),
             known_tokens: Arc::default(),

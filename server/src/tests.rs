@@ -204,17 +204,8 @@ fn a_revoked_or_rotated_token_writes_no_chunk_though_the_server_knew_it(backend:
     let dir = tempfile::tempdir().expect("dir");
     let (server, storage) = server(dir.path(), backend);
     let header = br#"{"plan_id":"p","persona":"stone","started_at_unix_ms":1}"#.to_vec();
-    let chunk = |index: u64| {
-        let samples = (index * 3..index * 3 + 3)
-            .map(|seq| pacenote_sync::wire::WireSample {
-                seq,
-                t_ms: index * pacenote_sync::wire::CHUNK_MS + seq,
-                input: serde_json::value::RawValue::from_string(r#"{"type":"tick","t_ms":1}"#.into())
-                    .expect("raw"),
-            })
-            .collect();
-        encode_chunk(&Chunk { index, samples, cues: vec![], events: vec![] }).expect("chunk").body
-    };
+    // Three samples a chunk, each within its chunk's minute.
+    let chunk = |index: u64| crate::storage::tests::chunk(index, index * 60..index * 60 + 3).2;
     let put = |token: &str, index: u64| {
         send(&client(server.addr, token), Method::Put, &format!("/v1/runs/r1/chunks/{index}"), chunk(index))
     };

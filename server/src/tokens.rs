@@ -48,13 +48,9 @@ impl KnownTokens {
     }
 
     /// How many tokens are held.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.users.lock().map_or(0, |u| u.len())
-    }
-
-    /// Whether none is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -315,7 +315,7 @@ fn internal(e: impl std::fmt::Display) -> StorageError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use pacenote_sync::wire::{WireSample, encode_chunk, sha256_hex};
@@ -334,7 +334,9 @@ mod tests {
         serde_json::from_str(r#"{"plan_id":"p","persona":"stone","started_at_unix_ms":1}"#).expect("header")
     }
 
-    fn chunk(index: u64, seqs: std::ops::Range<u64>) -> (Chunk, String, Vec<u8>) {
+    /// Chunk `index` holding tick samples `seqs` (sample `seq` at `seq` seconds), with its
+    /// digest and gzip body.
+    pub(crate) fn chunk(index: u64, seqs: std::ops::Range<u64>) -> (Chunk, String, Vec<u8>) {
         let chunk = Chunk {
             index,
             samples: seqs
