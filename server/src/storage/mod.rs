@@ -328,6 +328,7 @@ pub(crate) mod tests {
         a_newer_schema_is_refused_untouched,
         a_token_belongs_to_one_user,
         a_finalized_run_never_holds_a_chunk_beyond_its_claim,
+        a_chunk_overlapping_held_entries_anyhow_is_refused_even_racing,
     );
 
     fn header() -> RunHeader {
@@ -394,6 +395,88 @@ pub(crate) mod tests {
         ));
         assert_eq!(storage.samples("alice", "r1").expect("samples").len(), 60);
         assert_eq!(storage.cursor("alice", "r1").expect("cursor"), 1);
+    }
+
+    /// A chunk is refused whichever way its samples overlap held chunks (the end of one, the
+    /// start of the next across a gap, inside one, covering several), and fits a gap exactly;
+    /// chunks of one run that all overlap each other, sent at once on their own connections,
+    /// store exactly one.
+    fn a_chunk_overlapping_held_entries_anyhow_is_refused_even_racing(backend: Backend) {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = TestDatabase::new(backend, dir.path());
+        let storage = db.open();
+        storage.add_user("alice", "a").expect("user");
+        storage.put_run("alice", "r1", &header()).expect("run");
+        let token = sha256_hex(b"a");
+        // Chunk `index` holding samples numbered `seqs`, a millisecond apart in its own minute.
+        let numbered = |index: u64, seqs: std::ops::Range<u64>| {
+            let (mut c, _, _) = chunk(index, 0..0);
+            c.samples = seqs
+                .enumerate()
+                .map(|(k, seq)| {
+                    let t_ms = index * 60_000 + k as u64;
+                    let input = format!(r#"{{"type":"tick","t_ms":{t_ms}}}"#);
+                    WireSample {
+                        seq,
+                        t_ms,
+                        input: serde_json::value::RawValue::from_string(input).expect("raw"),
+                    }
+                })
+                .collect();
+            let encoded = encode_chunk(&c).expect("encode");
+            (c, encoded.digest, encoded.body)
+        };
+        let put = |index: u64, seqs: std::ops::Range<u64>| {
+            let (c, digest, body) = numbered(index, seqs);
+            storage.put_chunk("alice", &token, "r1", &c, &digest, &body)
+        };
+        assert_eq!(put(0, 0..60).expect("chunk 0"), ChunkPut::Stored);
+        assert_eq!(put(2, 100..110).expect("chunk 2"), ChunkPut::Stored);
+        // (samples, the chunks it repeats: the message names one of them)
+        let overlapping: [(std::ops::Range<u64>, &[u64]); 6] = [
+            (50..70, &[0]),
+            (95..105, &[2]),
+            (105..106, &[2]),
+            (0..200, &[0, 2]),
+            (59..101, &[0, 2]),
+            (61..101, &[2]),
+        ];
+        for (seqs, held_in) in overlapping {
+            let refused = put(1, seqs.clone());
+            assert!(
+                matches!(&refused, Err(StorageError::Conflict(m))
+                    if held_in.iter().any(|c| m.contains(&format!("held in chunk {c}:")))),
+                "{seqs:?}: {refused:?}"
+            );
+        }
+        assert_eq!(put(1, 60..100).expect("the gap"), ChunkPut::Stored);
+        assert_eq!(storage.samples("alice", "r1").expect("samples").len(), 110);
+
+        const SENDERS: u64 = 8;
+        for round in 0..20u64 {
+            let run = format!("race{round}");
+            storage.put_run("alice", &run, &header()).expect("run");
+            let together = std::sync::Barrier::new(SENDERS as usize);
+            let answers: Vec<Result<ChunkPut, StorageError>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..SENDERS)
+                    .map(|i| {
+                        let storage = db.open();
+                        let (run, token, together, numbered) = (&run, &token, &together, &numbered);
+                        scope.spawn(move || {
+                            let (c, digest, body) = numbered(i, 10 * i..10 * i + 100);
+                            storage.ping().expect("ping");
+                            together.wait();
+                            storage.put_chunk("alice", token, run, &c, &digest, &body)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("thread")).collect()
+            });
+            let stored = answers.iter().filter(|a| matches!(a, Ok(ChunkPut::Stored))).count();
+            let refused = answers.iter().filter(|a| matches!(a, Err(StorageError::Conflict(_)))).count();
+            assert_eq!((stored, refused), (1, SENDERS as usize - 1), "round {round}: {answers:?}");
+            assert_eq!(storage.samples("alice", &run).expect("samples").len(), 100);
+        }
     }
 
     /// A database a newer server migrated is not opened, and not changed.

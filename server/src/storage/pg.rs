@@ -27,7 +27,8 @@ use super::{
 /// The schema by version (table `schema_version`): entry `n` takes a database from version
 /// `n` to `n + 1`. Migrations run at start under an advisory lock, so instances starting
 /// together apply each once.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (name TEXT PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE);
 -- A run is keyed by its user and its id: a runner's ids are their own.
 CREATE TABLE runs (
@@ -61,22 +62,56 @@ CREATE TABLE chunks (
 -- compression attempted on compressed bytes) up to a page.
 ALTER TABLE chunks ALTER COLUMN body SET STORAGE EXTERNAL;
 ALTER TABLE chunks SET (toast_tuple_target = 8160);
-"#];
-
-/// A chunk stored when the run is this user's and not finalized (a share lock on its row, so a
-/// finalize in progress is waited for and then seen), no chunk holds its index (the primary
-/// key: a concurrent duplicate waits for the other and does nothing) and none holds its
-/// entries. Parameters: run id, index, digest, body, the three counts, the six ranges of
-/// [`chunk_ranges`], user.
-const INSERT_CHUNK: &str = "INSERT INTO chunks (run_id, idx, digest, body, samples, cues, events, \
-     sample_first, sample_last, cue_first, cue_last, event_first, event_last, user_name) \
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
-     WHERE EXISTS (SELECT 1 FROM users WHERE name = $14 AND token_sha256 = $15) \
-     AND EXISTS (SELECT 1 FROM runs WHERE user_name = $14 AND id = $1 AND NOT finalized FOR SHARE) \
-     AND NOT EXISTS (SELECT 1 FROM chunks WHERE user_name = $14 AND run_id = $1 \
-         AND ((sample_first <= $9 AND sample_last >= $8) \
-         OR (cue_first <= $11 AND cue_last >= $10) OR (event_first <= $13 AND event_last >= $12))) \
-     ON CONFLICT (user_name, run_id, idx) DO NOTHING RETURNING 1";
+"#,
+    r#"
+-- A chunk is written by one function call (one round trip, two statements): the run's row lock
+-- (with the token's check and the run unfinalized), then — a statement of its own, reading a fresh
+-- snapshot, so it sees every chunk committed by whoever held the lock before — the insert, unless
+-- a chunk holds its index or, for some kind of entry, the held chunk that starts last at or before
+-- the new chunk's end reaches its start (one index probe, where a scan over all the run's chunks
+-- grew with the run). That probe is exact because a run's held ranges stay disjoint: every chunk
+-- is checked and written under its run's lock. FALSE says nothing was written; the caller then
+-- reads why.
+CREATE INDEX chunks_sample_start ON chunks (user_name, run_id, sample_first) INCLUDE (sample_last)
+    WHERE sample_first IS NOT NULL;
+CREATE INDEX chunks_cue_start ON chunks (user_name, run_id, cue_first) INCLUDE (cue_last)
+    WHERE cue_first IS NOT NULL;
+CREATE INDEX chunks_event_start ON chunks (user_name, run_id, event_first) INCLUDE (event_last)
+    WHERE event_first IS NOT NULL;
+-- Every chunk is written under its run's lock, after finding the run, and runs are never deleted:
+-- the foreign key's own check (a second lookup and lock of that row, as long again as the rest of
+-- the write) adds nothing.
+ALTER TABLE chunks DROP CONSTRAINT chunks_user_name_run_id_fkey;
+CREATE FUNCTION put_chunk(p_user TEXT, p_token_sha256 TEXT, p_run_id TEXT, p_idx BIGINT,
+    p_digest TEXT, p_body BYTEA, p_samples BIGINT, p_cues BIGINT, p_events BIGINT,
+    p_s0 BIGINT, p_s1 BIGINT, p_c0 BIGINT, p_c1 BIGINT, p_e0 BIGINT, p_e1 BIGINT)
+RETURNS BOOLEAN LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM 1 FROM runs r JOIN users u ON u.name = r.user_name
+        WHERE r.user_name = p_user AND r.id = p_run_id AND u.token_sha256 = p_token_sha256
+        AND NOT r.finalized FOR UPDATE OF r;
+    IF NOT FOUND THEN
+        RETURN FALSE;
+    END IF;
+    INSERT INTO chunks (user_name, run_id, idx, digest, body, samples, cues, events,
+        sample_first, sample_last, cue_first, cue_last, event_first, event_last)
+    SELECT p_user, p_run_id, p_idx, p_digest, p_body, p_samples, p_cues, p_events,
+        p_s0, p_s1, p_c0, p_c1, p_e0, p_e1
+    WHERE NOT EXISTS (SELECT 1 FROM (SELECT c.sample_last FROM chunks c
+            WHERE c.user_name = p_user AND c.run_id = p_run_id AND c.sample_first <= p_s1
+            ORDER BY c.sample_first DESC LIMIT 1) p WHERE p.sample_last >= p_s0)
+        AND NOT EXISTS (SELECT 1 FROM (SELECT c.cue_last FROM chunks c
+            WHERE c.user_name = p_user AND c.run_id = p_run_id AND c.cue_first <= p_c1
+            ORDER BY c.cue_first DESC LIMIT 1) p WHERE p.cue_last >= p_c0)
+        AND NOT EXISTS (SELECT 1 FROM (SELECT c.event_last FROM chunks c
+            WHERE c.user_name = p_user AND c.run_id = p_run_id AND c.event_first <= p_e1
+            ORDER BY c.event_first DESC LIMIT 1) p WHERE p.event_last >= p_e0)
+    ON CONFLICT (user_name, run_id, idx) DO NOTHING;
+    RETURN FOUND;
+END
+$$;
+"#,
+];
 
 /// The advisory lock migrations run under (any constant; "pacenote" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x7061_6365_6e6f_7465;
@@ -483,8 +518,9 @@ impl Storage for PostgresStorage {
         let index = to_sql(chunk.index);
         let [s0, s1, c0, c1, e0, e1] = chunk_ranges(chunk);
         let counts = [chunk.samples.len() as i64, chunk.cues.len() as i64, chunk.events.len() as i64];
-        // The common case: one autocommitted statement.
         let params: [&(dyn ToSql + Sync); 15] = [
+            &user,
+            &token_sha256,
             &run_id,
             &index,
             &digest,
@@ -498,55 +534,52 @@ impl Storage for PostgresStorage {
             &c1,
             &e0,
             &e1,
-            &user,
-            &token_sha256,
         ];
-        let stored = self.once(INSERT_CHUNK, &params, |rows| Ok(rows.len() == 1))?;
-        if stored {
-            return Ok(ChunkPut::Stored);
-        }
-        // Otherwise say why, under the run's lock (a token revoked, a retry, another's run, a
-        // finalized run, a repeated entry), storing it after all if a race left it storable.
-        self.with(|tx| {
-            let token_holds = tx
-                .query_opt(
-                    "SELECT 1 FROM users WHERE name = $1 AND token_sha256 = $2",
-                    &[&user, &token_sha256],
-                )?
-                .is_some();
-            if !token_holds {
-                return Err(Failed(token_not_users()));
-            }
-            // The run's lock first, in a statement of its own: in READ COMMITTED each statement
-            // reads a fresh snapshot, so what follows sees a chunk another instance committed
-            // while this one waited for the lock (a statement that locked and read at once would
-            // read from before the wait, and store the chunk twice).
-            let finalized = lock_owned(tx, user, run_id)?;
-            // Then one round trip: the digest held at this index, and a chunk whose entries this
-            // one would repeat.
-            let row = tx.query_one(
-                "SELECT (SELECT digest FROM chunks WHERE user_name = $9 AND run_id = $1 AND idx = $2), o.idx, o.kind \
-                 FROM (SELECT 1) AS one LEFT JOIN LATERAL ( \
-                     SELECT idx, CASE WHEN sample_first <= $4 AND sample_last >= $3 THEN 0 \
-                     WHEN cue_first <= $6 AND cue_last >= $5 THEN 1 ELSE 2 END AS kind FROM chunks \
-                     WHERE user_name = $9 AND run_id = $1 AND idx <> $2 AND ((sample_first <= $4 AND sample_last >= $3) \
-                     OR (cue_first <= $6 AND cue_last >= $5) OR (event_first <= $8 AND event_last >= $7)) LIMIT 1 \
-                 ) o ON TRUE",
-                &[&run_id, &index, &s0, &s1, &c0, &c1, &e0, &e1, &user],
+        // One call, one round trip, autocommitted: the function takes the run's lock and writes
+        // (see the schema's second version). When it did not, one read says why; a state that
+        // gives no reason (changed between the two) is tried again.
+        for _ in 0..=RETRIES_ON_CONTENTION {
+            let stored = self.once(
+                "SELECT put_chunk($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                &params,
+                |rows| {
+                    rows.first()
+                        .map(|r| r.get::<_, bool>(0))
+                        .ok_or_else(|| internal("put_chunk returned no row"))
+                },
             )?;
-            let held: Option<String> = row.get(0);
+            if stored {
+                return Ok(ChunkPut::Stored);
+            }
+            let why = self.once(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE name = $1 AND token_sha256 = $2), \
+                 (SELECT finalized FROM runs WHERE user_name = $1 AND id = $3), \
+                 (SELECT digest FROM chunks WHERE user_name = $1 AND run_id = $3 AND idx = $4), o.idx, o.kind \
+                 FROM (SELECT 1) AS one LEFT JOIN LATERAL ( \
+                     SELECT idx, CASE WHEN sample_first <= $6 AND sample_last >= $5 THEN 0 \
+                     WHEN cue_first <= $8 AND cue_last >= $7 THEN 1 ELSE 2 END AS kind FROM chunks \
+                     WHERE user_name = $1 AND run_id = $3 AND idx <> $4 AND ((sample_first <= $6 AND sample_last >= $5) \
+                     OR (cue_first <= $8 AND cue_last >= $7) OR (event_first <= $10 AND event_last >= $9)) LIMIT 1 \
+                 ) o ON TRUE",
+                &[&user, &token_sha256, &run_id, &index, &s0, &s1, &c0, &c1, &e0, &e1],
+                |mut rows| rows.pop().ok_or_else(|| internal("no row")),
+            )?;
+            if !why.get::<_, bool>(0) {
+                return Err(token_not_users());
+            }
+            let Some(finalized) = why.get::<_, Option<bool>>(1) else {
+                return Err(no_such_run(run_id));
+            };
+            let held: Option<String> = why.get(2);
             if let Some(answer) = chunk_step(held.as_deref(), finalized, run_id, chunk.index, digest)? {
                 return Ok(answer);
             }
-            if let Some(other) = row.get::<_, Option<i64>>(1) {
-                let kind: i32 = row.get(2);
-                return Err(Failed(repeated_in_another_chunk(chunk, kind as usize, other)));
+            if let Some(other) = why.get::<_, Option<i64>>(3) {
+                let kind: i32 = why.get(4);
+                return Err(repeated_in_another_chunk(chunk, kind as usize, other));
             }
-            // Storable after all (the run's header arrived while the first try ran): the same
-            // statement, now under the run's lock.
-            tx.execute(INSERT_CHUNK, &params)?;
-            Ok(ChunkPut::Stored)
-        })
+        }
+        Err(internal("the database stayed contended: try again"))
     }
 
     fn cursor(&self, user: &str, run_id: &str) -> Result<u64, StorageError> {
@@ -632,7 +665,59 @@ impl Storage for PostgresStorage {
 
 #[cfg(test)]
 mod tests {
-    use super::redacted;
+    use super::*;
+    use crate::storage::Storage;
+    use crate::storage::tests::chunk;
+    use crate::test_backends::{Backend, TestDatabase};
+
+    /// A database of the first schema (a scan found repeated entries, a foreign key tied chunks
+    /// to runs) opens at the second: its chunks are kept and the new check refuses a chunk
+    /// repeating one of them.
+    #[test]
+    fn a_first_schema_database_is_migrated_with_its_chunks() {
+        let dir = tempfile::tempdir().expect("dir");
+        let TestDatabase::Postgres(url) = TestDatabase::new(Backend::Postgres, dir.path()) else {
+            unreachable!("asked for PostgreSQL")
+        };
+        let (c, digest, body) = chunk(0, 0..60);
+        {
+            let mut client = Client::connect(&url, NoTls).expect("connect");
+            client.batch_execute(MIGRATIONS[0]).expect("first schema");
+            client
+                .batch_execute(
+                    "CREATE TABLE schema_version (version INTEGER NOT NULL); \
+                     INSERT INTO schema_version VALUES (1); \
+                     INSERT INTO users VALUES ('alice', 'x'); \
+                     INSERT INTO runs (user_name, id, header_json) VALUES \
+                     ('alice', 'r1', '{\"plan_id\":\"p\",\"persona\":\"stone\",\"started_at_unix_ms\":1}')",
+                )
+                .expect("a run");
+            let [s0, s1, ..] = chunk_ranges(&c);
+            client
+                .execute(
+                    "INSERT INTO chunks (user_name, run_id, idx, digest, body, samples, cues, events, \
+                     sample_first, sample_last) VALUES ('alice', 'r1', 0, $1, $2, 60, 0, 0, $3, $4)",
+                    &[&digest, &body, &s0, &s1],
+                )
+                .expect("a chunk");
+        }
+        let storage = PostgresStorage::connect(&url, 2).expect("migrated");
+        let mut client = Client::connect(&url, NoTls).expect("connect");
+        let version: i32 = client.query_one("SELECT version FROM schema_version", &[]).expect("v").get(0);
+        assert_eq!(version as usize, MIGRATIONS.len());
+        assert_eq!(storage.samples("alice", "r1").expect("samples").len(), 60);
+        let (overlap, digest, body) = chunk(1, 59..70);
+        assert!(matches!(
+            storage.put_chunk("alice", "x", "r1", &overlap, &digest, &body),
+            Err(StorageError::Conflict(m)) if m.contains("repeats a sample held in chunk 0")
+        ));
+        let (next, digest, body) = chunk(1, 60..70);
+        assert_eq!(
+            storage.put_chunk("alice", "x", "r1", &next, &digest, &body).expect("next"),
+            ChunkPut::Stored
+        );
+        assert_eq!(storage.cursor("alice", "r1").expect("cursor"), 2);
+    }
 
     #[test]
     fn a_password_never_reaches_a_message() {
