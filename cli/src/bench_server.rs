@@ -617,6 +617,8 @@ pub fn server(
                     pacenote_scratch_pg::Durability::AsSqliteWal,
                 )
                 .map_err(CliError::Usage)?;
+                // Earlier benches' databases are of no further use.
+                cluster.drop_databases_of_ended_processes().map_err(CliError::Usage)?;
                 cluster.fresh_database("bench").map_err(CliError::Usage)
             }
         }

@@ -159,6 +159,36 @@ impl Cluster {
         Ok(self.url(&name))
     }
 
+    /// Drops the databases [`Self::fresh_database`] made for processes that have ended (their
+    /// name carries the process id), so a developer's cluster does not grow by every test and
+    /// bench run; returns their names. Databases of running processes, and any not named that
+    /// way, are left. Where process ids cannot be checked (no `/proc`), nothing is dropped.
+    pub fn drop_databases_of_ended_processes(&self) -> Result<Vec<String>, Error> {
+        let proc_dir = Path::new("/proc");
+        if !proc_dir.join("self").exists() {
+            return Ok(Vec::new());
+        }
+        let port = self.port.to_string();
+        let mut list = Command::new(self.bin.join("psql"));
+        list.args(["-h", "127.0.0.1", "-p", &port, "-U", ROLE, "-d", "postgres", "-Atc"])
+            .arg("SELECT datname FROM pg_database WHERE NOT datistemplate");
+        let out = list.output().map_err(|e| format!("psql: could not start {list:?}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("psql failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr)));
+        }
+        let ended: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|name| creator_pid(name).is_some_and(|pid| !proc_dir.join(pid.to_string()).exists()))
+            .map(str::to_owned)
+            .collect();
+        for name in &ended {
+            let mut dropdb = Command::new(self.bin.join("dropdb"));
+            dropdb.args(["-h", "127.0.0.1", "-p", &port, "-U", ROLE, "--if-exists", "--force", name]);
+            run("dropdb", &mut dropdb)?;
+        }
+        Ok(ended)
+    }
+
     /// Whether the server accepts connections.
     fn answers(&self) -> bool {
         Command::new(self.bin.join("pg_isready"))
@@ -180,11 +210,28 @@ impl Cluster {
     }
 }
 
+/// The process that made database `name` with [`Cluster::fresh_database`]
+/// (`<prefix>_<pid>_<n>_<nanos>`), if it was made so.
+fn creator_pid(name: &str) -> Option<u32> {
+    let mut fields = name.rsplit('_');
+    let (nanos, n, pid) = (fields.next()?, fields.next()?, fields.next()?);
+    let digits = |f: &str| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit());
+    (fields.next().is_some() && digits(nanos) && digits(n)).then(|| pid.parse().ok()).flatten()
+}
+
 /// The cluster the tests share: in `$PACENOTE_SCRATCH_PG_DIR`, else `target/scratch-pg` of
-/// this workspace; started on first use in each process.
+/// this workspace; started on first use in each process, which first drops the databases of
+/// test processes that have ended.
 pub fn for_tests() -> Result<&'static Cluster, Error> {
     static CLUSTER: std::sync::OnceLock<Result<Cluster, Error>> = std::sync::OnceLock::new();
-    CLUSTER.get_or_init(|| Cluster::ensure(&tests_dir())).as_ref().map_err(Clone::clone)
+    CLUSTER
+        .get_or_init(|| {
+            let cluster = Cluster::ensure(&tests_dir())?;
+            cluster.drop_databases_of_ended_processes()?;
+            Ok(cluster)
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// Where the tests' cluster lives.
@@ -199,16 +246,18 @@ pub fn tests_dir() -> PathBuf {
     )
 }
 
-/// The directory of `initdb`, `pg_ctl`, `pg_isready` and `createdb`: `$PACENOTE_PG_BIN`, else
+/// The programs the cluster is run with.
+const REQUIRED_BINARIES: [&str; 6] = ["initdb", "pg_ctl", "pg_isready", "createdb", "dropdb", "psql"];
+
+/// The directory of [`REQUIRED_BINARIES`]: `$PACENOTE_PG_BIN`, else
 /// the newest Debian major version, else `pg_ctl`'s directory on the PATH.
 pub fn binaries() -> Result<PathBuf, Error> {
-    let has_all =
-        |dir: &Path| ["initdb", "pg_ctl", "pg_isready", "createdb"].iter().all(|b| dir.join(b).is_file());
+    let has_all = |dir: &Path| REQUIRED_BINARIES.iter().all(|b| dir.join(b).is_file());
     if let Some(dir) = std::env::var_os("PACENOTE_PG_BIN").map(PathBuf::from) {
         return if has_all(&dir) {
             Ok(dir)
         } else {
-            Err(format!("PACENOTE_PG_BIN={} lacks initdb, pg_ctl, pg_isready or createdb", dir.display()))
+            Err(format!("PACENOTE_PG_BIN={} lacks one of {}", dir.display(), REQUIRED_BINARIES.join(", ")))
         };
     }
     let mut debian: Vec<(u32, PathBuf)> = std::fs::read_dir(DEBIAN_BIN_GLOB_ROOT)
@@ -284,6 +333,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_database_names_the_process_that_made_it() {
+        assert_eq!(creator_pid("server_1234_0_987654321"), Some(1234));
+        assert_eq!(creator_pid("a_b_c_1234_7_1"), Some(1234));
+        for other in ["postgres", "exp", "1234_0_1", "bench_x_0_1", "bench_1_0_", "bench_1_z_1"] {
+            assert_eq!(creator_pid(other), None, "{other}");
+        }
+    }
+
+    #[test]
     fn a_cluster_starts_once_gives_fresh_databases_and_stops() {
         let dir = std::env::temp_dir().join(format!("pacenote-scratch-pg-test-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -293,6 +351,13 @@ mod tests {
         let a = first.fresh_database("t").expect("db");
         let b = first.fresh_database("t").expect("db");
         assert_ne!(a, b);
+        // Databases of this (running) process stay; one of an ended process goes.
+        let ended = format!("t_{}_0_1", u32::MAX);
+        let mut createdb = Command::new(first.bin.join("createdb"));
+        createdb.args(["-h", "127.0.0.1", "-p", &first.port.to_string(), "-U", ROLE, &ended]);
+        run("createdb", &mut createdb).expect("createdb");
+        assert_eq!(first.drop_databases_of_ended_processes().expect("sweep"), [ended]);
+        assert_eq!(first.drop_databases_of_ended_processes().expect("sweep"), Vec::<String>::new());
         assert!(a.starts_with(&format!("postgresql://{ROLE}@127.0.0.1:{}/t_", first.port)), "{a}");
         Cluster::stop(&dir).expect("stops");
         assert!(!first.answers(), "stopped");
