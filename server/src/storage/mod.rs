@@ -623,6 +623,13 @@ pub(crate) mod tests {
         let sent: Vec<(u64, u64, String)> =
             c.samples.iter().map(|s| (s.seq, s.t_ms, s.input.get().to_owned())).collect();
         assert_eq!(held, sent);
+        a_migrated_run_refuses_a_repeat_and_takes_the_next(&storage);
+        assert_eq!(storage.runs("alice").expect("runs")[0].samples, 70);
+    }
+
+    /// After a migration, alice's run `r1` holding chunk 0 (samples 0..60, token `x`): a chunk
+    /// repeating its last sample is refused, the next one stored.
+    pub(crate) fn a_migrated_run_refuses_a_repeat_and_takes_the_next(storage: &dyn Storage) {
         let (overlap, digest, body) = chunk(1, 59..70);
         assert!(matches!(
             storage.put_chunk("alice", "x", "r1", &overlap, &digest, &body),
@@ -633,7 +640,6 @@ pub(crate) mod tests {
             storage.put_chunk("alice", "x", "r1", &next, &digest, &body).expect("next"),
             ChunkPut::Stored
         );
-        assert_eq!(storage.runs("alice").expect("runs")[0].samples, 70);
     }
 
     #[test]

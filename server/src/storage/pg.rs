@@ -667,7 +667,7 @@ impl Storage for PostgresStorage {
 mod tests {
     use super::*;
     use crate::storage::Storage;
-    use crate::storage::tests::chunk;
+    use crate::storage::tests::{a_migrated_run_refuses_a_repeat_and_takes_the_next, chunk};
     use crate::test_backends::{Backend, TestDatabase};
 
     /// A database of the first schema (a scan found repeated entries, a foreign key tied chunks
@@ -706,16 +706,7 @@ mod tests {
         let version: i32 = client.query_one("SELECT version FROM schema_version", &[]).expect("v").get(0);
         assert_eq!(version as usize, MIGRATIONS.len());
         assert_eq!(storage.samples("alice", "r1").expect("samples").len(), 60);
-        let (overlap, digest, body) = chunk(1, 59..70);
-        assert!(matches!(
-            storage.put_chunk("alice", "x", "r1", &overlap, &digest, &body),
-            Err(StorageError::Conflict(m)) if m.contains("repeats a sample held in chunk 0")
-        ));
-        let (next, digest, body) = chunk(1, 60..70);
-        assert_eq!(
-            storage.put_chunk("alice", "x", "r1", &next, &digest, &body).expect("next"),
-            ChunkPut::Stored
-        );
+        a_migrated_run_refuses_a_repeat_and_takes_the_next(&storage);
         assert_eq!(storage.cursor("alice", "r1").expect("cursor"), 2);
     }
 
