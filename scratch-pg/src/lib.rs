@@ -153,9 +153,7 @@ impl Cluster {
             NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             nanos
         );
-        let mut createdb = Command::new(self.bin.join("createdb"));
-        createdb.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", ROLE, &name]);
-        run("createdb", &mut createdb)?;
+        run("createdb", self.client("createdb").arg(&name))?;
         Ok(self.url(&name))
     }
 
@@ -168,10 +166,8 @@ impl Cluster {
         if !proc_dir.join("self").exists() {
             return Ok(Vec::new());
         }
-        let port = self.port.to_string();
-        let mut list = Command::new(self.bin.join("psql"));
-        list.args(["-h", "127.0.0.1", "-p", &port, "-U", ROLE, "-d", "postgres", "-Atc"])
-            .arg("SELECT datname FROM pg_database WHERE NOT datistemplate");
+        let mut list = self.client("psql");
+        list.args(["-d", "postgres", "-Atc", "SELECT datname FROM pg_database WHERE NOT datistemplate"]);
         let out = list.output().map_err(|e| format!("psql: could not start {list:?}: {e}"))?;
         if !out.status.success() {
             return Err(format!("psql failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr)));
@@ -182,19 +178,21 @@ impl Cluster {
             .map(str::to_owned)
             .collect();
         for name in &ended {
-            let mut dropdb = Command::new(self.bin.join("dropdb"));
-            dropdb.args(["-h", "127.0.0.1", "-p", &port, "-U", ROLE, "--if-exists", "--force", name]);
-            run("dropdb", &mut dropdb)?;
+            run("dropdb", self.client("dropdb").args(["--if-exists", "--force", name]))?;
         }
         Ok(ended)
     }
 
     /// Whether the server accepts connections.
     fn answers(&self) -> bool {
-        Command::new(self.bin.join("pg_isready"))
-            .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", ROLE])
-            .status()
-            .is_ok_and(|s| s.success())
+        self.client("pg_isready").arg("-q").status().is_ok_and(|s| s.success())
+    }
+
+    /// A PostgreSQL client `program` of the cluster's binaries, pointed at it as [`ROLE`].
+    fn client(&self, program: &str) -> Command {
+        let mut command = Command::new(self.bin.join(program));
+        command.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", ROLE]);
+        command
     }
 
     /// Stops the cluster in `dir` if it runs (fast shutdown: the data is throw-away).
@@ -353,9 +351,7 @@ mod tests {
         assert_ne!(a, b);
         // Databases of this (running) process stay; one of an ended process goes.
         let ended = format!("t_{}_0_1", u32::MAX);
-        let mut createdb = Command::new(first.bin.join("createdb"));
-        createdb.args(["-h", "127.0.0.1", "-p", &first.port.to_string(), "-U", ROLE, &ended]);
-        run("createdb", &mut createdb).expect("createdb");
+        run("createdb", first.client("createdb").arg(&ended)).expect("createdb");
         assert_eq!(first.drop_databases_of_ended_processes().expect("sweep"), [ended]);
         assert_eq!(first.drop_databases_of_ended_processes().expect("sweep"), Vec::<String>::new());
         assert!(a.starts_with(&format!("postgresql://{ROLE}@127.0.0.1:{}/t_", first.port)), "{a}");

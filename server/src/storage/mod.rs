@@ -338,17 +338,28 @@ pub(crate) mod tests {
     /// Chunk `index` holding tick samples `seqs` (sample `seq` at `seq` seconds), with its
     /// digest and gzip body.
     pub(crate) fn chunk(index: u64, seqs: std::ops::Range<u64>) -> (Chunk, String, Vec<u8>) {
+        timed_chunk(index, seqs, |_, seq| seq * 1000)
+    }
+
+    /// Chunk `index` holding tick samples `seqs`, the `k`-th numbered `seq` at `t_ms(k, seq)`,
+    /// with its digest and body.
+    fn timed_chunk(
+        index: u64,
+        seqs: std::ops::Range<u64>,
+        t_ms: impl Fn(u64, u64) -> u64,
+    ) -> (Chunk, String, Vec<u8>) {
         let chunk = Chunk {
             index,
             samples: seqs
-                .map(|seq| WireSample {
-                    seq,
-                    t_ms: seq * 1000,
-                    input: serde_json::value::RawValue::from_string(format!(
-                        r#"{{"type":"tick","t_ms":{}}}"#,
-                        seq * 1000
-                    ))
-                    .expect("raw"),
+                .enumerate()
+                .map(|(k, seq)| {
+                    let t_ms = t_ms(k as u64, seq);
+                    let input = format!(r#"{{"type":"tick","t_ms":{t_ms}}}"#);
+                    WireSample {
+                        seq,
+                        t_ms,
+                        input: serde_json::value::RawValue::from_string(input).expect("raw"),
+                    }
                 })
                 .collect(),
             cues: vec![],
@@ -409,23 +420,8 @@ pub(crate) mod tests {
         storage.put_run("alice", "r1", &header()).expect("run");
         let token = sha256_hex(b"a");
         // Chunk `index` holding samples numbered `seqs`, a millisecond apart in its own minute.
-        let numbered = |index: u64, seqs: std::ops::Range<u64>| {
-            let (mut c, _, _) = chunk(index, 0..0);
-            c.samples = seqs
-                .enumerate()
-                .map(|(k, seq)| {
-                    let t_ms = index * 60_000 + k as u64;
-                    let input = format!(r#"{{"type":"tick","t_ms":{t_ms}}}"#);
-                    WireSample {
-                        seq,
-                        t_ms,
-                        input: serde_json::value::RawValue::from_string(input).expect("raw"),
-                    }
-                })
-                .collect();
-            let encoded = encode_chunk(&c).expect("encode");
-            (c, encoded.digest, encoded.body)
-        };
+        let numbered =
+            |index: u64, seqs: std::ops::Range<u64>| timed_chunk(index, seqs, |k, _| index * 60_000 + k);
         let put = |index: u64, seqs: std::ops::Range<u64>| {
             let (c, digest, body) = numbered(index, seqs);
             storage.put_chunk("alice", &token, "r1", &c, &digest, &body)

@@ -562,7 +562,7 @@ impl Storage for PostgresStorage {
                      OR (cue_first <= $8 AND cue_last >= $7) OR (event_first <= $10 AND event_last >= $9)) LIMIT 1 \
                  ) o ON TRUE",
                 &[&user, &token_sha256, &run_id, &index, &s0, &s1, &c0, &c1, &e0, &e1],
-                |mut rows| rows.pop().ok_or_else(|| internal("no row")),
+                |mut rows| rows.pop().ok_or_else(|| internal("the refused chunk's reason query returned no row")),
             )?;
             if !why.get::<_, bool>(0) {
                 return Err(token_not_users());
