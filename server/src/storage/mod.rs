@@ -318,7 +318,7 @@ fn internal(e: impl std::fmt::Display) -> StorageError {
 pub(crate) mod tests {
     use std::sync::Arc;
 
-    use pacenote_sync::wire::{WireSample, encode_chunk, sha256_hex};
+    use pacenote_sync::wire::{WireCue, WireSample, encode_chunk, sha256_hex};
 
     use super::*;
     use crate::test_backends::{Backend, TestDatabase};
@@ -329,6 +329,7 @@ pub(crate) mod tests {
         a_token_belongs_to_one_user,
         a_finalized_run_never_holds_a_chunk_beyond_its_claim,
         a_chunk_overlapping_held_entries_anyhow_is_refused_even_racing,
+        a_chunk_filling_a_gap_still_guards_the_entries_after_it,
     );
 
     fn header() -> RunHeader {
@@ -429,7 +430,8 @@ pub(crate) mod tests {
         assert_eq!(put(0, 0..60).expect("chunk 0"), ChunkPut::Stored);
         assert_eq!(put(2, 100..110).expect("chunk 2"), ChunkPut::Stored);
         // (samples, the chunks it repeats: the message names one of them)
-        let overlapping: [(std::ops::Range<u64>, &[u64]); 6] = [
+        let overlapping: [(std::ops::Range<u64>, &[u64]); 7] = [
+            (109..120, &[2]),
             (50..70, &[0]),
             (95..105, &[2]),
             (105..106, &[2]),
@@ -473,6 +475,39 @@ pub(crate) mod tests {
             assert_eq!((stored, refused), (1, SENDERS as usize - 1), "round {round}: {answers:?}");
             assert_eq!(storage.samples("alice", &run).expect("samples").len(), 100);
         }
+    }
+
+    /// A chunk whose cue fills a gap (so it is checked against every held chunk, not only
+    /// against the run's highest numbers) but whose samples run past the held ones counts for
+    /// the chunks after it: one repeating its samples is refused, the next one is stored.
+    fn a_chunk_filling_a_gap_still_guards_the_entries_after_it(backend: Backend) {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = TestDatabase::new(backend, dir.path());
+        let storage = db.open();
+        storage.add_user("alice", "a").expect("user");
+        storage.put_run("alice", "r1", &header()).expect("run");
+        let token = sha256_hex(b"a");
+        let put = |index: u64, seqs: std::ops::Range<u64>, cue: Option<u64>| {
+            let (mut c, ..) = chunk(index, seqs);
+            c.cues.extend(cue.map(|utterance_id| WireCue {
+                utterance_id,
+                at_ms: index * 60_000 + 500,
+                kinds: "pace".into(),
+                text: "Ease off.".into(),
+            }));
+            let encoded = encode_chunk(&c).expect("encode");
+            storage.put_chunk("alice", &token, "r1", &c, &encoded.digest, &encoded.body)
+        };
+        assert_eq!(put(0, 0..60, Some(0)).expect("chunk 0"), ChunkPut::Stored);
+        assert_eq!(put(1, 60..120, Some(5)).expect("chunk 1"), ChunkPut::Stored);
+        assert_eq!(put(2, 120..180, Some(3)).expect("chunk 2, its cue in the gap"), ChunkPut::Stored);
+        let refused = put(3, 170..240, None);
+        assert!(
+            matches!(&refused, Err(StorageError::Conflict(m)) if m.contains("repeats a sample held in chunk 2")),
+            "{refused:?}"
+        );
+        assert_eq!(put(3, 180..240, None).expect("chunk 3"), ChunkPut::Stored);
+        assert_eq!(storage.samples("alice", "r1").expect("samples").len(), 240);
     }
 
     /// A database a newer server migrated is not opened, and not changed.

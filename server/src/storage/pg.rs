@@ -1,7 +1,7 @@
 //! The PostgreSQL backend: several stateless `pacenote serve` instances over one database.
 //! Every write that depends on what is held takes the run's row lock (`SELECT ... FOR
-//! UPDATE`) first, so two instances given the same run's chunks, header or finalize at once
-//! act one after the other; duplicates end in primary keys (`ON CONFLICT`), never in process
+//! UPDATE`, or an `UPDATE` of that row checked against its newest version) first, so two
+//! instances given the same run's chunks, header or finalize at once act one after the other; duplicates end in primary keys (`ON CONFLICT`), never in process
 //! memory. Calls are blocking (the server runs them on its storage threads) over a small
 //! pool of connections.
 //!
@@ -108,6 +108,74 @@ BEGIN
             ORDER BY c.event_first DESC LIMIT 1) p WHERE p.event_last >= p_e0)
     ON CONFLICT (user_name, run_id, idx) DO NOTHING;
     RETURN FOUND;
+END
+$$;
+"#,
+    r#"
+-- A run keeps the highest sample, cue and event number its chunks hold (NULL: none). A phone sends
+-- its chunks in order, so nearly every chunk's entries are all numbered past those: then it is
+-- checked and written by one statement, no probe — the run's row is updated (so locked) only if
+-- its newest version still says so (PostgreSQL re-reads a row changed by a writer it waited for,
+-- before updating it), and the insert takes its place. The marks may stand above what is held
+-- (raised for a chunk whose index turned out taken), never below: every write raises them under
+-- the run's lock. Any other chunk — a gap filled, a repeat, a retry — takes the second version's
+-- way (lock, then probe) and raises the marks after its insert.
+ALTER TABLE runs ADD COLUMN sample_max BIGINT, ADD COLUMN cue_max BIGINT, ADD COLUMN event_max BIGINT;
+UPDATE runs r SET sample_max = held.s, cue_max = held.c, event_max = held.e
+    FROM (SELECT user_name, run_id, MAX(sample_last) AS s, MAX(cue_last) AS c, MAX(event_last) AS e
+          FROM chunks GROUP BY user_name, run_id) held
+    WHERE held.user_name = r.user_name AND held.run_id = r.id;
+-- A run's row is now rewritten at every chunk: room on its page lets the new version stay there
+-- (a HOT update: no new index entry, pruned in passing).
+ALTER TABLE runs SET (fillfactor = 70);
+CREATE OR REPLACE FUNCTION put_chunk(p_user TEXT, p_token_sha256 TEXT, p_run_id TEXT, p_idx BIGINT,
+    p_digest TEXT, p_body BYTEA, p_samples BIGINT, p_cues BIGINT, p_events BIGINT,
+    p_s0 BIGINT, p_s1 BIGINT, p_c0 BIGINT, p_c1 BIGINT, p_e0 BIGINT, p_e1 BIGINT)
+RETURNS BOOLEAN LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    WITH run AS (UPDATE runs r SET sample_max = GREATEST(r.sample_max, p_s1),
+            cue_max = GREATEST(r.cue_max, p_c1), event_max = GREATEST(r.event_max, p_e1)
+        WHERE r.user_name = p_user AND r.id = p_run_id AND NOT r.finalized
+            AND (p_s0 IS NULL OR r.sample_max IS NULL OR r.sample_max < p_s0)
+            AND (p_c0 IS NULL OR r.cue_max IS NULL OR r.cue_max < p_c0)
+            AND (p_e0 IS NULL OR r.event_max IS NULL OR r.event_max < p_e0)
+            AND EXISTS (SELECT 1 FROM users u WHERE u.name = p_user AND u.token_sha256 = p_token_sha256)
+        RETURNING 1)
+    INSERT INTO chunks (user_name, run_id, idx, digest, body, samples, cues, events,
+        sample_first, sample_last, cue_first, cue_last, event_first, event_last)
+    SELECT p_user, p_run_id, p_idx, p_digest, p_body, p_samples, p_cues, p_events,
+        p_s0, p_s1, p_c0, p_c1, p_e0, p_e1 FROM run
+    ON CONFLICT (user_name, run_id, idx) DO NOTHING;
+    IF FOUND THEN
+        RETURN TRUE;
+    END IF;
+    PERFORM 1 FROM runs r JOIN users u ON u.name = r.user_name
+        WHERE r.user_name = p_user AND r.id = p_run_id AND u.token_sha256 = p_token_sha256
+        AND NOT r.finalized FOR UPDATE OF r;
+    IF NOT FOUND THEN
+        RETURN FALSE;
+    END IF;
+    INSERT INTO chunks (user_name, run_id, idx, digest, body, samples, cues, events,
+        sample_first, sample_last, cue_first, cue_last, event_first, event_last)
+    SELECT p_user, p_run_id, p_idx, p_digest, p_body, p_samples, p_cues, p_events,
+        p_s0, p_s1, p_c0, p_c1, p_e0, p_e1
+    WHERE NOT EXISTS (SELECT 1 FROM (SELECT c.sample_last FROM chunks c
+            WHERE c.user_name = p_user AND c.run_id = p_run_id AND c.sample_first <= p_s1
+            ORDER BY c.sample_first DESC LIMIT 1) p WHERE p.sample_last >= p_s0)
+        AND NOT EXISTS (SELECT 1 FROM (SELECT c.cue_last FROM chunks c
+            WHERE c.user_name = p_user AND c.run_id = p_run_id AND c.cue_first <= p_c1
+            ORDER BY c.cue_first DESC LIMIT 1) p WHERE p.cue_last >= p_c0)
+        AND NOT EXISTS (SELECT 1 FROM (SELECT c.event_last FROM chunks c
+            WHERE c.user_name = p_user AND c.run_id = p_run_id AND c.event_first <= p_e1
+            ORDER BY c.event_first DESC LIMIT 1) p WHERE p.event_last >= p_e0)
+    ON CONFLICT (user_name, run_id, idx) DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN FALSE;
+    END IF;
+    UPDATE runs SET sample_max = GREATEST(sample_max, p_s1), cue_max = GREATEST(cue_max, p_c1),
+        event_max = GREATEST(event_max, p_e1)
+        WHERE user_name = p_user AND id = p_run_id;
+    RETURN TRUE;
 END
 $$;
 "#,
@@ -535,8 +603,8 @@ impl Storage for PostgresStorage {
             &e0,
             &e1,
         ];
-        // One call, one round trip, autocommitted: the function takes the run's lock and writes
-        // (see the schema's second version). When it did not, one read says why; a state that
+        // One call, one round trip, autocommitted: the function checks and writes under the run's
+        // lock (see the schema's second and third versions). When it did not, one read says why; a state that
         // gives no reason (changed between the two) is tried again.
         for _ in 0..=RETRIES_ON_CONTENTION {
             let stored = self.once(
