@@ -5,8 +5,9 @@
 //! turn, as a round-robin balancer would, over keep-alive connections; all phones on one event
 //! loop, as a load generator such as wrk runs, so that 128 phones are not 128 threads taking
 //! the servers' cores), and prints chunks/s, latency percentiles, errors,
-//! each instance's memory as runs pile up, and the integrity check: the server holds exactly
-//! what the phones sent.
+//! each instance's memory as runs pile up, the CPU time a chunk costs (the servers, the
+//! database's processes when it runs here, the phones), and the integrity check: the server
+//! holds exactly what the phones sent.
 //!
 //! Must not: count a request the server did not answer as a success; leave a server process
 //! running; be run as a timed test (it prints figures, it asserts nothing but integrity).
@@ -78,6 +79,13 @@ pub struct ServerFigures {
     pub rss_kb_end: Vec<u64>,
     pub runs_early: u64,
     pub runs_end: u64,
+    /// CPU time (ms) while the phones uploaded: every instance's, the database's processes'
+    /// (PostgreSQL on this machine only; SQLite's is the servers'), and the phones'. Unlike
+    /// chunks/s, which the other processes' demands on a shared machine move, the time a chunk
+    /// costs each part holds still from run to run.
+    pub servers_cpu_ms: f64,
+    pub database_cpu_ms: Option<f64>,
+    pub phones_cpu_ms: f64,
     /// Rounds these figures are over (see `--rounds`).
     pub rounds: usize,
     /// Every chunk's latency (µs), sorted.
@@ -102,6 +110,9 @@ impl ServerFigures {
             f.duplicate_samples += r.duplicate_samples;
             (f.rss_kb_early, f.rss_kb_end, f.runs_early, f.runs_end) =
                 (r.rss_kb_early, r.rss_kb_end, r.runs_early, r.runs_end);
+            f.servers_cpu_ms += r.servers_cpu_ms;
+            f.database_cpu_ms = f.database_cpu_ms.zip(r.database_cpu_ms).map(|(a, b)| a + b);
+            f.phones_cpu_ms += r.phones_cpu_ms;
             f.latencies_us.extend(r.latencies_us);
             f.rounds += 1;
         }
@@ -112,9 +123,21 @@ impl ServerFigures {
         Some(f)
     }
 
+    /// CPU time a chunk cost (ms): the servers, the database (when measured), the phones.
+    pub fn cpu_ms_per_chunk(&self) -> (f64, Option<f64>, f64) {
+        let per_chunk = |ms: f64| ms / self.chunks.max(1) as f64;
+        (per_chunk(self.servers_cpu_ms), self.database_cpu_ms.map(per_chunk), per_chunk(self.phones_cpu_ms))
+    }
+
     fn line(&self) -> String {
+        let (servers, database, phones) = self.cpu_ms_per_chunk();
+        let database = match (self.backend, database) {
+            ("sqlite", _) => "in the server".to_owned(),
+            (_, Some(ms)) => format!("{ms:.3}"),
+            (_, None) => "not here".to_owned(),
+        };
         format!(
-            "{:>8} ×{} {:>4} phones, {} ({} B a run): {:>7.0} chunks/s  p50 {:>6.1} ms  p99 {:>6.1} ms  errors {}  runs {}  integrity {} (lost {}, duplicates {})  RSS kB {:?} at {} runs → {:?} at {}",
+            "{:>8} ×{} {:>4} phones, {} ({} B a run): {:>7.0} chunks/s  p50 {:>6.1} ms  p99 {:>6.1} ms  errors {}  runs {}  integrity {} (lost {}, duplicates {})  CPU ms a chunk: servers {servers:.3}, database {database}, phones {phones:.3}  RSS kB {:?} at {} runs → {:?} at {}",
             self.backend,
             self.instances,
             self.devices,
@@ -248,6 +271,11 @@ impl Instances {
         Ok(instances)
     }
 
+    /// The CPU time (ms) all instances have used.
+    fn cpu_ms(&self) -> f64 {
+        self.children.iter().filter_map(|c| process_cpu_ms(c.id(), false)).sum()
+    }
+
     /// Each instance's resident set (kB), from /proc.
     fn rss_kb(&self) -> Vec<u64> {
         self.children
@@ -264,6 +292,86 @@ impl Instances {
             })
             .collect()
     }
+}
+
+/// The unit of the times in `/proc/<pid>/stat` (`USER_HZ`, what `getconf CLK_TCK` prints): 100
+/// a second on every Linux architecture, whatever the kernel's own tick rate (it is ABI).
+const PROC_TICKS_PER_S: f64 = 100.0;
+
+/// The CPU time (ms) in one `/proc/<pid>/stat` line: the process's own (user + system) and,
+/// with `reaped`, that of its ended children it waited for (how a database server's closed
+/// connections' processes are still counted); with the process's parent id. `None` for a line
+/// that is not one.
+fn stat_cpu_ms(stat: &str, reaped: bool) -> Option<(f64, u32)> {
+    // The command name, in parentheses, may itself hold spaces and parentheses: the fields
+    // are counted from the last `)`. There the state is field 3; the parent 4; user, system,
+    // children's user and children's system times 14 to 17.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    let own = field(14)? + field(15)?;
+    let children = if reaped { field(16)? + field(17)? } else { 0 };
+    Some(((own + children) as f64 * 1000.0 / PROC_TICKS_PER_S, u32::try_from(field(4)?).ok()?))
+}
+
+/// The CPU time (ms) process `pid` has used (see [`stat_cpu_ms`]); `None` where `/proc` does
+/// not have it.
+fn process_cpu_ms(pid: u32, reaped: bool) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_cpu_ms(&stat, reaped).map(|(ms, _)| ms)
+}
+
+/// The CPU time (ms) a database server has used: its main process, the children it has
+/// reaped and those running (a connection's process each, and its background workers).
+fn database_cpu_ms(server_pid: u32) -> Option<f64> {
+    let mut total = process_cpu_ms(server_pid, true)?;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        if entry.file_name().to_str().is_none_or(|name| name.parse::<u32>().is_err()) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        if let Some((ms, parent)) = stat_cpu_ms(&stat, false)
+            && parent == server_pid
+        {
+            total += ms;
+        }
+    }
+    Some(total)
+}
+
+/// The main process of the PostgreSQL server at `url` when it runs on this machine (its CPU
+/// time is then measured; a server elsewhere is not): the parent of its checkpointer, a process
+/// that lives as long as the server does.
+fn local_database_server_pid(url: &str) -> Option<u32> {
+    let config: postgres::Config = url.parse().ok()?;
+    let here = config.get_hosts().iter().all(|host| match host {
+        postgres::config::Host::Tcp(name) => matches!(name.as_str(), "127.0.0.1" | "::1" | "localhost"),
+        postgres::config::Host::Unix(_) => true,
+    });
+    if !here {
+        return None;
+    }
+    let mut client = config.connect(postgres::NoTls).ok()?;
+    let checkpointer: i32 = client
+        .query_opt("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'", &[])
+        .ok()??
+        .get(0);
+    let comm = std::fs::read_to_string(format!("/proc/{checkpointer}/comm")).ok()?;
+    if comm.trim() != "postgres" {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{checkpointer}/stat")).ok()?;
+    stat_cpu_ms(&stat, false).map(|(_, server)| server)
+}
+
+/// CPU time used so far (ms): the servers, the database server `database_pid` (when it runs
+/// here), this process.
+fn cpu_now(servers: &Instances, database_pid: Option<u32>) -> (f64, Option<f64>, f64) {
+    (
+        servers.cpu_ms(),
+        database_pid.and_then(database_cpu_ms),
+        process_cpu_ms(std::process::id(), false).unwrap_or(0.0),
+    )
 }
 
 /// What one phone did.
@@ -487,6 +595,11 @@ pub fn measure(
         .build()
         .map_err(|e| CliError::Usage(format!("the phones' event loop: {e}")))?;
     let chunks = Arc::new(chunks);
+    let database_pid = match db {
+        BenchDatabase::Postgres(url) => local_database_server_pid(url),
+        BenchDatabase::Sqlite(_) => None,
+    };
+    let cpu_before = cpu_now(&servers, database_pid);
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
     let (phones, rss_kb_early, runs_early) = std::thread::scope(|scope| {
@@ -520,6 +633,7 @@ pub fn measure(
     let phones =
         phones.map_err(|e| CliError::Usage(format!("{backend} ×{instances}, {devices} phones: {e}")))?;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_after = cpu_now(&servers, database_pid);
     let rss_kb_end = servers.rss_kb();
     drop(servers);
     let mut latencies: Vec<u32> = phones.iter().flat_map(|p| p.latencies_us.iter().copied()).collect();
@@ -578,6 +692,9 @@ pub fn measure(
         rss_kb_end,
         runs_early,
         runs_end: phones.iter().map(|p| p.finalized.len() as u64).sum(),
+        servers_cpu_ms: cpu_after.0 - cpu_before.0,
+        database_cpu_ms: cpu_after.1.zip(cpu_before.1).map(|(after, before)| after - before),
+        phones_cpu_ms: cpu_after.2 - cpu_before.2,
         rounds: 1,
         latencies_us: latencies,
     })
@@ -676,4 +793,34 @@ pub fn server(
         return Err(CliError::Usage("the server does not hold exactly what the phones sent".into()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The times are read after the command name however it is spelled, in milliseconds, with
+    /// the reaped children's only when asked.
+    #[test]
+    fn a_stat_line_gives_its_process_cpu_time_and_parent() {
+        // pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17) ...
+        let line = "4242 (post gres: a) b) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 50 1000 200 20 0 1 0";
+        assert_eq!(stat_cpu_ms(line, false), Some((3000.0, 17)));
+        assert_eq!(stat_cpu_ms(line, true), Some((15000.0, 17)));
+        assert_eq!(stat_cpu_ms("4242 (cut short) S 17 1 1", false), None);
+        assert_eq!(stat_cpu_ms("", true), None);
+    }
+
+    /// This process's own line parses, and the time it reads grows as this thread works.
+    #[test]
+    fn this_process_reads_its_own_cpu_time_growing() {
+        let me = std::process::id();
+        let before = process_cpu_ms(me, false).expect("/proc/<pid>/stat");
+        let give_up = Instant::now() + Duration::from_secs(30);
+        let mut work = 0u64;
+        while process_cpu_ms(me, false).expect("again") < before + 50.0 {
+            assert!(Instant::now() < give_up, "30 s of work did not show as 50 ms of CPU time");
+            work = (0..100_000u64).fold(work, |a, b| std::hint::black_box(a.wrapping_add(b * b)));
+        }
+    }
 }

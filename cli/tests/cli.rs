@@ -675,5 +675,13 @@ fn bench_server_uploads_runs_and_finds_them_whole_on_both_backends() {
         let f = &figures[0];
         assert!(f["chunks"].as_u64().expect("chunks") > 0, "{f}");
         assert_eq!((f["integrity_ok"].as_bool(), f["errors"].as_u64()), (Some(true), Some(0)), "{f}");
+        // The CPU time the uploads cost: the servers', and PostgreSQL's (on this machine) apart.
+        assert!(f["servers_cpu_ms"].as_f64().expect("servers' CPU") > 0.0, "{f}");
+        let database_cpu_ms = f["database_cpu_ms"].as_f64();
+        if extra.is_empty() {
+            assert_eq!(database_cpu_ms, None, "SQLite's is the server's: {f}");
+        } else {
+            assert!(database_cpu_ms.expect("PostgreSQL's CPU, measured here") > 0.0, "{f}");
+        }
     }
 }
