@@ -336,6 +336,17 @@ pub(crate) mod tests {
         serde_json::from_str(r#"{"plan_id":"p","persona":"stone","started_at_unix_ms":1}"#).expect("header")
     }
 
+    /// A database on `backend` where user alice (token "a") has started run r1; the folder
+    /// holding it lives as long as the first value.
+    fn alice_with_run_r1(backend: Backend) -> (tempfile::TempDir, TestDatabase, Arc<dyn Storage>) {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = TestDatabase::new(backend, dir.path());
+        let storage = db.open();
+        storage.add_user("alice", "a").expect("user");
+        storage.put_run("alice", "r1", &header()).expect("run");
+        (dir, db, storage)
+    }
+
     /// Chunk `index` holding tick samples `seqs` (sample `seq` at `seq` seconds), with its
     /// digest and gzip body.
     pub(crate) fn chunk(index: u64, seqs: std::ops::Range<u64>) -> (Chunk, String, Vec<u8>) {
@@ -373,11 +384,7 @@ pub(crate) mod tests {
     /// Eight requests carrying the same chunk at once (retries racing on two instances): one
     /// stores it, the rest see it held, and its samples are held once.
     fn one_chunk_sent_by_many_at_once_is_stored_once(backend: Backend) {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = TestDatabase::new(backend, dir.path());
-        let storage = db.open();
-        storage.add_user("alice", "a").expect("user");
-        storage.put_run("alice", "r1", &header()).expect("run");
+        let (_dir, db, storage) = alice_with_run_r1(backend);
         let (c, digest, body) = chunk(0, 0..60);
         const SENDERS: usize = 8;
         let together = std::sync::Barrier::new(SENDERS);
@@ -414,11 +421,7 @@ pub(crate) mod tests {
     /// chunks of one run that all overlap each other, sent at once on their own connections,
     /// store exactly one.
     fn a_chunk_overlapping_held_entries_anyhow_is_refused_even_racing(backend: Backend) {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = TestDatabase::new(backend, dir.path());
-        let storage = db.open();
-        storage.add_user("alice", "a").expect("user");
-        storage.put_run("alice", "r1", &header()).expect("run");
+        let (_dir, db, storage) = alice_with_run_r1(backend);
         let token = sha256_hex(b"a");
         // Chunk `index` holding samples numbered `seqs`, a millisecond apart in its own minute.
         let numbered =
@@ -481,11 +484,7 @@ pub(crate) mod tests {
     /// against the run's highest numbers) but whose samples run past the held ones counts for
     /// the chunks after it: one repeating its samples is refused, the next one is stored.
     fn a_chunk_filling_a_gap_still_guards_the_entries_after_it(backend: Backend) {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = TestDatabase::new(backend, dir.path());
-        let storage = db.open();
-        storage.add_user("alice", "a").expect("user");
-        storage.put_run("alice", "r1", &header()).expect("run");
+        let (_dir, _db, storage) = alice_with_run_r1(backend);
         let token = sha256_hex(b"a");
         let put = |index: u64, seqs: std::ops::Range<u64>, cue: Option<u64>| {
             let (mut c, ..) = chunk(index, seqs);

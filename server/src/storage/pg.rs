@@ -128,7 +128,11 @@ UPDATE runs r SET sample_max = held.s, cue_max = held.c, event_max = held.e
 -- A run's row is now rewritten at every chunk: room on its page lets the new version stay there
 -- (a HOT update: no new index entry, pruned in passing).
 ALTER TABLE runs SET (fillfactor = 70);
-CREATE OR REPLACE FUNCTION put_chunk(p_user TEXT, p_token_sha256 TEXT, p_run_id TEXT, p_idx BIGINT,
+-- The second version's write (the run's row lock, then the probe and the insert) stays for the
+-- chunks the one statement does not take; the lock it takes lasts until the caller commits.
+ALTER FUNCTION put_chunk(TEXT, TEXT, TEXT, BIGINT, TEXT, BYTEA, BIGINT, BIGINT, BIGINT, BIGINT, BIGINT,
+    BIGINT, BIGINT, BIGINT, BIGINT) RENAME TO put_chunk_locked;
+CREATE FUNCTION put_chunk(p_user TEXT, p_token_sha256 TEXT, p_run_id TEXT, p_idx BIGINT,
     p_digest TEXT, p_body BYTEA, p_samples BIGINT, p_cues BIGINT, p_events BIGINT,
     p_s0 BIGINT, p_s1 BIGINT, p_c0 BIGINT, p_c1 BIGINT, p_e0 BIGINT, p_e1 BIGINT)
 RETURNS BOOLEAN LANGUAGE plpgsql VOLATILE AS $$
@@ -149,27 +153,8 @@ BEGIN
     IF FOUND THEN
         RETURN TRUE;
     END IF;
-    PERFORM 1 FROM runs r JOIN users u ON u.name = r.user_name
-        WHERE r.user_name = p_user AND r.id = p_run_id AND u.token_sha256 = p_token_sha256
-        AND NOT r.finalized FOR UPDATE OF r;
-    IF NOT FOUND THEN
-        RETURN FALSE;
-    END IF;
-    INSERT INTO chunks (user_name, run_id, idx, digest, body, samples, cues, events,
-        sample_first, sample_last, cue_first, cue_last, event_first, event_last)
-    SELECT p_user, p_run_id, p_idx, p_digest, p_body, p_samples, p_cues, p_events,
-        p_s0, p_s1, p_c0, p_c1, p_e0, p_e1
-    WHERE NOT EXISTS (SELECT 1 FROM (SELECT c.sample_last FROM chunks c
-            WHERE c.user_name = p_user AND c.run_id = p_run_id AND c.sample_first <= p_s1
-            ORDER BY c.sample_first DESC LIMIT 1) p WHERE p.sample_last >= p_s0)
-        AND NOT EXISTS (SELECT 1 FROM (SELECT c.cue_last FROM chunks c
-            WHERE c.user_name = p_user AND c.run_id = p_run_id AND c.cue_first <= p_c1
-            ORDER BY c.cue_first DESC LIMIT 1) p WHERE p.cue_last >= p_c0)
-        AND NOT EXISTS (SELECT 1 FROM (SELECT c.event_last FROM chunks c
-            WHERE c.user_name = p_user AND c.run_id = p_run_id AND c.event_first <= p_e1
-            ORDER BY c.event_first DESC LIMIT 1) p WHERE p.event_last >= p_e0)
-    ON CONFLICT (user_name, run_id, idx) DO NOTHING;
-    IF NOT FOUND THEN
+    IF NOT put_chunk_locked(p_user, p_token_sha256, p_run_id, p_idx, p_digest, p_body, p_samples,
+            p_cues, p_events, p_s0, p_s1, p_c0, p_c1, p_e0, p_e1) THEN
         RETURN FALSE;
     END IF;
     UPDATE runs SET sample_max = GREATEST(sample_max, p_s1), cue_max = GREATEST(cue_max, p_c1),
