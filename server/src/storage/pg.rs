@@ -1,9 +1,9 @@
 //! The PostgreSQL backend: several stateless `pacenote serve` instances over one database.
 //! Every write that depends on what is held takes the run's row lock (`SELECT ... FOR
 //! UPDATE`, or an `UPDATE` of that row checked against its newest version) first, so two
-//! instances given the same run's chunks, header or finalize at once act one after the other; duplicates end in primary keys (`ON CONFLICT`), never in process
-//! memory. Calls are blocking (the server runs them on its storage threads) over a small
-//! pool of connections.
+//! instances given the same run's chunks, header or finalize at once act one after the other;
+//! duplicates end in primary keys (`ON CONFLICT`), never in process memory. Calls are blocking
+//! (the server runs them on its storage threads) over a small pool of connections.
 //!
 //! Must not: hold a connection across requests in a broken state (a closed one is dropped);
 //! change a database whose schema is newer than this server's; log a connection string's
@@ -394,13 +394,18 @@ impl PostgresStorage {
             match result {
                 Err(Contended) if attempt <= RETRIES_ON_CONTENTION => continue,
                 Err(Failed(e)) => break Err(e),
-                Err(Contended) => break Err(internal("the database stayed contended: try again")),
+                Err(Contended) => break Err(stayed_contended()),
                 Ok(out) => break Ok(out),
             }
         };
         self.put_back(connection);
         out
     }
+}
+
+/// A write that met another instance's every time it was tried.
+fn stayed_contended() -> StorageError {
+    internal("the database stayed contended: try again")
 }
 
 /// How a transaction failed: contended (run it again) or for good.
@@ -588,9 +593,9 @@ impl Storage for PostgresStorage {
             &e0,
             &e1,
         ];
-        // One call, one round trip, autocommitted: the function checks and writes under the run's
-        // lock (see the schema's second and third versions). When it did not, one read says why; a state that
-        // gives no reason (changed between the two) is tried again.
+        // One call, one round trip, autocommitted: the function checks and writes under the
+        // run's lock (see the schema's second and third versions). When it did not, one read
+        // says why; a state that gives no reason (changed between the two) is tried again.
         for _ in 0..=RETRIES_ON_CONTENTION {
             let stored = self.once(
                 "SELECT put_chunk($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
@@ -632,7 +637,7 @@ impl Storage for PostgresStorage {
                 return Err(repeated_in_another_chunk(chunk, kind as usize, other));
             }
         }
-        Err(internal("the database stayed contended: try again"))
+        Err(stayed_contended())
     }
 
     fn cursor(&self, user: &str, run_id: &str) -> Result<u64, StorageError> {
@@ -724,8 +729,8 @@ mod tests {
     use crate::test_backends::{Backend, TestDatabase};
 
     /// A database of the first schema (a scan found repeated entries, a foreign key tied chunks
-    /// to runs) opens at the second: its chunks are kept and the new check refuses a chunk
-    /// repeating one of them.
+    /// to runs) opens at the newest: its chunks are kept (and count in its run's highest
+    /// numbers) and the new check refuses a chunk repeating one of them.
     #[test]
     fn a_first_schema_database_is_migrated_with_its_chunks() {
         let dir = tempfile::tempdir().expect("dir");
